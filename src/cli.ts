@@ -1,0 +1,21 @@
+#!/usr/bin/env bun
+// Entry point of the `kasmos` (and `kas`) executable. Subcommands are imported lazily so a
+// `kasmos daemon status` never pays for the daemon's modules (bun-stack.md §4).
+import { defineCommand, runMain } from "citty";
+import { VERSION } from "./version.ts";
+import { showUsage } from "./commands/_help.ts";
+
+const main = defineCommand({
+  meta: {
+    name: "kasmos",
+    version: VERSION,
+    description: "Run AI coding agents through plan → implement → review → verify → PR, unattended.",
+  },
+  subCommands: {
+    daemon: () => import("./commands/daemon/index.ts").then((m) => m.default),
+    task: () => import("./commands/task/index.ts").then((m) => m.default),
+    signal: () => import("./commands/signal/index.ts").then((m) => m.default),
+  },
+});
+
+runMain(main, { showUsage });

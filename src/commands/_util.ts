@@ -1,0 +1,51 @@
+// Small helpers shared by CLI commands: one-line errors with exit 1, JSON output, socket resolution.
+import { existsSync, readFileSync } from "node:fs";
+import { parseTOML } from "confbox/toml";
+import { defaultConfigPath, defaultSocketPath } from "../config/paths.ts";
+
+/** An expected failure: printed as one line on stderr, exit code 1, no stack trace. */
+export class CliError extends Error {
+  override name = "CliError";
+}
+
+export function fail(message: string): never {
+  throw new CliError(message);
+}
+
+const EXPECTED = new Set(["CliError", "DaemonNotRunning", "DaemonRequestError", "ConfigError", "SocketPathError", "StoreError"]);
+
+/** Wrap a command body: expected errors → one stderr line + exit 1; unexpected ones too, with the stack under KASMOS_DEBUG. */
+export async function guard(fn: () => Promise<void> | void): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const e = err as Error;
+    if (EXPECTED.has(e?.name)) {
+      process.stderr.write(`${e.message.startsWith("daemon not running") ? "daemon not running" : e.message}\n`);
+      if (process.env.KASMOS_DEBUG) process.stderr.write(`${e.message}\n`);
+    } else {
+      process.stderr.write(`error: ${e?.message ?? String(err)}\n`);
+      if (process.env.KASMOS_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+    }
+    process.exit(1);
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Client-side socket: --socket, else `socket_path` from ~/.config/kasmos/daemon.toml, else the default. */
+export function clientSocketPath(flag: string | undefined): string {
+  if (flag && flag.length > 0) return flag;
+  const cfg = defaultConfigPath();
+  if (existsSync(cfg)) {
+    try {
+      const raw = parseTOML(readFileSync(cfg, "utf8")) as { socket_path?: unknown };
+      if (typeof raw.socket_path === "string" && raw.socket_path.length > 0) return raw.socket_path;
+    } catch {
+      // A broken config is the daemon's to report; the client just uses the default.
+    }
+  }
+  return defaultSocketPath();
+}

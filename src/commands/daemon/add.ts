@@ -1,0 +1,25 @@
+import { defineCommand } from "citty";
+import { withExamples } from "../_help.ts";
+import { resolve } from "node:path";
+import { daemonClient } from "../../daemon/client.ts";
+import { clientSocketPath, guard, printJson } from "../_util.ts";
+import { socketArg, socketFlag } from "./index.ts";
+
+export default withExamples(defineCommand({
+  meta: {
+    name: "add",
+    description: "Register a repository with the running daemon so it is included in signal scans (POST /v1/repos). The registration is stored and survives daemon restarts."  },
+  args: {
+    path: { type: "positional", required: true, description: "repository path (a directory inside a git work tree)", valueHint: "repo-path" },
+    json: { type: "boolean", description: "print the JSON response" },
+    ...socketArg,
+  },
+  async run({ args }) {
+    await guard(async () => {
+      const abs = resolve(args.path);
+      const r = await daemonClient(clientSocketPath(socketFlag(args)))<{ project: string; path: string }>("/v1/repos", { method: "POST", body: { path: abs } });
+      if (args.json) return printJson(r);
+      process.stdout.write(`registered repo: ${r.path} (project ${r.project})\n`);
+    });
+  },
+}), ["kas daemon add /home/user/myproject", "kas daemon add ."]);

@@ -1,0 +1,34 @@
+// `kasmos daemon` (alias `d`): the control plane. `--socket` is persistent: accepted before or after the subcommand.
+import { defineCommand } from "citty";
+
+/** Value of a `--socket` given before the subcommand (`kas daemon --socket S status`). */
+export let parentSocket: string | undefined;
+
+export const socketArg = {
+  socket: { type: "string", description: "path to the daemon unix domain socket (default: $XDG_RUNTIME_DIR/kasmos/kas.sock, else /tmp/kasmos-<uid>/kas.sock)", valueHint: "path" },
+} as const;
+
+export function socketFlag(args: { socket?: string | undefined }): string | undefined {
+  return args.socket && args.socket.length > 0 ? args.socket : parentSocket;
+}
+
+export default defineCommand({
+  meta: {
+    name: "daemon",
+    alias: "d",
+    description: "Manage the kasmos multi-repo background orchestration daemon",
+  },
+  args: socketArg,
+  setup({ args }) {
+    if (typeof args.socket === "string" && args.socket.length > 0) parentSocket = args.socket;
+  },
+  subCommands: {
+    start: () => import("./start.ts").then((m) => m.default),
+    stop: () => import("./stop.ts").then((m) => m.default),
+    status: () => import("./status.ts").then((m) => m.default),
+    add: () => import("./add.ts").then((m) => m.default),
+    remove: () => import("./remove.ts").then((m) => m.default),
+    reload: () => import("./reload.ts").then((m) => m.default),
+    config: () => import("./config.ts").then((m) => m.default),
+  },
+});

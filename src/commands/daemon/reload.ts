@@ -1,0 +1,45 @@
+import { defineCommand } from "citty";
+import { withExamples } from "../_help.ts";
+import { pidFilePath } from "../../config/paths.ts";
+import { daemonClient } from "../../daemon/client.ts";
+import type { StatusResponse } from "../../daemon/daemon.ts";
+import { processAlive, readPidFile } from "../../daemon/pidfile.ts";
+import { clientSocketPath, fail, guard } from "../_util.ts";
+import { socketArg, socketFlag } from "./index.ts";
+
+export default withExamples(defineCommand({
+  meta: {
+    name: "reload",
+    description: "Reload the daemon configuration: SIGHUP to the PID in ~/.config/kasmos/daemon.pid. Waits for the daemon to report the outcome; a broken config is refused (exit 1) and the old one stays in force."  },
+  args: { ...socketArg },
+  async run({ args }) {
+    await guard(async () => {
+      const pid = readPidFile(pidFilePath());
+      if (pid === null || !processAlive(pid)) fail("daemon not running");
+      const client = daemonClient(clientSocketPath(socketFlag(args)));
+      let before: number | null = null;
+      try {
+        before = (await client<StatusResponse>("/v1/status", { timeout: 2000 })).last_reload?.seq ?? 0;
+      } catch {
+        before = null; // socket elsewhere (e.g. started with another --config): fire and forget
+      }
+      process.kill(pid, "SIGHUP");
+      if (before === null) {
+        process.stdout.write(`reload signal sent to daemon (pid ${pid})\n`);
+        return;
+      }
+      const deadline = Date.now() + 5000;
+      while (Date.now() < deadline) {
+        await Bun.sleep(20);
+        const s = await client<StatusResponse>("/v1/status", { timeout: 2000 });
+        const r = s.last_reload;
+        if (r && r.seq > before) {
+          if (!r.ok) fail(`reload refused, previous config kept: ${r.error}`);
+          process.stdout.write("daemon reloaded\n");
+          return;
+        }
+      }
+      fail("daemon did not report the reload within 5s; check its log");
+    });
+  },
+}), ["kas daemon reload"]);

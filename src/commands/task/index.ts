@@ -1,0 +1,6 @@
+import { defineCommand } from "citty";
+
+export default defineCommand({
+  meta: { name: "task", description: "task commands" },
+  subCommands: {},
+});

@@ -1,0 +1,123 @@
+// Reads daemon.toml (confbox), validates every key (valibot) and reports where each value came from.
+import { parseTOML } from "confbox/toml";
+import * as v from "valibot";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { defaultConfigPath } from "./paths.ts";
+import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey } from "./schema.ts";
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+export type ValueSource = "default" | "file";
+
+export interface LoadedConfig {
+  path: string;
+  /** false when the file does not exist (all defaults). */
+  fileExists: boolean;
+  config: DaemonConfig;
+  sources: Record<string, ValueSource>;
+  warnings: string[];
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return `${JSON.stringify(value)} (array)`;
+  if (value instanceof Date) return `${value.toISOString()} (date)`;
+  if (value !== null && typeof value === "object") return "a table";
+  return `${JSON.stringify(value)} (${typeof value})`;
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x) && !(x instanceof Date);
+}
+
+/** Parse and validate config text. Throws ConfigError naming file, key, expected type and given value. */
+export function parseConfigText(text: string, path: string): Omit<LoadedConfig, "fileExists"> {
+  let raw: unknown;
+  try {
+    raw = parseTOML(text);
+  } catch (err) {
+    const msg = (err as Error).message.split("\n")[0] ?? "invalid TOML";
+    const detail = (err as Error).message.split("\n").slice(1).join("\n").trim();
+    throw new ConfigError(`${path}: ${msg}${detail ? `\n${detail}` : ""}`);
+  }
+  if (!isPlainObject(raw)) throw new ConfigError(`${path}: expected a TOML table at the top level`);
+
+  const config = defaultConfig();
+  const sources: Record<string, ValueSource> = {};
+  for (const spec of ALL_KEYS) sources[spec.key] = "default";
+  const warnings: string[] = [];
+  const errors: string[] = [];
+
+  const known = new Map(ALL_KEYS.map((s) => [s.key, s] as const));
+  const visit = (table: Record<string, unknown>, prefix: string): void => {
+    for (const [k, value] of Object.entries(table)) {
+      const key = prefix ? `${prefix}.${k}` : k;
+      if (key === "pr_monitor" && isPlainObject(value)) {
+        visit(value, "pr_monitor");
+        continue;
+      }
+      const spec = known.get(key);
+      if (!spec) {
+        warnings.push(`${path}: unknown key "${key}" ignored (did you mean "${nearestKey(key)}"?)`);
+        continue;
+      }
+      const res = v.safeParse(spec.schema, value);
+      if (!res.success) {
+        errors.push(`${path}: key "${key}": expected ${spec.expected}, got ${describe(value)}`);
+        continue;
+      }
+      assign(config, spec, res.output);
+      sources[key] = "file";
+    }
+  };
+  visit(raw, "");
+  if (errors.length > 0) throw new ConfigError(errors.join("\n"));
+
+  // Normalise reactions like the original: trimmed, empties dropped, never empty.
+  const reactions = config.pr_monitor.reactions.map((r) => r.trim()).filter((r) => r.length > 0);
+  config.pr_monitor.reactions = reactions.length > 0 ? reactions : ["eyes"];
+  return { path, config, sources, warnings };
+}
+
+function assign(config: DaemonConfig, spec: KeySpec, value: unknown): void {
+  // Values were validated against spec.schema, so the casts below only restate that.
+  const c = config as unknown as Record<string, unknown>;
+  if (spec.key.startsWith("pr_monitor.")) {
+    (config.pr_monitor as unknown as Record<string, unknown>)[spec.key.slice("pr_monitor.".length)] = value;
+  } else {
+    c[spec.key] = value;
+  }
+}
+
+/** Load the config from `path` (default ~/.config/kasmos/daemon.toml). A missing file means defaults. */
+export function loadConfig(path?: string): LoadedConfig {
+  const file = path && path.length > 0 ? path : defaultConfigPath();
+  if (!existsSync(file)) {
+    const config = defaultConfig();
+    const sources: Record<string, ValueSource> = {};
+    for (const spec of ALL_KEYS) sources[spec.key] = "default";
+    return { path: file, fileExists: false, config, sources, warnings: [] };
+  }
+  if (statSync(file).isDirectory()) throw new ConfigError(`${file}: is a directory, expected a TOML file`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`);
+  }
+  return { ...parseConfigText(text, file), fileExists: true };
+}
+
+/** Flatten config to dotted keys → value (for `daemon config`). */
+export function flattenConfig(config: DaemonConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const spec of ALL_KEYS) {
+    if (spec.key.startsWith("pr_monitor.")) {
+      out[spec.key] = (config.pr_monitor as unknown as Record<string, unknown>)[spec.key.slice(11)];
+    } else {
+      out[spec.key] = (config as unknown as Record<string, unknown>)[spec.key];
+    }
+  }
+  return out;
+}

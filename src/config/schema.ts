@@ -1,0 +1,106 @@
+// Daemon configuration keys, defaults (product page, binding) and per-key validation (valibot).
+import * as v from "valibot";
+
+export interface PrMonitorConfig {
+  enabled: boolean;
+  poll_interval_sec: number;
+  reactions: string[];
+}
+
+export interface DaemonConfig {
+  poll_interval_sec: number;
+  repos: string[];
+  auto_advance: boolean;
+  auto_advance_waves: boolean;
+  auto_review_fix: boolean;
+  auto_readiness_review: boolean;
+  max_review_fix_cycles: number;
+  readiness_self_fix_max_lines: number;
+  readiness_max_verify_cycles: number;
+  socket_path: string;
+  watch_signals: boolean;
+  pr_monitor: PrMonitorConfig;
+}
+
+export function defaultConfig(): DaemonConfig {
+  return {
+    poll_interval_sec: 2.0,
+    repos: [],
+    auto_advance: false,
+    auto_advance_waves: true,
+    auto_review_fix: true,
+    auto_readiness_review: true,
+    max_review_fix_cycles: 0,
+    readiness_self_fix_max_lines: 80,
+    readiness_max_verify_cycles: 2,
+    socket_path: "",
+    watch_signals: true,
+    pr_monitor: { enabled: false, poll_interval_sec: 60.0, reactions: ["eyes"] },
+  };
+}
+
+export interface KeySpec {
+  /** Dotted key as written in TOML, e.g. "pr_monitor.enabled". */
+  key: string;
+  /** Human description of the accepted type, used in error messages. */
+  expected: string;
+  schema: v.GenericSchema;
+}
+
+const bool = v.boolean();
+const positiveNumber = v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(86_400));
+const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
+const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
+
+export const TOP_LEVEL_KEYS: KeySpec[] = [
+  { key: "poll_interval_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "repos", expected: "an array of path strings", schema: v.array(v.pipe(v.string(), v.minLength(1))) },
+  { key: "auto_advance", expected: "a boolean (true or false)", schema: bool },
+  { key: "auto_advance_waves", expected: "a boolean (true or false)", schema: bool },
+  { key: "auto_review_fix", expected: "a boolean (true or false)", schema: bool },
+  { key: "auto_readiness_review", expected: "a boolean (true or false)", schema: bool },
+  { key: "max_review_fix_cycles", expected: "a whole number >= 0 (0 = unlimited)", schema: nonNegativeInt },
+  { key: "readiness_self_fix_max_lines", expected: "a whole number >= 1", schema: positiveInt },
+  { key: "readiness_max_verify_cycles", expected: "a whole number >= 1", schema: positiveInt },
+  { key: "socket_path", expected: "a path string (\"\" = default)", schema: v.string() },
+  { key: "watch_signals", expected: "a boolean (true or false)", schema: bool },
+];
+
+export const PR_MONITOR_KEYS: KeySpec[] = [
+  { key: "pr_monitor.enabled", expected: "a boolean (true or false)", schema: bool },
+  { key: "pr_monitor.poll_interval_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "pr_monitor.reactions", expected: "an array of reaction names", schema: v.array(v.string()) },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS];
+
+/** Edit distance, for "did you mean …" on unknown keys. */
+export function levenshtein(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+export function nearestKey(key: string): string {
+  let best = ALL_KEYS[0]!.key;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const spec of ALL_KEYS) {
+    const candidates = [spec.key, spec.key.split(".").pop()!];
+    for (const c of candidates) {
+      const d = levenshtein(key, c);
+      if (d < bestD) {
+        bestD = d;
+        best = spec.key;
+      }
+    }
+  }
+  return best;
+}

@@ -1,0 +1,187 @@
+// The daemon object: config in force, repo registry, store, scan loop and the control API's state.
+import type { Hono } from "hono";
+import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
+import type { DaemonConfig } from "../config/schema.ts";
+import type { Db } from "../store/db.ts";
+import { VERSION } from "../version.ts";
+import type { Logger } from "./log.ts";
+import { type RepoEntry, RepoRegistry } from "./repos.ts";
+import { ScanLoop } from "./scan-loop.ts";
+
+export interface RepoStatus {
+  project: string;
+  path: string;
+  source: string;
+  active_plans: number;
+  tasks_by_status: Record<string, number>;
+  problem: string | null;
+}
+
+export interface ReloadOutcome {
+  seq: number;
+  at: string;
+  source: string;
+  ok: boolean;
+  error: string | null;
+}
+
+export interface StatusResponse {
+  running: true;
+  pid: number;
+  version: string;
+  uptime_sec: number;
+  socket: string;
+  config_path: string;
+  poll_interval_sec: number;
+  watch_signals: boolean;
+  repo_count: number;
+  repos: RepoStatus[];
+  last_reload: ReloadOutcome | null;
+  scan: { ticks: number; last_tick_at: string | null; last_tick_ms: number };
+}
+
+/** Extension points filled by the lifecycle layer (signals, tasks, events). */
+export interface DaemonPlugin {
+  mountRoutes?(app: Hono): void;
+  scanRepo?(repo: RepoEntry, reason: string): Promise<void>;
+  repoStatus?(repo: RepoEntry): { active_plans: number; tasks_by_status: Record<string, number> };
+  onRepoAdded?(repo: RepoEntry): void;
+  onRepoRemoved?(repo: RepoEntry): void;
+  onConfig?(config: DaemonConfig): void;
+  start?(): void;
+  stop?(): Promise<void>;
+}
+
+export class Daemon {
+  config: DaemonConfig;
+  configPath: string;
+  readonly registry: RepoRegistry;
+  readonly loop: ScanLoop;
+  readonly startedAt = Date.now();
+  lastReload: ReloadOutcome | null = null;
+  private reloadSeq = 0;
+  private plugins: DaemonPlugin[] = [];
+
+  constructor(
+    loaded: LoadedConfig,
+    readonly socket: string,
+    readonly db: Db,
+    readonly log: Logger,
+  ) {
+    this.config = loaded.config;
+    this.configPath = loaded.path;
+    this.registry = new RepoRegistry(db);
+    this.loop = new ScanLoop(this.config.poll_interval_sec * 1000, () => this.registry.list(), (repo, reason) => this.scanRepo(repo, reason), log);
+  }
+
+  use(plugin: DaemonPlugin): void {
+    this.plugins.push(plugin);
+  }
+
+  /** Register config + stored repos; log anything odd (missing dirs, clashes) without failing. */
+  syncRepos(): void {
+    const { notes, added, removed } = this.registry.sync(this.config.repos);
+    for (const n of notes) this.log.warn(n);
+    for (const p of added) {
+      const e = this.registry.list().find((r) => r.path === p);
+      if (e) for (const pl of this.plugins) pl.onRepoAdded?.(e);
+    }
+    for (const p of removed) this.log.info(`repo unregistered: ${p}`);
+  }
+
+  start(): void {
+    for (const p of this.plugins) p.onConfig?.(this.config);
+    for (const p of this.plugins) p.start?.();
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    for (const p of this.plugins) await p.stop?.();
+  }
+
+  private async scanRepo(repo: RepoEntry, reason: string): Promise<void> {
+    this.registry.refresh(repo);
+    if (repo.problem) return;
+    for (const p of this.plugins) await p.scanRepo?.(repo, reason);
+  }
+
+  mountRoutes(app: Hono): void {
+    for (const p of this.plugins) p.mountRoutes?.(app);
+  }
+
+  status(): StatusResponse {
+    const repos = this.registry.list().map((r): RepoStatus => {
+      let counts = { active_plans: 0, tasks_by_status: {} as Record<string, number> };
+      for (const p of this.plugins) if (p.repoStatus) counts = p.repoStatus(r);
+      return { project: r.project, path: r.path, source: r.source, problem: r.problem, ...counts };
+    });
+    return {
+      running: true,
+      pid: process.pid,
+      version: VERSION,
+      uptime_sec: Math.floor((Date.now() - this.startedAt) / 1000),
+      socket: this.socket,
+      config_path: this.configPath,
+      poll_interval_sec: this.config.poll_interval_sec,
+      watch_signals: this.config.watch_signals,
+      repo_count: repos.length,
+      repos,
+      last_reload: this.lastReload,
+      scan: { ticks: this.loop.ticks, last_tick_at: this.loop.lastTickAt, last_tick_ms: Math.round(this.loop.lastTickMs * 1000) / 1000 },
+    };
+  }
+
+  addRepo(path: string): RepoEntry {
+    const entry = this.registry.addFromApi(path);
+    this.log.info(`repo registered: ${entry.project} (${entry.path})`);
+    for (const p of this.plugins) p.onRepoAdded?.(entry);
+    this.loop.kick();
+    return entry;
+  }
+
+  removeRepo(project: string): RepoEntry {
+    const entry = this.registry.remove(project);
+    this.log.info(`repo unregistered: ${entry.project} (${entry.path})`);
+    for (const p of this.plugins) p.onRepoRemoved?.(entry);
+    return entry;
+  }
+
+  /** Re-read the config file and apply it. A broken file is refused and the old config stays in force. */
+  reload(source: string): { ok: true; changes: string[]; warnings: string[] } | { ok: false; error: string } {
+    const seq = ++this.reloadSeq;
+    const at = new Date().toISOString();
+    let loaded: LoadedConfig;
+    try {
+      loaded = loadConfig(this.configPath);
+    } catch (err) {
+      const error = err instanceof ConfigError ? err.message : `${(err as Error).message}`;
+      this.log.error(`reload (${source}) refused, previous config kept: ${error}`);
+      this.lastReload = { seq, at, source, ok: false, error };
+      return { ok: false, error };
+    }
+    for (const w of loaded.warnings) this.log.warn(w);
+    const prev = this.config;
+    const next = loaded.config;
+    const changes: string[] = [];
+    const flat = (c: DaemonConfig): Record<string, string> => {
+      const o: Record<string, string> = {};
+      for (const [k, val] of Object.entries(c)) {
+        if (k === "pr_monitor") for (const [k2, v2] of Object.entries(val as object)) o[`pr_monitor.${k2}`] = JSON.stringify(v2);
+        else o[k] = JSON.stringify(val);
+      }
+      return o;
+    };
+    const a = flat(prev);
+    const b = flat(next);
+    for (const k of Object.keys(b)) if (a[k] !== b[k]) changes.push(`${k}: ${a[k]} → ${b[k]}`);
+    if (next.socket_path !== prev.socket_path) this.log.warn("socket_path changed: takes effect at the next daemon start");
+    this.config = next;
+    if (next.poll_interval_sec !== prev.poll_interval_sec) this.loop.setInterval(next.poll_interval_sec * 1000);
+    this.syncRepos();
+    for (const p of this.plugins) p.onConfig?.(next);
+    this.lastReload = { seq, at, source, ok: true, error: null };
+    this.log.info(`config reloaded (${source}) from ${loaded.path}: ${changes.length ? changes.join("; ") : "no changes"}`);
+    return { ok: true, changes, warnings: loaded.warnings };
+  }
+}

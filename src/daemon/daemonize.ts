@@ -1,0 +1,70 @@
+// `kasmos daemon start` without --foreground: re-execute ourselves detached (setsid) with the log file
+// as stdout/stderr, then return only once the child answers on the socket or has died (bun-stack.md §6).
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { loadConfig } from "../config/load.ts";
+import { logFilePath, pidFilePath } from "../config/paths.ts";
+import { readPidFile } from "./pidfile.ts";
+import { checkSocketPathLength, probeSocket, resolveSocketPath } from "./socket.ts";
+
+export interface DetachResult {
+  ok: boolean;
+  pid?: number;
+  message: string;
+}
+
+const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
+
+export function selfCommand(): string[] {
+  return Bun.isStandaloneExecutable ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+function tail(path: string, lines: number): string {
+  try {
+    const text = readFileSync(path, "utf8");
+    return text.trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+export async function startDetached(opts: { configPath?: string | undefined; socketFlag?: string | undefined; timeoutMs?: number }): Promise<DetachResult> {
+  // Validate up front so a broken config is reported here, not only in the log.
+  const loaded = loadConfig(opts.configPath);
+  const socket = resolveSocketPath(opts.socketFlag, loaded.config.socket_path);
+  checkSocketPathLength(socket);
+  if ((await probeSocket(socket)) === "alive") {
+    const pid = readPidFile(pidFilePath());
+    return { ok: false, message: `daemon already running${pid ? ` (pid ${pid})` : ""}` };
+  }
+
+  const log = logFilePath();
+  mkdirSync(dirname(log), { recursive: true, mode: 0o700 });
+  if (existsSync(log) && statSync(log).size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
+  const logFd = openSync(log, "a", 0o600);
+  const args = [...selfCommand(), "daemon", "start", "--foreground"];
+  if (opts.configPath) args.push("--config", opts.configPath);
+  if (opts.socketFlag) args.push("--socket", opts.socketFlag);
+  const env: Record<string, string> = {};
+  for (const [k, val] of Object.entries(process.env)) if (val !== undefined && k !== "BUN_BE_BUN") env[k] = val;
+  env.KASMOS_DAEMONIZED = "1";
+  env.NO_COLOR = "1";
+
+  const child = Bun.spawn(args, { detached: true, stdio: ["ignore", logFd, logFd], env, cwd: "/" });
+  child.unref();
+  closeSync(logFd);
+
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  const pidFile = pidFilePath();
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const last = tail(log, 15);
+      return { ok: false, message: `daemon failed to start (exit ${child.exitCode ?? child.signalCode}); last lines of ${log}:\n${last}` };
+    }
+    if (readPidFile(pidFile) === child.pid && (await probeSocket(socket, 500)) === "alive") {
+      return { ok: true, pid: child.pid, message: `daemon started (pid ${child.pid})` };
+    }
+    await Bun.sleep(15);
+  }
+  return { ok: false, message: `daemon did not answer on ${socket} within ${Math.round((opts.timeoutMs ?? 15_000) / 1000)}s; see ${log}:\n${tail(log, 15)}` };
+}

@@ -1,0 +1,154 @@
+// The registry of repositories the daemon scans: config `repos` merged with run-time additions
+// (persisted in the store so they survive a restart). Project = directory basename, unique.
+import { existsSync, statSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import type { Db } from "../store/db.ts";
+import { deleteStoredRepo, insertStoredRepo, listStoredRepos } from "../store/repos.ts";
+
+export type RepoSource = "config" | "api" | "config+api";
+
+export interface RepoEntry {
+  project: string;
+  path: string;
+  source: RepoSource;
+  /** Set when the directory is gone or no longer a git work tree; the repo stays registered and is skipped by scans. */
+  problem: string | null;
+}
+
+export class RepoError extends Error {
+  override name = "RepoError";
+  constructor(
+    message: string,
+    public status: 400 | 404 | 409,
+  ) {
+    super(message);
+  }
+}
+
+/** Why `path` cannot be registered, or null when it is an existing directory inside a git work tree. */
+export function repoPathProblem(path: string): string | null {
+  if (!existsSync(path)) return `path does not exist: ${path}`;
+  if (!statSync(path).isDirectory()) return `path is not a directory: ${path}`;
+  // Walk up looking for .git (a directory in a main checkout, a file in a linked worktree).
+  let dir = path;
+  for (let i = 0; i < 256; i++) {
+    if (existsSync(join(dir, ".git"))) return null;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return `not inside a git work tree: ${path}`;
+}
+
+export function normalizeRepoPath(path: string): string {
+  if (typeof path !== "string" || path.trim().length === 0) throw new RepoError("path is required", 400);
+  if (path.includes("\0")) throw new RepoError("path contains a NUL byte", 400);
+  if (!isAbsolute(path)) throw new RepoError(`path must be absolute: ${path}`, 400);
+  const p = resolve(path);
+  return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+}
+
+export class RepoRegistry {
+  private repos = new Map<string, RepoEntry>();
+
+  constructor(private db: Db) {}
+
+  list(): RepoEntry[] {
+    return [...this.repos.values()];
+  }
+
+  get(project: string): RepoEntry | undefined {
+    return this.repos.get(project);
+  }
+
+  private conflict(path: string, project: string): string | null {
+    for (const r of this.repos.values()) {
+      if (r.path === path) return `repo already registered: ${path}`;
+      if (r.project === project) {
+        return `repo with basename "${project}" already registered (path: ${r.path}); rename one of the directories or use distinct names`;
+      }
+    }
+    return null;
+  }
+
+  /** Run-time registration (API). Validates, rejects duplicates, persists. */
+  addFromApi(rawPath: string): RepoEntry {
+    const path = normalizeRepoPath(rawPath);
+    const project = basename(path);
+    const existing = this.repos.get(project);
+    if (existing && existing.path === path && existing.source === "config") {
+      // Already scanned because of the config; persisting makes it survive removal from the config.
+      insertStoredRepo(this.db, project, path);
+      existing.source = "config+api";
+      throw new RepoError(`repo already registered: ${path}`, 409);
+    }
+    const clash = this.conflict(path, project);
+    if (clash) throw new RepoError(clash, 409);
+    const problem = repoPathProblem(path);
+    if (problem) throw new RepoError(problem, 400);
+    insertStoredRepo(this.db, project, path);
+    const entry: RepoEntry = { project, path, source: "api", problem: null };
+    this.repos.set(project, entry);
+    return entry;
+  }
+
+  remove(project: string): RepoEntry {
+    const entry = this.repos.get(project);
+    if (!entry) throw new RepoError(`repo not registered: ${project}`, 404);
+    this.repos.delete(project);
+    deleteStoredRepo(this.db, project);
+    return entry;
+  }
+
+  /**
+   * (Re)apply the config's `repos` and the stored registrations. Returns human-readable notes
+   * (missing paths, clashes) for the log; nothing here is fatal.
+   */
+  sync(configRepos: string[]): { notes: string[]; added: string[]; removed: string[] } {
+    const notes: string[] = [];
+    const added: string[] = [];
+    const removed: string[] = [];
+    const wanted = new Map<string, { path: string; config: boolean; api: boolean }>();
+    const claim = (rawPath: string, kind: "config" | "api"): void => {
+      let path: string;
+      try {
+        path = normalizeRepoPath(rawPath);
+      } catch (err) {
+        notes.push(`${kind} repo "${rawPath}" skipped: ${(err as Error).message}`);
+        return;
+      }
+      const project = basename(path);
+      const prev = wanted.get(project);
+      if (prev && prev.path !== path) {
+        notes.push(`${kind} repo ${path} skipped: basename "${project}" already used by ${prev.path}`);
+        return;
+      }
+      const entry = prev ?? { path, config: false, api: false };
+      entry[kind] = true;
+      wanted.set(project, entry);
+    };
+    for (const p of configRepos) claim(p, "config");
+    for (const r of listStoredRepos(this.db)) claim(r.path, "api");
+
+    for (const [project, entry] of [...this.repos]) {
+      if (!wanted.has(project)) {
+        this.repos.delete(project);
+        removed.push(entry.path);
+      }
+    }
+    for (const [project, w] of wanted) {
+      const source: RepoSource = w.config && w.api ? "config+api" : w.config ? "config" : "api";
+      const problem = repoPathProblem(w.path);
+      if (problem) notes.push(`repo ${project}: ${problem} (kept registered, skipped by scans until it exists)`);
+      const prev = this.repos.get(project);
+      if (!prev) added.push(w.path);
+      this.repos.set(project, { project, path: w.path, source, problem });
+    }
+    return { notes, added, removed };
+  }
+
+  /** Re-check a repo's directory (called by the scan loop) so a repo that reappears is picked up again. */
+  refresh(entry: RepoEntry): void {
+    entry.problem = repoPathProblem(entry.path);
+  }
+}

@@ -1,0 +1,53 @@
+// Control API (hono) served on the unix socket. Errors are JSON {"error"} with a 4xx status;
+// unexpected failures are logged and answered 500 without crashing the daemon.
+import { Hono } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import * as v from "valibot";
+import { HttpError, jsonBody } from "./http.ts";
+import type { Daemon } from "./daemon.ts";
+import { RepoError } from "./repos.ts";
+
+const AddRepoBody = v.object({ path: v.pipe(v.string("path must be a string"), v.minLength(1, "path is required")) });
+
+export function createApp(d: Daemon): Hono {
+  const app = new Hono();
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => c.json({ error: `method ${c.req.method} not allowed on ${c.req.path}` }, 405, { Allow: methods.join(", ") }),
+    }),
+  );
+
+  app.get("/v1/ping", (c) => c.json({ ok: true, pid: process.pid }));
+  app.get("/v1/status", (c) => c.json(d.status()));
+  app.get("/v1/repos", (c) => c.json(d.status().repos));
+  app.post("/v1/repos", async (c) => {
+    const body = await jsonBody(c, AddRepoBody);
+    const entry = d.addRepo(body.path);
+    return c.json({ status: "added", project: entry.project, path: entry.path }, 201);
+  });
+  app.delete("/v1/repos/:project", (c) => {
+    const entry = d.removeRepo(c.req.param("project"));
+    return c.json({ status: "removed", project: entry.project, path: entry.path });
+  });
+  app.post("/v1/reload", (c) => {
+    const r = d.reload("api");
+    if (!r.ok) throw new HttpError(400, `reload refused, previous config kept: ${r.error}`);
+    return c.json({ status: "reloaded", changes: r.changes, warnings: r.warnings });
+  });
+
+  d.mountRoutes(app);
+
+  app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
+    if (err instanceof RepoError) return c.json({ error: err.message }, err.status);
+    const status = (err as { status?: number }).status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      return c.json({ error: err.message }, status as 400);
+    }
+    d.log.error(`${c.req.method} ${c.req.path} failed: ${err.stack ?? err.message}`);
+    return c.json({ error: `internal error: ${err.message}` }, 500);
+  });
+  return app;
+}

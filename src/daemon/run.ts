@@ -1,0 +1,121 @@
+// Foreground daemon: load config, take the socket, write the PID file, serve, scan, shut down cleanly.
+import { existsSync } from "node:fs";
+import { ConfigError, loadConfig } from "../config/load.ts";
+import { pidFilePath, storePath } from "../config/paths.ts";
+import { openStore } from "../store/db.ts";
+import { Daemon } from "./daemon.ts";
+import { createDaemonLogger } from "./log.ts";
+import { readPidFile, removePidFile, writePidFile } from "./pidfile.ts";
+import { createApp } from "./routes.ts";
+import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "./socket.ts";
+import { VERSION } from "../version.ts";
+
+export interface RunOptions {
+  configPath?: string | undefined;
+  socketFlag?: string | undefined;
+}
+
+/** Runs until SIGTERM/SIGINT. Returns the exit code for startup failures (never returns on success). */
+export async function runForeground(opts: RunOptions): Promise<number> {
+  const log = createDaemonLogger();
+  let loaded;
+  try {
+    loaded = loadConfig(opts.configPath);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      log.error(`invalid config: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  for (const w of loaded.warnings) log.warn(w);
+
+  const socket = resolveSocketPath(opts.socketFlag, loaded.config.socket_path);
+  try {
+    checkSocketPathLength(socket);
+    ensureSocketDir(socket);
+  } catch (err) {
+    log.error((err as Error).message);
+    return 1;
+  }
+  const state = await probeSocket(socket);
+  if (state === "alive") {
+    const pid = readPidFile(pidFilePath());
+    log.error(`daemon already running${pid ? ` (pid ${pid})` : ""} on ${socket}`);
+    return 1;
+  }
+  if (state === "stale") {
+    log.warn(`removing stale socket ${socket}`);
+    removeStaleSocket(socket);
+  }
+
+  const db = openStore(storePath());
+  const daemon = new Daemon(loaded, socket, db, log);
+  const { installLifecycle } = await import("./lifecycle-plugin.ts");
+  installLifecycle(daemon);
+  daemon.syncRepos();
+  const app = createApp(daemon);
+
+  let server: ReturnType<typeof Bun.serve>;
+  const oldUmask = process.umask(0o177); // socket created 0600 with no chmod race (bun-stack.md §8.2)
+  try {
+    server = Bun.serve({
+      unix: socket,
+      fetch: app.fetch,
+      maxRequestBodySize: 8 * 1024 * 1024,
+    });
+  } catch (err) {
+    process.umask(oldUmask);
+    log.error(`cannot listen on ${socket}: ${(err as Error).message}`);
+    db.close();
+    return 1;
+  }
+  process.umask(oldUmask);
+
+  const pidFile = pidFilePath();
+  writePidFile(pidFile, process.pid);
+  daemon.start();
+  log.info(`kasmos ${VERSION} daemon listening on ${socket} (pid ${process.pid}, config ${loaded.fileExists ? loaded.path : "embedded defaults"}, ${daemon.registry.list().length} repos)`);
+
+  let stopping = false;
+  const shutdown = async (sig: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`received ${sig}, shutting down`);
+    const hardStop = setTimeout(() => {
+      log.error("shutdown took longer than 10s, exiting anyway");
+      cleanupFiles();
+      process.exit(1);
+    }, 10_000);
+    try {
+      await daemon.stop();
+    } catch (err) {
+      log.error(`error while stopping: ${(err as Error).message}`);
+    }
+    server.stop(true);
+    cleanupFiles();
+    try {
+      db.close();
+    } catch {
+      // closing twice or with open statements is harmless at exit
+    }
+    clearTimeout(hardStop);
+    log.info("daemon stopped");
+    process.exit(0);
+  };
+  const cleanupFiles = (): void => {
+    if (existsSync(socket)) removeStaleSocket(socket);
+    removePidFile(pidFile, process.pid);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGHUP", () => {
+    daemon.reload("SIGHUP");
+  });
+  // A bug in one handler must not take the daemon (and every repo's automation) down with it.
+  process.on("uncaughtException", (err) => log.error(`uncaught exception: ${err.stack ?? err.message}`));
+  process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+
+  await new Promise<never>(() => {});
+  return 0;
+}

@@ -1,0 +1,72 @@
+// Shared vocabulary of the task lifecycle. Pure types and constant lists only: no I/O.
+
+/** Persisted task statuses (newest generation, with `verifying`). */
+export const TASK_STATUSES = ["ready", "planning", "implementing", "reviewing", "verifying", "done", "cancelled"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** Statuses counted as an "active plan" in daemon status. */
+export const ACTIVE_STATUSES: readonly TaskStatus[] = ["planning", "implementing", "reviewing", "verifying"];
+
+/** FSM events (wire names). */
+export const FSM_EVENTS = [
+  "plan_start",
+  "planner_finished",
+  "implement_start",
+  "implement_finished",
+  "review_approved",
+  "review_changes_requested",
+  "verify_approved",
+  "verify_failed",
+  "request_review",
+  "start_over",
+  "reimplement",
+  "cancel",
+  "reopen",
+  "mark_done",
+] as const;
+export type FsmEvent = (typeof FSM_EVENTS)[number];
+
+/** Events only a human (CLI / HTTP admin) may send; never accepted from agent signals. */
+export const USER_ONLY_EVENTS: readonly FsmEvent[] = ["request_review", "start_over", "reimplement", "cancel", "reopen", "mark_done"];
+
+/** Execution sub-state phases (reference §1.6). Empty string = no phase. */
+export const EXECUTION_PHASES = [
+  "planned",
+  "architecting",
+  "wave_running",
+  "wave_waiting",
+  "single_agent_implementing",
+  "fixing",
+  "reviewing",
+] as const;
+export type ExecutionPhase = (typeof EXECUTION_PHASES)[number] | "";
+
+export interface ExecutionState {
+  phase: ExecutionPhase;
+  agent: string; // active agent type ("coder", "reviewer", "master", …) or ""
+  wave: number; // active wave, 0 = none
+}
+
+export const EMPTY_EXECUTION: ExecutionState = { phase: "", agent: "", wave: 0 };
+
+/** Canonical signal (gateway) types, reference §2.7. */
+export const SIGNAL_TYPES = [
+  "plan_start",
+  "planner_finished",
+  "planner_draft_finished",
+  "implement_start",
+  "implement_finished",
+  "review_approved",
+  "review_changes_requested",
+  "implement_task_finished",
+  "implement_wave",
+  "elaborator_finished",
+  "verify_approved",
+  "verify_failed",
+  "advance_wave",
+  "retry_wave",
+] as const;
+export type SignalType = (typeof SIGNAL_TYPES)[number];
+
+/** Signal queue row status. */
+export type SignalRowStatus = "pending" | "processing" | "done" | "failed";

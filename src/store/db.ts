@@ -1,0 +1,55 @@
+// The embedded store: one bun:sqlite file under ~/.config/kasmos/, shared by the daemon and the CLI.
+// WAL + busy timeout make several writers (daemon, CLI, tests) safe; schema changes are versioned
+// migrations applied inside a transaction so a crash mid-migration leaves the previous version.
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { MIGRATIONS } from "./migrations.ts";
+
+export type Db = Database;
+
+export interface OpenOptions {
+  /** Skip directory creation (for `:memory:`). */
+  memory?: boolean;
+}
+
+export function openStore(path: string, opts: OpenOptions = {}): Db {
+  const memory = opts.memory || path === ":memory:";
+  if (!memory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const db = new Database(path, { create: true, strict: true });
+  db.exec("PRAGMA busy_timeout = 30000");
+  if (!memory) db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  db.exec("PRAGMA foreign_keys = ON");
+  migrate(db);
+  return db;
+}
+
+export function schemaVersion(db: Db): number {
+  const row = db.query<{ user_version: number }, []>("PRAGMA user_version").get();
+  return row?.user_version ?? 0;
+}
+
+/** Apply every migration newer than the file's `user_version`, each in an IMMEDIATE transaction. */
+export function migrate(db: Db): void {
+  for (let i = 0; i < MIGRATIONS.length; i++) {
+    const version = i + 1;
+    if (schemaVersion(db) >= version) continue;
+    const step = MIGRATIONS[i]!;
+    db.transaction(() => {
+      // Re-check inside the write lock: another process may have migrated meanwhile.
+      if (schemaVersion(db) >= version) return;
+      step(db);
+      db.exec(`PRAGMA user_version = ${version}`);
+    }).immediate();
+  }
+}
+
+/** Run `fn` in an IMMEDIATE transaction (takes the write lock up front, so read-validate-write is atomic). */
+export function writeTx<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}
+
+export function nowIso(): string {
+  return new Date().toISOString();
+}
