@@ -14,4 +14,97 @@ export const MIGRATIONS: Migration[] = [
       );
     `);
   },
+  // 2: tasks, subtasks, the signal queue and the audit log (reference §2.7, §3.3, §5).
+  // Text columns default '' and counters 0; optional timestamps are NULL when unset.
+  (db) => {
+    db.exec(`
+      CREATE TABLE tasks (
+        id                  INTEGER PRIMARY KEY,
+        project             TEXT    NOT NULL,
+        name                TEXT    NOT NULL,
+        status              TEXT    NOT NULL DEFAULT 'ready',
+        description         TEXT    NOT NULL DEFAULT '',
+        topic               TEXT    NOT NULL DEFAULT '',
+        branch              TEXT    NOT NULL DEFAULT '',
+        content             TEXT    NOT NULL DEFAULT '',
+        execution_phase     TEXT    NOT NULL DEFAULT '',
+        active_agent        TEXT    NOT NULL DEFAULT '',
+        active_wave         INTEGER NOT NULL DEFAULT 0,
+        review_cycle        INTEGER NOT NULL DEFAULT 0,
+        verify_cycle        INTEGER NOT NULL DEFAULT 0,
+        latest_feedback     TEXT    NOT NULL DEFAULT '',
+        verified_sha        TEXT    NOT NULL DEFAULT '',
+        verified_base_sha   TEXT    NOT NULL DEFAULT '',
+        verified_by         TEXT    NOT NULL DEFAULT '',
+        verified_at         TEXT,
+        verify_origin       TEXT    NOT NULL DEFAULT '',
+        pr_url              TEXT    NOT NULL DEFAULT '',
+        pr_state            TEXT    NOT NULL DEFAULT '',
+        pr_number           INTEGER,
+        pr_create_state     TEXT    NOT NULL DEFAULT '',
+        pr_create_error     TEXT    NOT NULL DEFAULT '',
+        pr_create_attempts  INTEGER NOT NULL DEFAULT 0,
+        planning_at         TEXT,
+        implementing_at     TEXT,
+        reviewing_at        TEXT,
+        verifying_at        TEXT,
+        done_at             TEXT,
+        created_at          TEXT    NOT NULL,
+        updated_at          TEXT    NOT NULL,
+        UNIQUE (project, name)
+      );
+      CREATE INDEX idx_tasks_project_status ON tasks (project, status);
+
+      CREATE TABLE subtasks (
+        id       INTEGER PRIMARY KEY,
+        project  TEXT    NOT NULL,
+        task     TEXT    NOT NULL,
+        number   INTEGER NOT NULL,
+        title    TEXT    NOT NULL DEFAULT '',
+        wave     INTEGER NOT NULL DEFAULT 0,
+        status   TEXT    NOT NULL DEFAULT 'pending',
+        UNIQUE (project, task, number),
+        FOREIGN KEY (project, task) REFERENCES tasks (project, name) ON DELETE CASCADE ON UPDATE CASCADE
+      );
+
+      CREATE TABLE signals (
+        id            INTEGER PRIMARY KEY,
+        project       TEXT NOT NULL DEFAULT '',
+        task          TEXT NOT NULL DEFAULT '',
+        signal_type   TEXT NOT NULL DEFAULT '',
+        payload       TEXT NOT NULL DEFAULT '',
+        source        TEXT NOT NULL DEFAULT '',
+        dedup_key     TEXT NOT NULL DEFAULT '',
+        status        TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (status IN ('pending', 'processing', 'done', 'failed')),
+        created_at    TEXT NOT NULL,
+        claimed_at    TEXT,
+        claimed_by    TEXT,
+        processed_at  TEXT,
+        result        TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX idx_signals_claim ON signals (project, status, created_at, id);
+      CREATE INDEX idx_signals_status ON signals (status, created_at, id);
+      CREATE UNIQUE INDEX idx_signals_dedup_active ON signals (dedup_key)
+        WHERE dedup_key <> '' AND status IN ('pending', 'processing');
+
+      CREATE TABLE audit_events (
+        id           INTEGER PRIMARY KEY,
+        kind         TEXT    NOT NULL,
+        timestamp    TEXT    NOT NULL,
+        project      TEXT    NOT NULL DEFAULT '',
+        task         TEXT    NOT NULL DEFAULT '',
+        from_status  TEXT    NOT NULL DEFAULT '',
+        to_status    TEXT    NOT NULL DEFAULT '',
+        event        TEXT    NOT NULL DEFAULT '',
+        signal_id    INTEGER,
+        message      TEXT    NOT NULL DEFAULT '',
+        detail       TEXT,
+        level        TEXT    NOT NULL DEFAULT 'info' CHECK (level IN ('info', 'warn', 'error'))
+      );
+      CREATE INDEX idx_audit_project_ts ON audit_events (project, timestamp);
+      CREATE INDEX idx_audit_task_ts ON audit_events (task, timestamp);
+      CREATE INDEX idx_audit_kind ON audit_events (kind, id);
+    `);
+  },
 ];

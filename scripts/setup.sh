@@ -1,0 +1,26 @@
+#!/bin/sh
+# One-time setup on a fresh clone where only Node/npm exist: bun from the npm registry,
+# tmux and git from Debian when missing, then the project's dependencies from the lockfile.
+set -eu
+cd "$(dirname "$0")/.."
+
+if ! command -v bun >/dev/null 2>&1 || ! bun --version >/dev/null 2>&1; then
+  echo "setup: installing bun from the npm registry" >&2
+  npm install -g bun >/dev/null 2>&1 || npm install -g --allow-scripts=bun bun >/dev/null
+fi
+
+missing=""
+for tool in git tmux; do
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing$missing with apt-get" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  else
+    echo "setup: please install:$missing (needed by the tests)" >&2
+  fi
+fi
+
+bun install --frozen-lockfile >/dev/null
+echo "setup: bun $(bun --version), $(git --version), $(tmux -V 2>/dev/null || echo 'tmux missing')" >&2

@@ -1,0 +1,218 @@
+// The signal queue (reference §2.7): pending → processing → done | failed.
+// Claims are one UPDATE … WHERE id = (oldest pending) RETURNING * inside an IMMEDIATE transaction,
+// so two processes (daemon, CLI, tests) can never claim the same row.
+import { type Db, nowIso, writeTx } from "./db.ts";
+import { StoreError } from "./errors.ts";
+import { normalizeTaskName } from "./tasks.ts";
+import { SIGNAL_TYPES, type SignalRowStatus, type SignalType } from "../lifecycle/types.ts";
+
+export const SIGNAL_ROW_STATUSES: readonly SignalRowStatus[] = ["pending", "processing", "done", "failed"];
+
+export interface SignalRow {
+  id: number;
+  project: string;
+  task: string;
+  type: SignalType;
+  /** Empty or JSON text. */
+  payload: string;
+  /** Where it came from: "file:<path>", "cli", "api", … */
+  source: string;
+  /** Optional dedup key ('' = none); at most one pending/processing row per non-empty key. */
+  dedupKey: string;
+  status: SignalRowStatus;
+  createdAt: string;
+  claimedAt: string | null;
+  claimedBy: string | null;
+  processedAt: string | null;
+  result: string;
+}
+
+export interface EnqueueSignalInput {
+  project: string;
+  task: string;
+  type: SignalType;
+  /** Empty string, JSON text, or an object (serialized). */
+  payload?: string | Record<string, unknown>;
+  source: string;
+  /** When a pending/processing row with the same key exists, its id is returned instead of inserting. */
+  dedupKey?: string;
+}
+
+interface RawSignal {
+  id: number;
+  project: string;
+  task: string;
+  signal_type: string;
+  payload: string;
+  source: string;
+  dedup_key: string;
+  status: string;
+  created_at: string;
+  claimed_at: string | null;
+  claimed_by: string | null;
+  processed_at: string | null;
+  result: string;
+}
+
+function toSignal(r: RawSignal): SignalRow {
+  return {
+    id: r.id,
+    project: r.project,
+    task: r.task,
+    type: r.signal_type as SignalType,
+    payload: r.payload,
+    source: r.source,
+    dedupKey: r.dedup_key,
+    status: r.status as SignalRowStatus,
+    createdAt: r.created_at,
+    claimedAt: r.claimed_at,
+    claimedBy: r.claimed_by,
+    processedAt: r.processed_at,
+    result: r.result,
+  };
+}
+
+/** Insert a pending row; returns its id (or the id of an active row with the same dedupKey). */
+export function enqueueSignal(db: Db, input: EnqueueSignalInput): number {
+  const project = input.project.trim();
+  const task = normalizeTaskName(input.task);
+  if (project === "") throw new StoreError("invalid", "signal project must not be empty");
+  if (task === "") throw new StoreError("invalid", "signal task must not be empty");
+  if (!(SIGNAL_TYPES as readonly string[]).includes(input.type)) throw new StoreError("invalid", `unknown signal type "${input.type}"`);
+  const payload = typeof input.payload === "string" ? input.payload : input.payload === undefined ? "" : JSON.stringify(input.payload);
+  const dedupKey = input.dedupKey ?? "";
+  const params = { project, task, type: input.type, payload, source: input.source, dedupKey, now: nowIso() };
+  const insert = () =>
+    db
+      .query<{ id: number }, typeof params>(
+        `INSERT INTO signals (project, task, signal_type, payload, source, dedup_key, status, created_at)
+         VALUES ($project, $task, $type, $payload, $source, $dedupKey, 'pending', $now) RETURNING id`,
+      )
+      .get(params)!.id;
+  if (dedupKey === "") return insert();
+  return writeTx(db, () => {
+    const existing = db
+      .query<{ id: number }, { dedupKey: string }>(
+        "SELECT id FROM signals WHERE dedup_key = $dedupKey AND status IN ('pending', 'processing') LIMIT 1",
+      )
+      .get({ dedupKey });
+    return existing ? existing.id : insert();
+  });
+}
+
+const CLAIM_ANY = `UPDATE signals SET status = 'processing', claimed_at = $now, claimed_by = $worker
+  WHERE id = (SELECT id FROM signals WHERE status = 'pending' ORDER BY created_at, id LIMIT 1)
+  RETURNING *`;
+const CLAIM_PROJECT = `UPDATE signals SET status = 'processing', claimed_at = $now, claimed_by = $worker
+  WHERE id = (SELECT id FROM signals WHERE project = $project AND status = 'pending' ORDER BY created_at, id LIMIT 1)
+  RETURNING *`;
+
+/** Atomically take the oldest pending row (of `project`, or of any project when null). */
+export function claimNextSignal(db: Db, project: string | null, worker: string): SignalRow | null {
+  const now = nowIso();
+  const r = writeTx(db, () =>
+    project === null
+      ? db.query<RawSignal, { now: string; worker: string }>(CLAIM_ANY).get({ now, worker })
+      : db.query<RawSignal, { now: string; worker: string; project: string }>(CLAIM_PROJECT).get({ now, worker, project }),
+  );
+  return r ? toSignal(r) : null;
+}
+
+export interface FinishOptions {
+  /** Only finish when the row is still claimed by this worker (guards against a reaper reset + re-claim). */
+  worker?: string;
+}
+
+/**
+ * Mark a processing row done/failed with its result text; sets processed_at.
+ * Returns false when the row is not (or no longer) processing; missing row → StoreError("not_found").
+ */
+export function finishSignal(db: Db, id: number, status: "done" | "failed", result: string, opts: FinishOptions = {}): boolean {
+  if (status !== "done" && status !== "failed") throw new StoreError("invalid", `invalid final signal status: ${status}`);
+  const params = { id, status, result, now: nowIso(), worker: opts.worker ?? null };
+  const res = db
+    .query(
+      `UPDATE signals SET status = $status, result = $result, processed_at = $now
+       WHERE id = $id AND status = 'processing' AND ($worker IS NULL OR claimed_by = $worker)`,
+    )
+    .run(params);
+  if (res.changes > 0) return true;
+  if (!db.query("SELECT 1 FROM signals WHERE id = $id").get({ id })) throw new StoreError("not_found", `signal not found: ${id}`);
+  return false;
+}
+
+/**
+ * Put `processing` rows back to `pending` (claim fields cleared). `olderThanMs` > 0 only resets rows
+ * claimed longer ago than that; 0 resets every processing row (daemon start). Returns the count.
+ */
+export function recoverStuckSignals(db: Db, olderThanMs: number): number {
+  if (!(olderThanMs > 0)) {
+    return db.query("UPDATE signals SET status = 'pending', claimed_at = NULL, claimed_by = NULL WHERE status = 'processing'").run().changes;
+  }
+  const cutoff = new Date(Date.now() - olderThanMs).toISOString();
+  return db
+    .query(
+      `UPDATE signals SET status = 'pending', claimed_at = NULL, claimed_by = NULL
+       WHERE status = 'processing' AND (claimed_at IS NULL OR claimed_at < $cutoff)`,
+    )
+    .run({ cutoff }).changes;
+}
+
+export interface ListSignalsFilter {
+  project?: string;
+  task?: string;
+  /** Restrict to these statuses; an empty array yields no rows. */
+  status?: SignalRowStatus[];
+  /** Default 100, max 1000. */
+  limit?: number;
+}
+
+/** Newest first. */
+export function listSignals(db: Db, filter: ListSignalsFilter = {}): SignalRow[] {
+  if (filter.status && filter.status.length === 0) return [];
+  const where: string[] = [];
+  const params: Record<string, string | number> = {};
+  if (filter.project !== undefined) {
+    where.push("project = $project");
+    params.project = filter.project;
+  }
+  if (filter.task !== undefined) {
+    where.push("task = $task");
+    params.task = normalizeTaskName(filter.task);
+  }
+  if (filter.status) {
+    const names = filter.status.map((s, i) => {
+      params[`s${i}`] = s;
+      return `$s${i}`;
+    });
+    where.push(`status IN (${names.join(", ")})`);
+  }
+  params.limit = clampLimit(filter.limit, 100, 1000);
+  const sql = `SELECT * FROM signals ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT $limit`;
+  return db.query<RawSignal, Record<string, string | number>>(sql).all(params).map(toSignal);
+}
+
+export function getSignal(db: Db, id: number): SignalRow | null {
+  const r = db.query<RawSignal, { id: number }>("SELECT * FROM signals WHERE id = $id").get({ id });
+  return r ? toSignal(r) : null;
+}
+
+/** Row counts by status (all four keys present), optionally for one project. */
+export function countSignals(db: Db, project?: string): Record<SignalRowStatus, number> {
+  const out: Record<SignalRowStatus, number> = { pending: 0, processing: 0, done: 0, failed: 0 };
+  const rows =
+    project === undefined
+      ? db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM signals GROUP BY status").all()
+      : db
+          .query<{ status: string; n: number }, { project: string }>("SELECT status, COUNT(*) AS n FROM signals WHERE project = $project GROUP BY status")
+          .all({ project });
+  for (const r of rows) {
+    if (r.status in out) out[r.status as SignalRowStatus] = r.n;
+  }
+  return out;
+}
+
+function clampLimit(limit: number | undefined, def: number, max: number): number {
+  if (limit === undefined || !Number.isFinite(limit) || limit <= 0) return def;
+  return Math.min(Math.floor(limit), max);
+}

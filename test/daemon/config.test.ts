@@ -1,0 +1,154 @@
+// Config parsing and validation (in-process) and `kasmos daemon config` (binary).
+import { afterAll, describe, expect, test } from "bun:test";
+import { loadConfig, parseConfigText, ConfigError } from "../../src/config/load.ts";
+import { defaultConfig } from "../../src/config/schema.ts";
+import { Sandbox } from "../helpers/env.ts";
+
+// The product page's example config, verbatim.
+const PAGE_EXAMPLE = `# how often the daemon scans for signals (seconds)
+poll_interval_sec = 2.0
+
+# repositories to manage on daemon startup
+repos = ["/home/user/project-a", "/home/user/project-b"]
+
+# automatically transition planning→ready after planner_finished signal
+auto_advance = false
+
+# automatically advance between waves when all tasks in a wave complete
+auto_advance_waves = true
+
+# automatically start a fixer after review_changes_requested
+auto_review_fix = true
+
+# master agent readiness gate after reviewer approval (enabled by default)
+auto_readiness_review = true
+
+# maximum review-fix loop iterations (0 = unlimited)
+max_review_fix_cycles = 0
+
+# master agent self-fix ceiling: net lines that may be changed in one attempt (default 80)
+readiness_self_fix_max_lines = 80
+
+# verify-round cap: force-promote verify_failed to verify_approved after this many attempts (default 2)
+# project-local config.toml overrides this value per-repo
+readiness_max_verify_cycles = 2
+
+# unix socket path (overrides XDG_RUNTIME_DIR-based default)
+socket_path = ""
+
+[pr_monitor]
+# enable GitHub PR polling
+enabled = false
+# how often to poll open PRs (seconds)
+poll_interval_sec = 60.0
+# GitHub reactions to add to unprocessed review comments
+reactions = ["eyes"]
+`;
+
+describe("config", () => {
+  test("the page's full example parses to the page's defaults", () => {
+    const { config, warnings, sources } = parseConfigText(PAGE_EXAMPLE, "daemon.toml");
+    expect(warnings).toEqual([]);
+    expect(config).toEqual({ ...defaultConfig(), repos: ["/home/user/project-a", "/home/user/project-b"] });
+    expect(sources.poll_interval_sec).toBe("file");
+    expect(sources.watch_signals).toBe("default");
+  });
+
+  test("defaults are the page's", () => {
+    const d = defaultConfig();
+    expect(d).toEqual({
+      poll_interval_sec: 2.0,
+      repos: [],
+      auto_advance: false,
+      auto_advance_waves: true,
+      auto_review_fix: true,
+      auto_readiness_review: true,
+      max_review_fix_cycles: 0,
+      readiness_self_fix_max_lines: 80,
+      readiness_max_verify_cycles: 2,
+      socket_path: "",
+      watch_signals: true,
+      pr_monitor: { enabled: false, poll_interval_sec: 60.0, reactions: ["eyes"] },
+    });
+  });
+
+  test("missing file → defaults", () => {
+    const l = loadConfig("/nonexistent/daemon.toml");
+    expect(l.fileExists).toBe(false);
+    expect(l.config).toEqual(defaultConfig());
+  });
+
+  test("wrong types and out-of-range values name file, key, expected type and given value", () => {
+    const cases: [string, string[]][] = [
+      ['poll_interval_sec = "2"', ['key "poll_interval_sec"', "expected a number", '"2" (string)']],
+      ["poll_interval_sec = 0", ['key "poll_interval_sec"', "> 0", "0 (number)"]],
+      ["poll_interval_sec = -1.5", ["-1.5 (number)"]],
+      ["max_review_fix_cycles = 1.5", ['key "max_review_fix_cycles"', "whole number", "1.5"]],
+      ["readiness_max_verify_cycles = 0", ['key "readiness_max_verify_cycles"', ">= 1"]],
+      ["auto_advance = \"yes\"", ['key "auto_advance"', "boolean", '"yes" (string)']],
+      ["repos = \"/a\"", ['key "repos"', "array", '"/a"']],
+      ["repos = [1]", ['key "repos"']],
+      ["[pr_monitor]\nenabled = 1", ['key "pr_monitor.enabled"', "boolean", "1 (number)"]],
+      ["[pr_monitor]\nreactions = \"eyes\"", ['key "pr_monitor.reactions"']],
+      ["pr_monitor = 3", ['unknown key "pr_monitor"']],
+    ];
+    for (const [text, parts] of cases) {
+      let msg = "";
+      try {
+        const r = parseConfigText(text, "/etc/k.toml");
+        msg = r.warnings.join("\n");
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        msg = (e as Error).message;
+      }
+      expect(msg).toContain("/etc/k.toml");
+      for (const p of parts) expect(msg).toContain(p);
+    }
+  });
+
+  test("broken TOML names the file and the place", () => {
+    expect(() => parseConfigText("a = [1,\nb=", "/x/daemon.toml")).toThrow(/\/x\/daemon\.toml: Invalid TOML/);
+  });
+
+  test("unknown keys warn with the nearest valid key", () => {
+    const r = parseConfigText("pol_interval_sec = 3\nauto_advanse = true\n[pr_monitor]\nenable = true\n", "f.toml");
+    expect(r.warnings).toHaveLength(3);
+    expect(r.warnings[0]).toContain('unknown key "pol_interval_sec" ignored (did you mean "poll_interval_sec"?)');
+    expect(r.warnings[1]).toContain('did you mean "auto_advance"');
+    expect(r.warnings[2]).toContain('"pr_monitor.enable"');
+    expect(r.warnings[2]).toContain('did you mean "pr_monitor.enabled"');
+    expect(r.config.poll_interval_sec).toBe(2);
+  });
+
+  test("reactions are trimmed, empties dropped, never empty", () => {
+    expect(parseConfigText('[pr_monitor]\nreactions = ["", " rocket ", ""]', "f").config.pr_monitor.reactions).toEqual(["rocket"]);
+    expect(parseConfigText('[pr_monitor]\nreactions = [" "]', "f").config.pr_monitor.reactions).toEqual(["eyes"]);
+  });
+});
+
+describe("kasmos daemon config", () => {
+  const sb = new Sandbox();
+  afterAll(() => sb.cleanup());
+
+  test("prints effective values with their source; --json; errors exit 1", async () => {
+    let r = await sb.run(["daemon", "config", "--json"]);
+    expect(r.code).toBe(0);
+    let j = JSON.parse(r.stdout) as { file_exists: boolean; config: { auto_advance: boolean }; sources: Record<string, string> };
+    expect(j.file_exists).toBe(false);
+    expect(j.config.auto_advance).toBe(false);
+
+    sb.writeConfig("poll_interval_sec = 5\nwatch_signals = false\nbogus = 1\n");
+    r = await sb.run(["daemon", "config"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/poll_interval_sec\s+= 5 {2}# file/);
+    expect(r.stdout).toMatch(/auto_advance\s+= false {2}# default/);
+    expect(r.stdout).toContain('unknown key "bogus"');
+    j = JSON.parse((await sb.run(["daemon", "config", "--json"])).stdout);
+    expect(j.sources.watch_signals).toBe("file");
+
+    sb.writeConfig("watch_signals = 3\n");
+    r = await sb.run(["daemon", "config"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('key "watch_signals"');
+  });
+});

@@ -1,0 +1,187 @@
+// Test sandbox: a temp HOME + XDG_RUNTIME_DIR, the compiled binary, and process bookkeeping so every
+// process a test starts is killed by PID afterwards.
+import { mkdtempSync, rmSync, existsSync, readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+
+export const ROOT = join(import.meta.dir, "..", "..");
+export const BIN = join(ROOT, "dist", "kasmos");
+export const KAS = join(ROOT, "dist", "kas");
+
+if (!existsSync(BIN)) throw new Error(`compiled binary missing at ${BIN}: run \`bun run build\` (or \`bun run test\`)`);
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class Sandbox {
+  readonly dir: string;
+  readonly home: string;
+  readonly runtime: string;
+  private pids = new Set<number>();
+
+  constructor(prefix = "kt-") {
+    // Short base path: unix socket paths are limited to 107 bytes.
+    this.dir = mkdtempSync(join(tmpdir(), prefix));
+    this.home = join(this.dir, "h");
+    this.runtime = join(this.dir, "r");
+    mkdirSync(this.home, { recursive: true });
+    mkdirSync(this.runtime, { recursive: true, mode: 0o700 });
+  }
+
+  get env(): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: this.home,
+      XDG_RUNTIME_DIR: this.runtime,
+      NO_COLOR: "1",
+      LANG: "C.UTF-8",
+    };
+  }
+
+  get configDir(): string {
+    return join(this.home, ".config", "kasmos");
+  }
+  get configPath(): string {
+    return join(this.configDir, "daemon.toml");
+  }
+  get pidFile(): string {
+    return join(this.configDir, "daemon.pid");
+  }
+  get logFile(): string {
+    return join(this.configDir, "daemon.log");
+  }
+  get socket(): string {
+    return join(this.runtime, "kasmos", "kas.sock");
+  }
+
+  writeConfig(text: string): void {
+    mkdirSync(this.configDir, { recursive: true });
+    writeFileSync(this.configPath, text);
+  }
+
+  /** Run the binary to completion (bounded). */
+  async run(args: string[], opts: { bin?: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    const proc = Bun.spawn([opts.bin ?? BIN, ...args], {
+      env: { ...this.env, ...(opts.env ?? {}) },
+      cwd: opts.cwd ?? this.dir,
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    });
+    this.pids.add(proc.pid);
+    const timer = setTimeout(() => proc.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    clearTimeout(timer);
+    this.pids.delete(proc.pid);
+    return { code, stdout, stderr };
+  }
+
+  /** Start `daemon start --foreground` as a child and wait until it answers. */
+  async foreground(extra: string[] = [], env: Record<string, string> = {}): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
+    const proc = Bun.spawn([BIN, "daemon", "start", "--foreground", ...extra], {
+      env: { ...this.env, ...env },
+      cwd: this.dir,
+      stdout: "pipe",
+      stderr: "pipe",
+      stdin: "ignore",
+    });
+    this.pids.add(proc.pid);
+    const sock = extra.includes("--socket") ? extra[extra.indexOf("--socket") + 1]! : this.socket;
+    await waitFor(async () => proc.exitCode !== null || (await ping(sock)), 15_000, "foreground daemon to answer");
+    return proc;
+  }
+
+  track(pid: number): void {
+    this.pids.add(pid);
+  }
+
+  daemonPid(): number | null {
+    try {
+      const n = Number.parseInt(readFileSync(this.pidFile, "utf8").trim(), 10);
+      return Number.isInteger(n) ? n : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Kill everything we started (by PID, never by name) and remove the temp dir. */
+  async cleanup(): Promise<void> {
+    const pid = this.daemonPid();
+    if (pid) this.pids.add(pid);
+    for (const p of this.pids) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    this.pids.clear();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function ping(socket: string): Promise<boolean> {
+  try {
+    const r = await fetch("http://kasmos/v1/ping", { unix: socket, signal: AbortSignal.timeout(1000) });
+    await r.arrayBuffer();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function api(socket: string, method: string, path: string, body?: string | object, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const init: RequestInit & { unix: string } = { method, unix: socket, headers: { "content-type": "application/json", ...headers } };
+  if (body !== undefined) init.body = typeof body === "string" ? body : JSON.stringify(body);
+  const r = await fetch(`http://kasmos${path}`, init);
+  const text = await r.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = { _text: text };
+  }
+  return { status: r.status, json };
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await Bun.sleep(20);
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+/** A real git repository (git init + one commit). */
+export function makeGitRepo(parent: string, name: string): string {
+  const dir = join(parent, name);
+  mkdirSync(dir, { recursive: true });
+  const git = (...a: string[]) => {
+    const r = Bun.spawnSync(["git", "-C", dir, ...a], { env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+    if (r.exitCode !== 0) throw new Error(`git ${a.join(" ")} failed: ${r.stderr.toString()}`);
+  };
+  git("init", "-q", "-b", "main");
+  writeFileSync(join(dir, "README.md"), `# ${name}\n`);
+  git("add", ".");
+  git("commit", "-q", "-m", "init");
+  return dir;
+}

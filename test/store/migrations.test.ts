@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrate, openStore, schemaVersion } from "../../src/store/db.ts";
+import { MIGRATIONS } from "../../src/store/migrations.ts";
+import { createTask, getTask } from "../../src/store/tasks.ts";
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+function tempPath(): string {
+  const dir = mkdtempSync(join(tmpdir(), "kasmos-mig-"));
+  dirs.push(dir);
+  return join(dir, "sub", "kasmos.db");
+}
+
+function tables(db: Database): string[] {
+  return db
+    .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .all()
+    .map((r) => r.name);
+}
+function indexes(db: Database): string[] {
+  return db
+    .query<{ name: string }, []>("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+    .all()
+    .map((r) => r.name);
+}
+
+describe("migrations", () => {
+  test("an empty file migrates to the latest version with every table and index", () => {
+    const path = tempPath();
+    const db = openStore(path);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
+    expect(tables(db)).toEqual(["audit_events", "repos", "signals", "subtasks", "tasks"]);
+    expect(indexes(db)).toEqual(
+      expect.arrayContaining(["idx_signals_claim", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active"]),
+    );
+    const claimIdx = db.query<{ name: string }, []>("PRAGMA index_info(idx_signals_claim)").all().map((r) => r.name);
+    expect(claimIdx).toEqual(["project", "status", "created_at", "id"]);
+    expect(db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()!.journal_mode).toBe("wal");
+    expect(db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()!.timeout).toBe(30000);
+    expect(db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()!.foreign_keys).toBe(1);
+    db.close();
+  });
+
+  test("reopening is idempotent and keeps data", () => {
+    const path = tempPath();
+    const db1 = openStore(path);
+    createTask(db1, { project: "p", name: "foo", content: "# plan" });
+    db1.close();
+    const db2 = openStore(path);
+    expect(schemaVersion(db2)).toBe(MIGRATIONS.length);
+    migrate(db2); // no-op
+    expect(schemaVersion(db2)).toBe(MIGRATIONS.length);
+    expect(getTask(db2, "p", "foo")?.content).toBe("# plan");
+    db2.close();
+  });
+
+  test("a version-1 file is upgraded to version 2 without losing repos", () => {
+    const path = tempPath();
+    openStore(path).close(); // create dir + latest schema, then rebuild a v1-only file
+    rmSync(path);
+    const raw = new Database(path, { create: true, strict: true });
+    MIGRATIONS[0]!(raw);
+    raw.exec("PRAGMA user_version = 1");
+    raw.query("INSERT INTO repos (project, path, added_at) VALUES ('p', '/x', 'now')").run();
+    raw.close();
+    const db = openStore(path);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    expect(db.query("SELECT project FROM repos").all()).toEqual([{ project: "p" }]);
+    expect(tables(db)).toContain("tasks");
+    db.close();
+  });
+});
