@@ -12,7 +12,7 @@ export function fail(message: string): never {
   throw new CliError(message);
 }
 
-const EXPECTED = new Set(["CliError", "DaemonNotRunning", "DaemonRequestError", "ConfigError", "SocketPathError", "StoreError"]);
+const EXPECTED = new Set(["CliError", "DaemonNotRunning", "DaemonRequestError", "ConfigError", "SocketPathError", "StoreError", "PlanError", "RepoError"]);
 
 /** Wrap a command body: expected errors → one stderr line + exit 1; unexpected ones too, with the stack under KASMOS_DEBUG. */
 export async function guard(fn: () => Promise<void> | void): Promise<void> {

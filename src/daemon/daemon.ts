@@ -37,7 +37,7 @@ export interface StatusResponse {
   repo_count: number;
   repos: RepoStatus[];
   last_reload: ReloadOutcome | null;
-  scan: { ticks: number; last_tick_at: string | null; last_tick_ms: number };
+  scan: { ticks: number; event_passes: number; last_tick_at: string | null; last_tick_ms: number };
 }
 
 /** Extension points filled by the lifecycle layer (signals, tasks, events). */
@@ -128,7 +128,7 @@ export class Daemon {
       repo_count: repos.length,
       repos,
       last_reload: this.lastReload,
-      scan: { ticks: this.loop.ticks, last_tick_at: this.loop.lastTickAt, last_tick_ms: Math.round(this.loop.lastTickMs * 1000) / 1000 },
+      scan: { ticks: this.loop.ticks, event_passes: this.loop.eventPasses, last_tick_at: this.loop.lastTickAt, last_tick_ms: Math.round(this.loop.lastTickMs * 1000) / 1000 },
     };
   }
 

@@ -1,6 +1,97 @@
-// Wires the task lifecycle (store, signals, FSM processor, events) into the daemon.
+// Wires the task lifecycle into the daemon: signal detection (watch + poll), the signal engine,
+// per-repo task counts for status, the task/signal/event routes, and the live event hub.
+import { processorConfig } from "../config/processor.ts";
+import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
+import { RepoSignalWatcher } from "../signals/watch.ts";
+import { recordAudit } from "../store/audit.ts";
+import { countTasksByStatus } from "../store/tasks.ts";
 import type { Daemon } from "./daemon.ts";
+import { EventHub } from "./events.ts";
+import type { RepoEntry } from "./repos.ts";
+import { SETTLE_MS, SignalEngine } from "./signal-engine.ts";
+import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
 
-export function installLifecycle(_daemon: Daemon): void {
-  // Filled in by the lifecycle layer.
+export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngine } {
+  const hub = new EventHub(d.db);
+  const engine = new SignalEngine(d.db, d.log, hub, () => processorConfig(d.config), `daemon:${process.pid}`);
+  const watchers = new Map<string, RepoSignalWatcher>();
+  let watching = d.config.watch_signals;
+  let settleTimer: ReturnType<typeof setTimeout> | null = null;
+
+  const watch = (repo: RepoEntry): void => {
+    if (!watching || repo.problem || watchers.has(repo.project)) return;
+    const w = new RepoSignalWatcher(
+      repo.path,
+      () => d.loop.kick(repo.project),
+      (msg) => d.log.warn(`${repo.project}: ${msg}`),
+    );
+    w.refresh();
+    watchers.set(repo.project, w);
+  };
+  const unwatch = (project: string): void => {
+    watchers.get(project)?.close();
+    watchers.delete(project);
+  };
+
+  const audit = (kind: "repo_added" | "repo_removed" | "config_reloaded", project: string, message: string): void => {
+    try {
+      recordAudit(d.db, { kind, project, message });
+      hub.pump();
+    } catch (err) {
+      d.log.warn(`audit ${kind}: ${(err as Error).message}`);
+    }
+  };
+
+  d.use({
+    start() {
+      engine.recover(d.registry.list());
+      for (const r of d.registry.list()) watch(r);
+      // First pass right away: signals that arrived while the daemon was down are not left waiting a full interval.
+      d.loop.kick();
+    },
+    async stop() {
+      for (const p of [...watchers.keys()]) unwatch(p);
+      hub.close();
+    },
+    onConfig(cfg) {
+      if (cfg.watch_signals !== watching) {
+        watching = cfg.watch_signals;
+        if (!watching) for (const p of [...watchers.keys()]) unwatch(p);
+        else for (const r of d.registry.list()) watch(r);
+        d.log.info(`signal detection: ${watching ? "watch + poll" : "poll only"}`);
+      }
+    },
+    onRepoAdded(repo) {
+      engine.prepareRepo(repo);
+      watch(repo);
+      audit("repo_added", repo.project, `repo registered: ${repo.path}`);
+    },
+    onRepoRemoved(repo) {
+      unwatch(repo.project);
+      audit("repo_removed", repo.project, `repo unregistered: ${repo.path}`);
+    },
+    async scanRepo(repo, reason) {
+      // A repo that came back (or was missing at start) gets its folders and watches now.
+      if (watching && !watchers.has(repo.project)) {
+        engine.prepareRepo(repo);
+        watch(repo);
+      } else if (reason === "timer") watchers.get(repo.project)?.refresh();
+      const stats = await engine.scanRepo(repo);
+      if (stats.unsettled && !settleTimer) {
+        settleTimer = setTimeout(() => {
+          settleTimer = null;
+          d.loop.kick(repo.project);
+        }, SETTLE_MS + 1);
+      }
+    },
+    repoStatus(repo) {
+      const byStatus = countTasksByStatus(d.db, repo.project);
+      const active = ACTIVE_STATUSES.reduce((n, s) => n + (byStatus[s] ?? 0), 0);
+      return { active_plans: active, tasks_by_status: byStatus };
+    },
+    mountRoutes(app) {
+      mountLifecycleRoutes(app, d, hub);
+    },
+  });
+  return { hub, engine };
 }

@@ -6,6 +6,7 @@ import * as v from "valibot";
 import { HttpError, jsonBody } from "./http.ts";
 import type { Daemon } from "./daemon.ts";
 import { RepoError } from "./repos.ts";
+import { StoreError } from "../store/errors.ts";
 
 const AddRepoBody = v.object({ path: v.pipe(v.string("path must be a string"), v.minLength(1, "path is required")) });
 
@@ -42,6 +43,8 @@ export function createApp(d: Daemon): Hono {
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
     if (err instanceof RepoError) return c.json({ error: err.message }, err.status);
+    if (err instanceof StoreError) return c.json({ error: err.message }, err.code === "conflict" ? 409 : err.code === "not_found" ? 404 : 400);
+    if (err.name === "PlanError") return c.json({ error: err.message }, 400);
     const status = (err as { status?: number }).status;
     if (typeof status === "number" && status >= 400 && status < 500) {
       return c.json({ error: err.message }, status as 400);

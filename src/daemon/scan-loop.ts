@@ -1,18 +1,24 @@
-// The scan loop: a Bun timer ticks every poll_interval_sec over the registered repos.
-// Ticks never overlap (the next one is scheduled when the previous finishes), each repo's work is
-// awaited separately and errors are contained per repo, so one slow or broken repo never stops the rest.
+// The scan loop: a Bun timer ticks every poll_interval_sec over the registered repos, and kicks
+// (a watcher saw a signal, a CLI queued one) run an extra pass over just the repos concerned.
+// Passes never overlap (a request during a pass is coalesced into one follow-up pass), each repo's
+// work is awaited separately and errors are contained per repo, so one slow or broken repo never
+// stops the rest, and the API stays responsive because repo work yields between batches.
 import type { Logger } from "./log.ts";
 import type { RepoEntry } from "./repos.ts";
 
-export type RepoWork = (repo: RepoEntry, reason: string) => Promise<void>;
+export type PassReason = "timer" | "event";
+export type RepoWork = (repo: RepoEntry, reason: PassReason) => Promise<void>;
 
 export class ScanLoop {
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private kickTimer: ReturnType<typeof setTimeout> | null = null;
   private running = false;
-  private again = false;
   private stopped = true;
   private current: Promise<void> | null = null;
+  /** Follow-up requested while a pass ran: null = none, "all" = full timer pass, else these repos. */
+  private followUp: Set<string> | "all" | null = null;
   ticks = 0;
+  eventPasses = 0;
   lastTickAt: string | null = null;
   lastTickMs = 0;
 
@@ -23,44 +29,64 @@ export class ScanLoop {
     private log: Logger,
   ) {}
 
-  start(): void {
-    this.stopped = false;
-    this.schedule();
-  }
-
-  setInterval(ms: number): void {
-    this.intervalMs = ms;
-    if (!this.stopped && !this.running) this.schedule();
-  }
-
   get interval(): number {
     return this.intervalMs;
   }
 
-  /** Run a tick as soon as possible (e.g. a watcher saw a signal). Coalesces with a running tick. */
-  kick(): void {
+  start(): void {
+    this.stopped = false;
+    this.scheduleTimer();
+  }
+
+  setInterval(ms: number): void {
+    this.intervalMs = ms;
+    if (!this.stopped) this.scheduleTimer();
+  }
+
+  /** Extra pass as soon as possible over `project` (or every repo when omitted). */
+  kick(project?: string): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
+    this.request(project === undefined ? "all" : new Set([project]));
+    if (!this.running && !this.kickTimer) {
+      this.kickTimer = setTimeout(() => {
+        this.kickTimer = null;
+        void this.runFollowUp();
+      }, 0);
     }
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick("event"), 0);
   }
 
-  private schedule(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick("timer"), this.intervalMs);
+  private request(what: Set<string> | "all"): void {
+    if (this.followUp === "all") return;
+    if (what === "all") this.followUp = "all";
+    else if (this.followUp === null) this.followUp = what;
+    else for (const p of what) this.followUp.add(p);
   }
 
-  private async tick(reason: string): Promise<void> {
+  private scheduleTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.running) this.request("all");
+      else void this.pass("timer", null);
+      if (!this.stopped) this.scheduleTimer();
+    }, this.intervalMs);
+  }
+
+  private async runFollowUp(): Promise<void> {
+    const f = this.followUp;
+    if (f === null || this.running || this.stopped) return;
+    this.followUp = null;
+    await this.pass(f === "all" ? "timer" : "event", f === "all" ? null : f);
+  }
+
+  private async pass(reason: PassReason, only: Set<string> | null): Promise<void> {
     if (this.stopped || this.running) return;
     this.running = true;
-    this.timer = null;
     const t0 = performance.now();
     this.current = (async () => {
       for (const repo of this.repos()) {
         if (this.stopped) break;
+        if (only && !only.has(repo.project)) continue;
         try {
           await this.work(repo, reason);
         } catch (err) {
@@ -69,25 +95,29 @@ export class ScanLoop {
       }
     })();
     await this.current;
-    this.ticks++;
-    this.lastTickAt = new Date().toISOString();
-    this.lastTickMs = performance.now() - t0;
+    if (reason === "timer") {
+      this.ticks++;
+      this.lastTickAt = new Date().toISOString();
+      this.lastTickMs = performance.now() - t0;
+    } else this.eventPasses++;
     this.running = false;
     this.current = null;
-    if (this.stopped) return;
-    if (this.again) {
-      this.again = false;
-      this.timer = setTimeout(() => void this.tick("event"), 0);
-    } else {
-      this.schedule();
+    // A fresh macrotask, not recursion: a steady stream of kicks must not grow the stack.
+    if (!this.stopped && this.followUp !== null && !this.kickTimer) {
+      this.kickTimer = setTimeout(() => {
+        this.kickTimer = null;
+        void this.runFollowUp();
+      }, 0);
     }
   }
 
-  /** Stop scheduling and wait (bounded by the caller) for an in-flight tick to finish. */
+  /** Stop scheduling and wait for an in-flight pass to finish. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.kickTimer) clearTimeout(this.kickTimer);
     this.timer = null;
+    this.kickTimer = null;
     if (this.current) await this.current;
   }
 }

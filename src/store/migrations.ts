@@ -107,4 +107,8 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX idx_audit_kind ON audit_events (kind, id);
     `);
   },
+  // 3: file signals are looked up by their source (file identity) for exactly-once consumption.
+  (db) => {
+    db.exec("CREATE INDEX idx_signals_source ON signals (source)");
+  },
 ];

@@ -216,3 +216,32 @@ function clampLimit(limit: number | undefined, def: number, max: number): number
   if (limit === undefined || !Number.isFinite(limit) || limit <= 0) return def;
   return Math.min(Math.floor(limit), max);
 }
+
+/** Oldest pending row of a project, without claiming it (the daemon resolves git state before claiming). */
+export function peekNextPending(db: Db, project: string): SignalRow | null {
+  const r = db
+    .query<RawSignal, { project: string }>("SELECT * FROM signals WHERE project = $project AND status = 'pending' ORDER BY created_at, id LIMIT 1")
+    .get({ project });
+  return r ? toSignal(r) : null;
+}
+
+/** Claim one specific row if it is still pending (call inside the transaction that processes it). */
+export function claimSignalById(db: Db, id: number, worker: string): SignalRow | null {
+  const r = db
+    .query<RawSignal, { id: number; now: string; worker: string }>(
+      "UPDATE signals SET status = 'processing', claimed_at = $now, claimed_by = $worker WHERE id = $id AND status = 'pending' RETURNING *",
+    )
+    .get({ id, now: nowIso(), worker });
+  return r ? toSignal(r) : null;
+}
+
+/** The row a given source (e.g. one particular signal file) produced, if any. */
+export function findSignalBySource(db: Db, source: string): SignalRow | null {
+  const r = db.query<RawSignal, { source: string }>("SELECT * FROM signals WHERE source = $source ORDER BY id DESC LIMIT 1").get({ source });
+  return r ? toSignal(r) : null;
+}
+
+/** Pending rows per project (for status and scheduling). */
+export function pendingProjects(db: Db): string[] {
+  return db.query<{ project: string }, []>("SELECT DISTINCT project FROM signals WHERE status = 'pending'").all().map((r) => r.project);
+}

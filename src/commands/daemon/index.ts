@@ -30,5 +30,6 @@ export default defineCommand({
     remove: () => import("./remove.ts").then((m) => m.default),
     reload: () => import("./reload.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
+    events: () => import("./events.ts").then((m) => m.default),
   },
 });

@@ -1,0 +1,283 @@
+// Shared benchmark helpers: a throw-away sandbox (temp HOME + XDG_RUNTIME_DIR), a foreground daemon
+// started from the compiled binary and always killed by PID, /proc readers for RSS and CPU time,
+// percentiles, and the BenchResult shape every bench module returns.
+//
+// Adding a bench: create bench/<name>.ts exporting `run(): Promise<BenchResult>`, then append
+// `{ name: "<name>", load: () => import("./<name>.ts") }` to BENCHES in bench/run.ts.
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dir, "..");
+export const BIN = join(ROOT, "dist", "kasmos");
+
+// ---------------------------------------------------------------------------------------------
+// Result shape
+
+export interface Figure {
+  label: string;
+  value: number;
+  unit: string;
+  /** Human-readable target, e.g. "≤ 2.5" or "< 1 ms". Omitted for informational figures. */
+  target?: string;
+  /** Verdict against the target; omitted for informational figures. */
+  pass?: boolean;
+}
+
+export interface BenchResult {
+  name: string;
+  figures: Figure[];
+  notes: string[];
+}
+
+export interface BenchModule {
+  run(): Promise<BenchResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small utilities
+
+export function assertBinary(): void {
+  if (!existsSync(BIN)) throw new Error(`compiled binary missing at ${BIN}: run \`bun scripts/build.ts\` (or \`bun run bench\`)`);
+}
+
+/** Nearest-rank percentile (p in 0..100) of an ascending-sorted array. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  const idx = Math.min(sorted.length - 1, Math.max(0, rank - 1));
+  return sorted[idx] ?? Number.NaN;
+}
+
+export function mean(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+export function round(x: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+/** Poll `cond` every `stepMs` until true or `timeoutMs` has passed (bounded in time and count). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, stepMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const maxIter = Math.ceil(timeoutMs / stepMs) + 1;
+  for (let i = 0; i < maxIter && Date.now() < deadline; i++) {
+    if (await cond()) return;
+    await Bun.sleep(stepMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc readers
+
+/** Resident set size of a PID in kB (VmRSS from /proc/<pid>/status). */
+export function rssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!m?.[1]) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number.parseInt(m[1], 10);
+}
+
+export function rssMb(pid: number): number {
+  return rssKb(pid) / 1024;
+}
+
+const CLK_TCK = 100;
+
+/** CPU time (user + system) consumed so far by a PID, in ms (/proc/<pid>/stat utime+stime, CLK_TCK 100). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // The comm field may contain spaces; fields after ")" start with state (field 3).
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const utime = Number.parseInt(rest[11] ?? "", 10); // field 14
+  const stime = Number.parseInt(rest[12] ?? "", 10); // field 15
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`cannot parse /proc/${pid}/stat`);
+  return ((utime + stime) * 1000) / CLK_TCK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox + daemon
+
+export interface Daemon {
+  pid: number;
+  socket: string;
+  proc: Bun.Subprocess;
+}
+
+/** Temp HOME / XDG_RUNTIME_DIR under /tmp (short: unix socket paths are limited to 107 bytes). */
+export class Sandbox {
+  readonly dir: string;
+  readonly home: string;
+  readonly runtime: string;
+  private readonly pids = new Set<number>();
+
+  constructor(prefix = "kb-") {
+    this.dir = mkdtempSync(join("/tmp", prefix));
+    this.home = join(this.dir, "h");
+    this.runtime = join(this.dir, "r");
+    mkdirSync(this.home, { recursive: true });
+    mkdirSync(this.runtime, { recursive: true, mode: 0o700 });
+  }
+
+  get env(): Record<string, string> {
+    return {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: this.home,
+      XDG_RUNTIME_DIR: this.runtime,
+      NO_COLOR: "1",
+      LANG: "C.UTF-8",
+    };
+  }
+
+  get socket(): string {
+    return join(this.runtime, "kasmos", "kas.sock");
+  }
+
+  get logFile(): string {
+    return join(this.dir, "daemon.out");
+  }
+
+  /** Spawn `kasmos daemon start --foreground` and wait (≤ 15 s) until it answers /v1/ping. */
+  async startDaemon(): Promise<Daemon> {
+    assertBinary();
+    // Daemon output goes to a file in the sandbox (never an undrained pipe).
+    const fd = openSync(this.logFile, "w");
+    let proc: Bun.Subprocess;
+    try {
+      proc = Bun.spawn([BIN, "daemon", "start", "--foreground"], { env: this.env, cwd: this.dir, stdin: "ignore", stdout: fd, stderr: fd });
+    } finally {
+      closeSync(fd);
+    }
+    this.pids.add(proc.pid);
+    const socket = this.socket;
+    try {
+      await waitFor(async () => {
+        if (proc.exitCode !== null) throw new Error(`daemon exited early with code ${proc.exitCode}`);
+        return ping(socket);
+      }, 15_000, "foreground daemon to answer /v1/ping");
+    } catch (e) {
+      await this.stop(proc.pid);
+      throw e;
+    }
+    return { pid: proc.pid, socket, proc };
+  }
+
+  /** SIGTERM a PID we started, wait ≤ 5 s for it to exit, then SIGKILL. */
+  async stop(pid: number): Promise<void> {
+    if (!this.pids.has(pid)) return;
+    try {
+      process.kill(pid, "SIGTERM");
+    } catch {
+      this.pids.delete(pid);
+      return;
+    }
+    try {
+      await waitFor(() => !alive(pid), 5_000, `pid ${pid} to exit`);
+    } catch {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    this.pids.delete(pid);
+  }
+
+  /** Run the kasmos binary to completion (≤ 30 s) inside the sandbox. */
+  run(args: string[]): { code: number; stdout: string; stderr: string } {
+    const r = Bun.spawnSync([BIN, ...args], { env: this.env, cwd: this.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+    return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+  }
+
+  /** A small real git repository inside the sandbox (git init + one commit). */
+  makeGitRepo(name: string): string {
+    const dir = join(this.dir, name);
+    mkdirSync(dir, { recursive: true });
+    const env = { ...this.env, GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@b", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@b" };
+    const git = (...a: string[]): void => {
+      const r = Bun.spawnSync(["git", "-C", dir, ...a], { env, stdout: "ignore", stderr: "pipe", timeout: 10_000 });
+      if (r.exitCode !== 0) throw new Error(`git ${a.join(" ")} failed: ${r.stderr.toString()}`);
+    };
+    git("init", "-q", "-b", "main");
+    writeFileSync(join(dir, "README.md"), `# ${name}\n`);
+    git("add", ".");
+    git("commit", "-q", "-m", "init");
+    return dir;
+  }
+
+  /** Register `count` fresh git repos with the running daemon via `kasmos daemon add`. */
+  addRepos(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const dir = this.makeGitRepo(`g${i}`);
+      const r = this.run(["daemon", "add", dir]);
+      if (r.code !== 0) throw new Error(`daemon add ${dir} failed (${r.code}): ${r.stderr}`);
+    }
+  }
+
+  /** Kill (by PID) everything still running that we started, and remove the temp dir. */
+  async cleanup(): Promise<void> {
+    for (const pid of [...this.pids]) await this.stop(pid);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Run `fn` with a fresh sandbox + foreground daemon (optionally with `repos` registered); always cleans up. */
+export async function withDaemon<T>(fn: (d: Daemon, sb: Sandbox) => Promise<T>, opts: { repos?: number } = {}): Promise<T> {
+  const sb = new Sandbox();
+  try {
+    const d = await sb.startDaemon();
+    if (opts.repos) sb.addRepos(opts.repos);
+    return await fn(d, sb);
+  } finally {
+    await sb.cleanup();
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP over the unix socket
+
+export async function ping(socket: string): Promise<boolean> {
+  try {
+    const r = await fetch("http://kasmos/v1/ping", { unix: socket, signal: AbortSignal.timeout(1000) });
+    await r.arrayBuffer();
+    return r.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `n` sequential GETs of `path`, returning per-request round-trip times in ms (response body fully read).
+ * `signal` bounds the whole run in time; pass one shared signal rather than a timer per request.
+ */
+export async function sequentialGets(socket: string, path: string, n: number, signal: AbortSignal): Promise<number[]> {
+  const times: number[] = [];
+  const url = `http://kasmos${path}`;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await fetch(url, { unix: socket, signal });
+    await r.arrayBuffer();
+    const dt = performance.now() - t0;
+    if (!r.ok) throw new Error(`GET ${path} → ${r.status}`);
+    times.push(dt);
+  }
+  return times;
+}

@@ -1,0 +1,19 @@
+// Git queries the lifecycle needs (async, bounded): a task branch's HEAD and its merge-base.
+import type { BranchHead } from "../lifecycle/processor.ts";
+
+async function git(repo: string, args: string[], timeoutMs = 5000): Promise<string | null> {
+  const proc = Bun.spawn(["git", "-C", repo, ...args], { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+  clearTimeout(timer);
+  return code === 0 ? out.trim() : null;
+}
+
+/** HEAD of `branch` and its merge-base with the repo's checked-out HEAD; null when the branch does not resolve. */
+export async function resolveBranchHead(repo: string, branch: string): Promise<BranchHead | null> {
+  if (!branch || branch.startsWith("-")) return null;
+  const sha = await git(repo, ["rev-parse", "--verify", "--quiet", `${branch}^{commit}`]);
+  if (!sha || !/^[0-9a-f]{40}$/.test(sha)) return null;
+  const base = (await git(repo, ["merge-base", sha, "HEAD"])) ?? "";
+  return { sha, baseSha: /^[0-9a-f]{40}$/.test(base) ? base : "" };
+}

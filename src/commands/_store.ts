@@ -1,0 +1,29 @@
+// CLI access to the store (the source of truth: task and signal commands work with or without a daemon).
+import { basename, dirname, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { storePath } from "../config/paths.ts";
+import { type Db, openStore } from "../store/db.ts";
+import { fail } from "./_util.ts";
+
+export function openCliStore(): Db {
+  return openStore(storePath());
+}
+
+export interface RepoRef {
+  project: string;
+  path: string;
+}
+
+/** `--repo` (any path inside a repo or worktree) or the current directory → the main repo root and project name. */
+export function resolveRepo(flag: string | undefined): RepoRef {
+  const start = resolve(flag && flag.length > 0 ? flag : process.cwd());
+  if (!existsSync(start)) fail(`--repo path does not exist: ${start}`);
+  // --git-common-dir points at the main repo's .git even from a linked worktree (.worktrees/<x>).
+  const r = Bun.spawnSync(["git", "-C", start, "rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"], { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) {
+    fail(flag ? `not inside a git work tree: ${start}` : "not inside a git work tree; run this in a repository or pass --repo <path>");
+  }
+  const [common, top] = r.stdout.toString().trim().split("\n");
+  const root = common && basename(common) === ".git" ? dirname(common) : (top ?? start);
+  return { project: basename(root), path: root };
+}

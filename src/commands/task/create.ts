@@ -1,0 +1,54 @@
+import { defineCommand } from "citty";
+import { readFileSync } from "node:fs";
+import { recordAudit } from "../../store/audit.ts";
+import { writeTx } from "../../store/db.ts";
+import { ingestPlan } from "../../store/plans.ts";
+import { createTask, normalizeTaskName, requireTask } from "../../store/tasks.ts";
+import { withExamples } from "../_help.ts";
+import { openCliStore, resolveRepo } from "../_store.ts";
+import { fail, guard, printJson } from "../_util.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "create", description: "Create a task in status ready (optionally with its plan)" },
+    args: {
+      name: { type: "positional", required: true, description: "task name (a slug; a trailing .md is dropped)", valueHint: "name" },
+      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      description: { type: "string", description: "what the task is about", valueHint: "text" },
+      topic: { type: "string", description: "topic (tasks in one topic never implement concurrently)", valueHint: "topic" },
+      branch: { type: "string", description: "git branch the task works on (default: plan/<name>)", valueHint: "branch" },
+      plan: { type: "string", description: "plan markdown file (## Wave N / ### Task N: …)", valueHint: "file.md" },
+      json: { type: "boolean", description: "print the created task as JSON" },
+    },
+    async run({ args }) {
+      await guard(() => {
+        const repo = resolveRepo(args.repo);
+        const name = normalizeTaskName(args.name);
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) fail(`invalid task name "${args.name}": use letters, digits, ".", "_" and "-" (max 200)`);
+        let md: string | null = null;
+        if (args.plan) {
+          try {
+            md = readFileSync(args.plan, "utf8");
+          } catch (err) {
+            fail(`cannot read plan file ${args.plan}: ${(err as Error).message}`);
+          }
+        }
+        const db = openCliStore();
+        writeTx(db, () => {
+          createTask(db, { project: repo.project, name, description: args.description ?? "", topic: args.topic ?? "", branch: args.branch ?? `plan/${name}` });
+          recordAudit(db, { kind: "task_created", project: repo.project, task: name, toStatus: "ready", message: `task created (cli) in ${repo.path}` });
+        });
+        let planNote = "";
+        if (md !== null) {
+          const r = ingestPlan(db, repo.project, name, md, { allowDraft: false, source: "cli" });
+          planNote = `, plan: ${r.waves} waves, ${r.tasks} tasks`;
+        }
+        const task = requireTask(db, repo.project, name);
+        db.close();
+        if (args.json) return printJson(task);
+        process.stdout.write(`task created: ${repo.project}/${name} (ready${planNote})\n`);
+      });
+    },
+  }),
+  ["kas task create login-throttle --description 'throttle failed logins'", "kas task create auth-refactor --plan docs/auth-plan.md --topic auth", "kas task create fix-ci --repo ~/src/api --json"],
+);

@@ -1,0 +1,31 @@
+import { defineCommand } from "citty";
+import { listAudit } from "../../store/audit.ts";
+import { requireTask } from "../../store/tasks.ts";
+import { withExamples } from "../_help.ts";
+import { openCliStore, resolveRepo } from "../_store.ts";
+import { guard, printJson } from "../_util.ts";
+import { historyLine } from "./_format.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "history", description: "Show a task's audit history (transitions, signal outcomes), oldest first" },
+    args: {
+      name: { type: "positional", required: true, description: "task name", valueHint: "name" },
+      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      limit: { type: "string", description: "at most this many entries (newest kept)", default: "200", valueHint: "n" },
+      json: { type: "boolean", description: "print JSON" },
+    },
+    async run({ args }) {
+      await guard(() => {
+        const repo = resolveRepo(args.repo);
+        const db = openCliStore();
+        const task = requireTask(db, repo.project, args.name);
+        const rows = listAudit(db, { project: repo.project, task: task.name, limit: Math.max(1, Math.min(500, Number(args.limit) || 200)) }).reverse();
+        db.close();
+        if (args.json) return printJson(rows);
+        process.stdout.write(rows.length === 0 ? "no history\n" : `${rows.map(historyLine).join("\n")}\n`);
+      });
+    },
+  }),
+  ["kas task history login-throttle", "kas task history login-throttle --json"],
+);

@@ -1,0 +1,38 @@
+import { defineCommand } from "citty";
+import { TASK_STATUSES, type TaskStatus } from "../../lifecycle/types.ts";
+import { listTasks } from "../../store/tasks.ts";
+import { withExamples } from "../_help.ts";
+import { openCliStore, resolveRepo } from "../_store.ts";
+import { fail, guard, printJson } from "../_util.ts";
+import { taskTable } from "./_format.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "list", description: "List tasks of a repository (or of every repository with --all)" },
+    args: {
+      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      all: { type: "boolean", description: "list tasks of every repository" },
+      status: { type: "string", description: `only these statuses, comma-separated (${TASK_STATUSES.join(", ")})`, valueHint: "status" },
+      json: { type: "boolean", description: "print JSON" },
+    },
+    async run({ args }) {
+      await guard(() => {
+        let statuses: TaskStatus[] | undefined;
+        if (args.status) {
+          statuses = [];
+          for (const s of args.status.split(",").map((x) => x.trim()).filter(Boolean)) {
+            if (!(TASK_STATUSES as readonly string[]).includes(s)) fail(`unknown status "${s}"; valid: ${TASK_STATUSES.join(", ")}`);
+            statuses.push(s as TaskStatus);
+          }
+        }
+        const project = args.all ? undefined : resolveRepo(args.repo).project;
+        const db = openCliStore();
+        const rows = listTasks(db, { ...(project ? { project } : {}), ...(statuses ? { status: statuses } : {}) });
+        db.close();
+        if (args.json) return printJson(rows);
+        process.stdout.write(rows.length === 0 ? "no tasks\n" : `${taskTable(rows, !project)}\n`);
+      });
+    },
+  }),
+  ["kas task list", "kas task list --status implementing,reviewing", "kas task list --all --json"],
+);

@@ -1,0 +1,51 @@
+import { defineCommand } from "citty";
+import { listAudit } from "../../store/audit.ts";
+import { listSubtasks, requireTask } from "../../store/tasks.ts";
+import { withExamples } from "../_help.ts";
+import { openCliStore, resolveRepo } from "../_store.ts";
+import { guard, printJson } from "../_util.ts";
+import { historyLine, phaseText } from "./_format.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "show", description: "Show a task: status, phase, cycles, active agent, subtasks and recent history" },
+    args: {
+      name: { type: "positional", required: true, description: "task name", valueHint: "name" },
+      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      json: { type: "boolean", description: "print JSON {task, subtasks, history}" },
+    },
+    async run({ args }) {
+      await guard(() => {
+        const repo = resolveRepo(args.repo);
+        const db = openCliStore();
+        const task = requireTask(db, repo.project, args.name);
+        const subtasks = listSubtasks(db, repo.project, task.name);
+        const history = listAudit(db, { project: repo.project, task: task.name, limit: 10 });
+        db.close();
+        if (args.json) return printJson({ task, subtasks, history });
+        const v = task.verification;
+        const lines = [
+          `task ${task.project}/${task.name}`,
+          `  status:        ${task.status}`,
+          `  phase:         ${phaseText(task)}`,
+          `  active agent:  ${task.execution.agent || "-"}`,
+          `  review cycle:  ${task.reviewCycle}`,
+          `  verify cycle:  ${task.verifyCycle}`,
+          `  branch:        ${task.branch || "-"}`,
+          ...(task.topic ? [`  topic:         ${task.topic}`] : []),
+          ...(task.description ? [`  description:   ${task.description}`] : []),
+          ...(v ? [`  verified:      ${v.sha ? v.sha.slice(0, 12) : "(no sha)"} by ${v.by || "-"} (${v.origin || "-"}) at ${v.at}`] : []),
+          ...(task.prUrl ? [`  pr:            ${task.prUrl}`] : []),
+          ...(task.latestFeedback ? [`  last feedback: ${task.latestFeedback.split("\n")[0]!.slice(0, 120)}`] : []),
+          `  plan:          ${task.content ? `${subtasks.length} subtasks` : "none"}`,
+          ...subtasks.map((s) => `    W${s.wave} T${s.number} [${s.status}] ${s.title}`),
+          `  updated:       ${task.updatedAt}`,
+          "  recent history:",
+          ...(history.length === 0 ? ["    (none)"] : history.map((h) => `    ${historyLine(h)}`)),
+        ];
+        process.stdout.write(`${lines.join("\n")}\n`);
+      });
+    },
+  }),
+  ["kas task show login-throttle", "kas task show login-throttle --json"],
+);

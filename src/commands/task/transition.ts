@@ -1,0 +1,54 @@
+import { defineCommand } from "citty";
+import { resolveBranchHead } from "../../agents/git.ts";
+import { loadConfig } from "../../config/load.ts";
+import { eventNames, parseEventName } from "../../lifecycle/fsm.ts";
+import { applyUserEvent } from "../../lifecycle/processor.ts";
+import { nowIso, writeTx } from "../../store/db.ts";
+import { commitResult, snapshotOf } from "../../store/effects.ts";
+import { getTask, requireTask } from "../../store/tasks.ts";
+import { withExamples } from "../_help.ts";
+import { openCliStore, resolveRepo } from "../_store.ts";
+import { fail, guard, printJson } from "../_util.ts";
+import { processorConfig } from "../../config/processor.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "transition", description: `Apply an event to a task as the operator (user-only events allowed): ${eventNames().join(", ")}` },
+    args: {
+      name: { type: "positional", required: true, description: "task name", valueHint: "name" },
+      event: { type: "positional", required: true, description: "event (e.g. plan_start, implement_start, cancel, reopen, start_over)", valueHint: "event" },
+      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      config: { type: "string", description: "daemon config whose auto_* flags apply (default: ~/.config/kasmos/daemon.toml)", valueHint: "path" },
+      json: { type: "boolean", description: "print JSON {result, task}" },
+    },
+    async run({ args }) {
+      await guard(async () => {
+        const event = parseEventName(args.event);
+        if (!event) fail(`unknown event "${args.event}"; valid events: ${eventNames().join(", ")}`);
+        const repo = resolveRepo(args.repo);
+        const cfg = processorConfig(loadConfig(args.config).config);
+        const db = openCliStore();
+        const before = requireTask(db, repo.project, args.name);
+        const head = before.branch ? await resolveBranchHead(repo.path, before.branch) : null;
+        const out = writeTx(db, () => {
+          // Re-read inside the write lock: the daemon may have moved the task meanwhile.
+          const t = getTask(db, repo.project, before.name);
+          const result = applyUserEvent(t ? snapshotOf(t) : null, event, cfg, head, nowIso(), before.name);
+          commitResult(db, { project: repo.project, task: before.name, result, signalId: null, signalType: event, source: "cli" });
+          return result;
+        });
+        const task = requireTask(db, repo.project, before.name);
+        db.close();
+        if (args.json) {
+          printJson({ result: out, task });
+          if (out.outcome === "failed") process.exit(1);
+          return;
+        }
+        if (out.outcome === "failed") fail(`${event} refused: ${out.result}`);
+        const moves = out.transitions.map((t) => `${t.from} → ${t.to}`).join(", ");
+        process.stdout.write(`${repo.project}/${task.name}: ${moves || "no status change"} (${out.result})\n`);
+      });
+    },
+  }),
+  ["kas task transition login-throttle plan_start", "kas task transition login-throttle implement_start", "kas task transition login-throttle cancel", "kas task transition login-throttle reopen --json"],
+);

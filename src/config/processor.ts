@@ -1,0 +1,13 @@
+// The lifecycle processor's view of the daemon config.
+import type { ProcessorConfig } from "../lifecycle/processor.ts";
+import type { DaemonConfig } from "./schema.ts";
+
+export function processorConfig(c: DaemonConfig): ProcessorConfig {
+  return {
+    autoAdvance: c.auto_advance,
+    autoReviewFix: c.auto_review_fix,
+    autoReadinessReview: c.auto_readiness_review,
+    maxReviewFixCycles: c.max_review_fix_cycles,
+    readinessMaxVerifyCycles: c.readiness_max_verify_cycles,
+  };
+}

@@ -1,0 +1,136 @@
+// Live event stream (GET /v1/events). Every event is an audit-log row, so the stream has stable ids,
+// a client that reconnects with Last-Event-ID replays exactly what it missed, and a slow client is
+// cut off (it reconnects and catches up from the log) instead of silently losing events.
+import type { Db } from "../store/db.ts";
+import { type AuditRow, lastAuditId, listAudit } from "../store/audit.ts";
+
+const HEARTBEAT_MS = 5000; // below Bun's default 10 s idle timeout
+const POLL_MS = 250; // picks up rows written by CLI processes
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+export interface EventFilter {
+  project?: string | undefined;
+  task?: string | undefined;
+  kinds?: string[] | undefined;
+}
+
+interface Subscriber {
+  cursor: number;
+  filter: EventFilter;
+  ctrl: ReadableStreamDefaultController<Uint8Array>;
+  closed: boolean;
+}
+
+const enc = new TextEncoder();
+
+export function formatSse(row: AuditRow): string {
+  return `id: ${row.id}\nevent: ${row.kind}\ndata: ${JSON.stringify(row)}\n\n`;
+}
+
+export class EventHub {
+  private subs = new Set<Subscriber>();
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private poll: ReturnType<typeof setInterval> | null = null;
+
+  constructor(private db: Db) {}
+
+  get subscriberCount(): number {
+    return this.subs.size;
+  }
+
+  /** Send every audit row newer than each subscriber's cursor. Cheap when nobody listens. */
+  pump(): void {
+    for (const sub of this.subs) this.catchUp(sub);
+  }
+
+  private matches(sub: Subscriber, row: AuditRow): boolean {
+    const f = sub.filter;
+    if (f.project && row.project !== f.project) return false;
+    if (f.task && row.task !== f.task) return false;
+    if (f.kinds && f.kinds.length > 0 && !f.kinds.includes(row.kind)) return false;
+    return true;
+  }
+
+  private catchUp(sub: Subscriber): void {
+    for (let page = 0; page < 100 && !sub.closed; page++) {
+      const rows = listAudit(this.db, { afterId: sub.cursor, limit: 500 });
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        sub.cursor = row.id;
+        if (!this.matches(sub, row)) continue;
+        if (!this.send(sub, formatSse(row))) return;
+      }
+    }
+  }
+
+  private send(sub: Subscriber, text: string): boolean {
+    if (sub.closed) return false;
+    try {
+      sub.ctrl.enqueue(enc.encode(text));
+      if ((sub.ctrl.desiredSize ?? 0) < -MAX_QUEUED_BYTES) {
+        // Too far behind: end the stream; the client resumes with Last-Event-ID.
+        this.drop(sub);
+        sub.ctrl.close();
+        return false;
+      }
+      return true;
+    } catch {
+      this.drop(sub);
+      return false;
+    }
+  }
+
+  private drop(sub: Subscriber): void {
+    sub.closed = true;
+    this.subs.delete(sub);
+    if (this.subs.size === 0) this.stopTimers();
+  }
+
+  private startTimers(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = setInterval(() => {
+      const line = `: heartbeat ${new Date().toISOString()}\n\n`;
+      for (const sub of this.subs) this.send(sub, line);
+    }, HEARTBEAT_MS);
+    this.poll = setInterval(() => this.pump(), POLL_MS);
+  }
+
+  private stopTimers(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.poll) clearInterval(this.poll);
+    this.heartbeat = null;
+    this.poll = null;
+  }
+
+  /** A new SSE stream. `after` = Last-Event-ID to replay from; undefined = live only. */
+  stream(after: number | undefined, filter: EventFilter): ReadableStream<Uint8Array> {
+    let sub: Subscriber | null = null;
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (ctrl) => {
+          sub = { cursor: after ?? lastAuditId(this.db), filter, ctrl, closed: false };
+          this.subs.add(sub);
+          this.startTimers();
+          ctrl.enqueue(enc.encode(`retry: 1000\n: connected, replaying from ${sub.cursor}\n\n`));
+          this.catchUp(sub);
+        },
+        cancel: () => {
+          if (sub) this.drop(sub);
+        },
+      },
+      { highWaterMark: MAX_QUEUED_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+  }
+
+  close(): void {
+    for (const sub of [...this.subs]) {
+      this.drop(sub);
+      try {
+        sub.ctrl.close();
+      } catch {
+        // already closed by the client
+      }
+    }
+    this.stopTimers();
+  }
+}

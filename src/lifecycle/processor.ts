@@ -1,0 +1,447 @@
+// Signal → outcome processor (reference daemon §5.2, §5.6; fsm §1.7–§1.9; README decision 2).
+// Pure: the caller loads the task snapshot, resolves the branch HEAD, persists `update` and executes
+// `actions`. Nothing here touches the store, git, agents or the clock.
+import {
+  assertNever,
+  eventTarget,
+  executionAfterTransition,
+  isUserOnly,
+  isWavePhase,
+  mapLegacyStatus,
+  normalizeExecution,
+  phaseTimestampColumn,
+  transition,
+  type PhaseTimestampColumn,
+} from "./fsm.ts";
+import { parsePlan } from "./plan-parser.ts";
+import { emptyPayload, type DecodedPayload, type VerifyOrigin } from "./signal-types.ts";
+import type { ExecutionState, FsmEvent, SignalType, TaskStatus } from "./types.ts";
+
+export interface ProcessorConfig {
+  autoAdvance: boolean;
+  autoReviewFix: boolean;
+  autoReadinessReview: boolean;
+  /** 0 = unlimited. */
+  maxReviewFixCycles: number;
+  /** Failed verify rounds after which the next verify_failed is force-promoted; 0 = never promote. */
+  readinessMaxVerifyCycles: number;
+}
+
+export interface TaskSnapshot {
+  name: string;
+  /** As stored; legacy values (in_progress, completed, finished) are mapped before use. */
+  status: string;
+  execution: ExecutionState;
+  reviewCycle: number;
+  verifyCycle: number;
+  content: string;
+  branch: string;
+  latestFeedback: string;
+}
+
+export interface BranchHead {
+  sha: string;
+  baseSha: string;
+}
+
+export type SignalSource = "agent" | "user";
+
+export interface ProcessInput {
+  task: TaskSnapshot | null;
+  /** Only used to name the task when `task` is null. */
+  taskName?: string;
+  type: SignalType;
+  payload: DecodedPayload;
+  /** Rows pre-applied by the operator (HTTP admin / CLI) should be processed as "user". */
+  source: SignalSource;
+  /** Live branch HEAD resolved by the caller; null when it could not be resolved. */
+  head: BranchHead | null;
+  /** ISO time stamped into timestamps and verification records. */
+  now: string;
+}
+
+export interface VerificationRecord {
+  sha: string;
+  baseSha: string;
+  by: string;
+  at: string;
+  origin: VerifyOrigin;
+}
+
+export interface TaskUpdate {
+  status?: TaskStatus;
+  execution?: ExecutionState;
+  reviewCycle?: number;
+  verifyCycle?: number;
+  latestFeedback?: string;
+  /** Column of the final status entered; set to `now`. */
+  timestampColumn?: PhaseTimestampColumn;
+  /** Every phase column entered by this result (a chained approval enters verifying and done). */
+  timestamps?: Partial<Record<PhaseTimestampColumn, string>>;
+  /** Record (object) or clear (null) the verification binding; absent = leave as is. */
+  verification?: VerificationRecord | null;
+}
+
+export type Action =
+  | { kind: "spawn_planner" }
+  | { kind: "planner_complete" }
+  /** Caller applies implement_start (applyUserEvent) and then starts implementation. */
+  | { kind: "auto_implement" }
+  | { kind: "start_implementation" }
+  | { kind: "spawn_reviewer"; round: number; feedback: string }
+  | { kind: "review_approved"; body: string }
+  | { kind: "review_changes"; feedback: string }
+  | { kind: "spawn_master"; round: number }
+  | { kind: "pause_agent"; agent: string }
+  | { kind: "spawn_fixer"; round: number; feedback: string }
+  | { kind: "review_cycle_limit"; cycle: number; limit: number }
+  | { kind: "verify_approved"; body: string; origin: VerifyOrigin }
+  | { kind: "verify_failed"; feedback: string }
+  | { kind: "create_pr"; body: string }
+  /** Task left the active lifecycle (cancel / mark_done): stop every agent working on it. */
+  | { kind: "stop_agents" };
+
+export interface TransitionRecord {
+  from: TaskStatus;
+  to: TaskStatus;
+  event: FsmEvent;
+  origin?: string;
+}
+
+export interface ProcessResult {
+  outcome: "done" | "failed";
+  /** Human text for the queue row and the audit log. */
+  result: string;
+  transitions: TransitionRecord[];
+  update: TaskUpdate;
+  actions: Action[];
+}
+
+/** Reference no-op outcomes (daemon §4.6) for signals the processor cannot act on. */
+export const NOOP_REASONS = {
+  implementFinishedSuppressed: "suppressed implement-finished signal",
+  implementTaskFinished: "no active orchestrator / wrong wave / already-finished task",
+  implementWave: "processor could not start the requested wave",
+  elaboratorFinished: "no active architect pass to resume",
+  plannerDraft: "planner draft signal rejected outside draft mode",
+  outsideVerifying: "signal rejected outside verifying state",
+  rejected: "signal rejected by processor",
+} as const;
+
+interface Acc {
+  notes: string[];
+  transitions: TransitionRecord[];
+  update: TaskUpdate;
+  actions: Action[];
+}
+
+function failed(reason: string, actions: Action[] = []): ProcessResult {
+  return { outcome: "failed", result: reason, transitions: [], update: {}, actions };
+}
+
+function describe(acc: Acc): string {
+  const parts = [...acc.notes];
+  for (const t of acc.transitions) parts.push(`${t.from} → ${t.to} (${t.event}${t.origin ? `, origin ${t.origin}` : ""})`);
+  parts.push(acc.actions.length > 0 ? `actions: ${acc.actions.map((a) => a.kind).join(", ")}` : "no actions");
+  return parts.join("; ");
+}
+
+function done(acc: Acc): ProcessResult {
+  return { outcome: "done", result: describe(acc), transitions: acc.transitions, update: acc.update, actions: acc.actions };
+}
+
+/** Apply one FSM edge into the accumulator: status, reset execution, phase timestamp (fsm §1.5). */
+function step(acc: Acc, from: TaskStatus, event: FsmEvent, now: string, origin?: string): { ok: true } | { ok: false; reason: string } {
+  const t = transition(from, event);
+  if (!t.ok) return t;
+  acc.transitions.push(origin === undefined ? { from, to: t.to, event } : { from, to: t.to, event, origin });
+  acc.update.status = t.to;
+  acc.update.execution = normalizeExecution(t.to, executionAfterTransition(event, t.to));
+  const col = phaseTimestampColumn(t.to);
+  if (col !== null) {
+    acc.update.timestampColumn = col;
+    acc.update.timestamps = { ...acc.update.timestamps, [col]: now };
+  }
+  return { ok: true };
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+function verifiedBy(origin: VerifyOrigin): string {
+  switch (origin) {
+    case "master":
+      return "master";
+    case "operator":
+      return "operator";
+    case "auto":
+      return "reviewer"; // no readiness gate: the reviewer's approval is the verification
+    case "force_promoted":
+      return "daemon";
+    default:
+      return assertNever(origin);
+  }
+}
+
+/** Operator/auto/force-promoted approvals bind to whatever HEAD is; unknown HEAD → unbound (null). */
+function bindToHead(head: BranchHead | null, origin: VerifyOrigin, now: string): VerificationRecord | null {
+  if (head === null || head.sha.trim() === "") return null;
+  return { sha: head.sha.trim().toLowerCase(), baseSha: head.baseSha.trim().toLowerCase(), by: verifiedBy(origin), at: now, origin };
+}
+
+/** A master approval is only valid for the exact commit it reviewed (daemon §5.6). */
+function bindMaster(
+  reviewedSha: string,
+  head: BranchHead | null,
+  now: string,
+): { ok: true; verification: VerificationRecord } | { ok: false; reason: string } {
+  if (head === null) return { ok: false, reason: "unbound_verification: head resolver unavailable" };
+  const headSha = head.sha.trim().toLowerCase();
+  if (headSha === "") return { ok: false, reason: "head_unresolvable: branch HEAD could not be resolved" };
+  if (reviewedSha === "") return { ok: false, reason: "unbound_master_approval: master approved without reviewed_sha" };
+  if (reviewedSha.toLowerCase() !== headSha) {
+    return { ok: false, reason: `stale_master_approval: master reviewed ${short(reviewedSha)} but head is ${short(headSha)}` };
+  }
+  return { ok: true, verification: { sha: headSha, baseSha: head.baseSha.trim().toLowerCase(), by: "master", at: now, origin: "master" } };
+}
+
+/** Side effects of reaching done through verification: binding, approval, PR. */
+function approve(acc: Acc, verification: VerificationRecord | null, origin: VerifyOrigin, body: string): void {
+  acc.update.verification = verification;
+  if (verification === null) acc.notes.push("verification unbound: branch HEAD unknown");
+  acc.actions.push({ kind: "verify_approved", body, origin }, { kind: "create_pr", body });
+}
+
+/** Fixer loop shared by review changes and failed verification, with the review-fix cap. */
+function fixerReaction(acc: Acc, task: TaskSnapshot, cfg: ProcessorConfig, feedback: string): void {
+  if (!cfg.autoReviewFix) return;
+  const next = task.reviewCycle + 1;
+  if (cfg.maxReviewFixCycles > 0 && next > cfg.maxReviewFixCycles) {
+    // Task stays in implementing with feedback stored and no agent: a human decides.
+    acc.notes.push(`review-fix cycle limit reached (${next}/${cfg.maxReviewFixCycles})`);
+    acc.actions.push({ kind: "review_cycle_limit", cycle: next, limit: cfg.maxReviewFixCycles });
+    return;
+  }
+  acc.update.reviewCycle = next;
+  acc.actions.push({ kind: "spawn_fixer", round: next, feedback });
+}
+
+/** Any FSM event from any source; processSignal and applyUserEvent are the usual entry points. */
+export interface EventInput {
+  task: TaskSnapshot;
+  event: FsmEvent;
+  payload: DecodedPayload;
+  source: SignalSource;
+  head: BranchHead | null;
+  now: string;
+}
+
+export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessResult {
+  const { task, event, payload, source, head, now } = input;
+  const status = mapLegacyStatus(task.status);
+  if (status === null) return failed(`no transitions defined for status "${task.status}"`);
+  if (source === "agent" && isUserOnly(event)) return failed(`"${event}" is a user-only event; agents cannot send it`);
+
+  const acc: Acc = { notes: [], transitions: [], update: {}, actions: [] };
+  // Pre-applied: the producer already wrote the status; only the reactions remain to be run.
+  const preApplied = payload.fsmApplied && status === eventTarget(event);
+  if (preApplied) acc.notes.push(`pre-applied ${event}: task already ${status}`);
+
+  if (!preApplied) {
+    // Wave orchestration owns implementing → reviewing while waves run.
+    if (event === "implement_finished" && source === "agent" && isWavePhase(task.execution.phase)) {
+      return { outcome: "done", result: NOOP_REASONS.implementFinishedSuppressed, transitions: [], update: {}, actions: [] };
+    }
+    if ((event === "verify_approved" || event === "verify_failed") && status !== "verifying") return failed(NOOP_REASONS.outsideVerifying);
+    const t = transition(status, event);
+    if (!t.ok) return failed(t.reason);
+  }
+  const enter = (origin?: string): { ok: true } | { ok: false; reason: string } =>
+    preApplied ? { ok: true } : step(acc, status, event, now, origin);
+
+  switch (event) {
+    case "plan_start": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.actions.push({ kind: "spawn_planner" });
+      return done(acc);
+    }
+    case "planner_finished": {
+      if (!preApplied) {
+        const plan = parsePlan(task.content);
+        if (!plan.ok) return failed(`plan is not implementation-ready: ${plan.error}`);
+      }
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.actions.push({ kind: "planner_complete" });
+      if (cfg.autoAdvance) acc.actions.push({ kind: "auto_implement" });
+      return done(acc);
+    }
+    case "implement_start": {
+      // A draft (ready without phase planned) may still start if its content is a valid plan.
+      if (!preApplied && status === "ready" && task.execution.phase !== "planned") {
+        const plan = parsePlan(task.content);
+        if (!plan.ok) return failed(`task is not yet planned: run plan_start first (${plan.error})`);
+      }
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.actions.push({ kind: "start_implementation" });
+      return done(acc);
+    }
+    case "implement_finished": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.actions.push({ kind: "spawn_reviewer", round: task.reviewCycle + 1, feedback: task.latestFeedback });
+      return done(acc);
+    }
+    case "review_approved": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      const body = payload.body.trim();
+      acc.actions.push({ kind: "review_approved", body });
+      if (cfg.autoReadinessReview) {
+        acc.actions.push({ kind: "spawn_master", round: task.verifyCycle + 1 });
+        return done(acc);
+      }
+      // No readiness gate: chain verify_approved (origin auto) in the same result.
+      const chained = step(acc, "verifying", "verify_approved", now, "auto");
+      if (!chained.ok) return failed(chained.reason);
+      approve(acc, bindToHead(head, "auto", now), "auto", body);
+      return done(acc);
+    }
+    case "review_changes_requested": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      const feedback = payload.body.trim();
+      acc.update.latestFeedback = feedback;
+      acc.actions.push({ kind: "review_changes", feedback });
+      fixerReaction(acc, task, cfg, feedback);
+      return done(acc);
+    }
+    case "verify_approved": {
+      let verification: VerificationRecord | null;
+      let origin: VerifyOrigin;
+      if (source === "user") {
+        origin = "operator";
+        verification = bindToHead(head, origin, now);
+      } else {
+        // Agents cannot claim operator/auto/force_promoted: anything but master is downgraded.
+        if (payload.origin !== "" && payload.origin !== "master") acc.notes.push(`agent-claimed origin "${payload.origin}" downgraded`);
+        origin = "master";
+        const bound = bindMaster(payload.reviewedSha, head, now);
+        if (!bound.ok) {
+          return failed(bound.reason, [
+            { kind: "pause_agent", agent: "master" },
+            { kind: "spawn_master", round: task.verifyCycle + 1 },
+          ]);
+        }
+        verification = bound.verification;
+      }
+      const r = enter(origin);
+      if (!r.ok) return failed(r.reason);
+      approve(acc, verification, origin, payload.body.trim());
+      return done(acc);
+    }
+    case "verify_failed": {
+      const feedback = payload.body.trim();
+      const cap = cfg.readinessMaxVerifyCycles;
+      // Product page: after `cap` failed verify rounds the next failure ships anyway. Operator
+      // verdicts and pre-applied rows are never rewritten.
+      if (!preApplied && source === "agent" && cap > 0 && task.verifyCycle >= cap) {
+        acc.notes.push(`verify_failed force-promoted to verify_approved after ${task.verifyCycle} failed verify rounds (cap ${cap})`);
+        const promoted = step(acc, status, "verify_approved", now, "force_promoted");
+        if (!promoted.ok) return failed(promoted.reason);
+        acc.update.latestFeedback = feedback;
+        approve(acc, bindToHead(head, "force_promoted", now), "force_promoted", feedback);
+        return done(acc);
+      }
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.update.verifyCycle = task.verifyCycle + 1;
+      acc.update.latestFeedback = feedback;
+      acc.actions.push({ kind: "verify_failed", feedback });
+      fixerReaction(acc, task, cfg, feedback);
+      return done(acc);
+    }
+    case "request_review": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.update.verification = null; // leaving done: the old binding no longer describes the work
+      acc.actions.push({ kind: "spawn_reviewer", round: task.reviewCycle + 1, feedback: task.latestFeedback });
+      return done(acc);
+    }
+    case "reimplement": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.update.verification = null;
+      acc.actions.push({ kind: "start_implementation" });
+      return done(acc);
+    }
+    case "start_over":
+    case "reopen": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      // A fresh plan starts fresh review/verify accounting.
+      acc.update.verification = null;
+      acc.update.reviewCycle = 0;
+      acc.update.verifyCycle = 0;
+      acc.update.latestFeedback = "";
+      acc.actions.push({ kind: "spawn_planner" });
+      return done(acc);
+    }
+    case "cancel":
+    case "mark_done": {
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.actions.push({ kind: "stop_agents" });
+      return done(acc);
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+export function processSignal(input: ProcessInput, cfg: ProcessorConfig): ProcessResult {
+  const task = input.task;
+  if (task === null) return failed(`unknown task: ${input.taskName ?? ""}`);
+  switch (input.type) {
+    case "plan_start":
+    case "planner_finished":
+    case "implement_start":
+    case "implement_finished":
+    case "review_approved":
+    case "review_changes_requested":
+    case "verify_approved":
+    case "verify_failed":
+      return processEvent({ task, event: input.type, payload: input.payload, source: input.source, head: input.head, now: input.now }, cfg);
+    // Wave orchestration and draft mode are not built yet: fail with the reference no-op reasons so
+    // the row is visible, never silently dropped.
+    case "implement_task_finished":
+      return failed(NOOP_REASONS.implementTaskFinished);
+    case "implement_wave":
+      return failed(NOOP_REASONS.implementWave);
+    case "elaborator_finished":
+      return failed(NOOP_REASONS.elaboratorFinished);
+    case "planner_draft_finished":
+      return failed(NOOP_REASONS.plannerDraft);
+    case "advance_wave":
+    case "retry_wave":
+      return failed(NOOP_REASONS.rejected);
+    default:
+      return assertNever(input.type);
+  }
+}
+
+/** Operator transitions (CLI / HTTP): user-only events allowed; verify approvals bind as "operator". */
+export function applyUserEvent(
+  task: TaskSnapshot | null,
+  event: FsmEvent,
+  cfg: ProcessorConfig,
+  head: BranchHead | null,
+  now: string,
+  taskName?: string,
+): ProcessResult {
+  if (task === null) return failed(`unknown task: ${taskName ?? ""}`);
+  return processEvent({ task, event, payload: emptyPayload(), source: "user", head, now }, cfg);
+}

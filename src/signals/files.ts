@@ -1,0 +1,174 @@
+// Signal files on disk: where they live, how they are listed, read, quarantined and recovered.
+// Layout (reference §2.2): <repo>/.kasmos/signals/ and <repo>/.worktrees/<x>/.kasmos/signals/,
+// with processing/ and failed/ sub-folders. Dot-files and folders are never signals.
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync, openSync, readSync, closeSync, type BigIntStats } from "node:fs";
+import { join } from "node:path";
+
+/** Bodies above this are refused (quarantined), never read into memory whole. */
+export const MAX_SIGNAL_BYTES = 256 * 1024;
+
+export const SIGNALS_REL = join(".kasmos", "signals");
+
+export interface SignalDir {
+  /** Absolute path of the signals folder. */
+  path: string;
+  /** Path relative to the repo root, e.g. ".kasmos/signals" or ".worktrees/plan-x/.kasmos/signals". */
+  rel: string;
+  /** Worktree folder name, or "" for the repo root. */
+  worktree: string;
+}
+
+export function rootSignalDir(repo: string): SignalDir {
+  return { path: join(repo, SIGNALS_REL), rel: SIGNALS_REL, worktree: "" };
+}
+
+export function worktreesDir(repo: string): string {
+  return join(repo, ".worktrees");
+}
+
+/** Root signals folder first, then every worktree's (sorted), so root signals win dedup (reference §2.5). */
+export function signalDirs(repo: string): SignalDir[] {
+  const dirs = [rootSignalDir(repo)];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(worktreesDir(repo));
+  } catch {
+    return dirs;
+  }
+  entries.sort();
+  for (const name of entries) {
+    if (name.startsWith(".")) continue;
+    const wt = join(worktreesDir(repo), name);
+    try {
+      if (!lstatSync(wt).isDirectory()) continue;
+    } catch {
+      continue;
+    }
+    const rel = join(".worktrees", name, SIGNALS_REL);
+    dirs.push({ path: join(repo, rel), rel, worktree: name });
+  }
+  return dirs;
+}
+
+export function ensureSignalDirs(dir: string): void {
+  for (const sub of ["", "processing", "failed"]) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
+}
+
+export interface FoundFile {
+  dir: SignalDir;
+  name: string;
+  path: string;
+  /** Identity of this particular file (name + inode + times + size): a re-written file is a new signal. */
+  key: string;
+  size: number;
+  mtimeMs: number;
+  regular: boolean;
+}
+
+export function fileKey(dir: SignalDir, name: string, st: BigIntStats): string {
+  return `file:${join(dir.rel, name)}#${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
+}
+
+/** Candidate signal files of one folder, oldest first (then by name). Missing folder → []. */
+export function listSignalFiles(dir: SignalDir): FoundFile[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir.path);
+  } catch {
+    return [];
+  }
+  const out: FoundFile[] = [];
+  for (const name of names) {
+    if (name.startsWith(".")) continue;
+    const path = join(dir.path, name);
+    let st: BigIntStats;
+    try {
+      st = lstatSync(path, { bigint: true });
+    } catch {
+      continue; // vanished between readdir and stat
+    }
+    if (st.isDirectory()) continue; // processing/, failed/, staging/ and any other folder
+    out.push({ dir, name, path, key: fileKey(dir, name, st), size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1_000_000n), regular: st.isFile() });
+  }
+  out.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out;
+}
+
+/** Read at most MAX_SIGNAL_BYTES + 1 bytes; the caller refuses oversized bodies. */
+export function readSignalBody(path: string): { ok: true; body: string } | { ok: false; reason: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    return { ok: false, reason: `cannot read: ${(err as Error).message}` };
+  }
+  try {
+    const buf = Buffer.alloc(MAX_SIGNAL_BYTES + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const r = readSync(fd, buf, n, buf.length - n, null);
+      if (r === 0) break;
+      n += r;
+    }
+    if (n > MAX_SIGNAL_BYTES) return { ok: false, reason: `body too large (over ${MAX_SIGNAL_BYTES} bytes)` };
+    return { ok: true, body: buf.subarray(0, n).toString("utf8") };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Move a bad signal into failed/ with a sibling `<name>.reason` (`<RFC3339 time> <reason>`). Returns the new path. */
+export function quarantineFile(dir: SignalDir, name: string, reason: string, now: string): string | null {
+  const failed = join(dir.path, "failed");
+  mkdirSync(failed, { recursive: true, mode: 0o755 });
+  let target = join(failed, name);
+  if (existsSync(target) || existsSync(`${target}.reason`)) target = join(failed, `${name}.${now.replace(/[:.]/g, "-")}`);
+  try {
+    renameSync(join(dir.path, name), target);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return null; // already handled (e.g. after a crash)
+    throw err;
+  }
+  writeFileSync(`${target}.reason`, `${now} ${reason.replace(/\n/g, " ")}\n`);
+  return target;
+}
+
+/** Delete a consumed signal file; absent is fine (already consumed before a crash). */
+export function consumeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "ENOENT") throw err;
+  }
+}
+
+/**
+ * Crash recovery for files left in processing/ (by the original kasmos or `signal process` style tools):
+ * move them back, unless a newer file with the same name is waiting (then the stale copy goes).
+ */
+export function recoverProcessing(dir: SignalDir): number {
+  const proc = join(dir.path, "processing");
+  let names: string[];
+  try {
+    names = readdirSync(proc);
+  } catch {
+    return 0;
+  }
+  let moved = 0;
+  for (const name of names) {
+    if (name.startsWith(".")) continue;
+    const from = join(proc, name);
+    const to = join(dir.path, name);
+    try {
+      if (lstatSync(from).isDirectory()) continue;
+      if (existsSync(to)) unlinkSync(from);
+      else {
+        renameSync(from, to);
+        moved++;
+      }
+    } catch {
+      // raced with another recovery: nothing to do
+    }
+  }
+  return moved;
+}

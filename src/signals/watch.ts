@@ -1,0 +1,89 @@
+// Event-driven signal detection: inotify (fs.watch) on each repo's signal folders, including worktree
+// folders created later. Only specific folders are watched, never whole trees (bun-stack.md §7).
+// The poll timer stays as the safety net (queue overflow, missed events, network filesystems).
+import { type FSWatcher, existsSync, mkdirSync, watch } from "node:fs";
+import { join } from "node:path";
+import { rootSignalDir, signalDirs, worktreesDir } from "./files.ts";
+
+export class RepoSignalWatcher {
+  private watchers = new Map<string, FSWatcher>();
+  private closed = false;
+
+  constructor(
+    private repo: string,
+    /** Called when something may have landed in a signals folder. */
+    private onSignal: () => void,
+    private onError: (msg: string) => void,
+  ) {}
+
+  get watchedPaths(): string[] {
+    return [...this.watchers.keys()];
+  }
+
+  /** Reconcile watches with the folders that exist now (called at start, on folder events and every poll). */
+  refresh(): void {
+    if (this.closed) return;
+    const want = new Map<string, "signals" | "worktrees" | "root">();
+    const root = rootSignalDir(this.repo).path;
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      this.onError(`cannot create ${root}: ${(err as Error).message}`);
+    }
+    const wt = worktreesDir(this.repo);
+    if (existsSync(wt)) want.set(wt, "worktrees");
+    else want.set(this.repo, "root"); // to notice .worktrees being created
+    for (const d of signalDirs(this.repo)) {
+      if (d.worktree && !existsSync(d.path)) {
+        try {
+          mkdirSync(d.path, { recursive: true, mode: 0o755 });
+        } catch {
+          continue;
+        }
+      }
+      if (existsSync(d.path)) want.set(d.path, "signals");
+    }
+    for (const [path, w] of this.watchers) {
+      if (!want.has(path)) {
+        w.close();
+        this.watchers.delete(path);
+      }
+    }
+    for (const [path, kind] of want) {
+      if (this.watchers.has(path)) continue;
+      try {
+        const w = watch(path, { persistent: false }, (_event, name) => this.event(kind, name === null ? "" : String(name)));
+        w.on("error", () => {
+          w.close();
+          this.watchers.delete(path);
+          queueMicrotask(() => this.refresh());
+        });
+        this.watchers.set(path, w);
+      } catch (err) {
+        this.onError(`cannot watch ${path}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private event(kind: "signals" | "worktrees" | "root", name: string): void {
+    if (this.closed) return;
+    if (kind === "signals") {
+      if (name.startsWith(".") || name === "failed" || name === "processing" || name === "staging") return;
+      this.onSignal();
+      return;
+    }
+    if (kind === "root" && name !== ".worktrees") return;
+    this.refresh();
+    this.onSignal();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+  }
+}
+
+export function signalsDirOf(repo: string): string {
+  return join(repo, ".kasmos", "signals");
+}

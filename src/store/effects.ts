@@ -1,0 +1,96 @@
+// Commit a processor result: task update, transition audit rows, signal outcome — all inside the
+// caller's IMMEDIATE transaction, so a signal's effect and its row's terminal state land together.
+import type { ProcessResult, TaskSnapshot } from "../lifecycle/processor.ts";
+import { recordAudit } from "./audit.ts";
+import type { Db } from "./db.ts";
+import { finishSignal } from "./signals.ts";
+import { applyTaskUpdate, type TaskRow, type TaskUpdate } from "./tasks.ts";
+
+export interface CommitContext {
+  project: string;
+  task: string;
+  result: ProcessResult;
+  /** The queue row this result answers (finished here), or null for direct CLI/API transitions. */
+  signalId: number | null;
+  signalType: string;
+  /** Who asked: "file:…", "cli", "api", "daemon". */
+  source: string;
+  worker?: string;
+}
+
+export function snapshotOf(t: TaskRow): TaskSnapshot {
+  return {
+    name: t.name,
+    status: t.status,
+    execution: t.execution,
+    reviewCycle: t.reviewCycle,
+    verifyCycle: t.verifyCycle,
+    content: t.content,
+    branch: t.branch,
+    latestFeedback: t.latestFeedback,
+  };
+}
+
+function storeUpdate(r: ProcessResult): TaskUpdate | null {
+  const u = r.update;
+  const out: TaskUpdate = {};
+  if (u.status !== undefined) out.status = u.status;
+  if (u.execution !== undefined) out.execution = u.execution;
+  if (u.reviewCycle !== undefined) out.reviewCycle = u.reviewCycle;
+  if (u.verifyCycle !== undefined) out.verifyCycle = u.verifyCycle;
+  if (u.latestFeedback !== undefined) out.latestFeedback = u.latestFeedback;
+  if (u.timestamps !== undefined) out.timestamps = u.timestamps;
+  if (u.timestampColumn !== undefined && u.timestamps?.[u.timestampColumn] === undefined) out.timestampColumn = u.timestampColumn;
+  if (u.verification !== undefined) {
+    out.verification = u.verification === null ? null : { sha: u.verification.sha, baseSha: u.verification.baseSha, by: u.verification.by, origin: u.verification.origin, at: u.verification.at };
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/** Must run inside writeTx. Returns the updated task row (or null when nothing was written to a task). */
+export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
+  const { result } = ctx;
+  let row: TaskRow | null = null;
+  if (result.outcome === "done") {
+    const update = storeUpdate(result);
+    if (update) row = applyTaskUpdate(db, ctx.project, ctx.task, update);
+    for (const t of result.transitions) {
+      recordAudit(db, {
+        kind: "plan_transition",
+        project: ctx.project,
+        task: ctx.task,
+        fromStatus: t.from,
+        toStatus: t.to,
+        event: t.event,
+        signalId: ctx.signalId,
+        message: `${t.from} → ${t.to} (${t.event}${t.origin ? `, origin ${t.origin}` : ""}; ${ctx.source.replace(/#.*$/, "")})`,
+        detail: { source: ctx.source, ...(t.origin ? { origin: t.origin } : {}) },
+      });
+    }
+  }
+  const actions = result.actions.map((a) => a.kind);
+  if (ctx.signalId !== null) {
+    finishSignal(db, ctx.signalId, result.outcome, result.result, ctx.worker ? { worker: ctx.worker } : {});
+    recordAudit(db, {
+      kind: result.outcome === "done" ? "signal_done" : "signal_failed",
+      project: ctx.project,
+      task: ctx.task,
+      event: ctx.signalType,
+      signalId: ctx.signalId,
+      message: `${ctx.signalType} ${result.outcome}: ${result.result}`,
+      detail: { source: ctx.source, actions },
+      level: result.outcome === "done" ? "info" : "warn",
+    });
+  } else if (result.outcome === "failed") {
+    recordAudit(db, {
+      kind: "fsm_error",
+      project: ctx.project,
+      task: ctx.task,
+      event: ctx.signalType,
+      message: `${ctx.signalType} refused (${ctx.source}): ${result.result}`,
+      detail: { source: ctx.source },
+      level: "warn",
+    });
+  }
+  return row;
+}

@@ -1,0 +1,234 @@
+import { describe, expect, test } from "bun:test";
+import {
+  eventName,
+  eventNames,
+  eventTarget,
+  executionAfterTransition,
+  isSingleAgentPhase,
+  isUserOnly,
+  isWavePhase,
+  mapLegacyStatus,
+  normalizeExecution,
+  parseEventName,
+  phaseTimestampColumn,
+  transition,
+} from "../../src/lifecycle/fsm.ts";
+import { FSM_EVENTS, TASK_STATUSES, type ExecutionState, type FsmEvent, type TaskStatus } from "../../src/lifecycle/types.ts";
+
+// The G3 table (reference fsm §1.3) plus `ready + mark_done`, written out independently as data.
+// Every (status, event) pair not listed here must be rejected.
+const EXPECTED: Record<string, string> = {
+  "ready+plan_start": "planning",
+  "ready+implement_start": "implementing",
+  "ready+mark_done": "done",
+  "ready+cancel": "cancelled",
+  "planning+plan_start": "planning",
+  "planning+planner_finished": "ready",
+  "planning+cancel": "cancelled",
+  "implementing+implement_finished": "reviewing",
+  "implementing+cancel": "cancelled",
+  "reviewing+review_approved": "verifying",
+  "reviewing+review_changes_requested": "implementing",
+  "reviewing+cancel": "cancelled",
+  "verifying+verify_approved": "done",
+  "verifying+verify_failed": "implementing",
+  "verifying+cancel": "cancelled",
+  "done+start_over": "planning",
+  "done+reimplement": "implementing",
+  "done+request_review": "reviewing",
+  "done+cancel": "cancelled",
+  "cancelled+reopen": "planning",
+};
+
+const ALL_STATUSES = ["ready", "planning", "implementing", "reviewing", "verifying", "done", "cancelled"] as const;
+const ALL_EVENTS = [
+  "plan_start",
+  "planner_finished",
+  "implement_start",
+  "implement_finished",
+  "review_approved",
+  "review_changes_requested",
+  "verify_approved",
+  "verify_failed",
+  "request_review",
+  "start_over",
+  "reimplement",
+  "cancel",
+  "reopen",
+  "mark_done",
+] as const;
+
+describe("transition table", () => {
+  test("the test's vocabulary matches the shared types", () => {
+    expect([...TASK_STATUSES].sort()).toEqual([...ALL_STATUSES].sort());
+    expect([...FSM_EVENTS].sort()).toEqual([...ALL_EVENTS].sort());
+  });
+
+  for (const status of ALL_STATUSES) {
+    for (const event of ALL_EVENTS) {
+      const want = EXPECTED[`${status}+${event}`];
+      test(`${status} + ${event} → ${want ?? "rejected"}`, () => {
+        const r = transition(status, event);
+        if (want === undefined) {
+          expect(r).toEqual({ ok: false, reason: `invalid transition: "${status}" + "${event}"` });
+        } else {
+          expect(r).toEqual({ ok: true, to: want as TaskStatus });
+        }
+      });
+    }
+  }
+
+  test("exactly 20 edges exist", () => {
+    let n = 0;
+    for (const s of ALL_STATUSES) for (const e of ALL_EVENTS) if (transition(s, e).ok) n++;
+    expect(n).toBe(20);
+    expect(Object.keys(EXPECTED)).toHaveLength(20);
+  });
+
+  test("eventTarget agrees with every edge of the table", () => {
+    for (const [key, to] of Object.entries(EXPECTED)) {
+      const event = key.split("+")[1] as FsmEvent;
+      expect(eventTarget(event)).toBe(to as TaskStatus);
+    }
+  });
+});
+
+describe("reference §7.1 cases", () => {
+  const to = (s: TaskStatus, e: FsmEvent) => {
+    const r = transition(s, e);
+    return r.ok ? r.to : "error";
+  };
+  test("1–9: main path", () => {
+    expect(to("ready", "plan_start")).toBe("planning");
+    expect(to("planning", "plan_start")).toBe("planning");
+    expect(to("planning", "planner_finished")).toBe("ready");
+    expect(to("ready", "implement_start")).toBe("implementing");
+    expect(to("implementing", "implement_finished")).toBe("reviewing");
+    expect(to("reviewing", "review_approved")).toBe("verifying");
+    expect(to("reviewing", "review_changes_requested")).toBe("implementing");
+    expect(to("verifying", "verify_approved")).toBe("done");
+    expect(to("verifying", "verify_failed")).toBe("implementing");
+  });
+  test("10: cancel from every non-cancelled state", () => {
+    for (const s of ["verifying", "ready", "planning", "implementing", "reviewing", "done"] as const) expect(to(s, "cancel")).toBe("cancelled");
+    expect(to("cancelled", "cancel")).toBe("error");
+  });
+  test("11–12: start_over and reopen go to planning", () => {
+    expect(to("done", "start_over")).toBe("planning");
+    expect(to("cancelled", "reopen")).toBe("planning");
+  });
+  test("13–17: invalid edges", () => {
+    for (const e of ["planner_finished", "implement_finished", "review_approved"] as const) expect(to("ready", e)).toBe("error");
+    expect(to("planning", "implement_start")).toBe("error");
+    expect(to("implementing", "plan_start")).toBe("error");
+    expect(to("done", "plan_start")).toBe("error");
+    expect(to("done", "implement_finished")).toBe("error");
+    expect(to("cancelled", "implement_start")).toBe("error");
+  });
+  test("18: user-only flags", () => {
+    for (const e of ["start_over", "cancel", "reopen", "reimplement", "request_review", "mark_done"] as const) expect(isUserOnly(e)).toBe(true);
+    for (const e of ["planner_finished", "review_approved", "plan_start", "verify_approved", "verify_failed"] as const) {
+      expect(isUserOnly(e)).toBe(false);
+    }
+  });
+  test("23–25: timestamps and execution after transitions", () => {
+    expect(phaseTimestampColumn("cancelled")).toBeNull();
+    expect(phaseTimestampColumn("ready")).toBeNull();
+    expect(phaseTimestampColumn("planning")).toBe("planning_at");
+    expect(phaseTimestampColumn("implementing")).toBe("implementing_at");
+    expect(phaseTimestampColumn("reviewing")).toBe("reviewing_at");
+    expect(phaseTimestampColumn("verifying")).toBe("verifying_at");
+    expect(phaseTimestampColumn("done")).toBe("done_at");
+    expect(executionAfterTransition("planner_finished", "ready")).toEqual({ phase: "planned", agent: "", wave: 0 });
+    expect(executionAfterTransition("reopen", "planning")).toEqual({ phase: "", agent: "", wave: 0 });
+    expect(executionAfterTransition("start_over", "planning")).toEqual({ phase: "", agent: "", wave: 0 });
+    expect(executionAfterTransition("implement_start", "implementing")).toEqual({ phase: "", agent: "", wave: 0 });
+  });
+  test("26: legacy status mapping", () => {
+    expect(mapLegacyStatus("implementing")).toBe("implementing");
+    expect(mapLegacyStatus("in_progress")).toBe("implementing");
+    expect(mapLegacyStatus("completed")).toBe("done");
+    expect(mapLegacyStatus("finished")).toBe("done");
+    for (const s of ALL_STATUSES) expect(mapLegacyStatus(s)).toBe(s);
+    expect(mapLegacyStatus("bogus")).toBeNull();
+    expect(mapLegacyStatus("")).toBeNull();
+    expect(mapLegacyStatus("Done")).toBeNull();
+  });
+  test("27: phase helpers", () => {
+    expect(isWavePhase("wave_running")).toBe(true);
+    expect(isWavePhase("wave_waiting")).toBe(true);
+    expect(isWavePhase("architecting")).toBe(false);
+    expect(isSingleAgentPhase("single_agent_implementing")).toBe(true);
+    expect(isSingleAgentPhase("fixing")).toBe(true);
+    expect(isSingleAgentPhase("wave_running")).toBe(false);
+  });
+});
+
+describe("event names (§7.2)", () => {
+  test("28: every primary token maps to its event; review_changes is the public name", () => {
+    expect(parseEventName("plan_start")).toBe("plan_start");
+    expect(parseEventName("review_changes")).toBe("review_changes_requested");
+    expect(eventName("review_changes_requested")).toBe("review_changes");
+    for (const e of ALL_EVENTS) expect(parseEventName(eventName(e))).toBe(e);
+  });
+  test("29: alias, hyphens and padding resolve", () => {
+    expect(parseEventName("review_changes_requested")).toBe("review_changes_requested");
+    expect(parseEventName("review-changes")).toBe("review_changes_requested");
+    expect(parseEventName("plan-start")).toBe("plan_start");
+    expect(parseEventName("  mark-done \n")).toBe("mark_done");
+  });
+  test("30: empty or unknown → null", () => {
+    expect(parseEventName("")).toBeNull();
+    expect(parseEventName("   ")).toBeNull();
+    expect(parseEventName("fly_away")).toBeNull();
+    expect(parseEventName("PLAN_START")).toBeNull();
+  });
+  test("31: name list sorted, includes primaries, excludes the alias", () => {
+    const names = eventNames();
+    expect(names).toEqual([...names].sort());
+    expect(names).toContain("plan_start");
+    expect(names).toContain("review_changes");
+    expect(names).toContain("cancel");
+    expect(names).toContain("mark_done");
+    expect(names).not.toContain("review_changes_requested");
+    expect(names).toHaveLength(14);
+  });
+});
+
+describe("normalizeExecution (§1.6)", () => {
+  const ex = (phase: string, agent = "", wave = 0) => ({ phase, agent, wave });
+  const EMPTY: ExecutionState = { phase: "", agent: "", wave: 0 };
+
+  test("ready keeps only planned, without agent or wave", () => {
+    expect(normalizeExecution("ready", ex("planned", "planner", 3))).toEqual({ phase: "planned", agent: "", wave: 0 });
+    expect(normalizeExecution("ready", ex(" planned "))).toEqual({ phase: "planned", agent: "", wave: 0 });
+    expect(normalizeExecution("ready", ex("fixing", "fixer"))).toEqual(EMPTY);
+  });
+  test("implementing: single-agent phases need an agent; wave phases need agent and wave > 0", () => {
+    expect(normalizeExecution("implementing", ex("architecting", " architect ", 2))).toEqual({ phase: "architecting", agent: "architect", wave: 0 });
+    expect(normalizeExecution("implementing", ex("fixing", ""))).toEqual(EMPTY);
+    expect(normalizeExecution("implementing", ex("single_agent_implementing", "coder"))).toEqual({
+      phase: "single_agent_implementing",
+      agent: "coder",
+      wave: 0,
+    });
+    expect(normalizeExecution("implementing", ex("wave_running", "coder", 2))).toEqual({ phase: "wave_running", agent: "coder", wave: 2 });
+    expect(normalizeExecution("implementing", ex("wave_waiting", "coder", -1))).toEqual(EMPTY);
+    expect(normalizeExecution("implementing", ex("wave_running", "", 1))).toEqual(EMPTY);
+    expect(normalizeExecution("implementing", ex("planned", "coder"))).toEqual(EMPTY);
+    expect(normalizeExecution("implementing", ex("reviewing", "reviewer"))).toEqual(EMPTY);
+  });
+  test("reviewing keeps phase reviewing with its agent", () => {
+    expect(normalizeExecution("reviewing", ex("reviewing", "reviewer", 4))).toEqual({ phase: "reviewing", agent: "reviewer", wave: 0 });
+    expect(normalizeExecution("reviewing", ex("reviewing", ""))).toEqual(EMPTY);
+    expect(normalizeExecution("reviewing", ex("fixing", "fixer"))).toEqual(EMPTY);
+  });
+  test("verifying stores an empty phase plus the agent", () => {
+    expect(normalizeExecution("verifying", ex("", "master"))).toEqual({ phase: "", agent: "master", wave: 0 });
+    expect(normalizeExecution("verifying", ex("verifying", "master"))).toEqual({ phase: "", agent: "master", wave: 0 });
+    expect(normalizeExecution("verifying", ex("reviewing", "reviewer"))).toEqual(EMPTY);
+  });
+  test("planning, done, cancelled carry nothing", () => {
+    for (const s of ["planning", "done", "cancelled"] as const) expect(normalizeExecution(s, ex("planned", "planner", 1))).toEqual(EMPTY);
+  });
+});
