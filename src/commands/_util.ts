@@ -1,6 +1,4 @@
 // Small helpers shared by CLI commands: one-line errors with exit 1, JSON output, socket resolution.
-import { existsSync, readFileSync } from "node:fs";
-import { parseTOML } from "confbox/toml";
 import { defaultConfigPath, defaultSocketPath } from "../config/paths.ts";
 
 /** An expected failure: printed as one line on stderr, exit code 1, no stack trace. */
@@ -35,13 +33,18 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Client-side socket: --socket, else `socket_path` from ~/.config/kasmos/daemon.toml, else the default. */
-export function clientSocketPath(flag: string | undefined): string {
+/**
+ * Client-side socket: --socket, else `socket_path` from ~/.config/kasmos/daemon.toml, else the default.
+ * Async and lazy on purpose: the TOML parser and node:fs are only loaded when a config file exists,
+ * which keeps `kas daemon status` close to a bare process start (bench/cold-start.ts).
+ */
+export async function clientSocketPath(flag: string | undefined): Promise<string> {
   if (flag && flag.length > 0) return flag;
-  const cfg = defaultConfigPath();
-  if (existsSync(cfg)) {
+  const cfg = Bun.file(defaultConfigPath());
+  if (await cfg.exists()) {
     try {
-      const raw = parseTOML(readFileSync(cfg, "utf8")) as { socket_path?: unknown };
+      const { parseTOML } = await import("confbox/toml");
+      const raw = parseTOML(await cfg.text()) as { socket_path?: unknown };
       if (typeof raw.socket_path === "string" && raw.socket_path.length > 0) return raw.socket_path;
     } catch {
       // A broken config is the daemon's to report; the client just uses the default.

@@ -17,7 +17,7 @@ export default withExamples(defineCommand({
   async run({ args }) {
     await guard(async () => {
       const abs = resolve(args.path);
-      const r = await daemonClient(clientSocketPath(socketFlag(args)))<{ project: string; path: string }>("/v1/repos", { method: "POST", body: { path: abs } });
+      const r = await daemonClient(await clientSocketPath(socketFlag(args)))<{ project: string; path: string }>("/v1/repos", { method: "POST", body: { path: abs } });
       if (args.json) return printJson(r);
       process.stdout.write(`registered repo: ${r.path} (project ${r.project})\n`);
     });

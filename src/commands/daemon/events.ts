@@ -28,7 +28,7 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
-        const socket = clientSocketPath(socketFlag(args));
+        const socket = await clientSocketPath(socketFlag(args));
         const q = new URLSearchParams();
         if (args.project) q.set("project", args.project);
         if (args.task) q.set("task", args.task);

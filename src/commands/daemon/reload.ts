@@ -16,7 +16,7 @@ export default withExamples(defineCommand({
     await guard(async () => {
       const pid = readPidFile(pidFilePath());
       if (pid === null || !processAlive(pid)) fail("daemon not running");
-      const client = daemonClient(clientSocketPath(socketFlag(args)));
+      const client = daemonClient(await clientSocketPath(socketFlag(args)));
       let before: number | null = null;
       try {
         before = (await client<StatusResponse>("/v1/status", { timeout: 2000 })).last_reload?.seq ?? 0;

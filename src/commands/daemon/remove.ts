@@ -19,7 +19,7 @@ export default withExamples(defineCommand({
       const abs = resolve(args.path);
       const project = basename(abs);
       if (!project) fail(`cannot derive a project name from ${args.path}`);
-      const r = await daemonClient(clientSocketPath(socketFlag(args)))<{ project: string; path: string }>(`/v1/repos/${encodeURIComponent(project)}`, { method: "DELETE" });
+      const r = await daemonClient(await clientSocketPath(socketFlag(args)))<{ project: string; path: string }>(`/v1/repos/${encodeURIComponent(project)}`, { method: "DELETE" });
       if (args.json) return printJson(r);
       process.stdout.write(`unregistered repo: ${r.path} (project ${r.project})\n`);
     });

@@ -22,7 +22,7 @@ export default withExamples(defineCommand({
   },
   async run({ args }) {
     await guard(async () => {
-      const s = await daemonClient(clientSocketPath(socketFlag(args)))<StatusResponse>("/v1/status");
+      const s = await daemonClient(await clientSocketPath(socketFlag(args)))<StatusResponse>("/v1/status");
       if (args.json) return printJson(s);
       const lines = [`daemon running (pid ${s.pid}, version ${s.version}, up ${fmtUptime(s.uptime_sec)})`, `socket: ${s.socket}`];
       if (s.repos.length === 0) lines.push("  no repos registered");

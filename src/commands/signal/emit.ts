@@ -39,7 +39,7 @@ export default withExamples(
         db.close();
         // Best effort: wake the daemon so it processes the row now rather than at its next poll.
         try {
-          await daemonClient(clientSocketPath(args.socket))("/v1/scan", { method: "POST", body: { project: repo.project }, timeout: 1000 });
+          await daemonClient(await clientSocketPath(args.socket))("/v1/scan", { method: "POST", body: { project: repo.project }, timeout: 1000 });
         } catch {
           // daemon down or elsewhere: the row waits in the queue
         }
