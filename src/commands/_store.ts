@@ -27,3 +27,8 @@ export function resolveRepo(flag: string | undefined): RepoRef {
   const root = common && basename(common) === ".git" ? dirname(common) : (top ?? start);
   return { project: basename(root), path: root };
 }
+
+/** The `--repo` flag shared by task and signal commands. */
+export const repoArg = {
+  repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+} as const;

@@ -41,6 +41,10 @@ export function createApp(d: Daemon): Hono {
 
   app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
+    // Bad input is answered 4xx and recorded in the log, never a crash or a silent drop.
+    if (err instanceof HttpError || err instanceof RepoError || err instanceof StoreError || err.name === "PlanError") {
+      d.log.warn(`${c.req.method} ${c.req.path} rejected: ${err.message.split("\n")[0]}`);
+    }
     if (err instanceof HttpError) return c.json({ error: err.message }, err.status);
     if (err instanceof RepoError) return c.json({ error: err.message }, err.status);
     if (err instanceof StoreError) return c.json({ error: err.message }, err.code === "conflict" ? 409 : err.code === "not_found" ? 404 : 400);

@@ -1,5 +1,5 @@
 // Foreground daemon: load config, take the socket, write the PID file, serve, scan, shut down cleanly.
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync } from "node:fs";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { pidFilePath, storePath } from "../config/paths.ts";
 import { openStore } from "../store/db.ts";
@@ -45,6 +45,11 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     return 1;
   }
   if (state === "stale") {
+    // Never unlink something that is not a socket (a mistyped socket_path pointing at a real file).
+    if (!lstatSync(socket).isSocket()) {
+      log.error(`refusing to use ${socket}: a file that is not a unix socket is in the way`);
+      return 1;
+    }
     log.warn(`removing stale socket ${socket}`);
     removeStaleSocket(socket);
   }

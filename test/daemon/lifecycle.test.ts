@@ -179,3 +179,22 @@ describe("foreground", () => {
     expect(r.stderr).toContain("socket path is too long");
   });
 });
+
+describe("socket safety", () => {
+  test("a regular file at the socket path is never removed", async () => {
+    const path = `${sb.dir}/not-a-socket`;
+    writeFileSync(path, "precious");
+    const r = await sb.run(["daemon", "start", "--foreground", "--socket", path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("not a unix socket");
+    expect(readFileSync(path, "utf8")).toBe("precious");
+  });
+
+  test("a daemon that dies after spawning (unusable store) is reported with its log", async () => {
+    const r = await sb.run(["daemon", "start"], { env: { KASMOS_STORE: "/proc/kasmos-no/x.db" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("daemon failed to start");
+    expect(r.stderr).toContain("daemon.log");
+    expect(existsSync(sb.pidFile)).toBe(false);
+  });
+});

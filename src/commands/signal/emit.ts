@@ -7,7 +7,7 @@ import { enqueueSignal } from "../../store/signals.ts";
 import { normalizeTaskName } from "../../store/tasks.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, fail, guard, printJson } from "../_util.ts";
 
 export default withExamples(
@@ -17,7 +17,7 @@ export default withExamples(
       type: { type: "positional", required: true, description: `signal type (${SIGNAL_TYPES.join(", ")}; aliases like review_changes accepted)`, valueHint: "type" },
       task: { type: "positional", required: true, description: "task name (a trailing .md is dropped)", valueHint: "task" },
       payload: { type: "string", description: "body text or JSON (e.g. review feedback, {\"reviewed_sha\": …})", valueHint: "text|json" },
-      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      ...repoArg,
       socket: { type: "string", description: "daemon socket to notify (default: as for kas daemon)", valueHint: "path" },
       json: { type: "boolean", description: "print JSON {id, project, task, type}" },
     },

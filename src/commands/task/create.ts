@@ -5,7 +5,7 @@ import { writeTx } from "../../store/db.ts";
 import { ingestPlan } from "../../store/plans.ts";
 import { createTask, normalizeTaskName, requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { fail, guard, printJson } from "../_util.ts";
 
 export default withExamples(
@@ -13,7 +13,7 @@ export default withExamples(
     meta: { name: "create", description: "Create a task in status ready (optionally with its plan)" },
     args: {
       name: { type: "positional", required: true, description: "task name (a slug; a trailing .md is dropped)", valueHint: "name" },
-      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      ...repoArg,
       description: { type: "string", description: "what the task is about", valueHint: "text" },
       topic: { type: "string", description: "topic (tasks in one topic never implement concurrently)", valueHint: "topic" },
       branch: { type: "string", description: "git branch the task works on (default: plan/<name>)", valueHint: "branch" },

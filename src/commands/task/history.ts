@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { listAudit } from "../../store/audit.ts";
 import { requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { guard, printJson } from "../_util.ts";
 import { historyLine } from "./_format.ts";
 
@@ -11,7 +11,7 @@ export default withExamples(
     meta: { name: "history", description: "Show a task's audit history (transitions, signal outcomes), oldest first" },
     args: {
       name: { type: "positional", required: true, description: "task name", valueHint: "name" },
-      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      ...repoArg,
       limit: { type: "string", description: "at most this many entries (newest kept)", default: "200", valueHint: "n" },
       json: { type: "boolean", description: "print JSON" },
     },

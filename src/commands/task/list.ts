@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { TASK_STATUSES, type TaskStatus } from "../../lifecycle/types.ts";
 import { listTasks } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { fail, guard, printJson } from "../_util.ts";
 import { taskTable } from "./_format.ts";
 
@@ -10,7 +10,7 @@ export default withExamples(
   defineCommand({
     meta: { name: "list", description: "List tasks of a repository (or of every repository with --all)" },
     args: {
-      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      ...repoArg,
       all: { type: "boolean", description: "list tasks of every repository" },
       status: { type: "string", description: `only these statuses, comma-separated (${TASK_STATUSES.join(", ")})`, valueHint: "status" },
       json: { type: "boolean", description: "print JSON" },

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { ingestPlan } from "../../store/plans.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { fail, guard, printJson } from "../_util.ts";
 
 export default withExamples(
@@ -11,7 +11,7 @@ export default withExamples(
     args: {
       name: { type: "positional", required: true, description: "task name", valueHint: "name" },
       file: { type: "string", required: true, description: "plan markdown file ('-' = stdin)", valueHint: "file.md" },
-      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      ...repoArg,
       draft: { type: "boolean", description: "store even if the plan does not parse into waves yet" },
       json: { type: "boolean", description: "print JSON {waves, tasks, draftReason}" },
     },

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { listAudit } from "../../store/audit.ts";
 import { listSubtasks, requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { guard, printJson } from "../_util.ts";
 import { historyLine, phaseText } from "./_format.ts";
 
@@ -11,7 +11,7 @@ export default withExamples(
     meta: { name: "show", description: "Show a task: status, phase, cycles, active agent, subtasks and recent history" },
     args: {
       name: { type: "positional", required: true, description: "task name", valueHint: "name" },
-      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      ...repoArg,
       json: { type: "boolean", description: "print JSON {task, subtasks, history}" },
     },
     async run({ args }) {

@@ -7,7 +7,7 @@ import { nowIso, writeTx } from "../../store/db.ts";
 import { commitResult, snapshotOf } from "../../store/effects.ts";
 import { getTask, requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { fail, guard, printJson } from "../_util.ts";
 import { processorConfig } from "../../config/processor.ts";
 
@@ -17,7 +17,7 @@ export default withExamples(
     args: {
       name: { type: "positional", required: true, description: "task name", valueHint: "name" },
       event: { type: "positional", required: true, description: "event (e.g. plan_start, implement_start, cancel, reopen, start_over)", valueHint: "event" },
-      repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
+      ...repoArg,
       config: { type: "string", description: "daemon config whose auto_* flags apply (default: ~/.config/kasmos/daemon.toml)", valueHint: "path" },
       json: { type: "boolean", description: "print JSON {result, task}" },
     },
