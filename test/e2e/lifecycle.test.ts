@@ -279,6 +279,14 @@ describe("control API for tasks, signals and events", () => {
     expect(after.map((e) => e.id)).toEqual([all[2]!.id, all[3]!.id]);
     expect((await api(s, "GET", "/v1/events?after=-1")).status).toBe(400);
 
+    // `kasmos daemon events` follows the same stream
+    const follow = await sb.run(["daemon", "events", "--json", "--since", "0", "--count", "2", "--kinds", "plan_transition"]);
+    expect(follow.code).toBe(0);
+    const lines = follow.stdout.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; toStatus: string });
+    expect(lines.map((l) => `${l.kind}:${l.toStatus}`)).toEqual(["plan_transition:implementing", "plan_transition:reviewing"]);
+    const human = await sb.run(["daemon", "events", "--since", "0", "--count", "1"]);
+    expect(human.stdout).toMatch(/^\S+Z #\d+ \w+ /);
+
     proc.kill("SIGTERM");
     await proc.exited;
   });
