@@ -1,4 +1,5 @@
 // Help text with examples: citty's usage renderer plus an "EXAMPLES" section kept beside each command.
+import { print } from "./_util.ts";
 import { type ArgsDef, type CommandDef, renderUsage } from "citty";
 
 const EXAMPLES = new WeakMap<object, string[]>();
@@ -13,5 +14,5 @@ export async function showUsage<T extends ArgsDef = ArgsDef>(cmd: CommandDef<T>,
   let text = await renderUsage(cmd, parent);
   const ex = EXAMPLES.get(cmd);
   if (ex && ex.length > 0) text += `\n\nEXAMPLES\n\n${ex.map((e) => `  ${e}`).join("\n")}`;
-  process.stdout.write(`${text}\n\n`);
+  print(`${text}\n\n`);
 }

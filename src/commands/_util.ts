@@ -19,18 +19,30 @@ export async function guard(fn: () => Promise<void> | void): Promise<void> {
   } catch (err) {
     const e = err as Error;
     if (EXPECTED.has(e?.name)) {
-      process.stderr.write(`${e.message.startsWith("daemon not running") ? "daemon not running" : e.message}\n`);
-      if (process.env.KASMOS_DEBUG) process.stderr.write(`${e.message}\n`);
+      printErr(`${e.message.startsWith("daemon not running") ? "daemon not running" : e.message}\n`);
+      if (process.env.KASMOS_DEBUG) printErr(`${e.message}\n`);
     } else {
-      process.stderr.write(`error: ${e?.message ?? String(err)}\n`);
-      if (process.env.KASMOS_DEBUG && e?.stack) process.stderr.write(`${e.stack}\n`);
+      printErr(`error: ${e?.message ?? String(err)}\n`);
+      if (process.env.KASMOS_DEBUG && e?.stack) printErr(`${e.stack}\n`);
     }
     process.exit(1);
   }
 }
 
+/**
+ * Output goes through console.log/console.error, never process.stdout/stderr: the first touch of
+ * those Node streams costs ~4 ms of setup, a fifth of a `kas daemon status` (bench/cold-start.ts).
+ */
+export function print(text: string): void {
+  console.log(text.endsWith("\n") ? text.slice(0, -1) : text);
+}
+
+export function printErr(text: string): void {
+  console.error(text.endsWith("\n") ? text.slice(0, -1) : text);
+}
+
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  console.log(JSON.stringify(value, null, 2));
 }
 
 /**

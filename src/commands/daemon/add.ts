@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { resolve } from "node:path";
 import { daemonClient } from "../../daemon/client.ts";
-import { clientSocketPath, guard, printJson } from "../_util.ts";
+import { clientSocketPath, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
 export default withExamples(defineCommand({
@@ -19,7 +19,7 @@ export default withExamples(defineCommand({
       const abs = resolve(args.path);
       const r = await daemonClient(await clientSocketPath(socketFlag(args)))<{ project: string; path: string }>("/v1/repos", { method: "POST", body: { path: abs } });
       if (args.json) return printJson(r);
-      process.stdout.write(`registered repo: ${r.path} (project ${r.project})\n`);
+      print(`registered repo: ${r.path} (project ${r.project})\n`);
     });
   },
 }), ["kas daemon add /home/user/myproject", "kas daemon add ."]);

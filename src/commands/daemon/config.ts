@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { flattenConfig, loadConfig } from "../../config/load.ts";
-import { guard, printJson } from "../_util.ts";
+import { guard, print, printJson } from "../_util.ts";
 
 export default withExamples(defineCommand({
   meta: {
@@ -25,7 +25,7 @@ export default withExamples(defineCommand({
         lines.push(`${k.padEnd(width)} = ${JSON.stringify(val)}  # ${src}`);
       }
       for (const w of loaded.warnings) lines.push(`warning: ${w}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
+      print(`${lines.join("\n")}\n`);
     });
   },
 }), ["kas daemon config", "kas daemon config --json", "kas daemon config --config /etc/kasmos/daemon.toml"]);

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
-import { clientSocketPath, fail, guard } from "../_util.ts";
+import { clientSocketPath, fail, guard, print } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
 interface EventRow {
@@ -59,10 +59,10 @@ export default withExamples(
             if (!data) continue;
             const ev = JSON.parse(data) as EventRow;
             last = ev.id;
-            if (args.json) process.stdout.write(`${data}\n`);
+            if (args.json) print(`${data}\n`);
             else {
               const move = ev.fromStatus || ev.toStatus ? ` ${ev.fromStatus || "?"}→${ev.toStatus || "?"}` : "";
-              process.stdout.write(`${ev.timestamp} #${ev.id} ${ev.kind} ${ev.project}${ev.task ? `/${ev.task}` : ""}${move} ${ev.message}\n`);
+              print(`${ev.timestamp} #${ev.id} ${ev.kind} ${ev.project}${ev.task ? `/${ev.task}` : ""}${move} ${ev.message}\n`);
             }
             if (++seen >= max) {
               await reader.cancel();

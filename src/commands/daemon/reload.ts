@@ -4,7 +4,7 @@ import { pidFilePath } from "../../config/paths.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
 import { processAlive, readPidFile } from "../../daemon/pidfile.ts";
-import { clientSocketPath, fail, guard } from "../_util.ts";
+import { clientSocketPath, fail, guard, print } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
 export default withExamples(defineCommand({
@@ -25,7 +25,7 @@ export default withExamples(defineCommand({
       }
       process.kill(pid, "SIGHUP");
       if (before === null) {
-        process.stdout.write(`reload signal sent to daemon (pid ${pid})\n`);
+        print(`reload signal sent to daemon (pid ${pid})\n`);
         return;
       }
       const deadline = Date.now() + 5000;
@@ -35,7 +35,7 @@ export default withExamples(defineCommand({
         const r = s.last_reload;
         if (r && r.seq > before) {
           if (!r.ok) fail(`reload refused, previous config kept: ${r.error}`);
-          process.stdout.write("daemon reloaded\n");
+          print("daemon reloaded\n");
           return;
         }
       }

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { basename, resolve } from "node:path";
 import { daemonClient } from "../../daemon/client.ts";
-import { clientSocketPath, fail, guard, printJson } from "../_util.ts";
+import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
 export default withExamples(defineCommand({
@@ -21,7 +21,7 @@ export default withExamples(defineCommand({
       if (!project) fail(`cannot derive a project name from ${args.path}`);
       const r = await daemonClient(await clientSocketPath(socketFlag(args)))<{ project: string; path: string }>(`/v1/repos/${encodeURIComponent(project)}`, { method: "DELETE" });
       if (args.json) return printJson(r);
-      process.stdout.write(`unregistered repo: ${r.path} (project ${r.project})\n`);
+      print(`unregistered repo: ${r.path} (project ${r.project})\n`);
     });
   },
 }), ["kas daemon remove /home/user/myproject"]);

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
-import { fail, guard } from "../_util.ts";
+import { fail, guard, print } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
 export default withExamples(defineCommand({
@@ -25,7 +25,7 @@ export default withExamples(defineCommand({
       const { startDetached } = await import("../../daemon/daemonize.ts");
       const r = await startDetached({ configPath: args.config, socketFlag: socketFlag(args) });
       if (!r.ok) fail(r.message);
-      process.stdout.write(`${r.message}\n`);
+      print(`${r.message}\n`);
     });
   },
 }), ["kas daemon start", "kas daemon start --foreground", "kas daemon start --foreground --config /etc/kasmos/daemon.toml"]);

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
-import { clientSocketPath, guard, printJson } from "../_util.ts";
+import { clientSocketPath, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
 function fmtUptime(sec: number): string {
@@ -34,7 +34,7 @@ export default withExamples(defineCommand({
         lines.push(`  - ${r.project} (${r.path}) [${r.active_plans} active plan${r.active_plans === 1 ? "" : "s"}]${states ? ` ${states}` : ""}${r.problem ? `  ! ${r.problem}` : ""}`);
       }
       if (s.last_reload && !s.last_reload.ok) lines.push(`last reload failed at ${s.last_reload.at}: ${s.last_reload.error}`);
-      process.stdout.write(`${lines.join("\n")}\n`);
+      print(`${lines.join("\n")}\n`);
     });
   },
 }), ["kas daemon status", "kas daemon status --json", "kas daemon status --socket /run/user/1000/kasmos/kas.sock"]);

@@ -3,7 +3,7 @@ import { withExamples } from "../_help.ts";
 import { readFileSync } from "node:fs";
 import { pidFilePath } from "../../config/paths.ts";
 import { processAlive, readPidFile, removePidFile } from "../../daemon/pidfile.ts";
-import { fail, guard } from "../_util.ts";
+import { fail, guard, print } from "../_util.ts";
 
 /** Guard against PID reuse: only signal a process that looks like a kasmos daemon. */
 function looksLikeDaemon(pid: number): boolean {
@@ -37,7 +37,7 @@ export default withExamples(defineCommand({
       while (Date.now() < deadline) {
         if (!processAlive(pid)) {
           removePidFile(file, pid);
-          process.stdout.write("daemon stopped\n");
+          print("daemon stopped\n");
           return;
         }
         await Bun.sleep(20);

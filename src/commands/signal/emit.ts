@@ -8,7 +8,7 @@ import { normalizeTaskName } from "../../store/tasks.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { clientSocketPath, fail, guard, printJson } from "../_util.ts";
+import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -44,7 +44,7 @@ export default withExamples(
           // daemon down or elsewhere: the row waits in the queue
         }
         if (args.json) return printJson({ id, project: repo.project, task, type: canon.type });
-        process.stdout.write(`signal emitted: type=${canon.type} task=${task} id=${id}\n`);
+        print(`signal emitted: type=${canon.type} task=${task} id=${id}\n`);
       });
     },
   }),

@@ -3,7 +3,7 @@ import type { SignalRowStatus } from "../../lifecycle/types.ts";
 import { listSignals, SIGNAL_ROW_STATUSES } from "../../store/signals.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, resolveRepo } from "../_store.ts";
-import { fail, guard, printJson } from "../_util.ts";
+import { fail, guard, print, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -35,9 +35,9 @@ export default withExamples(
         });
         db.close();
         if (args.json) return printJson(rows);
-        if (rows.length === 0) return void process.stdout.write("no signals\n");
+        if (rows.length === 0) return void print("no signals\n");
         for (const r of rows) {
-          process.stdout.write(`#${r.id}  ${r.createdAt}  ${r.status.padEnd(10)} ${r.project}/${r.task}  ${r.type}  (${r.source.replace(/#.*$/, "")})${r.result ? `  → ${r.result.split("\n")[0]}` : ""}\n`);
+          print(`#${r.id}  ${r.createdAt}  ${r.status.padEnd(10)} ${r.project}/${r.task}  ${r.type}  (${r.source.replace(/#.*$/, "")})${r.result ? `  → ${r.result.split("\n")[0]}` : ""}\n`);
         }
       });
     },

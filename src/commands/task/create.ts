@@ -6,7 +6,7 @@ import { ingestPlan } from "../../store/plans.ts";
 import { createTask, normalizeTaskName, requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { fail, guard, printJson } from "../_util.ts";
+import { fail, guard, print, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -46,7 +46,7 @@ export default withExamples(
         const task = requireTask(db, repo.project, name);
         db.close();
         if (args.json) return printJson(task);
-        process.stdout.write(`task created: ${repo.project}/${name} (ready${planNote})\n`);
+        print(`task created: ${repo.project}/${name} (ready${planNote})\n`);
       });
     },
   }),

@@ -3,7 +3,7 @@ import { listAudit } from "../../store/audit.ts";
 import { requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { guard, printJson } from "../_util.ts";
+import { guard, print, printJson } from "../_util.ts";
 import { historyLine } from "./_format.ts";
 
 export default withExamples(
@@ -23,7 +23,7 @@ export default withExamples(
         const rows = listAudit(db, { project: repo.project, task: task.name, limit: Math.max(1, Math.min(500, Number(args.limit) || 200)) }).reverse();
         db.close();
         if (args.json) return printJson(rows);
-        process.stdout.write(rows.length === 0 ? "no history\n" : `${rows.map(historyLine).join("\n")}\n`);
+        print(rows.length === 0 ? "no history\n" : `${rows.map(historyLine).join("\n")}\n`);
       });
     },
   }),

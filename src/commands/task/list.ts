@@ -3,7 +3,7 @@ import { TASK_STATUSES, type TaskStatus } from "../../lifecycle/types.ts";
 import { listTasks } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { fail, guard, printJson } from "../_util.ts";
+import { fail, guard, print, printJson } from "../_util.ts";
 import { taskTable } from "./_format.ts";
 
 export default withExamples(
@@ -30,7 +30,7 @@ export default withExamples(
         const rows = listTasks(db, { ...(project ? { project } : {}), ...(statuses ? { status: statuses } : {}) });
         db.close();
         if (args.json) return printJson(rows);
-        process.stdout.write(rows.length === 0 ? "no tasks\n" : `${taskTable(rows, !project)}\n`);
+        print(rows.length === 0 ? "no tasks\n" : `${taskTable(rows, !project)}\n`);
       });
     },
   }),

@@ -3,7 +3,7 @@ import { listAudit } from "../../store/audit.ts";
 import { listSubtasks, requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { guard, printJson } from "../_util.ts";
+import { guard, print, printJson } from "../_util.ts";
 import { historyLine, phaseText } from "./_format.ts";
 
 export default withExamples(
@@ -43,7 +43,7 @@ export default withExamples(
           "  recent history:",
           ...(history.length === 0 ? ["    (none)"] : history.map((h) => `    ${historyLine(h)}`)),
         ];
-        process.stdout.write(`${lines.join("\n")}\n`);
+        print(`${lines.join("\n")}\n`);
       });
     },
   }),

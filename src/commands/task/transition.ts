@@ -8,7 +8,7 @@ import { commitResult, snapshotOf } from "../../store/effects.ts";
 import { getTask, requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { fail, guard, printJson } from "../_util.ts";
+import { fail, guard, print, printJson } from "../_util.ts";
 import { processorConfig } from "../../config/processor.ts";
 
 export default withExamples(
@@ -46,7 +46,7 @@ export default withExamples(
         }
         if (out.outcome === "failed") fail(`${event} refused: ${out.result}`);
         const moves = out.transitions.map((t) => `${t.from} → ${t.to}`).join(", ");
-        process.stdout.write(`${repo.project}/${task.name}: ${moves || "no status change"} (${out.result})\n`);
+        print(`${repo.project}/${task.name}: ${moves || "no status change"} (${out.result})\n`);
       });
     },
   }),
