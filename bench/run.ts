@@ -20,6 +20,9 @@ export const BENCHES: BenchEntry[] = [
   { name: "idle-rss", title: "Daemon idle RSS", load: () => import("./idle-rss.ts") },
   { name: "latency", title: "Sequential request latency", load: () => import("./latency.ts") },
   { name: "concurrency", title: "Concurrent clients", load: () => import("./concurrency.ts") },
+  { name: "signal-latency", title: "Signal file → committed transition latency", load: () => import("./signal-latency.ts") },
+  { name: "signal-burst", title: "Signal burst (10 repos × 1,000 files)", load: () => import("./signal-burst.ts") },
+  { name: "idle-100-repos", title: "Idle daemon with 100 repos", load: () => import("./idle-100-repos.ts") },
 ];
 
 const OUT = join(ROOT, "BENCHMARKS.md");

@@ -1,0 +1,175 @@
+// Signal burst: 10 repos × 1,000 tasks in implementing; with the daemon running in watch mode the bench
+// writes 10,000 independent signal files (one implement-finished-<task> per task, round-robin over the
+// repos, each written atomically) as fast as it can, then waits until every row is committed.
+// Throughput = 10,000 / (last processed_at − first write). Target ≥ 5,000 signals/s, none lost.
+// A second burst of 10,000 (other tasks) is written while the daemon is SIGSTOPped, to measure the
+// daemon's own drain rate without a concurrent writer (and inotify queue overflow recovery).
+import { cpuMs, type BenchResult, type Figure, percentile, round, rssMb, Sandbox } from "./lib.ts";
+import { leftovers, openReadOnly, registerRepo, seedTasks, signalsDir, wallMs, writeConfig, writeSignalAtomic } from "./signal-lib.ts";
+
+const REPOS = 10;
+const TASKS_PER_REPO = 1_000;
+const TOTAL = REPOS * TASKS_PER_REPO;
+const TARGET_PER_SEC = 5_000;
+const DEADLINE_MS = 60_000;
+
+const LIVE = "l"; // task-name prefix of the live burst
+const BACKLOG = "q"; // task-name prefix of the backlog burst
+const taskName = (prefix: string, i: number): string => `${prefix}${String(i).padStart(4, "0")}`;
+
+interface Repo {
+  project: string;
+  path: string;
+  dir: string;
+}
+
+interface Phase {
+  rows: number;
+  done: number;
+  failed: number;
+  transitions: number;
+  reviewing: number;
+  left: { pending: number; failed: number; processing: number };
+  /** ms from `from` to each commit (processed_at), ascending. */
+  commits: number[];
+  perRepo: { project: string; ms: number }[];
+  writeMs: number;
+  cpuMs: number;
+  ok: boolean;
+}
+
+/** Write one implement-finished file per `prefix` task in every repo (round-robin), wait for every row, verify. */
+async function burst(sb: Sandbox, pid: number, repos: Repo[], prefix: string, stopped: boolean): Promise<Phase & { fromMs: number }> {
+  const db = openReadOnly(sb);
+  try {
+    const like = `${prefix}%`;
+    const count = (): number => db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM signals WHERE task LIKE ?").get(like)?.n ?? 0;
+    const cpu0 = cpuMs(pid);
+    if (stopped) process.kill(pid, "SIGSTOP");
+    let tFirst: number;
+    let tWritten: number;
+    try {
+      tFirst = wallMs();
+      for (let i = 0; i < TASKS_PER_REPO; i++) {
+        for (const r of repos) writeSignalAtomic(r.dir, `implement-finished-${taskName(prefix, i)}`);
+      }
+      tWritten = wallMs();
+    } finally {
+      if (stopped) process.kill(pid, "SIGCONT");
+    }
+    const from = stopped ? tWritten : tFirst;
+
+    // Rows are inserted + finished in one transaction, so a visible row is a committed one.
+    const deadline = Date.now() + DEADLINE_MS;
+    let rows = 0;
+    for (let i = 0; i < DEADLINE_MS / 20 && Date.now() < deadline; i++) {
+      rows = count();
+      if (rows >= TOTAL) break;
+      await Bun.sleep(20);
+    }
+    // The file is unlinked right after its commit: give stragglers ≤ 1 s.
+    let left = { pending: 0, failed: 0, processing: 0 };
+    for (let i = 0; i < 50; i++) {
+      left = { pending: 0, failed: 0, processing: 0 };
+      for (const r of repos) {
+        const l = leftovers(r.dir);
+        left.pending += l.pending;
+        left.failed += l.failed;
+        left.processing += l.processing;
+      }
+      if (left.pending === 0 || rows < TOTAL) break;
+      await Bun.sleep(20);
+    }
+    const cpu = cpuMs(pid) - cpu0;
+    const byStatus = db.query<{ status: string; n: number }, [string]>("SELECT status, COUNT(*) AS n FROM signals WHERE task LIKE ? GROUP BY status").all(like);
+    const done = byStatus.find((x) => x.status === "done")?.n ?? 0;
+    const failed = byStatus.find((x) => x.status === "failed")?.n ?? 0;
+    const commits = db
+      .query<{ p: string }, [string]>("SELECT processed_at AS p FROM signals WHERE task LIKE ? AND processed_at IS NOT NULL ORDER BY processed_at")
+      .all(like)
+      .map((r) => Date.parse(r.p) - from);
+    const perRepo = db
+      .query<{ project: string; last: string }, [string]>("SELECT project, MAX(processed_at) AS last FROM signals WHERE task LIKE ? GROUP BY project ORDER BY project")
+      .all(like)
+      .map((r) => ({ project: r.project, ms: Date.parse(r.last) - from }));
+    const transitions = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'plan_transition' AND task LIKE ?").get(like)?.n ?? 0;
+    const reviewing = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM tasks WHERE status = 'reviewing' AND name LIKE ?").get(like)?.n ?? 0;
+    const ok = rows === TOTAL && done === TOTAL && left.pending + left.failed + left.processing === 0 && transitions === TOTAL && reviewing === TOTAL;
+    return { rows, done, failed, transitions, reviewing, left, commits, perRepo, writeMs: tWritten - tFirst, cpuMs: cpu, ok, fromMs: from };
+  } finally {
+    db.close();
+  }
+}
+
+export async function run(): Promise<BenchResult> {
+  const sb = new Sandbox("kbb-");
+  let pid = 0;
+  try {
+    writeConfig(sb, { poll_interval_sec: 2.0, watch_signals: true });
+    const names = [LIVE, BACKLOG].flatMap((p) => Array.from({ length: TASKS_PER_REPO }, (_, i) => taskName(p, i)));
+    const repos: Repo[] = [];
+    for (let r = 0; r < REPOS; r++) {
+      const project = `b${r}`;
+      const path = sb.makeGitRepo(project);
+      seedTasks(sb, project, names, "implementing");
+      repos.push({ project, path, dir: signalsDir(path) });
+    }
+    const d = await sb.startDaemon();
+    pid = d.pid;
+    for (const r of repos) await registerRepo(d.socket, r.path);
+    await Bun.sleep(300); // let the registration passes finish
+
+    const live = await burst(sb, d.pid, repos, LIVE, false);
+    const rssLive = rssMb(d.pid);
+    const backlog = await burst(sb, d.pid, repos, BACKLOG, true);
+
+    const lastOf = (ph: Phase): number => ph.commits[ph.commits.length - 1] ?? Number.NaN;
+    const rate = (ph: Phase): number => (ph.rows >= TOTAL ? (TOTAL / lastOf(ph)) * 1000 : 0);
+    const liveRate = rate(live);
+    const lost = TOTAL - live.done + (TOTAL - backlog.done);
+    const leftAll = live.left.pending + live.left.failed + live.left.processing + backlog.left.pending + backlog.left.failed + backlog.left.processing;
+    const slowest = live.perRepo.reduce((a, b) => (b.ms > a.ms ? b : a), { project: "", ms: 0 });
+    const fastest = live.perRepo.reduce((a, b) => (b.ms < a.ms ? b : a), { project: "", ms: Number.POSITIVE_INFINITY });
+    const pc = (ph: Phase, q: number): number => Math.round(percentile(ph.commits, q));
+
+    const figures: Figure[] = [
+      { label: "live: throughput (first write → last commit)", value: Math.round(liveRate), unit: "signals/s", target: `≥ ${TARGET_PER_SEC.toLocaleString("en-US")}/s`, pass: liveRate >= TARGET_PER_SEC },
+      { label: "live: first write → last commit", value: Math.round(lastOf(live)), unit: "ms" },
+      { label: "live: write phase (bench, 10,000 atomic writes)", value: Math.round(live.writeMs), unit: "ms" },
+      { label: "live: 50% / 90% / 99% committed after", value: pc(live, 50), unit: `ms / ${pc(live, 90)} ms / ${pc(live, 99)} ms` },
+      { label: "live: per-repo completion, fastest / slowest", value: Math.round(fastest.ms), unit: `ms (${fastest.project}) / ${Math.round(slowest.ms)} ms (${slowest.project})` },
+      { label: "live: daemon CPU per signal", value: Math.round((live.cpuMs / TOTAL) * 1000), unit: "µs" },
+      { label: "backlog: drain rate (SIGCONT → last commit)", value: Math.round(rate(backlog)), unit: "signals/s" },
+      { label: "backlog: SIGCONT → last commit", value: Math.round(lastOf(backlog)), unit: "ms" },
+      { label: "backlog: daemon CPU per signal", value: Math.round((backlog.cpuMs / TOTAL) * 1000), unit: "µs" },
+      { label: "signals lost (files − done rows), both bursts", value: lost, unit: "", target: "0", pass: lost === 0 },
+      { label: "files left (signals/ + failed/ + processing/), both bursts", value: leftAll, unit: "", target: "0", pass: leftAll === 0 },
+      { label: "all checks (rows = files, all done, transitions, tasks reviewing)", value: live.ok && backlog.ok ? 1 : 0, unit: "", target: "1", pass: live.ok && backlog.ok },
+      { label: "daemon RSS after the live burst", value: round(rssLive, 1), unit: "MB" },
+    ];
+    const check = (ph: Phase): string =>
+      `${ph.rows} rows (${ph.done} done, ${ph.failed} failed), ${ph.transitions} plan_transition rows, ${ph.reviewing} tasks reviewing, files left ${JSON.stringify(ph.left)}`;
+    return {
+      name: "signal-burst",
+      figures,
+      notes: [
+        `${REPOS} git repos registered via POST /v1/repos, ${(2 * TASKS_PER_REPO).toLocaleString("en-US")} tasks each seeded in the store as implementing; watch mode (inotify + 2.0 s poll)`,
+        `live: with the daemon running, ${TOTAL.toLocaleString("en-US")} implement-finished-<task> files written round-robin over the repos (dot-file + rename each), each a valid independent implementing → reviewing transition; time = first write → last row's processed_at`,
+        `backlog: the daemon is SIGSTOPped, another ${TOTAL.toLocaleString("en-US")} files are written (${Math.round(backlog.writeMs)} ms; ~5 inotify events per atomic write, well beyond the default 16,384-event queue), then SIGCONT; time = SIGCONT → last processed_at, i.e. the daemon's own drain rate without a concurrent writer`,
+        "commit times are the signal rows' processed_at (daemon clock, ms) vs bench wall clock; completion detected by polling a read-only store connection every 20 ms",
+        `checked live: ${check(live)}; backlog: ${check(backlog)}`,
+        `live per-repo last commit (ms after first write): ${live.perRepo.map((r) => `${r.project} ${Math.round(r.ms)}`).join(", ")}`,
+        "the bench writer and the daemon share the machine (see nproc) and contend on the same directories; file creation on this VM's ext4 alone takes 0.1–0.4 ms per atomic write",
+      ],
+    };
+  } finally {
+    if (pid > 0) {
+      try {
+        process.kill(pid, "SIGCONT"); // never leave a stopped daemon behind (cleanup SIGTERMs it)
+      } catch {
+        // already gone
+      }
+    }
+    await sb.cleanup();
+  }
+}
