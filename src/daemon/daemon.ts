@@ -1,5 +1,6 @@
 // The daemon object: config in force, repo registry, store, scan loop and the control API's state.
 import type { Hono } from "hono";
+import { existsSync } from "node:fs";
 import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
 import type { DaemonConfig } from "../config/schema.ts";
 import type { Db } from "../store/db.ts";
@@ -43,11 +44,13 @@ export interface StatusResponse {
 /** Extension points filled by the lifecycle layer (signals, tasks, events). */
 export interface DaemonPlugin {
   mountRoutes?(app: Hono): void;
-  scanRepo?(repo: RepoEntry, reason: string): Promise<void>;
+  scanRepo?(repo: RepoEntry, reason: "timer" | "event"): Promise<void>;
   repoStatus?(repo: RepoEntry): { active_plans: number; tasks_by_status: Record<string, number> };
   onRepoAdded?(repo: RepoEntry): void;
   onRepoRemoved?(repo: RepoEntry): void;
   onConfig?(config: DaemonConfig): void;
+  beforePass?(reason: "timer" | "event"): void;
+  afterPass?(reason: "timer" | "event"): void;
   start?(): void;
   stop?(): Promise<void>;
 }
@@ -71,7 +74,14 @@ export class Daemon {
     this.config = loaded.config;
     this.configPath = loaded.path;
     this.registry = new RepoRegistry(db);
-    this.loop = new ScanLoop(this.config.poll_interval_sec * 1000, () => this.registry.list(), (repo, reason) => this.scanRepo(repo, reason), log);
+    this.loop = new ScanLoop(this.config.poll_interval_sec * 1000, () => this.registry.list(), (repo, reason) => this.scanRepo(repo, reason), log, {
+      beforePass: (reason) => {
+        for (const p of this.plugins) p.beforePass?.(reason);
+      },
+      afterPass: (reason) => {
+        for (const p of this.plugins) p.afterPass?.(reason);
+      },
+    });
   }
 
   use(plugin: DaemonPlugin): void {
@@ -100,8 +110,9 @@ export class Daemon {
     for (const p of this.plugins) await p.stop?.();
   }
 
-  private async scanRepo(repo: RepoEntry, reason: string): Promise<void> {
-    this.registry.refresh(repo);
+  private async scanRepo(repo: RepoEntry, reason: "timer" | "event"): Promise<void> {
+    // Full re-check (walks up to the .git) only while something is wrong; otherwise a cheap existence test.
+    if (repo.problem || !existsSync(repo.path)) this.registry.refresh(repo);
     if (repo.problem) return;
     for (const p of this.plugins) await p.scanRepo?.(repo, reason);
   }
@@ -136,7 +147,7 @@ export class Daemon {
     const entry = this.registry.addFromApi(path);
     this.log.info(`repo registered: ${entry.project} (${entry.path})`);
     for (const p of this.plugins) p.onRepoAdded?.(entry);
-    this.loop.kick();
+    this.loop.kick(entry.project);
     return entry;
   }
 

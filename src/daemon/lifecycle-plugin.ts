@@ -8,7 +8,7 @@ import { countTasksByStatus } from "../store/tasks.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
-import { SETTLE_MS, SignalEngine } from "./signal-engine.ts";
+import { SignalEngine } from "./signal-engine.ts";
 import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
 
 export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngine } {
@@ -16,7 +16,8 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   const engine = new SignalEngine(d.db, d.log, hub, () => processorConfig(d.config), `daemon:${process.pid}`);
   const watchers = new Map<string, RepoSignalWatcher>();
   let watching = d.config.watch_signals;
-  let settleTimer: ReturnType<typeof setTimeout> | null = null;
+  const settleTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  let timerPasses = 0;
 
   const watch = (repo: RepoEntry): void => {
     if (!watching || repo.problem || watchers.has(repo.project)) return;
@@ -49,7 +50,18 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       // First pass right away: signals that arrived while the daemon was down are not left waiting a full interval.
       d.loop.kick();
     },
+    beforePass(reason) {
+      if (reason === "timer") {
+        timerPasses++;
+        engine.beginTimerPass();
+      }
+    },
+    afterPass() {
+      engine.endPass();
+    },
     async stop() {
+      for (const t of settleTimers.values()) clearTimeout(t);
+      settleTimers.clear();
       for (const p of [...watchers.keys()]) unwatch(p);
       hub.close();
     },
@@ -75,13 +87,20 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       if (watching && !watchers.has(repo.project)) {
         engine.prepareRepo(repo);
         watch(repo);
-      } else if (reason === "timer") watchers.get(repo.project)?.refresh();
+      } else if (reason === "timer" && timerPasses % 5 === 0) {
+        // Safety net for missed folder events (e.g. a worktree added during an inotify overflow).
+        watchers.get(repo.project)?.refresh();
+      }
       const stats = await engine.scanRepo(repo);
-      if (stats.unsettled && !settleTimer) {
-        settleTimer = setTimeout(() => {
-          settleTimer = null;
-          d.loop.kick(repo.project);
-        }, SETTLE_MS + 1);
+      if (stats.settleInMs > 0 && !settleTimers.has(repo.project)) {
+        // Come back exactly when the freshest file is old enough, for this repo only.
+        settleTimers.set(
+          repo.project,
+          setTimeout(() => {
+            settleTimers.delete(repo.project);
+            d.loop.kick(repo.project);
+          }, Math.ceil(stats.settleInMs)),
+        );
       }
     },
     repoStatus(repo) {

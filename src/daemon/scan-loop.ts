@@ -27,6 +27,7 @@ export class ScanLoop {
     private repos: () => RepoEntry[],
     private work: RepoWork,
     private log: Logger,
+    private hooks: { beforePass?(reason: PassReason): void; afterPass?(reason: PassReason): void } = {},
   ) {}
 
   get interval(): number {
@@ -84,6 +85,11 @@ export class ScanLoop {
     this.running = true;
     const t0 = performance.now();
     this.current = (async () => {
+      try {
+        this.hooks.beforePass?.(reason);
+      } catch (err) {
+        this.log.error(`before-pass hook failed: ${(err as Error).message}`);
+      }
       for (const repo of this.repos()) {
         if (this.stopped) break;
         if (only && !only.has(repo.project)) continue;
@@ -93,6 +99,7 @@ export class ScanLoop {
           this.log.error(`scan of ${repo.project} failed: ${(err as Error).message}`);
         }
       }
+      this.hooks.afterPass?.(reason);
     })();
     await this.current;
     if (reason === "timer") {

@@ -1,29 +1,32 @@
 // Turns signals into committed transitions. Two inputs, one path:
-//  - signal files: each file becomes a queue row that is claimed, processed and finished in ONE
-//    transaction together with its effect; only after the commit is the file deleted (done) or moved
-//    to failed/ with a .reason (failed). A file's identity (inode, times, size) is its row's source,
-//    so after a crash between commit and unlink the file is recognised and finalised, never re-applied.
+//  - signal files: each file becomes a queue row that is claimed, processed and finished in the SAME
+//    transaction as its effect; only after the commit is the file deleted (done) or moved to failed/
+//    with a .reason (failed). A file's identity (inode, times, size) is its row's source, so after a
+//    crash between commit and unlink the file is recognised and finalised, never re-applied.
 //  - queued rows (kasmos signal emit, API): peeked, git state resolved, then claimed + processed +
 //    finished in one transaction.
 // A SIGKILL at any instant therefore loses no signal and applies no transition twice.
+// Bursts are committed in batches (one transaction for up to BATCH signals, each still atomic with
+// its own effect); a batch that throws is retried one signal at a time so one bad signal cannot
+// hold the others back.
 import { resolveBranchHead } from "../agents/git.ts";
 import { type BranchHead, type ProcessorConfig, type ProcessResult, processSignal } from "../lifecycle/processor.ts";
 import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { SignalType } from "../lifecycle/types.ts";
-import { dedupKey, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
+import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
 import { consumeFile, ensureSignalDirs, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
-import { claimSignalById, enqueueSignal, findSignalBySource, peekNextPending, recoverStuckSignals, type SignalRow } from "../store/signals.ts";
+import { claimSignalById, findSignalBySource, insertClaimedSignal, finishSignal, pendingProjects, peekPending, recoverStuckSignals, type SignalRow } from "../store/signals.ts";
 import { getTask } from "../store/tasks.ts";
 import type { EventHub } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { RepoEntry } from "./repos.ts";
 
-/** A file younger than this may still be being written (`echo … > file`); it is picked up on the next pass. */
+/** A file younger than this may still be being written (`echo … > file`); it is picked up once it is this old. */
 export const SETTLE_MS = 5;
-/** Rows processed per repo before yielding to the event loop (keeps the API responsive under bursts). */
+/** Signals committed per transaction, and processed before yielding to the event loop. */
 const BATCH = 200;
 
 const NEEDS_HEAD: ReadonlySet<SignalType> = new Set(["review_approved", "verify_approved", "verify_failed"]);
@@ -31,10 +34,22 @@ const NEEDS_HEAD: ReadonlySet<SignalType> = new Set(["review_approved", "verify_
 export interface ScanStats {
   files: number;
   rows: number;
-  unsettled: boolean;
+  /** > 0: some files were too fresh; rescan this repo in that many ms. */
+  settleInMs: number;
+}
+
+interface PreparedFile {
+  f: FoundFile;
+  sig: FileSignal;
+  key: string;
+  body: { ok: true; body: string } | { ok: false; reason: string };
+  head: BranchHead | null;
 }
 
 export class SignalEngine {
+  /** Projects with pending rows, computed once per timer pass (null = check every repo). */
+  private pendingSnapshot: Set<string> | null = null;
+
   constructor(
     private db: Db,
     private log: Logger,
@@ -63,10 +78,19 @@ export class SignalEngine {
     }
   }
 
+  /** Called before a timer pass over every repo: one query instead of one per repo. */
+  beginTimerPass(): void {
+    this.pendingSnapshot = new Set(pendingProjects(this.db));
+  }
+
+  endPass(): void {
+    this.pendingSnapshot = null;
+  }
+
   async scanRepo(repo: RepoEntry): Promise<ScanStats> {
-    const stats: ScanStats = { files: 0, rows: 0, unsettled: false };
+    const stats: ScanStats = { files: 0, rows: 0, settleInMs: 0 };
     await this.bridgeFiles(repo, stats);
-    await this.drainQueue(repo, stats);
+    if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) await this.drainQueue(repo, stats);
     return stats;
   }
 
@@ -75,99 +99,158 @@ export class SignalEngine {
   private async bridgeFiles(repo: RepoEntry, stats: ScanStats): Promise<void> {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
     const now = Date.now();
+    let batch: PreparedFile[] = [];
     for (const dir of signalDirs(repo.path)) {
       for (const f of listSignalFiles(dir)) {
-        if (now - f.mtimeMs < SETTLE_MS && f.regular) {
-          stats.unsettled = true;
+        const age = now - f.mtimeMs;
+        if (f.regular && age < SETTLE_MS) {
+          const wait = SETTLE_MS - age;
+          stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);
           continue;
         }
         try {
-          await this.handleFile(repo, f, seen);
-          stats.files++;
+          const p = await this.prepareFile(repo, f);
+          if (p) batch.push(p);
         } catch (err) {
-          // Left on disk: retried next pass. Logged, never dropped.
           this.log.error(`${repo.project}: signal file ${f.dir.rel}/${f.name}: ${(err as Error).message}`);
         }
-        if (stats.files % BATCH === 0) await Bun.sleep(0);
+        stats.files++;
+        if (batch.length >= BATCH) {
+          this.commitFiles(repo, batch, seen);
+          batch = [];
+          await Bun.sleep(0);
+        }
       }
     }
+    if (batch.length > 0) this.commitFiles(repo, batch, seen);
   }
 
-  private quarantine(repo: RepoEntry, f: FoundFile, reason: string, signalId: number | null, task = "", type = ""): void {
-    const at = nowIso();
-    const moved = quarantineFile(f.dir, f.name, reason, at);
-    if (signalId === null) {
-      recordAudit(this.db, {
-        kind: "signal_quarantined",
-        project: repo.project,
-        task,
-        event: type,
-        message: `${f.dir.rel}/${f.name} moved to failed/: ${reason}`,
-        detail: { file: `${f.dir.rel}/${f.name}`, moved_to: moved, reason },
-        level: "warn",
-      });
-    }
+  private quarantine(repo: RepoEntry, f: FoundFile, reason: string): void {
+    const moved = quarantineFile(f.dir, f.name, reason, nowIso());
+    recordAudit(this.db, {
+      kind: "signal_quarantined",
+      project: repo.project,
+      message: `${f.dir.rel}/${f.name} moved to failed/: ${reason}`,
+      detail: { file: `${f.dir.rel}/${f.name}`, moved_to: moved, reason },
+      level: "warn",
+    });
     this.log.warn(`${repo.project}: signal ${f.dir.rel}/${f.name} → failed/: ${reason}`);
     this.hub.pump();
   }
 
-  private async handleFile(repo: RepoEntry, f: FoundFile, seen: Map<string, number>): Promise<void> {
+  /** Everything that needs no transaction: recovery of already-recorded files, name checks, body, git HEAD. */
+  private async prepareFile(repo: RepoEntry, f: FoundFile): Promise<PreparedFile | null> {
     // Already persisted before a crash? Finish the file's fate from the recorded row, never re-apply.
     const prior = findSignalBySource(this.db, f.key);
     if (prior) {
       if (prior.status === "failed") quarantineFile(f.dir, f.name, prior.result || "failed", nowIso());
       else consumeFile(f.path);
-      return;
+      return null;
     }
-    if (!f.regular) return this.quarantine(repo, f, "not a regular file (symlink, fifo or device)", null);
+    if (!f.regular) {
+      this.quarantine(repo, f, "not a regular file (symlink, fifo or device)");
+      return null;
+    }
     const parsed = parseSignalFileName(f.name);
     if (!parsed.ok) {
-      if (parsed.reason === HIDDEN) return;
-      return this.quarantine(repo, f, parsed.reason, null);
+      if (parsed.reason !== HIDDEN) this.quarantine(repo, f, parsed.reason);
+      return null;
     }
     const sig = parsed.signal;
-    const body = readSignalBody(f.path);
-    const key = dedupKey(sig);
-    let head: BranchHead | null = null;
-    if (body.ok && NEEDS_HEAD.has(sig.type)) head = await this.headFor(repo, sig.task);
+    const body = readSignalBody(f.path, f.size);
+    const head = body.ok && NEEDS_HEAD.has(sig.type) ? await this.headFor(repo, sig.task) : null;
+    return { f, sig, key: dedupKey(sig), body, head };
+  }
 
-    const payload = body.ok ? fileSignalPayload(sig, body.body) : "";
-    const dupOf = seen.get(key);
-    const { id, result } = writeTx(this.db, () => {
-      const id = enqueueSignal(this.db, { project: repo.project, task: sig.task, type: sig.type, payload, source: f.key });
-      const row = claimSignalById(this.db, id, this.worker)!;
-      let result: ProcessResult;
-      if (!body.ok) result = failedResult(body.reason);
-      else if (dupOf !== undefined) result = failedResult(`duplicate of signal #${dupOf} (same signal in another signals folder)`);
-      else result = this.process(repo, row, head);
-      this.commit(repo, row, result, `file:${f.dir.rel}/${f.name}`);
-      return { id, result };
-    });
-    if (dupOf === undefined) seen.set(key, id);
-    if (result.outcome === "done") consumeFile(f.path);
-    else quarantineFile(f.dir, f.name, `signal #${id}: ${result.result}`, nowIso());
-    this.afterCommit(repo, sig.task, sig.type, result);
+  private commitOneFile(repo: RepoEntry, p: PreparedFile, seen: Map<string, number>): { id: number; result: ProcessResult } {
+    const payload = p.body.ok ? fileSignalPayload(p.sig, p.body.body) : "";
+    const row = insertClaimedSignal(this.db, { project: repo.project, task: p.sig.task, type: p.sig.type, payload, source: p.f.key }, this.worker);
+    const id = row.id;
+    const dupOf = seen.get(p.key);
+    let result: ProcessResult;
+    if (!p.body.ok) result = failedResult(p.body.reason);
+    else if (dupOf !== undefined) result = failedResult(`duplicate of signal #${dupOf} (same signal in another signals folder)`);
+    else result = this.process(repo, row, p.head);
+    this.commit(repo, row, result, `file:${p.f.dir.rel}/${p.f.name}`);
+    if (dupOf === undefined) seen.set(p.key, id);
+    return { id, result };
+  }
+
+  private commitFiles(repo: RepoEntry, batch: PreparedFile[], seen: Map<string, number>): void {
+    let outcomes: { p: PreparedFile; id: number; result: ProcessResult }[] = [];
+    const seenBefore = new Map(seen);
+    try {
+      outcomes = writeTx(this.db, () => batch.map((p) => ({ p, ...this.commitOneFile(repo, p, seen) })));
+    } catch (err) {
+      this.log.warn(`${repo.project}: batch of ${batch.length} signals failed (${(err as Error).message}); retrying one by one`);
+      seen.clear();
+      for (const [k, val] of seenBefore) seen.set(k, val);
+      outcomes = [];
+      for (const p of batch) {
+        try {
+          outcomes.push({ p, ...writeTx(this.db, () => this.commitOneFile(repo, p, seen)) });
+        } catch (e) {
+          // An internal error on this one signal: quarantine it rather than retry forever.
+          this.quarantine(repo, p.f, `internal error while processing: ${(e as Error).message}`);
+        }
+      }
+    }
+    // Only now, after the commit, does the file leave the signals folder.
+    for (const o of outcomes) {
+      if (o.result.outcome === "done") consumeFile(o.p.f.path);
+      else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso());
+      this.logOutcome(repo, o.p.sig.task, o.p.sig.type, o.result);
+    }
+    this.hub.pump();
   }
 
   // ---- queued rows ----------------------------------------------------------------------------
 
   private async drainQueue(repo: RepoEntry, stats: ScanStats): Promise<void> {
-    for (let i = 0; i < 100_000; i++) {
-      const next = peekNextPending(this.db, repo.project);
-      if (!next) return;
-      const head = NEEDS_HEAD.has(next.type) ? await this.headFor(repo, next.task) : null;
-      const out = writeTx(this.db, () => {
-        const row = claimSignalById(this.db, next.id, this.worker);
+    for (let round = 0; round < 1000; round++) {
+      const rows = peekPending(this.db, repo.project, BATCH);
+      if (rows.length === 0) return;
+      const heads = new Map<number, BranchHead | null>();
+      for (const r of rows) if (NEEDS_HEAD.has(r.type)) heads.set(r.id, await this.headFor(repo, r.task));
+      const one = (r: SignalRow): { row: SignalRow; result: ProcessResult } | null => {
+        const row = claimSignalById(this.db, r.id, this.worker);
         if (!row) return null; // someone else took it
-        const result = this.process(repo, row, head);
+        const result = this.process(repo, row, heads.get(r.id) ?? null);
         this.commit(repo, row, result, row.source || "queue");
         return { row, result };
-      });
-      if (out) {
-        stats.rows++;
-        this.afterCommit(repo, out.row.task, out.row.type, out.result);
+      };
+      let done: ({ row: SignalRow; result: ProcessResult } | null)[];
+      try {
+        done = writeTx(this.db, () => rows.map(one));
+      } catch (err) {
+        this.log.warn(`${repo.project}: batch of ${rows.length} queued signals failed (${(err as Error).message}); retrying one by one`);
+        done = [];
+        for (const r of rows) {
+          try {
+            done.push(writeTx(this.db, () => one(r)));
+          } catch (e) {
+            this.failRow(r, `internal error while processing: ${(e as Error).message}`);
+          }
+        }
       }
-      if (stats.rows % BATCH === 0) await Bun.sleep(0);
+      for (const d of done) {
+        if (!d) continue;
+        stats.rows++;
+        this.logOutcome(repo, d.row.task, d.row.type, d.result);
+      }
+      this.hub.pump();
+      await Bun.sleep(0);
+    }
+  }
+
+  private failRow(r: SignalRow, reason: string): void {
+    try {
+      writeTx(this.db, () => {
+        if (claimSignalById(this.db, r.id, this.worker)) finishSignal(this.db, r.id, "failed", reason);
+        recordAudit(this.db, { kind: "signal_failed", project: r.project, task: r.task, event: r.type, signalId: r.id, message: `${r.type} failed: ${reason}`, level: "error" });
+      });
+    } catch (err) {
+      this.log.error(`cannot mark signal #${r.id} failed: ${(err as Error).message}`);
     }
   }
 
@@ -201,7 +284,7 @@ export class SignalEngine {
       const t = getTask(this.db, repo.project, row.task);
       if (t) {
         const r2 = processSignal(
-          { task: snapshotOf(t), taskName: row.task, type: "implement_start", payload: decodeEmpty(), source: "agent", head: null, now: nowIso() },
+          { task: snapshotOf(t), taskName: row.task, type: "implement_start", payload: EMPTY_PAYLOAD, source: "agent", head: null, now: nowIso() },
           this.cfg(),
         );
         commitResult(this.db, { project: repo.project, task: row.task, result: r2, signalId: null, signalType: "implement_start", source: "auto_advance" });
@@ -209,11 +292,10 @@ export class SignalEngine {
     }
   }
 
-  private afterCommit(repo: RepoEntry, task: string, type: string, result: ProcessResult): void {
+  private logOutcome(repo: RepoEntry, task: string, type: string, result: ProcessResult): void {
     const moves = result.transitions.map((t) => `${t.from}→${t.to}`).join(", ");
     if (result.outcome === "done") this.log.info(`${repo.project}/${task}: ${type} applied${moves ? ` (${moves})` : ""}: ${result.result}`);
     else this.log.warn(`${repo.project}/${task}: ${type} failed: ${result.result}`);
-    this.hub.pump();
   }
 }
 
@@ -221,8 +303,5 @@ function failedResult(reason: string): ProcessResult {
   return { outcome: "failed", result: reason, transitions: [], update: {}, actions: [] };
 }
 
-function decodeEmpty() {
-  const d = decodePayload("implement_start", "");
-  if (!d.ok) throw new Error(d.error);
-  return d.payload;
-}
+const EMPTY_DECODED = decodePayload("implement_start", "");
+const EMPTY_PAYLOAD = EMPTY_DECODED.ok ? EMPTY_DECODED.payload : (() => { throw new Error("empty payload must decode"); })();

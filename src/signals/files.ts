@@ -1,7 +1,7 @@
 // Signal files on disk: where they live, how they are listed, read, quarantined and recovered.
 // Layout (reference §2.2): <repo>/.kasmos/signals/ and <repo>/.worktrees/<x>/.kasmos/signals/,
 // with processing/ and failed/ sub-folders. Dot-files and folders are never signals.
-import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync, openSync, readSync, closeSync, type BigIntStats } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync, openSync, readSync, closeSync, type BigIntStats, type Dirent } from "node:fs";
 import { join } from "node:path";
 
 /** Bodies above this are refused (quarantined), never read into memory whole. */
@@ -29,21 +29,18 @@ export function worktreesDir(repo: string): string {
 /** Root signals folder first, then every worktree's (sorted), so root signals win dedup (reference §2.5). */
 export function signalDirs(repo: string): SignalDir[] {
   const dirs = [rootSignalDir(repo)];
-  let entries: string[] = [];
+  const wt = worktreesDir(repo);
+  // existsSync first: a thrown ENOENT (with its stack) costs more than the extra syscall, every poll, every repo.
+  if (!existsSync(wt)) return dirs;
+  let entries: Dirent[];
   try {
-    entries = readdirSync(worktreesDir(repo));
+    entries = readdirSync(wt, { withFileTypes: true });
   } catch {
     return dirs;
   }
-  entries.sort();
-  for (const name of entries) {
-    if (name.startsWith(".")) continue;
-    const wt = join(worktreesDir(repo), name);
-    try {
-      if (!lstatSync(wt).isDirectory()) continue;
-    } catch {
-      continue;
-    }
+  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  names.sort();
+  for (const name of names) {
     const rel = join(".worktrees", name, SIGNALS_REL);
     dirs.push({ path: join(repo, rel), rel, worktree: name });
   }
@@ -71,15 +68,17 @@ export function fileKey(dir: SignalDir, name: string, st: BigIntStats): string {
 
 /** Candidate signal files of one folder, oldest first (then by name). Missing folder → []. */
 export function listSignalFiles(dir: SignalDir): FoundFile[] {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(dir.path);
+    entries = readdirSync(dir.path, { withFileTypes: true });
   } catch {
     return [];
   }
   const out: FoundFile[] = [];
-  for (const name of names) {
-    if (name.startsWith(".")) continue;
+  for (const e of entries) {
+    const name = e.name;
+    // d_type spares a stat per sub-folder (processing/, failed/, …): this runs for every repo every poll.
+    if (name.startsWith(".") || e.isDirectory()) continue;
     const path = join(dir.path, name);
     let st: BigIntStats;
     try {
@@ -87,7 +86,7 @@ export function listSignalFiles(dir: SignalDir): FoundFile[] {
     } catch {
       continue; // vanished between readdir and stat
     }
-    if (st.isDirectory()) continue; // processing/, failed/, staging/ and any other folder
+    if (st.isDirectory()) continue;
     out.push({ dir, name, path, key: fileKey(dir, name, st), size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1_000_000n), regular: st.isFile() });
   }
   out.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -95,7 +94,7 @@ export function listSignalFiles(dir: SignalDir): FoundFile[] {
 }
 
 /** Read at most MAX_SIGNAL_BYTES + 1 bytes; the caller refuses oversized bodies. */
-export function readSignalBody(path: string): { ok: true; body: string } | { ok: false; reason: string } {
+export function readSignalBody(path: string, sizeHint = 0): { ok: true; body: string } | { ok: false; reason: string } {
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -103,7 +102,8 @@ export function readSignalBody(path: string): { ok: true; body: string } | { ok:
     return { ok: false, reason: `cannot read: ${(err as Error).message}` };
   }
   try {
-    const buf = Buffer.alloc(MAX_SIGNAL_BYTES + 1);
+    // Sized from the stat (most bodies are empty or tiny); one extra byte detects growth past the cap.
+    const buf = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 0), MAX_SIGNAL_BYTES) + 1);
     let n = 0;
     while (n < buf.length) {
       const r = readSync(fd, buf, n, buf.length - n, null);
@@ -111,6 +111,7 @@ export function readSignalBody(path: string): { ok: true; body: string } | { ok:
       n += r;
     }
     if (n > MAX_SIGNAL_BYTES) return { ok: false, reason: `body too large (over ${MAX_SIGNAL_BYTES} bytes)` };
+    if (n === buf.length) return readSignalBody(path, Math.min(MAX_SIGNAL_BYTES, Math.max(buf.length * 4, 4096))); // grew since stat: re-read
     return { ok: true, body: buf.subarray(0, n).toString("utf8") };
   } finally {
     closeSync(fd);

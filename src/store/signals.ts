@@ -245,3 +245,28 @@ export function findSignalBySource(db: Db, source: string): SignalRow | null {
 export function pendingProjects(db: Db): string[] {
   return db.query<{ project: string }, []>("SELECT DISTINCT project FROM signals WHERE status = 'pending'").all().map((r) => r.project);
 }
+
+/** Up to `limit` oldest pending rows of a project, without claiming them. */
+export function peekPending(db: Db, project: string, limit: number): SignalRow[] {
+  return db
+    .query<RawSignal, { project: string; limit: number }>("SELECT * FROM signals WHERE project = $project AND status = 'pending' ORDER BY created_at, id LIMIT $limit")
+    .all({ project, limit })
+    .map(toSignal);
+}
+
+/** Insert a row already claimed by `worker` (a file signal processed in the same transaction). */
+export function insertClaimedSignal(db: Db, input: EnqueueSignalInput, worker: string): SignalRow {
+  const project = input.project.trim();
+  const task = normalizeTaskName(input.task);
+  if (project === "" || task === "") throw new StoreError("invalid", "signal project and task must not be empty");
+  if (!(SIGNAL_TYPES as readonly string[]).includes(input.type)) throw new StoreError("invalid", `unknown signal type "${input.type}"`);
+  const payload = typeof input.payload === "string" ? input.payload : input.payload === undefined ? "" : JSON.stringify(input.payload);
+  const now = nowIso();
+  const r = db
+    .query<RawSignal, { project: string; task: string; type: string; payload: string; source: string; now: string; worker: string }>(
+      `INSERT INTO signals (project, task, signal_type, payload, source, dedup_key, status, created_at, claimed_at, claimed_by)
+       VALUES ($project, $task, $type, $payload, $source, '', 'processing', $now, $now, $worker) RETURNING *`,
+    )
+    .get({ project, task, type: input.type, payload, source: input.source, now, worker })!;
+  return toSignal(r);
+}
