@@ -45,7 +45,8 @@ export interface StatusResponse {
 export interface DaemonPlugin {
   mountRoutes?(app: Hono): void;
   scanRepo?(repo: RepoEntry, reason: "timer" | "event"): Promise<void>;
-  repoStatus?(repo: RepoEntry): { active_plans: number; tasks_by_status: Record<string, number> };
+  /** Per-project task counts for status, computed once per status call. */
+  repoCounts?(): Map<string, { active_plans: number; tasks_by_status: Record<string, number> }>;
   onRepoAdded?(repo: RepoEntry): void;
   onRepoRemoved?(repo: RepoEntry): void;
   onConfig?(config: DaemonConfig): void;
@@ -122,10 +123,11 @@ export class Daemon {
   }
 
   status(): StatusResponse {
+    let counts = new Map<string, { active_plans: number; tasks_by_status: Record<string, number> }>();
+    for (const p of this.plugins) if (p.repoCounts) counts = p.repoCounts();
     const repos = this.registry.list().map((r): RepoStatus => {
-      let counts = { active_plans: 0, tasks_by_status: {} as Record<string, number> };
-      for (const p of this.plugins) if (p.repoStatus) counts = p.repoStatus(r);
-      return { project: r.project, path: r.path, source: r.source, problem: r.problem, ...counts };
+      const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {} };
+      return { project: r.project, path: r.path, source: r.source, problem: r.problem, ...c };
     });
     return {
       running: true,

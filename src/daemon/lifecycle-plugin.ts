@@ -1,10 +1,10 @@
 // Wires the task lifecycle into the daemon: signal detection (watch + poll), the signal engine,
 // per-repo task counts for status, the task/signal/event routes, and the live event hub.
 import { processorConfig } from "../config/processor.ts";
-import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
+import { ACTIVE_STATUSES, TASK_STATUSES } from "../lifecycle/types.ts";
 import { RepoSignalWatcher } from "../signals/watch.ts";
 import { recordAudit } from "../store/audit.ts";
-import { countTasksByStatus } from "../store/tasks.ts";
+import { countTasksByProject } from "../store/tasks.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
@@ -103,10 +103,19 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         );
       }
     },
-    repoStatus(repo) {
-      const byStatus = countTasksByStatus(d.db, repo.project);
-      const active = ACTIVE_STATUSES.reduce((n, s) => n + (byStatus[s] ?? 0), 0);
-      return { active_plans: active, tasks_by_status: byStatus };
+    repoCounts() {
+      const out = new Map<string, { active_plans: number; tasks_by_status: Record<string, number> }>();
+      for (const r of d.registry.list()) {
+        const byStatus: Record<string, number> = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0]));
+        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus });
+      }
+      for (const row of countTasksByProject(d.db)) {
+        const e = out.get(row.project);
+        if (!e) continue;
+        e.tasks_by_status[row.status] = row.n;
+        if ((ACTIVE_STATUSES as readonly string[]).includes(row.status)) e.active_plans += row.n;
+      }
+      return out;
     },
     mountRoutes(app) {
       mountLifecycleRoutes(app, d, hub);

@@ -453,3 +453,8 @@ export function countTasksByStatus(db: Db, project?: string): Record<TaskStatus,
   }
   return out;
 }
+
+/** Task counts per (project, status) in one query (daemon status over many repos). */
+export function countTasksByProject(db: Db): { project: string; status: string; n: number }[] {
+  return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, COUNT(*) AS n FROM tasks GROUP BY project, status").all();
+}
