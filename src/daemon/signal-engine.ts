@@ -18,7 +18,7 @@ import { consumeFile, ensureSignalDirs, type FoundFile, listSignalFiles, quarant
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
-import { claimSignalById, findSignalBySource, insertClaimedSignal, finishSignal, pendingProjects, peekPending, recoverStuckSignals, type SignalRow } from "../store/signals.ts";
+import { claimSignalById, findSignalBySource, insertFinishedSignal, finishSignal, pendingProjects, peekPending, recoverStuckSignals, type SignalRow } from "../store/signals.ts";
 import { getTask } from "../store/tasks.ts";
 import type { EventHub } from "./events.ts";
 import type { Logger } from "./log.ts";
@@ -157,21 +157,26 @@ export class SignalEngine {
       return null;
     }
     const sig = parsed.signal;
-    const body = readSignalBody(f.path, f.size);
+    // Most signals are empty: no open/read/close for them (a burst is syscall-bound).
+    const body: PreparedFile["body"] = f.size === 0 ? { ok: true, body: "" } : readSignalBody(f.path, f.size);
     const head = body.ok && NEEDS_HEAD.has(sig.type) ? await this.headFor(repo, sig.task) : null;
     return { f, sig, key: dedupKey(sig), body, head };
   }
 
   private commitOneFile(repo: RepoEntry, p: PreparedFile, seen: Map<string, number>): { id: number; result: ProcessResult } {
     const payload = p.body.ok ? fileSignalPayload(p.sig, p.body.body) : "";
-    const row = insertClaimedSignal(this.db, { project: repo.project, task: p.sig.task, type: p.sig.type, payload, source: p.f.key }, this.worker);
-    const id = row.id;
     const dupOf = seen.get(p.key);
     let result: ProcessResult;
     if (!p.body.ok) result = failedResult(p.body.reason);
     else if (dupOf !== undefined) result = failedResult(`duplicate of signal #${dupOf} (same signal in another signals folder)`);
-    else result = this.process(repo, row, p.head);
-    this.commit(repo, row, result, `file:${p.f.dir.rel}/${p.f.name}`);
+    else result = this.decide(repo, p.sig.task, p.sig.type, payload, p.head);
+    // Decided first, then recorded in its final state together with the effect (same transaction).
+    const id = insertFinishedSignal(
+      this.db,
+      { project: repo.project, task: p.sig.task, type: p.sig.type, payload, source: p.f.key, status: result.outcome, result: result.result },
+      this.worker,
+    );
+    this.commit(repo, { id, task: p.sig.task, type: p.sig.type }, result, `file:${p.f.dir.rel}/${p.f.name}`, true);
     if (dupOf === undefined) seen.set(p.key, id);
     return { id, result };
   }
@@ -266,19 +271,20 @@ export class SignalEngine {
     }
   }
 
-  /** Pure decision for one claimed row (inside the transaction). */
-  private process(repo: RepoEntry, row: SignalRow, head: BranchHead | null): ProcessResult {
-    const decoded = decodePayload(row.type, row.payload);
+  /** Pure decision for one signal against the task as stored now (inside the transaction). */
+  private decide(repo: RepoEntry, taskName: string, type: SignalType, payload: string, head: BranchHead | null): ProcessResult {
+    const decoded = decodePayload(type, payload);
     if (!decoded.ok) return failedResult(`malformed payload: ${decoded.error}`);
-    const task = getTask(this.db, repo.project, row.task);
-    return processSignal(
-      { task: task ? snapshotOf(task) : null, taskName: row.task, type: row.type, payload: decoded.payload, source: "agent", head, now: nowIso() },
-      this.cfg(),
-    );
+    const task = getTask(this.db, repo.project, taskName);
+    return processSignal({ task: task ? snapshotOf(task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso() }, this.cfg());
   }
 
-  private commit(repo: RepoEntry, row: SignalRow, result: ProcessResult, source: string): void {
-    commitResult(this.db, { project: repo.project, task: row.task, result, signalId: row.id, signalType: row.type, source, worker: this.worker });
+  private process(repo: RepoEntry, row: SignalRow, head: BranchHead | null): ProcessResult {
+    return this.decide(repo, row.task, row.type, row.payload, head);
+  }
+
+  private commit(repo: RepoEntry, row: { id: number; task: string; type: SignalType }, result: ProcessResult, source: string, rowFinal = false): void {
+    commitResult(this.db, { project: repo.project, task: row.task, result, signalId: row.id, signalType: row.type, source, worker: this.worker, rowFinal });
     // auto_advance: planner finished → implement_start in the same transaction (daemon-level flag).
     if (result.outcome === "done" && this.cfg().autoAdvance && result.actions.some((a) => a.kind === "auto_implement")) {
       const t = getTask(this.db, repo.project, row.task);

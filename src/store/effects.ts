@@ -16,6 +16,8 @@ export interface CommitContext {
   /** Who asked: "file:…", "cli", "api", "daemon". */
   source: string;
   worker?: string;
+  /** The row was inserted already in its final state (file signals): do not finish it again. */
+  rowFinal?: boolean;
 }
 
 export function snapshotOf(t: TaskRow): TaskSnapshot {
@@ -70,7 +72,7 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
   }
   const actions = result.actions.map((a) => a.kind);
   if (ctx.signalId !== null) {
-    finishSignal(db, ctx.signalId, result.outcome, result.result, ctx.worker ? { worker: ctx.worker } : {});
+    if (!ctx.rowFinal) finishSignal(db, ctx.signalId, result.outcome, result.result, ctx.worker ? { worker: ctx.worker } : {});
     recordAudit(db, {
       kind: result.outcome === "done" ? "signal_done" : "signal_failed",
       project: ctx.project,

@@ -254,19 +254,25 @@ export function peekPending(db: Db, project: string, limit: number): SignalRow[]
     .map(toSignal);
 }
 
-/** Insert a row already claimed by `worker` (a file signal processed in the same transaction). */
-export function insertClaimedSignal(db: Db, input: EnqueueSignalInput, worker: string): SignalRow {
+/**
+ * Insert a row directly in its final state (a file signal decided inside the same transaction):
+ * one INSERT instead of insert + claim + finish, which matters in bursts.
+ */
+export function insertFinishedSignal(
+  db: Db,
+  input: EnqueueSignalInput & { status: "done" | "failed"; result: string },
+  worker: string,
+): number {
   const project = input.project.trim();
   const task = normalizeTaskName(input.task);
   if (project === "" || task === "") throw new StoreError("invalid", "signal project and task must not be empty");
   if (!(SIGNAL_TYPES as readonly string[]).includes(input.type)) throw new StoreError("invalid", `unknown signal type "${input.type}"`);
   const payload = typeof input.payload === "string" ? input.payload : input.payload === undefined ? "" : JSON.stringify(input.payload);
   const now = nowIso();
-  const r = db
-    .query<RawSignal, { project: string; task: string; type: string; payload: string; source: string; now: string; worker: string }>(
-      `INSERT INTO signals (project, task, signal_type, payload, source, dedup_key, status, created_at, claimed_at, claimed_by)
-       VALUES ($project, $task, $type, $payload, $source, '', 'processing', $now, $now, $worker) RETURNING *`,
+  return db
+    .query<{ id: number }, { project: string; task: string; type: string; payload: string; source: string; now: string; worker: string; status: string; result: string }>(
+      `INSERT INTO signals (project, task, signal_type, payload, source, dedup_key, status, created_at, claimed_at, claimed_by, processed_at, result)
+       VALUES ($project, $task, $type, $payload, $source, '', $status, $now, $now, $worker, $now, $result) RETURNING id`,
     )
-    .get({ project, task, type: input.type, payload, source: input.source, now, worker })!;
-  return toSignal(r);
+    .get({ project, task, type: input.type, payload, source: input.source, now, worker, status: input.status, result: input.result })!.id;
 }
