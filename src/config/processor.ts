@@ -9,5 +9,6 @@ export function processorConfig(c: DaemonConfig): ProcessorConfig {
     autoReadinessReview: c.auto_readiness_review,
     maxReviewFixCycles: c.max_review_fix_cycles,
     readinessMaxVerifyCycles: c.readiness_max_verify_cycles,
+    autoAdvanceWaves: c.auto_advance_waves,
   };
 }

@@ -95,7 +95,7 @@ export function mountLifecycleRoutes(app: Hono, d: Daemon, hub: EventHub): void 
     const head = before.branch ? await resolveBranchHead(repo.path, before.branch) : null;
     const result = writeTx(d.db, () => {
       const t = getTask(d.db, repo.project, before.name);
-      const r = applyUserEvent(t ? snapshotOf(t) : null, event, processorConfig(d.config), head, nowIso(), before.name);
+      const r = applyUserEvent(t ? snapshotOf(d.db, t) : null, event, processorConfig(d.config), head, nowIso(), before.name);
       commitResult(d.db, { project: repo.project, task: before.name, result: r, signalId: null, signalType: event, source: "api" });
       return r;
     });

@@ -276,7 +276,7 @@ export class SignalEngine {
     const decoded = decodePayload(type, payload);
     if (!decoded.ok) return failedResult(`malformed payload: ${decoded.error}`);
     const task = getTask(this.db, repo.project, taskName);
-    return processSignal({ task: task ? snapshotOf(task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso() }, this.cfg());
+    return processSignal({ task: task ? snapshotOf(this.db, task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso() }, this.cfg());
   }
 
   private process(repo: RepoEntry, row: SignalRow, head: BranchHead | null): ProcessResult {
@@ -290,7 +290,7 @@ export class SignalEngine {
       const t = getTask(this.db, repo.project, row.task);
       if (t) {
         const r2 = processSignal(
-          { task: snapshotOf(t), taskName: row.task, type: "implement_start", payload: EMPTY_PAYLOAD, source: "agent", head: null, now: nowIso() },
+          { task: snapshotOf(this.db, t), taskName: row.task, type: "implement_start", payload: EMPTY_PAYLOAD, source: "agent", head: null, now: nowIso() },
           this.cfg(),
         );
         commitResult(this.db, { project: repo.project, task: row.task, result: r2, signalId: null, signalType: "implement_start", source: "auto_advance" });

@@ -14,6 +14,7 @@ import {
   type PhaseTimestampColumn,
 } from "./fsm.ts";
 import { parsePlan } from "./plan-parser.ts";
+import { currentSubtasks, jumpToWave, settleWaveTask, startImplementation, startWave, waveNumbers } from "./waves.ts";
 import { emptyPayload, type DecodedPayload, type VerifyOrigin } from "./signal-types.ts";
 import type { ExecutionState, FsmEvent, SignalType, TaskStatus } from "./types.ts";
 
@@ -25,6 +26,20 @@ export interface ProcessorConfig {
   maxReviewFixCycles: number;
   /** Failed verify rounds after which the next verify_failed is force-promoted; 0 = never promote. */
   readinessMaxVerifyCycles: number;
+  /** Start the next wave when one completes (default true). */
+  autoAdvanceWaves?: boolean;
+  /** Plans with at most this many tasks skip the architect and waves: one coder (default 2). */
+  blueprintSkipThreshold?: number;
+  /** Wave tasks running at once (0 = unlimited, default). */
+  maxParallelWaveTasks?: number;
+}
+
+/** A plan task as persisted (store subtasks). */
+export interface SubtaskSnapshot {
+  number: number;
+  wave: number;
+  title: string;
+  status: string;
 }
 
 export interface TaskSnapshot {
@@ -37,6 +52,8 @@ export interface TaskSnapshot {
   content: string;
   branch: string;
   latestFeedback: string;
+  /** Persisted plan tasks (wave orchestration state); absent = none. */
+  subtasks?: SubtaskSnapshot[];
 }
 
 export interface BranchHead {
@@ -80,6 +97,10 @@ export interface TaskUpdate {
   timestamps?: Partial<Record<PhaseTimestampColumn, string>>;
   /** Record (object) or clear (null) the verification binding; absent = leave as is. */
   verification?: VerificationRecord | null;
+  /** Status changes of plan tasks (wave orchestration). */
+  subtaskStatus?: { number: number; status: string }[];
+  /** Replace the plan tasks (the architect re-planned). */
+  replaceSubtasks?: { number: number; title: string; wave: number }[];
 }
 
 export type Action =
@@ -87,7 +108,15 @@ export type Action =
   | { kind: "planner_complete" }
   /** Caller applies implement_start (applyUserEvent) and then starts implementation. */
   | { kind: "auto_implement" }
-  | { kind: "start_implementation" }
+  /** Plans at or under blueprint_skip_threshold tasks: one coder implements everything. */
+  | { kind: "spawn_coder"; mode: "single"; tasks: number }
+  | { kind: "spawn_coder"; mode: "wave"; wave: number; taskNumber: number; title: string; peers: number }
+  | { kind: "spawn_architect"; tasks: number }
+  /** Stop the coders of a finished wave. */
+  | { kind: "kill_wave_agents"; wave: number }
+  | { kind: "wave_completed"; wave: number; next: "next_wave" | "review" | "wait" }
+  /** A wave ended with failed tasks: it waits for retry_wave / implement_wave / cancel. */
+  | { kind: "wave_failed"; wave: number; failed: number; total: number }
   | { kind: "spawn_reviewer"; round: number; feedback: string }
   | { kind: "review_approved"; body: string }
   | { kind: "review_changes"; feedback: string }
@@ -165,6 +194,10 @@ function step(acc: Acc, from: TaskStatus, event: FsmEvent, now: string, origin?:
   return { ok: true };
 }
 
+const REVIEWER: ExecutionState = { phase: "reviewing", agent: "reviewer", wave: 0 };
+const FIXER: ExecutionState = { phase: "fixing", agent: "fixer", wave: 0 };
+const MASTER: ExecutionState = { phase: "", agent: "master", wave: 0 };
+
 function short(sha: string): string {
   return sha.slice(0, 7);
 }
@@ -224,6 +257,7 @@ function fixerReaction(acc: Acc, task: TaskSnapshot, cfg: ProcessorConfig, feedb
     return;
   }
   acc.update.reviewCycle = next;
+  acc.update.execution = FIXER;
   acc.actions.push({ kind: "spawn_fixer", round: next, feedback });
 }
 
@@ -279,19 +313,17 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
       return done(acc);
     }
     case "implement_start": {
-      // A draft (ready without phase planned) may still start if its content is a valid plan.
-      if (!preApplied && status === "ready" && task.execution.phase !== "planned") {
-        const plan = parsePlan(task.content);
-        if (!plan.ok) return failed(`task is not yet planned: run plan_start first (${plan.error})`);
-      }
+      const plan = parsePlan(task.content);
+      if (!plan.ok) return failed(`task is not yet planned: run plan_start first (${plan.error})`);
       const r = enter();
       if (!r.ok) return failed(r.reason);
-      acc.actions.push({ kind: "start_implementation" });
+      startImplementation(acc, plan.plan, cfg);
       return done(acc);
     }
     case "implement_finished": {
       const r = enter();
       if (!r.ok) return failed(r.reason);
+      acc.update.execution = REVIEWER;
       acc.actions.push({ kind: "spawn_reviewer", round: task.reviewCycle + 1, feedback: task.latestFeedback });
       return done(acc);
     }
@@ -301,6 +333,7 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
       const body = payload.body.trim();
       acc.actions.push({ kind: "review_approved", body });
       if (cfg.autoReadinessReview) {
+        acc.update.execution = MASTER;
         acc.actions.push({ kind: "spawn_master", round: task.verifyCycle + 1 });
         return done(acc);
       }
@@ -368,14 +401,17 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
       const r = enter();
       if (!r.ok) return failed(r.reason);
       acc.update.verification = null; // leaving done: the old binding no longer describes the work
+      acc.update.execution = REVIEWER;
       acc.actions.push({ kind: "spawn_reviewer", round: task.reviewCycle + 1, feedback: task.latestFeedback });
       return done(acc);
     }
     case "reimplement": {
+      const plan = parsePlan(task.content);
+      if (!plan.ok) return failed(`plan is not implementation-ready: ${plan.error}`);
       const r = enter();
       if (!r.ok) return failed(r.reason);
       acc.update.verification = null;
-      acc.actions.push({ kind: "start_implementation" });
+      startImplementation(acc, plan.plan, cfg);
       return done(acc);
     }
     case "start_over":
@@ -415,19 +451,14 @@ export function processSignal(input: ProcessInput, cfg: ProcessorConfig): Proces
     case "verify_approved":
     case "verify_failed":
       return processEvent({ task, event: input.type, payload: input.payload, source: input.source, head: input.head, now: input.now }, cfg);
-    // Wave orchestration and draft mode are not built yet: fail with the reference no-op reasons so
-    // the row is visible, never silently dropped.
-    case "implement_task_finished":
-      return failed(NOOP_REASONS.implementTaskFinished);
-    case "implement_wave":
-      return failed(NOOP_REASONS.implementWave);
     case "elaborator_finished":
-      return failed(NOOP_REASONS.elaboratorFinished);
-    case "planner_draft_finished":
-      return failed(NOOP_REASONS.plannerDraft);
+    case "implement_task_finished":
+    case "implement_wave":
     case "advance_wave":
     case "retry_wave":
-      return failed(NOOP_REASONS.rejected);
+      return processWaveSignal(task, { ...input, type: input.type }, cfg);
+    case "planner_draft_finished":
+      return failed(NOOP_REASONS.plannerDraft);
     default:
       return assertNever(input.type);
   }
@@ -444,4 +475,90 @@ export function applyUserEvent(
 ): ProcessResult {
   if (task === null) return failed(`unknown task: ${taskName ?? ""}`);
   return processEvent({ task, event, payload: emptyPayload(), source: "user", head, now }, cfg);
+}
+
+type WaveSignal = "elaborator_finished" | "implement_task_finished" | "implement_wave" | "advance_wave" | "retry_wave";
+
+/** All waves done: implementing → reviewing and the reviewer starts (daemon §5.4). */
+function finishImplementation(acc: Acc, task: TaskSnapshot, now: string): ProcessResult {
+  const r = step(acc, "implementing", "implement_finished", now);
+  if (!r.ok) return failed(r.reason);
+  acc.update.execution = REVIEWER;
+  acc.actions.push({ kind: "spawn_reviewer", round: task.reviewCycle + 1, feedback: task.latestFeedback });
+  return done(acc);
+}
+
+/** Wave orchestration signals. State lives in subtasks + execution state, so restarts lose nothing. */
+function processWaveSignal(task: TaskSnapshot, input: ProcessInput & { type: WaveSignal }, cfg: ProcessorConfig): ProcessResult {
+  const status = mapLegacyStatus(task.status);
+  const subtasks = task.subtasks ?? [];
+  const exec = task.execution;
+  const acc: Acc = { notes: [], transitions: [], update: {}, actions: [] };
+  if (status !== "implementing") {
+    const reason = input.type === "elaborator_finished" ? NOOP_REASONS.elaboratorFinished : input.type === "implement_task_finished" ? NOOP_REASONS.implementTaskFinished : NOOP_REASONS.implementWave;
+    return failed(`${reason} (task is ${task.status}, not implementing)`);
+  }
+  switch (input.type) {
+    case "elaborator_finished": {
+      if (exec.phase !== "architecting") return failed(`${NOOP_REASONS.elaboratorFinished} (phase is ${exec.phase || "none"})`);
+      // The architect may have rewritten the plan: parse what is stored now.
+      const plan = parsePlan(task.content);
+      if (!plan.ok) return failed(`plan is not implementation-ready: ${plan.error}`);
+      acc.update.replaceSubtasks = plan.plan.waves.flatMap((w) => w.tasks.map((t) => ({ number: t.number, title: t.title, wave: w.number })));
+      const first = waveNumbers(currentSubtasks([], acc))[0];
+      if (first === undefined) return failed("plan has no tasks");
+      startWave(acc, [], first, cfg);
+      return done(acc);
+    }
+    case "implement_task_finished": {
+      const w = input.payload.waveNumber ?? 0;
+      const t = input.payload.taskNumber ?? 0;
+      if (exec.phase !== "wave_running" || exec.wave !== w) return failed(`${NOOP_REASONS.implementTaskFinished} (active: ${exec.phase || "none"} wave ${exec.wave})`);
+      const sub = subtasks.find((s) => s.number === t && s.wave === w);
+      if (!sub || sub.status !== "running") return failed(`${NOOP_REASONS.implementTaskFinished} (task ${t} of wave ${w} is ${sub ? sub.status : "unknown"})`);
+      const next = settleWaveTask(acc, subtasks, w, t, "complete", cfg);
+      acc.notes.unshift(`wave ${w} task ${t} complete`);
+      return next === "review" ? finishImplementation(acc, task, input.now) : done(acc);
+    }
+    case "implement_wave": {
+      const n = input.payload.waveNumber ?? 0;
+      if (exec.phase === "wave_running" && exec.wave === n) return failed(`${NOOP_REASONS.implementWave} (wave ${n} is already running)`);
+      if (exec.phase === "architecting") return failed(`${NOOP_REASONS.implementWave} (the architect is still working)`);
+      const r = jumpToWave(acc, subtasks, n, cfg);
+      if (!r.ok) return failed(`${NOOP_REASONS.implementWave}: ${r.reason}`);
+      return done(acc);
+    }
+    case "retry_wave": {
+      if (exec.wave < 1) return failed(`${NOOP_REASONS.rejected}: no active wave to retry`);
+      const retry = subtasks.filter((s) => s.wave === exec.wave && s.status === "failed");
+      if (retry.length === 0) return failed(`${NOOP_REASONS.rejected}: wave ${exec.wave} has no failed tasks`);
+      acc.update.subtaskStatus = retry.map((s) => ({ number: s.number, status: "pending" }));
+      startWave(acc, subtasks, exec.wave, cfg);
+      return done(acc);
+    }
+    case "advance_wave": {
+      if (exec.phase !== "wave_waiting") return failed(`${NOOP_REASONS.rejected}: no wave is waiting (phase ${exec.phase || "none"})`);
+      const current = subtasks.filter((s) => s.wave === exec.wave);
+      const failedCount = current.filter((s) => s.status === "failed").length;
+      if (failedCount > 0) return failed(`${NOOP_REASONS.rejected}: wave ${exec.wave} has ${failedCount} failed task(s); retry_wave or implement_wave`);
+      const later = waveNumbers(subtasks).filter((w) => w > exec.wave);
+      if (later.length === 0) return finishImplementation(acc, task, input.now);
+      startWave(acc, subtasks, later[0]!, cfg);
+      return done(acc);
+    }
+    default:
+      return assertNever(input.type);
+  }
+}
+
+/** A wave coder's session ended without its task-finished signal: the task fails (daemon monitor). */
+export function failWaveTask(task: TaskSnapshot, wave: number, taskNumber: number, reason: string, cfg: ProcessorConfig, now: string): ProcessResult {
+  const subtasks = task.subtasks ?? [];
+  const sub = subtasks.find((s) => s.number === taskNumber && s.wave === wave);
+  if (mapLegacyStatus(task.status) !== "implementing" || task.execution.phase !== "wave_running" || task.execution.wave !== wave || !sub || sub.status !== "running") {
+    return failed(`${NOOP_REASONS.implementTaskFinished} (not a running task of the active wave)`);
+  }
+  const acc: Acc = { notes: [`wave ${wave} task ${taskNumber} failed: ${reason}`], transitions: [], update: {}, actions: [] };
+  const next = settleWaveTask(acc, subtasks, wave, taskNumber, "failed", cfg);
+  return next === "review" ? finishImplementation(acc, task, now) : done(acc);
 }

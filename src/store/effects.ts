@@ -4,7 +4,7 @@ import type { ProcessResult, TaskSnapshot } from "../lifecycle/processor.ts";
 import { recordAudit } from "./audit.ts";
 import type { Db } from "./db.ts";
 import { finishSignal } from "./signals.ts";
-import { applyTaskUpdate, type TaskRow, type TaskUpdate } from "./tasks.ts";
+import { applyTaskUpdate, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
 
 export interface CommitContext {
   project: string;
@@ -20,8 +20,9 @@ export interface CommitContext {
   rowFinal?: boolean;
 }
 
-export function snapshotOf(t: TaskRow): TaskSnapshot {
+export function snapshotOf(db: Db, t: TaskRow): TaskSnapshot {
   return {
+    subtasks: listSubtasks(db, t.project, t.name).map((s) => ({ number: s.number, wave: s.wave, title: s.title, status: s.status })),
     name: t.name,
     status: t.status,
     execution: t.execution,
@@ -56,6 +57,9 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
   if (result.outcome === "done") {
     const update = storeUpdate(result);
     if (update) row = applyTaskUpdate(db, ctx.project, ctx.task, update);
+    // Wave orchestration state: the plan tasks and their statuses, in the same transaction.
+    if (result.update.replaceSubtasks) setSubtasks(db, ctx.project, ctx.task, result.update.replaceSubtasks);
+    for (const st of result.update.subtaskStatus ?? []) setSubtaskStatus(db, ctx.project, ctx.task, st.number, st.status as SubtaskStatus);
     for (const t of result.transitions) {
       recordAudit(db, {
         kind: "plan_transition",

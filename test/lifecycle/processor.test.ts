@@ -95,13 +95,15 @@ describe("happy path with auto_readiness_review off", () => {
 
     const impl = signal(t, "implement_start", c);
     expect(impl.transitions).toEqual([{ from: "ready", to: "implementing", event: "implement_start" }]);
-    expect(kinds(impl)).toEqual(["start_implementation"]);
+    expect(impl.actions).toEqual([{ kind: "spawn_coder", mode: "single", tasks: 2 }]); // 2 tasks ≤ blueprint_skip_threshold
+    expect(impl.update.execution).toEqual({ phase: "single_agent_implementing", agent: "coder", wave: 0 });
     expect(impl.update.timestampColumn).toBe("implementing_at");
     t = persist(t, impl);
 
     const finished = signal(t, "implement_finished", c);
     expect(finished.update.status).toBe("reviewing");
     expect(finished.actions).toEqual([{ kind: "spawn_reviewer", round: 1, feedback: "" }]);
+    expect(finished.update.execution).toEqual({ phase: "reviewing", agent: "reviewer", wave: 0 });
     t = persist(t, finished);
 
     const approved = signal(t, "review_approved", c, { body: " Approved. Clean. " });
@@ -320,9 +322,9 @@ describe("guards, suppression, pre-applied", () => {
     expect(r.update).toEqual({});
   });
 
-  test("implement_start allowed when planned, or when a draft's content parses", () => {
-    const planned = signal(task({ content: "", execution: { phase: "planned", agent: "", wave: 0 } }), "implement_start");
-    expect(planned.update.status).toBe("implementing");
+  test("implement_start needs a plan that parses (planned phase or not); a lost plan is refused", () => {
+    const lost = signal(task({ content: "", execution: { phase: "planned", agent: "", wave: 0 } }), "implement_start");
+    expect(lost.outcome).toBe("failed");
     const parses = signal(task({ content: PLAN }), "implement_start");
     expect(parses.update.status).toBe("implementing");
   });
@@ -345,7 +347,7 @@ describe("guards, suppression, pre-applied", () => {
     const r = signal(task({ status: "reviewing", reviewCycle: 1 }), "implement_finished", DEFAULTS, { fsmApplied: true });
     expect(r.outcome).toBe("done");
     expect(r.transitions).toEqual([]);
-    expect(r.update).toEqual({});
+    expect(r.update).toEqual({ execution: { phase: "reviewing", agent: "reviewer", wave: 0 } });
     expect(r.actions).toEqual([{ kind: "spawn_reviewer", round: 2, feedback: "" }]);
     expect(r.result).toContain("pre-applied implement_finished: task already reviewing");
   });
@@ -353,7 +355,7 @@ describe("guards, suppression, pre-applied", () => {
   test("pre-applied review_changes still stores feedback and spawns the fixer", () => {
     const r = signal(task({ status: "implementing" }), "review_changes_requested", DEFAULTS, { fsmApplied: true, body: "do x" });
     expect(r.transitions).toEqual([]);
-    expect(r.update).toEqual({ latestFeedback: "do x", reviewCycle: 1 });
+    expect(r.update).toEqual({ latestFeedback: "do x", reviewCycle: 1, execution: { phase: "fixing", agent: "fixer", wave: 0 } });
     expect(kinds(r)).toEqual(["review_changes", "spawn_fixer"]);
   });
 
@@ -397,7 +399,7 @@ describe("sources and unknown tasks", () => {
     const reimpl = applyUserEvent(done, "reimplement", DEFAULTS, HEAD, NOW);
     expect(reimpl.update).toMatchObject({ status: "implementing", verification: null });
     expect(reimpl.update.reviewCycle).toBeUndefined();
-    expect(kinds(reimpl)).toEqual(["start_implementation"]);
+    expect(kinds(reimpl)).toEqual(["spawn_coder"]);
     const markDone = applyUserEvent(task(), "mark_done", DEFAULTS, HEAD, NOW);
     expect(markDone.update).toMatchObject({ status: "done", timestampColumn: "done_at" });
     const reopened = applyUserEvent(task({ status: "cancelled" }), "reopen", DEFAULTS, HEAD, NOW);
@@ -416,19 +418,24 @@ describe("sources and unknown tasks", () => {
   });
 });
 
-describe("wave orchestration types are not built yet", () => {
+describe("signals wave orchestration refuses outside implementing", () => {
   const cases: [SignalType, string][] = [
     ["implement_task_finished", "no active orchestrator / wrong wave / already-finished task"],
     ["implement_wave", "processor could not start the requested wave"],
     ["elaborator_finished", "no active architect pass to resume"],
-    ["planner_draft_finished", "planner draft signal rejected outside draft mode"],
-    ["advance_wave", "signal rejected by processor"],
-    ["retry_wave", "signal rejected by processor"],
+    ["advance_wave", "processor could not start the requested wave"],
+    ["retry_wave", "processor could not start the requested wave"],
   ];
   for (const [type, reason] of cases) {
-    test(`${type} → failed "${reason}"`, () => {
-      const r = signal(task({ status: "implementing" as TaskStatus }), type, DEFAULTS, { waveNumber: 1, taskNumber: 1 });
-      expect(r).toEqual({ outcome: "failed", result: reason, transitions: [], update: {}, actions: [] });
+    test(`${type} on a reviewing task → failed "${reason} …"`, () => {
+      const r = signal(task({ status: "reviewing" as TaskStatus }), type, DEFAULTS, { waveNumber: 1, taskNumber: 1 });
+      expect(r.outcome).toBe("failed");
+      expect(r.result.startsWith(reason)).toBe(true);
+      expect(r.update).toEqual({});
     });
   }
+  test("planner_draft_finished → failed (draft mode is out of scope)", () => {
+    const r = signal(task({ status: "planning" as TaskStatus }), "planner_draft_finished", DEFAULTS, { plannerId: "a" });
+    expect(r).toEqual({ outcome: "failed", result: "planner draft signal rejected outside draft mode", transitions: [], update: {}, actions: [] });
+  });
 });

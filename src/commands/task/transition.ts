@@ -33,7 +33,7 @@ export default withExamples(
         const out = writeTx(db, () => {
           // Re-read inside the write lock: the daemon may have moved the task meanwhile.
           const t = getTask(db, repo.project, before.name);
-          const result = applyUserEvent(t ? snapshotOf(t) : null, event, cfg, head, nowIso(), before.name);
+          const result = applyUserEvent(t ? snapshotOf(db, t) : null, event, cfg, head, nowIso(), before.name);
           commitResult(db, { project: repo.project, task: before.name, result, signalId: null, signalType: event, source: "cli" });
           return result;
         });

@@ -1,0 +1,229 @@
+// Agent programs: which CLI runs each role and the argv that starts it (reference daemon §2.3, §6.3).
+// Pure: no fs, no env reads. The caller loads daemon.toml / <repo>/.kasmos/config.toml, writes the
+// prompt file, sets KASMOS_PROMPT_FILE and spawns the argv directly (never through a shell).
+
+export type AgentRole = "planner" | "architect" | "coder" | "reviewer" | "fixer" | "master";
+export const AGENT_ROLES: readonly AgentRole[] = ["planner", "architect", "coder", "reviewer", "fixer", "master"];
+
+export interface AgentProfile {
+  /** Program name or path; may carry arguments (`"npx -y opencode-ai"`), split shell-like by buildCommand. */
+  program: string;
+  /** Extra arguments, placed after the adapter's own flags and before the prompt. */
+  flags: string[];
+  /** Model name, "" = the program's own default. */
+  model: string;
+  /** Start the agent without permission prompts (it runs unattended). */
+  skipPermissions: boolean;
+}
+
+/** `[agents.<role>]` tables plus the top-level `default_program`, as read from one config file. */
+export type AgentProfilesConfig = Partial<Record<AgentRole, Partial<AgentProfile>>> & { default_program?: string };
+
+/**
+ * Used when neither the repo nor the daemon configures a program for the role. The Go daemon fell back to
+ * `opencode`; kasmos defaults to `claude` because its adapter is the one whose first prompt and
+ * skip-permissions flag are documented and stable (`claude "query"`, `--dangerously-skip-permissions`).
+ */
+export const DEFAULT_PROGRAM = "claude";
+
+function nonEmpty(s: string | undefined): string | undefined {
+  const t = s?.trim();
+  return t === undefined || t === "" ? undefined : t;
+}
+
+/**
+ * Resolve the profile for `role`. Each field is taken from the first layer that sets it:
+ * repo `[agents.<role>]` → daemon `[agents.<role>]`; the program then falls back to repo
+ * `default_program` → daemon `default_program` → {@link DEFAULT_PROGRAM} (a role-specific entry is more
+ * specific than any default, as in the reference where `default_program` only serves unmapped agents).
+ * Empty program/model strings count as unset; an explicit `flags` array (even empty) replaces the
+ * daemon's. `skipPermissions` defaults to true: daemon-driven agents have nobody to answer prompts.
+ */
+export function resolveProfile(role: AgentRole, cfg: { daemon: AgentProfilesConfig; repo?: AgentProfilesConfig }): AgentProfile {
+  const r = cfg.repo?.[role];
+  const d = cfg.daemon[role];
+  return {
+    program:
+      nonEmpty(r?.program) ?? nonEmpty(d?.program) ?? nonEmpty(cfg.repo?.default_program) ?? nonEmpty(cfg.daemon.default_program) ?? DEFAULT_PROGRAM,
+    flags: [...(r?.flags ?? d?.flags ?? [])],
+    model: nonEmpty(r?.model) ?? nonEmpty(d?.model) ?? "",
+    skipPermissions: r?.skipPermissions ?? d?.skipPermissions ?? true,
+  };
+}
+
+export type SplitResult = { ok: true; argv: string[] } | { ok: false; error: string };
+
+/**
+ * Split a command line the way a POSIX shell would for plain words: whitespace separates words;
+ * '…' is literal; "…" allows \" \\ \$ \` escapes; a backslash outside quotes escapes the next
+ * character. No expansion of any kind ($VAR, ~, globs) — the result is spawned as argv.
+ */
+export function splitCommandLine(line: string): SplitResult {
+  const argv: string[] = [];
+  let word = "";
+  let inWord = false;
+  let i = 0;
+  while (i < line.length) {
+    const c = line[i] ?? "";
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) return { ok: false, error: `unterminated single quote in ${JSON.stringify(line)}` };
+      word += line.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      let j = i + 1;
+      let closed = false;
+      while (j < line.length) {
+        const d = line[j] ?? "";
+        if (d === '"') {
+          closed = true;
+          break;
+        }
+        const next = line[j + 1];
+        if (d === "\\" && next !== undefined && '"\\$`'.includes(next)) {
+          word += next;
+          j += 2;
+          continue;
+        }
+        word += d;
+        j++;
+      }
+      if (!closed) return { ok: false, error: `unterminated double quote in ${JSON.stringify(line)}` };
+      inWord = true;
+      i = j + 1;
+    } else if (c === "\\") {
+      const next = line[i + 1];
+      if (next === undefined) return { ok: false, error: `trailing backslash in ${JSON.stringify(line)}` };
+      word += next;
+      inWord = true;
+      i += 2;
+    } else if (/\s/.test(c)) {
+      if (inWord) argv.push(word);
+      word = "";
+      inWord = false;
+      i++;
+    } else {
+      word += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) argv.push(word);
+  return { ok: true, argv };
+}
+
+export type AdapterName = "claude" | "opencode" | "codex" | "generic";
+
+/** Adapter for a program's first word: by basename (`/usr/local/bin/claude` → claude), case-insensitive. */
+export function adapterFor(executable: string): AdapterName {
+  const base = (executable.split(/[\\/]/).pop() ?? "").toLowerCase().replace(/\.(exe|cmd)$/, "");
+  switch (base) {
+    case "claude":
+    case "opencode":
+    case "codex":
+      return base;
+    default:
+      return "generic";
+  }
+}
+
+export class ProgramError extends Error {
+  override name = "ProgramError";
+}
+
+/**
+ * Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); stay well below it. Larger prompts (a big
+ * plan) are handed over as a pointer to the prompt file instead.
+ */
+export const MAX_ARG_PROMPT_BYTES = 96 * 1024;
+
+/** The short first prompt used when the real one cannot travel as an argument. */
+export function promptFilePointer(promptFile: string): string {
+  return `Read the file ${promptFile} and follow its instructions exactly; it is your complete task prompt.`;
+}
+
+function argPrompt(prompt: string, promptFile: string): string {
+  // A leading "-" would be parsed as an option, NUL cannot be passed in argv at all.
+  const unsafe = prompt.startsWith("-") || prompt.includes("\0") || new TextEncoder().encode(prompt).length > MAX_ARG_PROMPT_BYTES;
+  return unsafe ? promptFilePointer(promptFile) : prompt;
+}
+
+export interface AgentCommand {
+  argv: string[];
+  adapter: AdapterName;
+}
+
+/**
+ * The argv that starts an interactive (kept-open) agent session with `prompt` as its first message.
+ * Layout: <program words> <adapter model/permission flags> <profile flags> <prompt part>.
+ *
+ * - claude:   claude [--model M] [--dangerously-skip-permissions] …flags "<prompt>"
+ *             (docs.anthropic.com/en/docs/claude-code/cli-reference: `claude "query"` = REPL with initial prompt)
+ * - opencode: opencode [--model M] [--auto] …flags --prompt "<prompt>"
+ *             (opencode.ai/docs/cli `opencode [project]` TUI flags --prompt/--model; opencode.ai/docs/permissions
+ *             "Start OpenCode with --auto"; `opencode run` is one-shot and exits, so not used)
+ * - codex:    codex [--model M] [--dangerously-bypass-approvals-and-sandbox] …flags "<prompt>"
+ *             (developers.openai.com/codex/cli/features: `codex "…"` = interactive TUI with initial prompt;
+ *             …/codex/cli/reference for the bypass flag — --full-auto keeps the sandbox, which blocks git
+ *             commits in linked worktrees and `kasmos signal emit`, and may still ask for approval)
+ * - generic:  <program> …flags <promptFile>  (the model is not passed: unknown CLI; use flags. The spawner
+ *             also sets KASMOS_PROMPT_FILE.)
+ *
+ * Throws ProgramError for an empty or unparsable program string.
+ */
+export function buildCommand(profile: AgentProfile, input: { promptFile: string; prompt: string }): AgentCommand {
+  const split = splitCommandLine(profile.program);
+  if (!split.ok) throw new ProgramError(`agent program: ${split.error}`);
+  const words = split.argv;
+  const exe = words[0];
+  if (exe === undefined || exe === "") throw new ProgramError("agent program is empty");
+  const adapter = adapterFor(exe);
+  const model = profile.model.trim();
+  const flags = profile.flags;
+  switch (adapter) {
+    case "claude":
+      return {
+        adapter,
+        argv: [
+          ...words,
+          ...(model ? ["--model", model] : []),
+          ...(profile.skipPermissions ? ["--dangerously-skip-permissions"] : []),
+          ...flags,
+          argPrompt(input.prompt, input.promptFile),
+        ],
+      };
+    case "opencode":
+      return {
+        adapter,
+        argv: [
+          ...words,
+          ...(model ? ["--model", model] : []),
+          ...(profile.skipPermissions ? ["--auto"] : []),
+          ...flags,
+          "--prompt",
+          argPrompt(input.prompt, input.promptFile),
+        ],
+      };
+    case "codex":
+      return {
+        adapter,
+        argv: [
+          ...words,
+          ...(model ? ["--model", model] : []),
+          ...(profile.skipPermissions ? ["--dangerously-bypass-approvals-and-sandbox"] : []),
+          ...flags,
+          argPrompt(input.prompt, input.promptFile),
+        ],
+      };
+    case "generic": {
+      // A relative path starting with "-" would read as an option.
+      const file = input.promptFile.startsWith("-") ? `./${input.promptFile}` : input.promptFile;
+      return { adapter, argv: [...words, ...flags, file] };
+    }
+    default: {
+      const never: never = adapter;
+      return never;
+    }
+  }
+}

@@ -1,0 +1,239 @@
+import { describe, expect, test } from "bun:test";
+import {
+  AGENT_ROLES,
+  DEFAULT_PROGRAM,
+  MAX_ARG_PROMPT_BYTES,
+  ProgramError,
+  adapterFor,
+  buildCommand,
+  promptFilePointer,
+  resolveProfile,
+  splitCommandLine,
+  type AgentProfile,
+} from "../../src/agents/programs.ts";
+
+const FILE = "/repo/.kasmos/prompts/login-throttle-coder.md";
+const PROMPT = "You are the coder agent for task \"login-throttle\"; run `rm -rf $HOME` && echo 'never via a shell'";
+
+function profile(p: Partial<AgentProfile>): AgentProfile {
+  return { program: "claude", flags: [], model: "", skipPermissions: false, ...p };
+}
+
+function cmd(p: Partial<AgentProfile>, prompt = PROMPT): { argv: string[]; adapter: string } {
+  return buildCommand(profile(p), { promptFile: FILE, prompt });
+}
+
+describe("adapter selection", () => {
+  test("by basename, including absolute paths and Windows suffixes", () => {
+    expect(adapterFor("claude")).toBe("claude");
+    expect(adapterFor("/usr/local/bin/claude")).toBe("claude");
+    expect(adapterFor("opencode")).toBe("opencode");
+    expect(adapterFor("/home/me/.opencode/bin/opencode")).toBe("opencode");
+    expect(adapterFor("codex")).toBe("codex");
+    expect(adapterFor("C:\\tools\\codex.exe")).toBe("codex");
+    expect(adapterFor("Claude")).toBe("claude");
+  });
+
+  test("anything else is generic", () => {
+    expect(adapterFor("aider")).toBe("generic");
+    expect(adapterFor("claude-wrapper")).toBe("generic");
+    expect(adapterFor("/opt/claude/bin/agent")).toBe("generic");
+    expect(adapterFor("npx")).toBe("generic");
+  });
+
+  test("buildCommand reports the adapter of the program's first word", () => {
+    expect(cmd({ program: "/usr/local/bin/claude" }).adapter).toBe("claude");
+    expect(cmd({ program: "opencode" }).adapter).toBe("opencode");
+    expect(cmd({ program: "codex" }).adapter).toBe("codex");
+    expect(cmd({ program: "my-agent" }).adapter).toBe("generic");
+    expect(cmd({ program: "npx -y opencode-ai" }).adapter).toBe("generic");
+  });
+});
+
+describe("claude adapter", () => {
+  test("bare: program then the prompt as one argument", () => {
+    expect(cmd({}).argv).toEqual(["claude", PROMPT]);
+  });
+
+  test("model, skip-permissions, profile flags, prompt — in that order", () => {
+    expect(cmd({ model: "opus", skipPermissions: true, flags: ["--verbose", "--add-dir", "../lib"] }).argv).toEqual([
+      "claude",
+      "--model",
+      "opus",
+      "--dangerously-skip-permissions",
+      "--verbose",
+      "--add-dir",
+      "../lib",
+      PROMPT,
+    ]);
+  });
+
+  test("absolute program path is kept as argv[0]", () => {
+    expect(cmd({ program: "/usr/local/bin/claude", skipPermissions: true }).argv).toEqual(["/usr/local/bin/claude", "--dangerously-skip-permissions", PROMPT]);
+  });
+
+  test("a blank model is omitted", () => {
+    expect(cmd({ model: "   " }).argv).toEqual(["claude", PROMPT]);
+  });
+});
+
+describe("opencode adapter", () => {
+  test("model, --auto, flags, then --prompt <prompt> (TUI session, not one-shot `run`)", () => {
+    expect(cmd({ program: "opencode", model: "anthropic/claude-sonnet-4", skipPermissions: true, flags: ["--agent", "build"] }).argv).toEqual([
+      "opencode",
+      "--model",
+      "anthropic/claude-sonnet-4",
+      "--auto",
+      "--agent",
+      "build",
+      "--prompt",
+      PROMPT,
+    ]);
+  });
+
+  test("without skip-permissions there is no --auto", () => {
+    expect(cmd({ program: "opencode" }).argv).toEqual(["opencode", "--prompt", PROMPT]);
+  });
+});
+
+describe("codex adapter", () => {
+  test("model, bypass flag, flags, then the prompt", () => {
+    expect(cmd({ program: "codex", model: "gpt-5-codex", skipPermissions: true, flags: ["-c", "model_reasoning_effort=high"] }).argv).toEqual([
+      "codex",
+      "--model",
+      "gpt-5-codex",
+      "--dangerously-bypass-approvals-and-sandbox",
+      "-c",
+      "model_reasoning_effort=high",
+      PROMPT,
+    ]);
+  });
+
+  test("without skip-permissions no bypass flag", () => {
+    expect(cmd({ program: "codex", model: "o3" }).argv).toEqual(["codex", "--model", "o3", PROMPT]);
+  });
+});
+
+describe("generic adapter", () => {
+  test("program words, flags, then the prompt FILE path last; model, permissions and prompt text are not passed", () => {
+    const r = cmd({ program: "my-agent --headless", flags: ["--color", "never"], model: "big", skipPermissions: true });
+    expect(r.adapter).toBe("generic");
+    expect(r.argv).toEqual(["my-agent", "--headless", "--color", "never", FILE]);
+    expect(r.argv).not.toContain(PROMPT);
+  });
+
+  test("a relative prompt file starting with '-' is made unambiguous", () => {
+    expect(buildCommand(profile({ program: "agent" }), { promptFile: "-p.md", prompt: "x" }).argv).toEqual(["agent", "./-p.md"]);
+  });
+});
+
+describe("programs with spaces and quotes", () => {
+  test("split shell-like into argv; adapter from the first word", () => {
+    const r = cmd({ program: "'/opt/my tools/claude' --verbose", skipPermissions: true });
+    expect(r.adapter).toBe("claude");
+    expect(r.argv).toEqual(["/opt/my tools/claude", "--verbose", "--dangerously-skip-permissions", PROMPT]);
+  });
+
+  test("double quotes, escapes and extra whitespace", () => {
+    expect(splitCommandLine(`  env  "A=b c" 'd"e' x\\ y "q\\"r\\\\s" '' `)).toEqual({ ok: true, argv: ["env", "A=b c", 'd"e', "x y", 'q"r\\s', ""] });
+    expect(splitCommandLine(`"C:\\bin"`)).toEqual({ ok: true, argv: ["C:\\bin"] });
+    expect(splitCommandLine(`a'b'"c"`)).toEqual({ ok: true, argv: ["abc"] });
+  });
+
+  test("no expansion: $VAR, ~ and globs stay literal", () => {
+    expect(splitCommandLine("run $HOME ~/x *.ts")).toEqual({ ok: true, argv: ["run", "$HOME", "~/x", "*.ts"] });
+  });
+
+  test("unterminated quotes and empty programs throw ProgramError", () => {
+    expect(splitCommandLine("claude 'oops").ok).toBe(false);
+    expect(splitCommandLine('claude "oops').ok).toBe(false);
+    expect(splitCommandLine("claude \\").ok).toBe(false);
+    expect(() => cmd({ program: "claude 'oops" })).toThrow(ProgramError);
+    expect(() => cmd({ program: "   " })).toThrow(ProgramError);
+    expect(() => cmd({ program: "''" })).toThrow(ProgramError);
+  });
+});
+
+describe("prompt delivery", () => {
+  test("the prompt is one argv element, byte for byte (no shell)", () => {
+    const weird = "line 1\nline 2 $(whoami) `id` \"q\" 'q' ; | & > <";
+    expect(cmd({}, weird).argv.at(-1)).toBe(weird);
+    expect(cmd({ program: "opencode" }, weird).argv.at(-1)).toBe(weird);
+  });
+
+  test("oversized prompts are replaced by a pointer to the prompt file", () => {
+    const big = "x".repeat(MAX_ARG_PROMPT_BYTES + 1);
+    for (const program of ["claude", "opencode", "codex"]) {
+      const argv = cmd({ program }, big).argv;
+      expect(argv.at(-1)).toBe(promptFilePointer(FILE));
+      expect(argv.at(-1)).toContain(FILE);
+    }
+    expect(cmd({}, "x".repeat(MAX_ARG_PROMPT_BYTES)).argv.at(-1)).toHaveLength(MAX_ARG_PROMPT_BYTES);
+  });
+
+  test("a prompt that would parse as an option goes through the file", () => {
+    expect(cmd({}, "--help").argv).toEqual(["claude", promptFilePointer(FILE)]);
+  });
+});
+
+describe("resolveProfile", () => {
+  test("six roles", () => {
+    expect([...AGENT_ROLES]).toEqual(["planner", "architect", "coder", "reviewer", "fixer", "master"]);
+  });
+
+  test("nothing configured: claude, no flags, no model, skip permissions", () => {
+    for (const role of AGENT_ROLES) {
+      expect(resolveProfile(role, { daemon: {} })).toEqual({ program: DEFAULT_PROGRAM, flags: [], model: "", skipPermissions: true });
+    }
+    expect(DEFAULT_PROGRAM).toBe("claude");
+  });
+
+  test("daemon role profile applies to that role only", () => {
+    const daemon = { coder: { program: "codex", model: "o3", flags: ["-c", "x=1"], skipPermissions: false } };
+    expect(resolveProfile("coder", { daemon })).toEqual({ program: "codex", model: "o3", flags: ["-c", "x=1"], skipPermissions: false });
+    expect(resolveProfile("reviewer", { daemon }).program).toBe("claude");
+  });
+
+  test("repo overrides daemon per field", () => {
+    const daemon = { reviewer: { program: "claude", model: "opus", flags: ["--verbose"], skipPermissions: true } };
+    const repo = { reviewer: { model: "sonnet" } };
+    expect(resolveProfile("reviewer", { daemon, repo })).toEqual({ program: "claude", model: "sonnet", flags: ["--verbose"], skipPermissions: true });
+    expect(resolveProfile("reviewer", { daemon, repo: { reviewer: { program: "opencode", flags: [], skipPermissions: false } } })).toEqual({
+      program: "opencode",
+      model: "opus",
+      flags: [],
+      skipPermissions: false,
+    });
+  });
+
+  test("program precedence: repo role > daemon role > repo default > daemon default > claude", () => {
+    const daemon = { default_program: "codex", coder: { program: "opencode" } };
+    expect(resolveProfile("coder", { daemon, repo: { coder: { program: "/bin/claude" }, default_program: "aider" } }).program).toBe("/bin/claude");
+    expect(resolveProfile("coder", { daemon, repo: { default_program: "aider" } }).program).toBe("opencode");
+    expect(resolveProfile("planner", { daemon, repo: { default_program: "aider" } }).program).toBe("aider");
+    expect(resolveProfile("planner", { daemon }).program).toBe("codex");
+    expect(resolveProfile("planner", { daemon: {} }).program).toBe("claude");
+  });
+
+  test("empty or blank strings count as unset", () => {
+    const daemon = { default_program: "  ", master: { program: "codex", model: "o3" } };
+    expect(resolveProfile("master", { daemon, repo: { master: { program: "", model: " " } } })).toMatchObject({ program: "codex", model: "o3" });
+    expect(resolveProfile("fixer", { daemon }).program).toBe("claude");
+  });
+
+  test("skipPermissions: repo false beats daemon true; repo unset inherits daemon false", () => {
+    expect(resolveProfile("fixer", { daemon: { fixer: { skipPermissions: true } }, repo: { fixer: { skipPermissions: false } } }).skipPermissions).toBe(false);
+    expect(resolveProfile("fixer", { daemon: { fixer: { skipPermissions: false } }, repo: { fixer: { model: "m" } } }).skipPermissions).toBe(false);
+  });
+
+  test("returned flags are a copy", () => {
+    const daemon = { coder: { flags: ["--a"] } };
+    resolveProfile("coder", { daemon }).flags.push("--b");
+    expect(daemon.coder.flags).toEqual(["--a"]);
+  });
+
+  test("resolved profile feeds buildCommand", () => {
+    const p = resolveProfile("coder", { daemon: { coder: { program: "/usr/local/bin/claude", model: "opus" } } });
+    expect(buildCommand(p, { promptFile: FILE, prompt: "go" }).argv).toEqual(["/usr/local/bin/claude", "--model", "opus", "--dangerously-skip-permissions", "go"]);
+  });
+});
