@@ -1,0 +1,341 @@
+// Agent sessions on kasmos's own tmux server (`tmux -L <socket>`), so a user's tmux is never touched.
+// Every tmux call is a bounded child process; failures surface as TmuxError carrying tmux's stderr.
+import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
+
+export class TmuxError extends Error {
+  constructor(
+    message: string,
+    readonly args: string[] = [],
+    readonly stderr = "",
+    readonly exitCode: number | null = null,
+  ) {
+    super(message);
+    this.name = "TmuxError";
+  }
+}
+
+export interface TmuxOptions {
+  /** `tmux -L` socket name; "kasmos" in production, unique per test file. */
+  socketName?: string;
+  tmuxBin?: string;
+  /** Config read when the server starts. Default /dev/null: user plugins, hooks and options must not change agent behaviour. */
+  configFile?: string;
+  /** Bound for each tmux invocation. */
+  timeoutMs?: number;
+}
+
+export interface SpawnOptions {
+  title: string;
+  cwd: string;
+  argv: string[];
+  env: Record<string, string>;
+  width?: number;
+  height?: number;
+}
+
+export interface SessionInfo {
+  name: string;
+  /** Original title as recorded at spawn (absent for kas_* sessions not started through this class). */
+  title?: string;
+  panePid: number;
+  dead: boolean;
+  exitStatus: number | null;
+  /** Unix seconds. */
+  createdAt: number;
+}
+
+const PREFIX = "kas_";
+const MAX_TITLE = 100;
+const TITLE_OPTION = "@kas_title";
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `kas_<title>` restricted to [A-Za-z0-9_-]; over-long titles are cut and given a hash suffix so names stay unique. */
+export function sessionNameFor(title: string): string {
+  let safe = title.replace(/[^A-Za-z0-9_-]/g, "-");
+  if (safe.length > MAX_TITLE) {
+    const hash = createHash("sha1").update(title).digest("hex").slice(0, 8);
+    safe = `${safe.slice(0, MAX_TITLE - 9)}-${hash}`;
+  }
+  return PREFIX + safe;
+}
+
+// tmux splits its argv into a command list at any argument ending in ";" (even inside an agent's argv);
+// a backslash before that final ";" makes it literal again.
+function escapeArg(arg: string): string {
+  return arg.endsWith(";") ? `${arg.slice(0, -1)}\\;` : arg;
+}
+
+function commandList(cmds: string[][]): string[] {
+  const out: string[] = [];
+  cmds.forEach((cmd, i) => {
+    if (i > 0) out.push(";");
+    out.push(...cmd.map(escapeArg));
+  });
+  return out;
+}
+
+// Exact session match: a bare name is a prefix/pattern match in tmux; the trailing ":" makes it valid for
+// commands whose target is a pane or window as well as a session.
+const target = (name: string): string => `=${name}:`;
+
+const isNoServer = (stderr: string): boolean => /no server running|error connecting to|server exited unexpectedly/i.test(stderr);
+const isNoSession = (stderr: string): boolean => /can't find (session|pane|window)|no such (session|pane|window)|session not found/i.test(stderr);
+
+// A killed pane process can stay a zombie until tmux reaps it; that counts as gone (Linux /proc check).
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true;
+  }
+}
+
+export class Tmux {
+  readonly socketName: string;
+  private readonly bin: string;
+  private readonly configFile: string;
+  private readonly timeoutMs: number;
+  // Per-session chain so concurrent sendText calls never interleave paste and Enter.
+  private readonly sendChains = new Map<string, Promise<unknown>>();
+
+  constructor(opts: TmuxOptions = {}) {
+    this.socketName = opts.socketName ?? "kasmos";
+    this.bin = opts.tmuxBin ?? "tmux";
+    this.configFile = opts.configFile ?? "/dev/null";
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+  }
+
+  sessionName(title: string): string {
+    return sessionNameFor(title);
+  }
+
+  /** Run one tmux command list; resolves with exit code and output, rejects only on spawn failure or timeout. */
+  private async exec(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env: Record<string, string | undefined> = { ...process.env };
+    // Inside a user's tmux, $TMUX would point the client at their server; never let it leak.
+    delete env.TMUX;
+    delete env.TMUX_PANE;
+    const full = [this.bin, "-L", this.socketName, "-f", this.configFile, ...args];
+    let proc: Bun.Subprocess<"ignore" | Blob, "pipe", "pipe">;
+    try {
+      // A Blob stdin is written by Bun in full, with no pipe handling that could outlive the timeout.
+      proc = Bun.spawn(full, { stdin: stdin === undefined ? "ignore" : new Blob([stdin]), stdout: "pipe", stderr: "pipe", env });
+    } catch (e) {
+      throw new TmuxError(`cannot run ${this.bin}: ${(e as Error).message}`, args);
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      proc.kill("SIGKILL");
+    }, this.timeoutMs);
+    try {
+      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+      if (timedOut) throw new TmuxError(`tmux ${args[0] ?? ""} timed out after ${this.timeoutMs}ms`, args, stderr.trim());
+      return { code, stdout, stderr: stderr.trim() };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Like exec, but a non-zero exit is a TmuxError. */
+  private async run(args: string[], stdin?: string): Promise<string> {
+    const r = await this.exec(args, stdin);
+    if (r.code !== 0) throw new TmuxError(r.stderr || `tmux ${args[0] ?? ""} exited ${r.code}`, args, r.stderr, r.code);
+    return r.stdout;
+  }
+
+  /** Start an agent in a detached session; refuses when the session already exists. */
+  async spawn(opts: SpawnOptions): Promise<{ name: string; panePid: number }> {
+    const name = sessionNameFor(opts.title);
+    if (opts.argv.length === 0) throw new TmuxError("spawn: empty argv");
+    const st = await stat(opts.cwd).catch(() => null);
+    // tmux silently falls back to $HOME for a missing -c dir; an agent in the wrong tree is worse than an error.
+    if (!st?.isDirectory()) throw new TmuxError(`spawn: working directory does not exist: ${opts.cwd}`);
+    const env: Record<string, string> = { ...opts.env };
+    // The server's global env is whatever the first client had; pin PATH so the agent finds kas and its tools.
+    if (env.PATH === undefined) env.PATH = process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin";
+    const envArgs: string[] = [];
+    for (const [k, v] of Object.entries(env)) {
+      if (!ENV_KEY.test(k)) throw new TmuxError(`spawn: invalid environment variable name: ${k}`);
+      envArgs.push("-e", `${k}=${v}`);
+    }
+    // With a single argument tmux runs it through `sh -c`; quote it so argv stays literal either way.
+    const argv = opts.argv.length === 1 ? [`exec ${shellQuote(opts.argv[0]!)}`] : opts.argv;
+    const newSession = [
+      "new-session", "-d", "-P", "-F", "#{pane_pid}",
+      "-s", name, "-c", opts.cwd,
+      "-x", String(opts.width ?? 200), "-y", String(opts.height ?? 50),
+      ...envArgs, "--", ...argv,
+    ];
+    // Same command list as new-session: the server runs it before it can reap the child, so even an agent
+    // that exits at once keeps its pane (and exit status) inspectable.
+    const list = commandList([
+      newSession,
+      ["set-option", "-w", "-t", target(name), "remain-on-exit", "on"],
+      ["set-option", "-t", target(name), TITLE_OPTION, encodeURIComponent(opts.title)],
+    ]);
+    const r = await this.exec(list);
+    if (r.code !== 0) {
+      if (/duplicate session/i.test(r.stderr)) throw new TmuxError(`session already exists: ${name}`, list, r.stderr, r.code);
+      throw new TmuxError(r.stderr || `tmux new-session exited ${r.code}`, list, r.stderr, r.code);
+    }
+    const panePid = Number.parseInt(r.stdout.trim().split("\n")[0] ?? "", 10);
+    if (!Number.isInteger(panePid)) throw new TmuxError(`spawn: unexpected new-session output: ${r.stdout.trim()}`, list);
+    return { name, panePid };
+  }
+
+  /** Every kas_* session on the socket (first pane of each); no server → []. */
+  async list(): Promise<SessionInfo[]> {
+    const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", `#{${TITLE_OPTION}}`].join("\t");
+    const r = await this.exec(["list-panes", "-a", "-F", fmt]);
+    if (r.code !== 0) {
+      if (isNoServer(r.stderr)) return [];
+      throw new TmuxError(r.stderr || `tmux list-panes exited ${r.code}`, ["list-panes"], r.stderr, r.code);
+    }
+    const seen = new Set<string>();
+    const out: SessionInfo[] = [];
+    for (const line of r.stdout.split("\n")) {
+      const [name, pid, dead, status, created, rawTitle] = line.split("\t");
+      if (!name?.startsWith(PREFIX) || seen.has(name)) continue;
+      seen.add(name);
+      const isDead = dead === "1";
+      const exit = Number.parseInt(status ?? "", 10);
+      let title: string | undefined;
+      try {
+        title = rawTitle ? decodeURIComponent(rawTitle) : undefined;
+      } catch {
+        title = undefined;
+      }
+      const info: SessionInfo = {
+        name,
+        panePid: Number.parseInt(pid ?? "", 10) || 0,
+        dead: isDead,
+        exitStatus: isDead && Number.isInteger(exit) ? exit : null,
+        createdAt: Number.parseInt(created ?? "", 10) || 0,
+      };
+      if (title !== undefined) info.title = title;
+      out.push(info);
+    }
+    return out;
+  }
+
+  async has(title: string): Promise<boolean> {
+    const r = await this.exec(["has-session", "-t", target(sessionNameFor(title))]);
+    if (r.code === 0) return true;
+    if (isNoServer(r.stderr) || isNoSession(r.stderr)) return false;
+    throw new TmuxError(r.stderr || `tmux has-session exited ${r.code}`, ["has-session"], r.stderr, r.code);
+  }
+
+  /**
+   * Pane text with wrapped lines joined; start/end are capture-pane line numbers (negative = scrollback,
+   * "-" = edge). A dead pane's "Pane is dead" notice scrolls one line off screen: use start "-" to see it all.
+   */
+  async capture(title: string, opts: { start?: number | "-"; end?: number | "-" } = {}): Promise<string> {
+    const args = ["capture-pane", "-p", "-J", "-t", target(sessionNameFor(title))];
+    if (opts.start !== undefined) args.push("-S", String(opts.start));
+    if (opts.end !== undefined) args.push("-E", String(opts.end));
+    return this.run(args);
+  }
+
+  /**
+   * Type `text` into the agent and press Enter. The text goes through a named paste buffer (fed on stdin), so
+   * quotes, newlines and length need no escaping; `-p` wraps it in bracketed paste when the agent asked for it.
+   */
+  async sendText(title: string, text: string, opts: { enterDelayMs?: number } = {}): Promise<void> {
+    const name = sessionNameFor(title);
+    const prev = this.sendChains.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.sendNow(name, text, opts.enterDelayMs ?? 100));
+    this.sendChains.set(name, next);
+    try {
+      await next;
+    } finally {
+      if (this.sendChains.get(name) === next) this.sendChains.delete(name);
+    }
+  }
+
+  private async sendNow(name: string, text: string, enterDelayMs: number): Promise<void> {
+    // Enter submits; a trailing newline would submit an extra empty line.
+    const body = text.replace(/\n+$/, "");
+    if (body.length > 0) {
+      const buffer = `kasmos-${randomUUID()}`;
+      await this.run(["load-buffer", "-b", buffer, "-"], body);
+      try {
+        await this.run(["paste-buffer", "-p", "-d", "-b", buffer, "-t", target(name)]);
+      } catch (e) {
+        await this.exec(["delete-buffer", "-b", buffer]).catch(() => undefined);
+        throw e;
+      }
+      // TUIs debounce pastes; an Enter arriving in the same read can be taken as part of the paste.
+      if (enterDelayMs > 0) await Bun.sleep(enterDelayMs);
+    }
+    await this.run(["send-keys", "-t", target(name), "Enter"]);
+  }
+
+  /**
+   * C-c, wait up to graceMs for the agent to exit, then kill the session (and SIGKILL the pane process if
+   * it survives the hangup). Absent session → false.
+   */
+  async kill(title: string, opts: { graceMs?: number } = {}): Promise<boolean> {
+    const name = sessionNameFor(title);
+    const graceMs = opts.graceMs ?? 5000;
+    const state = await this.paneState(name);
+    if (!state) return false;
+    if (!state.dead && graceMs > 0) {
+      await this.exec(["send-keys", "-t", target(name), "C-c"]);
+      const deadline = Date.now() + graceMs;
+      while (Date.now() < deadline) {
+        await Bun.sleep(Math.min(50, Math.max(1, deadline - Date.now())));
+        const s = await this.paneState(name);
+        if (!s || s.dead) break;
+      }
+    }
+    const r = await this.exec(["kill-session", "-t", target(name)]);
+    if (r.code !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr)) {
+      throw new TmuxError(r.stderr || `tmux kill-session exited ${r.code}`, ["kill-session"], r.stderr, r.code);
+    }
+    // tmux only sends SIGHUP; an agent ignoring it would linger as an orphan.
+    if (!state.dead && state.pid > 0) await this.reap(state.pid, 500);
+    return true;
+  }
+
+  private async reap(pid: number, waitMs: number): Promise<void> {
+    const deadline = Date.now() + waitMs;
+    while (pidAlive(pid) && Date.now() < deadline) await Bun.sleep(25);
+    if (!pidAlive(pid)) return;
+    for (const p of [-pid, pid]) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        // already gone, or not a group leader
+      }
+    }
+  }
+
+  private async paneState(name: string): Promise<{ dead: boolean; pid: number } | null> {
+    const r = await this.exec(["display-message", "-p", "-t", target(name), "#{pane_dead}\t#{pane_pid}"]);
+    if (r.code !== 0) {
+      if (isNoServer(r.stderr) || isNoSession(r.stderr)) return null;
+      throw new TmuxError(r.stderr || `tmux display-message exited ${r.code}`, ["display-message"], r.stderr, r.code);
+    }
+    const [dead, pid] = r.stdout.trim().split("\t");
+    return { dead: dead === "1", pid: Number.parseInt(pid ?? "", 10) || 0 };
+  }
+
+  /** Stop the whole server (tests and cleanup); no server is fine. */
+  async killServer(): Promise<void> {
+    const r = await this.exec(["kill-server"]);
+    if (r.code !== 0 && !isNoServer(r.stderr)) throw new TmuxError(r.stderr || `tmux kill-server exited ${r.code}`, ["kill-server"], r.stderr, r.code);
+  }
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

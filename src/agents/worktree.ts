@@ -1,0 +1,232 @@
+// Shared task worktrees: `<repo>/.worktrees/<branch with "/" → "-">`, created on demand from the default branch.
+// Git's worktree metadata is not safe under concurrent `worktree add`, so all mutations for one repo are
+// serialised through an in-process promise chain.
+import { appendFile, mkdir, readFile, readdir, realpath, rename, rmdir, stat } from "node:fs/promises";
+import { isAbsolute, join, resolve } from "node:path";
+
+export class GitError extends Error {
+  constructor(
+    message: string,
+    readonly args: string[] = [],
+    readonly stderr = "",
+    readonly exitCode: number | null = null,
+  ) {
+    super(message);
+    this.name = "GitError";
+  }
+}
+
+export interface WorktreeInfo {
+  path: string;
+  head: string | null;
+  /** Short branch name (e.g. `plan/foo`); null when detached or bare. */
+  branch: string | null;
+  bare: boolean;
+  detached: boolean;
+  locked: boolean;
+  prunable: boolean;
+}
+
+const WORKTREES_DIR = ".worktrees";
+const EXCLUDE_LINE = ".worktrees/";
+
+interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function git(cwd: string, args: string[], timeoutMs = 10_000): Promise<GitResult> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  // Inherited repo-selection variables (e.g. when run from a git hook) would redirect every command.
+  for (const k of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"]) delete env[k];
+  env.GIT_TERMINAL_PROMPT = "0";
+  const proc = Bun.spawn(["git", "-C", cwd, ...args], { stdout: "pipe", stderr: "pipe", stdin: "ignore", env });
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    proc.kill("SIGKILL");
+  }, timeoutMs);
+  try {
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    if (timedOut) throw new GitError(`git ${args[0] ?? ""} timed out after ${timeoutMs}ms`, args, stderr.trim());
+    return { code, stdout, stderr: stderr.trim() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function gitOk(cwd: string, args: string[], timeoutMs?: number): Promise<string> {
+  const r = await git(cwd, args, timeoutMs);
+  if (r.code !== 0) throw new GitError(r.stderr || `git ${args.join(" ")} exited ${r.code}`, args, r.stderr, r.code);
+  return r.stdout.trim();
+}
+
+async function refExists(repo: string, ref: string): Promise<boolean> {
+  return (await git(repo, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).code === 0;
+}
+
+async function realOrResolved(p: string): Promise<string> {
+  return realpath(p).catch(() => resolve(p));
+}
+
+/** Branch new task branches start from: origin/HEAD, else the main checkout's branch, else main/master. */
+export async function defaultBranch(repo: string): Promise<string> {
+  const origin = await git(repo, ["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"]);
+  if (origin.code === 0 && origin.stdout.trim().startsWith("origin/")) return origin.stdout.trim().slice("origin/".length);
+  // The common dir's HEAD is the main checkout's, even when `repo` is itself a linked worktree.
+  const common = await gitCommonDir(repo).catch(() => null);
+  if (common) {
+    const head = await git(repo, ["--git-dir", common, "symbolic-ref", "--quiet", "--short", "HEAD"]);
+    if (head.code === 0 && head.stdout.trim()) return head.stdout.trim();
+  }
+  for (const b of ["main", "master"]) if (await refExists(repo, `refs/heads/${b}`)) return b;
+  return "main";
+}
+
+export function worktreePath(repo: string, branch: string): string {
+  return join(resolve(repo), WORKTREES_DIR, branch.replaceAll("/", "-"));
+}
+
+async function gitCommonDir(repo: string): Promise<string> {
+  const dir = await gitOk(repo, ["rev-parse", "--git-common-dir"]);
+  return isAbsolute(dir) ? dir : resolve(repo, dir);
+}
+
+/** Parse `git worktree list --porcelain`. */
+export async function listWorktrees(repo: string): Promise<WorktreeInfo[]> {
+  const out = await gitOk(repo, ["worktree", "list", "--porcelain"]);
+  const list: WorktreeInfo[] = [];
+  let cur: WorktreeInfo | null = null;
+  for (const line of out.split("\n")) {
+    if (line.startsWith("worktree ")) {
+      cur = { path: line.slice("worktree ".length), head: null, branch: null, bare: false, detached: false, locked: false, prunable: false };
+      list.push(cur);
+    } else if (!cur) {
+      continue;
+    } else if (line.startsWith("HEAD ")) {
+      cur.head = line.slice(5);
+    } else if (line.startsWith("branch ")) {
+      const ref = line.slice(7);
+      cur.branch = ref.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : ref;
+    } else if (line === "bare") {
+      cur.bare = true;
+    } else if (line === "detached") {
+      cur.detached = true;
+    } else if (line === "locked" || line.startsWith("locked ")) {
+      cur.locked = true;
+    } else if (line === "prunable" || line.startsWith("prunable ")) {
+      cur.prunable = true;
+    }
+  }
+  return list;
+}
+
+/** HEAD commit of a checkout, or null if it is not one (or has no commits). */
+export async function headOf(path: string): Promise<string | null> {
+  const r = await git(path, ["rev-parse", "--verify", "--quiet", "HEAD"]).catch(() => null);
+  const sha = r?.code === 0 ? r.stdout.trim() : "";
+  return /^[0-9a-f]{40,64}$/.test(sha) ? sha : null;
+}
+
+// Per-repo serialisation of worktree mutations (keyed by real path so spellings of one repo share a chain).
+const chains = new Map<string, Promise<unknown>>();
+
+async function withRepoLock<T>(repo: string, fn: () => Promise<T>): Promise<T> {
+  const key = await realOrResolved(repo);
+  const prev = chains.get(key) ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(fn);
+  chains.set(key, next);
+  try {
+    return await next;
+  } finally {
+    if (chains.get(key) === next) chains.delete(key);
+  }
+}
+
+/** Add `.worktrees/` to the repo's info/exclude (untracked, local) unless already listed. */
+async function ensureExcluded(repo: string): Promise<void> {
+  const info = join(await gitCommonDir(repo), "info");
+  const file = join(info, "exclude");
+  const text = await readFile(file, "utf8").catch(() => "");
+  const lines = text.split("\n").map((l) => l.trim());
+  if (lines.some((l) => l === EXCLUDE_LINE || l === `/${EXCLUDE_LINE}` || l === WORKTREES_DIR || l === `/${WORKTREES_DIR}`)) return;
+  await mkdir(info, { recursive: true });
+  await appendFile(file, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}${EXCLUDE_LINE}\n`);
+}
+
+/** A leftover folder is set aside, not deleted: it may hold an agent's uncommitted work. */
+async function moveAside(path: string): Promise<void> {
+  const entries = await readdir(path).catch(() => null);
+  if (entries && entries.length === 0) {
+    await rmdir(path);
+    return;
+  }
+  await rename(path, `${path}.stale-${Date.now()}`);
+}
+
+/**
+ * The task's shared worktree, created (with its branch, from the default branch) when missing. Idempotent;
+ * a registration whose folder is gone is pruned, a folder that is no registered worktree is set aside.
+ */
+export async function ensureWorktree(repo: string, branch: string): Promise<{ path: string; created: boolean }> {
+  if (!branch || branch.startsWith("-")) throw new GitError(`invalid branch name: ${branch}`);
+  await gitOk(repo, ["check-ref-format", "--branch", branch]);
+  return withRepoLock(repo, async () => {
+    await ensureExcluded(repo);
+    const path = worktreePath(repo, branch);
+    const real = await realOrResolved(path);
+    let folder = await stat(path).catch(() => null);
+
+    const all = await listWorktrees(repo);
+    const here = all.find((w) => w.path === path || w.path === real);
+    if (here && folder?.isDirectory() && !here.prunable) {
+      if (here.branch === branch) return { path, created: false };
+      // A live checkout of something else (or mid-rebase, detached): never clobber it.
+      throw new GitError(`worktree ${path} is on ${here.branch ?? "a detached HEAD"}, expected ${branch}`);
+    }
+    const elsewhere = all.find((w) => w.branch === branch && w !== here && !w.prunable);
+    if (elsewhere) throw new GitError(`branch ${branch} is already checked out at ${elsewhere.path}`);
+
+    // Stale registrations (folder deleted by hand) block `worktree add` for that path and branch.
+    if (here || all.some((w) => w.prunable)) await gitOk(repo, ["worktree", "prune"]);
+    if (folder) {
+      await moveAside(path);
+      folder = null;
+    }
+    await mkdir(join(resolve(repo), WORKTREES_DIR), { recursive: true });
+
+    const args = (await refExists(repo, `refs/heads/${branch}`))
+      ? ["worktree", "add", path, branch]
+      : ["worktree", "add", "-b", branch, path, await baseRef(repo)];
+    // Checkout of a large tree can take a while; still bounded.
+    await gitOk(repo, args, 120_000);
+    return { path, created: true };
+  });
+}
+
+/** Local default branch if present, else its remote-tracking twin (fresh clones only have origin/<x>). */
+async function baseRef(repo: string): Promise<string> {
+  const def = await defaultBranch(repo);
+  if (await refExists(repo, `refs/heads/${def}`)) return def;
+  if (await refExists(repo, `refs/remotes/origin/${def}`)) return `origin/${def}`;
+  throw new GitError(`default branch ${def} does not exist in ${repo}`);
+}
+
+/** Remove the branch's worktree (branch kept). Without force git refuses a dirty tree. False when none existed. */
+export async function removeWorktree(repo: string, branch: string, opts: { force?: boolean } = {}): Promise<boolean> {
+  return withRepoLock(repo, async () => {
+    const path = worktreePath(repo, branch);
+    const real = await realOrResolved(path);
+    const here = (await listWorktrees(repo)).find((w) => w.path === path || w.path === real);
+    if (!here) return false;
+    if (here.prunable) {
+      await gitOk(repo, ["worktree", "prune"]);
+      return true;
+    }
+    // Double --force also removes a locked worktree; force means "whatever state it is in".
+    const force = opts.force ? ["--force", "--force"] : [];
+    await gitOk(repo, ["worktree", "remove", ...force, path], 60_000);
+    return true;
+  });
+}

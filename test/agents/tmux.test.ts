@@ -1,0 +1,225 @@
+// Tmux against a real tmux server on a socket unique to this file; the server is killed afterwards.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Tmux, TmuxError, sessionNameFor } from "../../src/agents/tmux.ts";
+
+const socket = `kt-tmux-${process.pid}`;
+const tmux = new Tmux({ socketName: socket });
+let dir = "";
+
+beforeAll(() => {
+  dir = mkdtempSync("/tmp/ktm-");
+});
+
+afterAll(async () => {
+  await tmux.killServer();
+  // Belt and braces: a raw kill-server in case the class itself is broken.
+  Bun.spawnSync(["tmux", "-L", socket, "kill-server"], { stderr: "ignore", stdout: "ignore" });
+  // tmux leaves its socket file behind after kill-server.
+  rmSync(join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, socket), { force: true });
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await cond()) return;
+    await Bun.sleep(25);
+  }
+  throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+}
+
+const captureHas = (title: string, text: string, timeoutMs = 5000) =>
+  waitFor(async () => (await tmux.capture(title)).includes(text), timeoutMs, `${JSON.stringify(text)} in ${title}`);
+
+const sh = (script: string): string[] => ["sh", "-c", script];
+
+describe("sessionName", () => {
+  test("prefix, sanitisation and unique truncation", () => {
+    expect(tmux.sessionName("feat-coder")).toBe("kas_feat-coder");
+    expect(tmux.sessionName("my.plan: W1 T2")).toBe("kas_my-plan--W1-T2");
+    expect(tmux.sessionName("a\tb\nc/d#e$f'g\"h;i")).toBe("kas_a-b-c-d-e-f-g-h-i");
+    expect(tmux.sessionName("Ünïcode_ok")).toBe("kas_-n-code_ok");
+    const a = "x".repeat(150);
+    const b = `${"x".repeat(149)}y`;
+    const na = tmux.sessionName(a);
+    expect(na.length).toBe(4 + 100);
+    expect(na).toMatch(/^kas_x+-[0-9a-f]{8}$/);
+    expect(tmux.sessionName(b)).not.toBe(na);
+    expect(tmux.sessionName(a)).toBe(na);
+    expect(tmux.sessionName("y".repeat(100))).toBe(`kas_${"y".repeat(100)}`);
+    expect(sessionNameFor("q")).toBe("kas_q");
+  });
+});
+
+describe("Tmux", () => {
+  test("no server running: list() is empty, has() is false, kill() is false", async () => {
+    const idle = new Tmux({ socketName: `kt-none-${process.pid}` });
+    expect(await idle.list()).toEqual([]);
+    expect(await idle.has("nothing")).toBe(false);
+    expect(await idle.kill("nothing", { graceMs: 100 })).toBe(false);
+    await idle.killServer();
+  });
+
+  test("spawn: env arrives (spaces, quotes, PATH), cwd used, capture shows output", async () => {
+    writeFileSync(join(dir, "line.txt"), "line from file\n");
+    const env = {
+      KASMOS_MANAGED: "1",
+      KASMOS_PROJECT: "proj",
+      KASMOS_AGENT_TYPE: "coder",
+      KASMOS_INSTANCE_TITLE: "env-agent",
+      ODD: `a b "c" 'd' $HOME \\ ;`,
+    };
+    const script = [
+      'echo "M=$KASMOS_MANAGED P=$KASMOS_PROJECT T=$KASMOS_AGENT_TYPE I=$KASMOS_INSTANCE_TITLE"',
+      'printf "ODD=[%s]\\n" "$ODD"',
+      'echo "PATHSET=${PATH:+yes}"',
+      'echo "CWD=$(pwd)"',
+      "head -n1 line.txt",
+      "exec sleep 30",
+    ].join("; ");
+    const { name, panePid } = await tmux.spawn({ title: "env-agent", cwd: dir, argv: sh(script), env });
+    expect(name).toBe("kas_env-agent");
+    expect(panePid).toBeGreaterThan(0);
+    await captureHas("env-agent", "line from file");
+    const out = await tmux.capture("env-agent");
+    expect(out).toContain("M=1 P=proj T=coder I=env-agent");
+    expect(out).toContain(`ODD=[a b "c" 'd' $HOME \\ ;]`);
+    expect(out).toContain("PATHSET=yes");
+    expect(out).toContain(`CWD=${dir}`);
+    expect(await tmux.has("env-agent")).toBe(true);
+    expect(await tmux.has("env-agen")).toBe(false); // exact match, not tmux's prefix match
+    expect(await tmux.kill("env-agent", { graceMs: 2000 })).toBe(true);
+    expect(await tmux.has("env-agent")).toBe(false);
+  });
+
+  test("argv is passed literally: single argument and an argument ending in ';'", async () => {
+    const script = join(dir, "my agent.sh");
+    writeFileSync(script, '#!/bin/sh\necho "single-ok"\nexec sleep 30\n', { mode: 0o755 });
+    await tmux.spawn({ title: "single", cwd: dir, argv: [script], env: {} });
+    await captureHas("single", "single-ok");
+    await tmux.spawn({ title: "semi", cwd: dir, argv: ["sh", "-c", 'printf "[%s]\\n" "$1"; exec sleep 30', "_", "a;"], env: {} });
+    await captureHas("semi", "[a;]");
+    await tmux.kill("single", { graceMs: 0 });
+    await tmux.kill("semi", { graceMs: 0 });
+  });
+
+  test("second spawn of the same title is refused; missing cwd is refused", async () => {
+    await tmux.spawn({ title: "dup", cwd: dir, argv: sh("exec sleep 30"), env: {} });
+    const err = await tmux.spawn({ title: "dup", cwd: dir, argv: sh("echo second; exec sleep 30"), env: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TmuxError);
+    expect((err as TmuxError).message).toBe("session already exists: kas_dup");
+    const bad = await tmux.spawn({ title: "nocwd", cwd: join(dir, "missing"), argv: sh("true"), env: {} }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(TmuxError);
+    expect(await tmux.has("nocwd")).toBe(false);
+    expect((await tmux.list()).filter((s) => s.name === "kas_dup")).toHaveLength(1);
+    await tmux.kill("dup", { graceMs: 0 });
+  });
+
+  test("sendText: quotes, newlines, shell metacharacters and long text arrive intact", async () => {
+    await tmux.spawn({
+      title: "echoer",
+      cwd: dir,
+      argv: sh('stty -echo; echo ready; while IFS= read -r l; do printf "got:%s|\\n" "$l"; done'),
+      env: {},
+    });
+    await captureHas("echoer", "ready");
+    await tmux.sendText("echoer", `it's "quoted" $HOME \`x\` ; \\n`);
+    await captureHas("echoer", `got:it's "quoted" $HOME \`x\` ; \\n|`);
+    await tmux.sendText("echoer", "first line\nsecond line\n");
+    await captureHas("echoer", "got:second line|");
+    const out = await tmux.capture("echoer");
+    expect(out).toContain("got:first line|");
+    const long = Array.from({ length: 40 }, (_, i) => `w${i}`).join("-");
+    await tmux.sendText("echoer", long);
+    await captureHas("echoer", `got:${long}|`);
+    // Concurrent sends never interleave paste and Enter.
+    await Promise.all([tmux.sendText("echoer", "para-one"), tmux.sendText("echoer", "para-two")]);
+    await captureHas("echoer", "got:para-two|");
+    const all = await tmux.capture("echoer", { start: "-", end: "-" });
+    expect(all).toContain("got:para-one|");
+    expect(all).not.toContain("got:|");
+    await tmux.kill("echoer", { graceMs: 0 });
+  });
+
+  test("kill: an agent trapping SIGINT exits on C-c quickly", async () => {
+    await tmux.spawn({ title: "polite", cwd: dir, argv: sh("trap 'exit 0' INT; echo up; while :; do sleep 0.05; done"), env: {} });
+    await captureHas("polite", "up");
+    const t0 = performance.now();
+    expect(await tmux.kill("polite", { graceMs: 5000 })).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(2500);
+    expect(await tmux.has("polite")).toBe(false);
+  });
+
+  test("kill: an agent ignoring SIGINT (and SIGHUP) is killed after graceMs", async () => {
+    const { panePid } = await tmux.spawn({ title: "stubborn", cwd: dir, argv: sh("trap '' INT HUP; echo up; while :; do sleep 0.05; done"), env: {} });
+    await captureHas("stubborn", "up");
+    const t0 = performance.now();
+    expect(await tmux.kill("stubborn", { graceMs: 400 })).toBe(true);
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(380);
+    expect(took).toBeLessThan(4000);
+    expect(await tmux.has("stubborn")).toBe(false);
+    // Gone or a zombie awaiting tmux's reaping: either way no longer running.
+    const gone = () => {
+      try {
+        const stat = readFileSync(`/proc/${panePid}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+      } catch {
+        return true;
+      }
+    };
+    await waitFor(async () => gone(), 3000, "stubborn pane process to exit");
+    expect(await tmux.kill("stubborn", { graceMs: 100 })).toBe(false);
+  });
+
+  test("kill with no grace: a live agent dies on the hangup without waiting", async () => {
+    await tmux.spawn({ title: "hup", cwd: dir, argv: sh("echo up; exec sleep 30"), env: {} });
+    await captureHas("hup", "up");
+    const t0 = performance.now();
+    expect(await tmux.kill("hup", { graceMs: 0 })).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(450);
+    expect(await tmux.has("hup")).toBe(false);
+  });
+
+  test("list: dead panes stay with their exit status; title is recovered; live ones listed", async () => {
+    await tmux.spawn({ title: "quick", cwd: dir, argv: ["false"], env: {} });
+    await tmux.spawn({ title: "exits.7 now", cwd: dir, argv: sh("echo bye; exit 7"), env: {} });
+    await tmux.spawn({ title: "alive", cwd: dir, argv: sh("exec sleep 30"), env: {} });
+    await waitFor(async () => (await tmux.list()).filter((s) => s.dead).length >= 2, 5000, "two dead panes");
+    const byName = new Map((await tmux.list()).map((s) => [s.name, s]));
+    const quick = byName.get("kas_quick");
+    expect(quick).toMatchObject({ title: "quick", dead: true, exitStatus: 1 });
+    const exits = byName.get("kas_exits-7-now");
+    expect(exits).toMatchObject({ title: "exits.7 now", dead: true, exitStatus: 7 });
+    const alive = byName.get("kas_alive");
+    expect(alive).toMatchObject({ title: "alive", dead: false, exitStatus: null });
+    expect(alive!.panePid).toBeGreaterThan(0);
+    expect(Math.abs(alive!.createdAt - Date.now() / 1000)).toBeLessThan(60);
+    // A dead pane's output is still inspectable.
+    // The "Pane is dead" notice scrolls the screen by a line, so short output lands in scrollback.
+    expect(await tmux.capture("exits.7 now", { start: "-" })).toContain("bye");
+    // Killing an already-dead agent needs no grace.
+    const t0 = performance.now();
+    expect(await tmux.kill("exits.7 now", { graceMs: 5000 })).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(1500);
+    for (const t of ["quick", "alive"]) await tmux.kill(t, { graceMs: 0 });
+    expect((await tmux.list()).map((s) => s.name)).toEqual([]);
+  });
+
+  test("list ignores sessions that are not kas_*; instant exits never lose the pane", async () => {
+    Bun.spawnSync(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "other", "sleep", "30"]);
+    for (let i = 0; i < 10; i++) await tmux.spawn({ title: `instant-${i}`, cwd: dir, argv: ["true"], env: {} });
+    const list = await tmux.list();
+    expect(list.some((s) => s.name === "other")).toBe(false);
+    expect(list.filter((s) => s.name.startsWith("kas_instant-"))).toHaveLength(10);
+    for (let i = 0; i < 10; i++) expect(await tmux.kill(`instant-${i}`, { graceMs: 0 })).toBe(true);
+  });
+
+  test("capture of an absent session is a TmuxError", async () => {
+    const err = await tmux.capture("absent").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TmuxError);
+    expect((err as TmuxError).stderr.length).toBeGreaterThan(0);
+  });
+});
