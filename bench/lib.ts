@@ -130,6 +130,8 @@ export class Sandbox {
       XDG_RUNTIME_DIR: this.runtime,
       NO_COLOR: "1",
       LANG: "C.UTF-8",
+      // Agents (if any) go to this sandbox's own tmux server.
+      KASMOS_TMUX_SOCKET: `kb-${this.dir.split("/").pop()}`,
     };
   }
 

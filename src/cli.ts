@@ -15,6 +15,7 @@ const main = defineCommand({
     daemon: () => import("./commands/daemon/index.ts").then((m) => m.default),
     task: () => import("./commands/task/index.ts").then((m) => m.default),
     signal: () => import("./commands/signal/index.ts").then((m) => m.default),
+    agent: () => import("./commands/agent/index.ts").then((m) => m.default),
   },
 });
 

@@ -118,8 +118,8 @@ export class Tmux {
   }
 
   /** Run one tmux command list; resolves with exit code and output, rejects only on spawn failure or timeout. */
-  private async exec(args: string[], stdin?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env: Record<string, string | undefined> = { ...process.env };
+  private async exec(args: string[], stdin?: string, clientEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const env: Record<string, string | undefined> = { ...process.env, ...clientEnv };
     // Inside a user's tmux, $TMUX would point the client at their server; never let it leak.
     delete env.TMUX;
     delete env.TMUX_PANE;
@@ -182,7 +182,9 @@ export class Tmux {
       ["set-option", "-w", "-t", target(name), "remain-on-exit", "on"],
       ["set-option", "-t", target(name), TITLE_OPTION, encodeURIComponent(opts.title)],
     ]);
-    const r = await this.exec(list);
+    // tmux (3.2+) gives a new pane the PATH of the *client* that created it, ignoring `-e PATH=…`:
+    // the client itself must carry the agent's PATH.
+    const r = await this.exec(list, undefined, { PATH: env.PATH });
     if (r.code !== 0) {
       if (/duplicate session/i.test(r.stderr)) throw new TmuxError(`session already exists: ${name}`, list, r.stderr, r.code);
       throw new TmuxError(r.stderr || `tmux new-session exited ${r.code}`, list, r.stderr, r.code);

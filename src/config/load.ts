@@ -50,11 +50,12 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
   const errors: string[] = [];
 
   const known = new Map(ALL_KEYS.map((s) => [s.key, s] as const));
+  const isTable = (key: string): boolean => ALL_KEYS.some((s) => s.key.startsWith(`${key}.`));
   const visit = (table: Record<string, unknown>, prefix: string): void => {
     for (const [k, value] of Object.entries(table)) {
       const key = prefix ? `${prefix}.${k}` : k;
-      if (key === "pr_monitor" && isPlainObject(value)) {
-        visit(value, "pr_monitor");
+      if (isPlainObject(value) && isTable(key)) {
+        visit(value, key);
         continue;
       }
       const spec = known.get(key);
@@ -81,13 +82,23 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
 }
 
 function assign(config: DaemonConfig, spec: KeySpec, value: unknown): void {
-  // Values were validated against spec.schema, so the casts below only restate that.
-  const c = config as unknown as Record<string, unknown>;
-  if (spec.key.startsWith("pr_monitor.")) {
-    (config.pr_monitor as unknown as Record<string, unknown>)[spec.key.slice("pr_monitor.".length)] = value;
-  } else {
-    c[spec.key] = value;
+  // Values were validated against spec.schema; walk/create the tables named by the dotted key.
+  const parts = spec.key.split(".");
+  let obj = config as unknown as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) {
+    if (!isPlainObject(obj[part])) obj[part] = {};
+    obj = obj[part] as Record<string, unknown>;
   }
+  obj[parts[parts.length - 1]!] = value;
+}
+
+function lookup(config: DaemonConfig, key: string): unknown {
+  let obj: unknown = config;
+  for (const part of key.split(".")) {
+    if (!isPlainObject(obj)) return undefined;
+    obj = obj[part];
+  }
+  return obj;
 }
 
 /** Load the config from `path` (default ~/.config/kasmos/daemon.toml). A missing file means defaults. */
@@ -113,11 +124,8 @@ export function loadConfig(path?: string): LoadedConfig {
 export function flattenConfig(config: DaemonConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const spec of ALL_KEYS) {
-    if (spec.key.startsWith("pr_monitor.")) {
-      out[spec.key] = (config.pr_monitor as unknown as Record<string, unknown>)[spec.key.slice(11)];
-    } else {
-      out[spec.key] = (config as unknown as Record<string, unknown>)[spec.key];
-    }
+    const val = lookup(config, spec.key);
+    if (val !== undefined) out[spec.key] = val;
   }
   return out;
 }

@@ -10,5 +10,7 @@ export function processorConfig(c: DaemonConfig): ProcessorConfig {
     maxReviewFixCycles: c.max_review_fix_cycles,
     readinessMaxVerifyCycles: c.readiness_max_verify_cycles,
     autoAdvanceWaves: c.auto_advance_waves,
+    blueprintSkipThreshold: c.orchestration.blueprint_skip_threshold,
+    maxParallelWaveTasks: c.orchestration.max_parallel_wave_tasks,
   };
 }

@@ -7,6 +7,21 @@ export interface PrMonitorConfig {
   reactions: string[];
 }
 
+export const AGENT_ROLE_NAMES = ["planner", "architect", "coder", "reviewer", "fixer", "master"] as const;
+export type AgentRoleName = (typeof AGENT_ROLE_NAMES)[number];
+
+export interface AgentRoleConfig {
+  program?: string;
+  flags?: string[];
+  model?: string;
+  skip_permissions?: boolean;
+}
+
+export interface OrchestrationConfig {
+  blueprint_skip_threshold: number;
+  max_parallel_wave_tasks: number;
+}
+
 export interface DaemonConfig {
   poll_interval_sec: number;
   repos: string[];
@@ -20,6 +35,10 @@ export interface DaemonConfig {
   socket_path: string;
   watch_signals: boolean;
   pr_monitor: PrMonitorConfig;
+  /** Program for roles without an [agents.<role>] program ("" = claude). */
+  default_program: string;
+  agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
+  orchestration: OrchestrationConfig;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -36,6 +55,9 @@ export function defaultConfig(): DaemonConfig {
     socket_path: "",
     watch_signals: true,
     pr_monitor: { enabled: false, poll_interval_sec: 60.0, reactions: ["eyes"] },
+    default_program: "",
+    agents: {},
+    orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
   };
 }
 
@@ -72,7 +94,20 @@ export const PR_MONITOR_KEYS: KeySpec[] = [
   { key: "pr_monitor.reactions", expected: "an array of reaction names", schema: v.array(v.string()) },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS];
+/** kasmos additions for agent orchestration (not on the product page). */
+export const ORCHESTRATION_KEYS: KeySpec[] = [
+  { key: "default_program", expected: "a program name or path", schema: v.string() },
+  { key: "orchestration.blueprint_skip_threshold", expected: "a whole number >= 0", schema: nonNegativeInt },
+  { key: "orchestration.max_parallel_wave_tasks", expected: "a whole number >= 0 (0 = unlimited)", schema: nonNegativeInt },
+  ...AGENT_ROLE_NAMES.flatMap((role): KeySpec[] => [
+    { key: `agents.${role}.program`, expected: "a program name or path", schema: v.string() },
+    { key: `agents.${role}.flags`, expected: "an array of argument strings", schema: v.array(v.string()) },
+    { key: `agents.${role}.model`, expected: "a model name", schema: v.string() },
+    { key: `agents.${role}.skip_permissions`, expected: "a boolean (true or false)", schema: bool },
+  ]),
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...ORCHESTRATION_KEYS];
 
 /** Edit distance, for "did you mean …" on unknown keys. */
 export function levenshtein(a: string, b: string): number {

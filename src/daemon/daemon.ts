@@ -1,7 +1,7 @@
 // The daemon object: config in force, repo registry, store, scan loop and the control API's state.
 import type { Hono } from "hono";
 import { existsSync } from "node:fs";
-import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
+import { ConfigError, flattenConfig, type LoadedConfig, loadConfig } from "../config/load.ts";
 import type { DaemonConfig } from "../config/schema.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
@@ -177,14 +177,8 @@ export class Daemon {
     const prev = this.config;
     const next = loaded.config;
     const changes: string[] = [];
-    const flat = (c: DaemonConfig): Record<string, string> => {
-      const o: Record<string, string> = {};
-      for (const [k, val] of Object.entries(c)) {
-        if (k === "pr_monitor") for (const [k2, v2] of Object.entries(val as object)) o[`pr_monitor.${k2}`] = JSON.stringify(v2);
-        else o[k] = JSON.stringify(val);
-      }
-      return o;
-    };
+    const flat = (c: DaemonConfig): Record<string, string> =>
+      Object.fromEntries(Object.entries(flattenConfig(c)).map(([k, val]) => [k, JSON.stringify(val)]));
     const a = flat(prev);
     const b = flat(next);
     for (const k of Object.keys(b)) if (a[k] !== b[k]) changes.push(`${k}: ${a[k]} → ${b[k]}`);

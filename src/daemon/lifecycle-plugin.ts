@@ -10,10 +10,27 @@ import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
 import { SignalEngine } from "./signal-engine.ts";
 import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
+import { mountAgentRoutes } from "./agent-routes.ts";
+import { AgentRunner } from "./agent-runner.ts";
+import { Tmux } from "../agents/tmux.ts";
+import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
+import { dirname, join } from "node:path";
 
-export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngine } {
+/** The directory of the kasmos binary (or dist/ when run from source), put on agents' PATH. */
+function binDir(): string {
+  if (process.env.KASMOS_BIN_DIR) return process.env.KASMOS_BIN_DIR;
+  return Bun.isStandaloneExecutable ? dirname(process.execPath) : join(dirname(Bun.main), "..", "dist");
+}
+
+export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngine; runner: AgentRunner } {
   const hub = new EventHub(d.db);
-  const engine = new SignalEngine(d.db, d.log, hub, () => processorConfig(d.config), `daemon:${process.pid}`);
+  const tmux = new Tmux({ socketName: process.env.KASMOS_TMUX_SOCKET || "kasmos" });
+  const runner = new AgentRunner({ db: d.db, log: d.log, hub, tmux, config: () => d.config, binDir: binDir() });
+  const repoCfg = (project: string) => {
+    const repo = d.registry.get(project);
+    return processorConfig(repo ? effectiveConfig(d.config, loadRepoOverrides(repo.path).overrides) : d.config);
+  };
+  const engine = new SignalEngine(d.db, d.log, hub, repoCfg, `daemon:${process.pid}`, (repo, task, result) => runner.onActions(repo, task, result.actions));
   const watchers = new Map<string, RepoSignalWatcher>();
   let watching = d.config.watch_signals;
   const settleTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -51,6 +68,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       d.loop.kick();
     },
     beforePass(reason) {
+      runner.newPass();
       if (reason === "timer") {
         timerPasses++;
         engine.beginTimerPass();
@@ -92,6 +110,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         watchers.get(repo.project)?.refresh();
       }
       const stats = await engine.scanRepo(repo);
+      await runner.reconcile(repo);
       if (stats.settleInMs > 0 && !settleTimers.has(repo.project)) {
         // Come back exactly when the freshest file is old enough, for this repo only.
         settleTimers.set(
@@ -119,7 +138,8 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     mountRoutes(app) {
       mountLifecycleRoutes(app, d, hub);
+      mountAgentRoutes(app, d, runner);
     },
   });
-  return { hub, engine };
+  return { hub, engine, runner };
 }

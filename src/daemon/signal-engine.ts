@@ -54,8 +54,10 @@ export class SignalEngine {
     private db: Db,
     private log: Logger,
     private hub: EventHub,
-    private cfg: () => ProcessorConfig,
+    private cfg: (project: string) => ProcessorConfig,
     private worker: string,
+    /** Told about every committed result (attention items, forced respawns). */
+    private onCommitted: (repo: RepoEntry, task: string, result: ProcessResult) => void = () => {},
   ) {}
 
   /** Start-of-life recovery: processing/ files back into place, in-flight rows back to pending. */
@@ -205,6 +207,7 @@ export class SignalEngine {
       if (o.result.outcome === "done") consumeFile(o.p.f.path);
       else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso());
       this.logOutcome(repo, o.p.sig.task, o.p.sig.type, o.result);
+      this.onCommitted(repo, o.p.sig.task, o.result);
     }
     this.hub.pump();
   }
@@ -242,6 +245,7 @@ export class SignalEngine {
         if (!d) continue;
         stats.rows++;
         this.logOutcome(repo, d.row.task, d.row.type, d.result);
+        this.onCommitted(repo, d.row.task, d.result);
       }
       this.hub.pump();
       await Bun.sleep(0);
@@ -276,7 +280,7 @@ export class SignalEngine {
     const decoded = decodePayload(type, payload);
     if (!decoded.ok) return failedResult(`malformed payload: ${decoded.error}`);
     const task = getTask(this.db, repo.project, taskName);
-    return processSignal({ task: task ? snapshotOf(this.db, task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso() }, this.cfg());
+    return processSignal({ task: task ? snapshotOf(this.db, task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso() }, this.cfg(repo.project));
   }
 
   private process(repo: RepoEntry, row: SignalRow, head: BranchHead | null): ProcessResult {
@@ -286,12 +290,12 @@ export class SignalEngine {
   private commit(repo: RepoEntry, row: { id: number; task: string; type: SignalType }, result: ProcessResult, source: string, rowFinal = false): void {
     commitResult(this.db, { project: repo.project, task: row.task, result, signalId: row.id, signalType: row.type, source, worker: this.worker, rowFinal });
     // auto_advance: planner finished → implement_start in the same transaction (daemon-level flag).
-    if (result.outcome === "done" && this.cfg().autoAdvance && result.actions.some((a) => a.kind === "auto_implement")) {
+    if (result.outcome === "done" && this.cfg(repo.project).autoAdvance && result.actions.some((a) => a.kind === "auto_implement")) {
       const t = getTask(this.db, repo.project, row.task);
       if (t) {
         const r2 = processSignal(
           { task: snapshotOf(this.db, t), taskName: row.task, type: "implement_start", payload: EMPTY_PAYLOAD, source: "agent", head: null, now: nowIso() },
-          this.cfg(),
+          this.cfg(repo.project),
         );
         commitResult(this.db, { project: repo.project, task: row.task, result: r2, signalId: null, signalType: "implement_start", source: "auto_advance" });
       }

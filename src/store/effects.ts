@@ -4,6 +4,7 @@ import type { ProcessResult, TaskSnapshot } from "../lifecycle/processor.ts";
 import { recordAudit } from "./audit.ts";
 import type { Db } from "./db.ts";
 import { finishSignal } from "./signals.ts";
+import { setAttention } from "./agents.ts";
 import { applyTaskUpdate, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
 
 export interface CommitContext {
@@ -57,6 +58,8 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
   if (result.outcome === "done") {
     const update = storeUpdate(result);
     if (update) row = applyTaskUpdate(db, ctx.project, ctx.task, update);
+    // The lifecycle moved: an open attention item (stuck agent, failed wave, cap) is resolved.
+    if (result.transitions.length > 0 || result.update.subtaskStatus || result.update.replaceSubtasks) setAttention(db, ctx.project, ctx.task, "");
     // Wave orchestration state: the plan tasks and their statuses, in the same transaction.
     if (result.update.replaceSubtasks) setSubtasks(db, ctx.project, ctx.task, result.update.replaceSubtasks);
     for (const st of result.update.subtaskStatus ?? []) setSubtaskStatus(db, ctx.project, ctx.task, st.number, st.status as SubtaskStatus);

@@ -111,4 +111,29 @@ export const MIGRATIONS: Migration[] = [
   (db) => {
     db.exec("CREATE INDEX idx_signals_source ON signals (source)");
   },
+  // 4: agents the daemon started (tmux sessions), and a task's open attention item.
+  (db) => {
+    db.exec(`
+      CREATE TABLE agents (
+        id           INTEGER PRIMARY KEY,
+        project      TEXT    NOT NULL,
+        task         TEXT    NOT NULL,
+        title        TEXT    NOT NULL,
+        role         TEXT    NOT NULL,
+        wave         INTEGER NOT NULL DEFAULT 0,
+        task_number  INTEGER NOT NULL DEFAULT 0,
+        session      TEXT    NOT NULL,
+        cwd          TEXT    NOT NULL DEFAULT '',
+        program      TEXT    NOT NULL DEFAULT '',
+        state        TEXT    NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'exited', 'killed', 'failed')),
+        exit_status  INTEGER,
+        reason       TEXT    NOT NULL DEFAULT '',
+        started_at   TEXT    NOT NULL,
+        ended_at     TEXT
+      );
+      CREATE UNIQUE INDEX idx_agents_live_title ON agents (project, title) WHERE state = 'running';
+      CREATE INDEX idx_agents_task ON agents (project, task, state);
+      ALTER TABLE tasks ADD COLUMN attention TEXT NOT NULL DEFAULT '';
+    `);
+  },
 ];

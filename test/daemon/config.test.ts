@@ -69,7 +69,21 @@ describe("config", () => {
       socket_path: "",
       watch_signals: true,
       pr_monitor: { enabled: false, poll_interval_sec: 60.0, reactions: ["eyes"] },
+      // kasmos additions for agent orchestration
+      default_program: "",
+      agents: {},
+      orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
     });
+  });
+
+  test("agent profiles and orchestration keys parse and validate", () => {
+    const r = parseConfigText('default_program = "opencode"\n[agents.reviewer]\nprogram = "codex"\nflags = ["--x"]\nmodel = "m"\n[orchestration]\nmax_parallel_wave_tasks = 3\n', "f");
+    expect(r.config.agents.reviewer).toEqual({ program: "codex", flags: ["--x"], model: "m" });
+    expect(r.config.orchestration.max_parallel_wave_tasks).toBe(3);
+    expect(r.config.orchestration.blueprint_skip_threshold).toBe(2);
+    expect(r.sources["agents.reviewer.program"]).toBe("file");
+    expect(() => parseConfigText("[agents.coder]\nflags = \"--x\"\n", "f")).toThrow(/agents\.coder\.flags/);
+    expect(parseConfigText("[agents.painter]\nprogram = \"x\"\n", "f").warnings[0]).toContain('unknown key "agents.painter"');
   });
 
   test("missing file → defaults", () => {

@@ -38,7 +38,13 @@ export class Sandbox {
       XDG_RUNTIME_DIR: this.runtime,
       NO_COLOR: "1",
       LANG: "C.UTF-8",
+      // Agents go to a tmux server of this sandbox, never the user's (or another test's).
+      KASMOS_TMUX_SOCKET: this.tmuxSocket,
     };
+  }
+
+  get tmuxSocket(): string {
+    return `kt-${this.dir.split("/").pop()}`;
   }
 
   get configDir(): string {
@@ -119,6 +125,9 @@ export class Sandbox {
       }
     }
     this.pids.clear();
+    Bun.spawnSync(["tmux", "-L", this.tmuxSocket, "kill-server"], { stdout: "ignore", stderr: "ignore" });
+    const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+    rmSync(`/tmp/tmux-${uid}/${this.tmuxSocket}`, { force: true });
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

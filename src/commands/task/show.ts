@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { listAudit } from "../../store/audit.ts";
 import { listSubtasks, requireTask } from "../../store/tasks.ts";
+import { getAttention, liveAgents } from "../../store/agents.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { guard, print, printJson } from "../_util.ts";
@@ -21,8 +22,10 @@ export default withExamples(
         const task = requireTask(db, repo.project, args.name);
         const subtasks = listSubtasks(db, repo.project, task.name);
         const history = listAudit(db, { project: repo.project, task: task.name, limit: 10 });
+        const agents = liveAgents(db, { project: repo.project, task: task.name });
+        const attention = getAttention(db, repo.project, task.name);
         db.close();
-        if (args.json) return printJson({ task, subtasks, history });
+        if (args.json) return printJson({ task, subtasks, history, agents, attention });
         const v = task.verification;
         const lines = [
           `task ${task.project}/${task.name}`,
@@ -37,6 +40,8 @@ export default withExamples(
           ...(v ? [`  verified:      ${v.sha ? v.sha.slice(0, 12) : "(no sha)"} by ${v.by || "-"} (${v.origin || "-"}) at ${v.at}`] : []),
           ...(task.prUrl ? [`  pr:            ${task.prUrl}`] : []),
           ...(task.latestFeedback ? [`  last feedback: ${task.latestFeedback.split("\n")[0]!.slice(0, 120)}`] : []),
+          ...(attention ? [`  ATTENTION:     ${attention}`] : []),
+          `  agents:        ${agents.length === 0 ? "none" : agents.map((a) => `${a.title} (${a.role})`).join(", ")}`,
           `  plan:          ${task.content ? `${subtasks.length} subtasks` : "none"}`,
           ...subtasks.map((s) => `    W${s.wave} T${s.number} [${s.status}] ${s.title}`),
           `  updated:       ${task.updatedAt}`,

@@ -1,0 +1,24 @@
+import { defineCommand } from "citty";
+import { daemonClient } from "../../daemon/client.ts";
+import { withExamples } from "../_help.ts";
+import { repoArg, resolveRepo } from "../_store.ts";
+import { clientSocketPath, guard, print } from "../_util.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "kill", description: "Stop an agent (it is not restarted until the task changes; the task gets an attention note)" },
+    args: {
+      title: { type: "positional", required: true, description: "agent title", valueHint: "title" },
+      ...repoArg,
+      socket: { type: "string", description: "daemon socket", valueHint: "path" },
+    },
+    async run({ args }) {
+      await guard(async () => {
+        const repo = resolveRepo(args.repo);
+        await daemonClient(await clientSocketPath(args.socket))(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(args.title)}/kill`, { method: "POST" });
+        print(`stopping ${args.title}`);
+      });
+    },
+  }),
+  ["kas agent kill login-throttle-review-1"],
+);

@@ -1,0 +1,32 @@
+import { defineCommand } from "citty";
+import { daemonClient } from "../../daemon/client.ts";
+import type { AgentRow } from "../../store/agents.ts";
+import { withExamples } from "../_help.ts";
+import { repoArg, resolveRepo } from "../_store.ts";
+import { clientSocketPath, guard, print, printJson } from "../_util.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "list", description: "List the agents running for a repository (--all: finished ones too)" },
+    args: {
+      ...repoArg,
+      task: { type: "string", description: "only this task", valueHint: "name" },
+      all: { type: "boolean", description: "include agents that ended" },
+      json: { type: "boolean", description: "print JSON" },
+      socket: { type: "string", description: "daemon socket", valueHint: "path" },
+    },
+    async run({ args }) {
+      await guard(async () => {
+        const repo = resolveRepo(args.repo);
+        const q = new URLSearchParams();
+        if (args.all) q.set("all", "1");
+        if (args.task) q.set("task", args.task);
+        const rows = await daemonClient(await clientSocketPath(args.socket))<AgentRow[]>(`/v1/repos/${encodeURIComponent(repo.project)}/instances?${q}`);
+        if (args.json) return printJson(rows);
+        if (rows.length === 0) return print("no agents");
+        for (const a of rows) print(`${a.title.padEnd(28)} ${a.role.padEnd(9)} ${a.state.padEnd(8)} ${a.startedAt}  ${a.cwd}${a.reason ? `  (${a.reason})` : ""}`);
+      });
+    },
+  }),
+  ["kas agent list", "kas agent list --all --json", "kas agent list --task login-throttle"],
+);

@@ -1,0 +1,109 @@
+// Per-repository overrides: <repo>/.kasmos/config.toml (reference daemon §2.3). Read on demand and
+// cached by mtime; a broken file is reported and ignored (daemon values apply), never fatal.
+import { statSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseTOML } from "confbox/toml";
+import * as v from "valibot";
+import { AGENT_ROLE_NAMES, type AgentRoleConfig, type AgentRoleName, type DaemonConfig } from "./schema.ts";
+
+export interface RepoOverrides {
+  auto_advance?: boolean;
+  auto_advance_waves?: boolean;
+  auto_review_fix?: boolean;
+  auto_readiness_review?: boolean;
+  max_review_fix_cycles?: number;
+  readiness_self_fix_max_lines?: number;
+  readiness_max_verify_cycles?: number;
+  blueprint_skip_threshold?: number;
+  max_parallel_wave_tasks?: number;
+  default_program?: string;
+  agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
+}
+
+const Int0 = v.pipe(v.number(), v.integer(), v.minValue(0));
+const Int1 = v.pipe(v.number(), v.integer(), v.minValue(1));
+const Agent = v.object({
+  program: v.optional(v.string()),
+  flags: v.optional(v.array(v.string())),
+  model: v.optional(v.string()),
+  skip_permissions: v.optional(v.boolean()),
+});
+const RepoFile = v.object({
+  default_program: v.optional(v.string()),
+  ui: v.optional(
+    v.object({
+      auto_advance: v.optional(v.boolean()),
+      auto_advance_waves: v.optional(v.boolean()),
+      auto_review_fix: v.optional(v.boolean()),
+      auto_readiness_review: v.optional(v.boolean()),
+      max_review_fix_cycles: v.optional(Int0),
+      readiness_self_fix_max_lines: v.optional(Int1),
+      readiness_max_verify_cycles: v.optional(Int1),
+    }),
+  ),
+  orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(Int0), max_parallel_wave_tasks: v.optional(Int0) })),
+  agents: v.optional(v.record(v.picklist(AGENT_ROLE_NAMES), Agent)),
+});
+
+const cache = new Map<string, { mtimeMs: number; value: { overrides: RepoOverrides; error: string | null } }>();
+
+export function repoConfigPath(repo: string): string {
+  return join(repo, ".kasmos", "config.toml");
+}
+
+/** Overrides for one repo; `error` says why a present file was ignored. */
+export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; error: string | null } {
+  const path = repoConfigPath(repo);
+  let mtimeMs: number;
+  try {
+    mtimeMs = statSync(path).mtimeMs;
+  } catch {
+    return { overrides: { agents: {} }, error: null };
+  }
+  const hit = cache.get(path);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.value;
+  let value: { overrides: RepoOverrides; error: string | null };
+  try {
+    const raw = parseTOML(readFileSync(path, "utf8"));
+    // Unknown keys (TUI settings of the original, hooks, …) are tolerated: this file is shared.
+    const parsed = v.safeParse(v.looseObject(RepoFile.entries), raw);
+    if (!parsed.success) {
+      const i = parsed.issues[0];
+      value = { overrides: { agents: {} }, error: `${path}: ${i?.path?.map((p) => String(p.key)).join(".") ?? ""}: ${i?.message ?? "invalid"} (ignored; daemon values apply)` };
+    } else {
+      const f = parsed.output;
+      value = {
+        overrides: {
+          ...(f.ui ?? {}),
+          ...(f.orchestration ?? {}),
+          ...(f.default_program !== undefined ? { default_program: f.default_program } : {}),
+          agents: (f.agents ?? {}) as Partial<Record<AgentRoleName, AgentRoleConfig>>,
+        },
+        error: null,
+      };
+    }
+  } catch (err) {
+    value = { overrides: { agents: {} }, error: `${path}: ${(err as Error).message.split("\n")[0]} (ignored; daemon values apply)` };
+  }
+  cache.set(path, { mtimeMs, value });
+  return value;
+}
+
+/** The daemon config with one repo's overrides applied. auto_advance needs the daemon-level flag too (reference §2.3). */
+export function effectiveConfig(daemon: DaemonConfig, o: RepoOverrides): DaemonConfig {
+  return {
+    ...daemon,
+    auto_advance: daemon.auto_advance && (o.auto_advance ?? true),
+    auto_advance_waves: o.auto_advance_waves ?? daemon.auto_advance_waves,
+    auto_review_fix: o.auto_review_fix ?? daemon.auto_review_fix,
+    auto_readiness_review: o.auto_readiness_review ?? daemon.auto_readiness_review,
+    max_review_fix_cycles: o.max_review_fix_cycles ?? daemon.max_review_fix_cycles,
+    readiness_self_fix_max_lines: o.readiness_self_fix_max_lines ?? daemon.readiness_self_fix_max_lines,
+    readiness_max_verify_cycles: o.readiness_max_verify_cycles ?? daemon.readiness_max_verify_cycles,
+    default_program: o.default_program ?? daemon.default_program,
+    orchestration: {
+      blueprint_skip_threshold: o.blueprint_skip_threshold ?? daemon.orchestration.blueprint_skip_threshold,
+      max_parallel_wave_tasks: o.max_parallel_wave_tasks ?? daemon.orchestration.max_parallel_wave_tasks,
+    },
+  };
+}

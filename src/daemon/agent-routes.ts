@@ -1,0 +1,41 @@
+// Agent instances of the control API: list, capture, send, kill.
+import type { Hono } from "hono";
+import * as v from "valibot";
+import { listAgents } from "../store/agents.ts";
+import type { AgentRunner } from "./agent-runner.ts";
+import type { Daemon } from "./daemon.ts";
+import { HttpError, jsonBody } from "./http.ts";
+
+const SendBody = v.object({ prompt: v.pipe(v.string("prompt must be a string"), v.minLength(1, "prompt is required"), v.maxLength(256 * 1024, "prompt must be at most 256 KiB")) });
+
+export function mountAgentRoutes(app: Hono, d: Daemon, runner: AgentRunner): void {
+  const project = (p: string): string => {
+    if (!d.registry.get(p)) throw new HttpError(404, `repo not registered: ${p}`);
+    return p;
+  };
+  app.get("/v1/repos/:project/instances", (c) => {
+    const p = project(c.req.param("project"));
+    const all = c.req.query("all") === "1" || c.req.query("all") === "true";
+    const rows = listAgents(d.db, { project: p, ...(c.req.query("task") ? { task: c.req.query("task")! } : {}), limit: 500 });
+    return c.json(all ? rows : rows.filter((r) => r.state === "running"));
+  });
+  app.get("/v1/repos/:project/instances/:title/capture", async (c) => {
+    const p = project(c.req.param("project"));
+    const lines = c.req.query("lines") ? Number(c.req.query("lines")) : undefined;
+    if (lines !== undefined && (!Number.isInteger(lines) || lines < 1)) throw new HttpError(400, "lines must be a positive integer");
+    const text = await runner.capture(p, c.req.param("title"), lines);
+    if (text === null) throw new HttpError(404, `instance not found: ${c.req.param("title")}`);
+    return c.text(text);
+  });
+  app.post("/v1/repos/:project/instances/:title/send", async (c) => {
+    const p = project(c.req.param("project"));
+    const body = await jsonBody(c, SendBody);
+    if (!(await runner.send(p, c.req.param("title"), body.prompt))) throw new HttpError(404, `instance not running: ${c.req.param("title")}`);
+    return c.body(null, 204);
+  });
+  app.post("/v1/repos/:project/instances/:title/kill", (c) => {
+    const p = project(c.req.param("project"));
+    if (!runner.kill(p, c.req.param("title"))) throw new HttpError(404, `instance not running: ${c.req.param("title")}`);
+    return c.json({ status: "killing", title: c.req.param("title") });
+  });
+}
