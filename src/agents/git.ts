@@ -17,3 +17,17 @@ export async function resolveBranchHead(repo: string, branch: string): Promise<B
   const base = (await git(repo, ["merge-base", sha, "HEAD"])) ?? "";
   return { sha, baseSha: /^[0-9a-f]{40}$/.test(base) ? base : "" };
 }
+
+/** Lines added + deleted between two commits (a master's self-fix size); null when git cannot tell. */
+export async function linesChanged(repo: string, from: string, to: string): Promise<number | null> {
+  if (!/^[0-9a-f]{40}$/.test(from) || !/^[0-9a-f]{40}$/.test(to)) return null;
+  if (from === to) return 0;
+  const out = await git(repo, ["diff", "--numstat", from, to]);
+  if (out === null) return null;
+  let n = 0;
+  for (const line of out.split("\n")) {
+    const [a, d] = line.split("\t");
+    if (a && d && a !== "-") n += Number(a) + Number(d);
+  }
+  return n;
+}

@@ -10,6 +10,7 @@ export function processorConfig(c: DaemonConfig): ProcessorConfig {
     maxReviewFixCycles: c.max_review_fix_cycles,
     readinessMaxVerifyCycles: c.readiness_max_verify_cycles,
     autoAdvanceWaves: c.auto_advance_waves,
+    readinessSelfFixMaxLines: c.readiness_self_fix_max_lines,
     blueprintSkipThreshold: c.orchestration.blueprint_skip_threshold,
     maxParallelWaveTasks: c.orchestration.max_parallel_wave_tasks,
   };

@@ -337,8 +337,9 @@ export class AgentRunner {
     } catch (err) {
       return fail(`tmux: ${(err as Error).message}`);
     }
+    const baseSha = role === "master" ? ((await resolveBranchHead(repo.path, t.branch))?.sha ?? "") : "";
     writeTx(db, () => {
-      insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: argv.join(" ").slice(0, 500) });
+      insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: argv.join(" ").slice(0, 500), baseSha });
       recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd } });
     });
     log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (session ${started.name}, pid ${started.panePid})`);

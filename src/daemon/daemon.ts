@@ -9,12 +9,25 @@ import type { Logger } from "./log.ts";
 import { type RepoEntry, RepoRegistry } from "./repos.ts";
 import { ScanLoop } from "./scan-loop.ts";
 
-export interface RepoStatus {
+export interface ActiveTaskStatus {
+  name: string;
+  status: string;
+  phase: string;
+  agents: string[];
+  attention: string;
+}
+
+export interface RepoCounts {
+  active_plans: number;
+  tasks_by_status: Record<string, number>;
+  /** Active tasks (and any with an attention item): phase and running agents. */
+  tasks: ActiveTaskStatus[];
+}
+
+export interface RepoStatus extends RepoCounts {
   project: string;
   path: string;
   source: string;
-  active_plans: number;
-  tasks_by_status: Record<string, number>;
   problem: string | null;
 }
 
@@ -46,7 +59,7 @@ export interface DaemonPlugin {
   mountRoutes?(app: Hono): void;
   scanRepo?(repo: RepoEntry, reason: "timer" | "event"): Promise<void>;
   /** Per-project task counts for status, computed once per status call. */
-  repoCounts?(): Map<string, { active_plans: number; tasks_by_status: Record<string, number> }>;
+  repoCounts?(): Map<string, RepoCounts>;
   onRepoAdded?(repo: RepoEntry): void;
   onRepoRemoved?(repo: RepoEntry): void;
   onConfig?(config: DaemonConfig): void;
@@ -123,10 +136,10 @@ export class Daemon {
   }
 
   status(): StatusResponse {
-    let counts = new Map<string, { active_plans: number; tasks_by_status: Record<string, number> }>();
+    let counts = new Map<string, RepoCounts>();
     for (const p of this.plugins) if (p.repoCounts) counts = p.repoCounts();
     const repos = this.registry.list().map((r): RepoStatus => {
-      const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {} };
+      const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {}, tasks: [] };
       return { project: r.project, path: r.path, source: r.source, problem: r.problem, ...c };
     });
     return {

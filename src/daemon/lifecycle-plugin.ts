@@ -4,7 +4,9 @@ import { processorConfig } from "../config/processor.ts";
 import { ACTIVE_STATUSES, TASK_STATUSES } from "../lifecycle/types.ts";
 import { RepoSignalWatcher } from "../signals/watch.ts";
 import { recordAudit } from "../store/audit.ts";
-import { countTasksByProject } from "../store/tasks.ts";
+import { activeTaskSummaries, countTasksByProject } from "../store/tasks.ts";
+import { liveAgents } from "../store/agents.ts";
+import type { RepoCounts } from "./daemon.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
@@ -123,10 +125,15 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       }
     },
     repoCounts() {
-      const out = new Map<string, { active_plans: number; tasks_by_status: Record<string, number> }>();
+      const out = new Map<string, RepoCounts>();
       for (const r of d.registry.list()) {
         const byStatus: Record<string, number> = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0]));
-        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus });
+        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus, tasks: [] });
+      }
+      const agentsByTask = new Map<string, string[]>();
+      for (const a of liveAgents(d.db)) agentsByTask.set(`${a.project}/${a.task}`, [...(agentsByTask.get(`${a.project}/${a.task}`) ?? []), a.title]);
+      for (const t of activeTaskSummaries(d.db)) {
+        out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [] });
       }
       for (const row of countTasksByProject(d.db)) {
         const e = out.get(row.project);

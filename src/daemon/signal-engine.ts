@@ -9,7 +9,8 @@
 // Bursts are committed in batches (one transaction for up to BATCH signals, each still atomic with
 // its own effect); a batch that throws is retried one signal at a time so one bad signal cannot
 // hold the others back.
-import { resolveBranchHead } from "../agents/git.ts";
+import { linesChanged, resolveBranchHead } from "../agents/git.ts";
+import { lastMaster } from "../store/agents.ts";
 import { type BranchHead, type ProcessorConfig, type ProcessResult, processSignal } from "../lifecycle/processor.ts";
 import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { SignalType } from "../lifecycle/types.ts";
@@ -219,11 +220,15 @@ export class SignalEngine {
       const rows = peekPending(this.db, repo.project, BATCH);
       if (rows.length === 0) return;
       const heads = new Map<number, BranchHead | null>();
-      for (const r of rows) if (NEEDS_HEAD.has(r.type)) heads.set(r.id, await this.headFor(repo, r.task));
+      const selfFix = new Map<number, number | null>();
+      for (const r of rows) {
+        if (NEEDS_HEAD.has(r.type)) heads.set(r.id, await this.headFor(repo, r.task));
+        if (r.type === "verify_approved") selfFix.set(r.id, await this.selfFixLines(repo, r.task, r.payload));
+      }
       const one = (r: SignalRow): { row: SignalRow; result: ProcessResult } | null => {
         const row = claimSignalById(this.db, r.id, this.worker);
         if (!row) return null; // someone else took it
-        const result = this.process(repo, row, heads.get(r.id) ?? null);
+        const result = this.process(repo, row, heads.get(r.id) ?? null, selfFix.get(r.id) ?? null);
         this.commit(repo, row, result, row.source || "queue");
         return { row, result };
       };
@@ -276,15 +281,31 @@ export class SignalEngine {
   }
 
   /** Pure decision for one signal against the task as stored now (inside the transaction). */
-  private decide(repo: RepoEntry, taskName: string, type: SignalType, payload: string, head: BranchHead | null): ProcessResult {
+  private decide(repo: RepoEntry, taskName: string, type: SignalType, payload: string, head: BranchHead | null, masterSelfFixLines: number | null = null): ProcessResult {
     const decoded = decodePayload(type, payload);
     if (!decoded.ok) return failedResult(`malformed payload: ${decoded.error}`);
     const task = getTask(this.db, repo.project, taskName);
-    return processSignal({ task: task ? snapshotOf(this.db, task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso() }, this.cfg(repo.project));
+    return processSignal(
+      { task: task ? snapshotOf(this.db, task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso(), masterSelfFixLines },
+      this.cfg(repo.project),
+    );
   }
 
-  private process(repo: RepoEntry, row: SignalRow, head: BranchHead | null): ProcessResult {
-    return this.decide(repo, row.task, row.type, row.payload, head);
+  private process(repo: RepoEntry, row: SignalRow, head: BranchHead | null, selfFix: number | null = null): ProcessResult {
+    return this.decide(repo, row.task, row.type, row.payload, head, selfFix);
+  }
+
+  /** Lines the task's master changed since it started, up to the commit it approves (git, async). */
+  private async selfFixLines(repo: RepoEntry, taskName: string, payload: string): Promise<number | null> {
+    const decoded = decodePayload("verify_approved", payload);
+    if (!decoded.ok || !decoded.payload.reviewedSha) return null;
+    const master = lastMaster(this.db, repo.project, taskName);
+    if (!master || !master.baseSha) return null;
+    try {
+      return await linesChanged(repo.path, master.baseSha, decoded.payload.reviewedSha.toLowerCase());
+    } catch {
+      return null;
+    }
   }
 
   private commit(repo: RepoEntry, row: { id: number; task: string; type: SignalType }, result: ProcessResult, source: string, rowFinal = false): void {

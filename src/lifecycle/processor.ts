@@ -28,6 +28,8 @@ export interface ProcessorConfig {
   readinessMaxVerifyCycles: number;
   /** Start the next wave when one completes (default true). */
   autoAdvanceWaves?: boolean;
+  /** A master may change at most this many lines itself before approving (0 = no limit). */
+  readinessSelfFixMaxLines?: number;
   /** Plans with at most this many tasks skip the architect and waves: one coder (default 2). */
   blueprintSkipThreshold?: number;
   /** Wave tasks running at once (0 = unlimited, default). */
@@ -75,6 +77,8 @@ export interface ProcessInput {
   head: BranchHead | null;
   /** ISO time stamped into timestamps and verification records. */
   now: string;
+  /** verify_approved from a master: lines it changed itself since it started (null = unknown). */
+  masterSelfFixLines?: number | null;
 }
 
 export interface VerificationRecord {
@@ -448,7 +452,16 @@ export function processSignal(input: ProcessInput, cfg: ProcessorConfig): Proces
     case "implement_finished":
     case "review_approved":
     case "review_changes_requested":
-    case "verify_approved":
+    case "verify_approved": {
+      // The master's own fixes are bounded: over the ceiling its approval counts as a failure.
+      const max = cfg.readinessSelfFixMaxLines ?? 0;
+      const lines = input.masterSelfFixLines ?? null;
+      if (input.source === "agent" && max > 0 && lines !== null && lines > max) {
+        const body = `master self-fix changed ${lines} lines, over readiness_self_fix_max_lines ${max}${input.payload.body ? `: ${input.payload.body}` : ""}`;
+        return processEvent({ task, event: "verify_failed", payload: { ...input.payload, body }, source: input.source, head: input.head, now: input.now }, cfg);
+      }
+      return processEvent({ task, event: input.type, payload: input.payload, source: input.source, head: input.head, now: input.now }, cfg);
+    }
     case "verify_failed":
       return processEvent({ task, event: input.type, payload: input.payload, source: input.source, head: input.head, now: input.now }, cfg);
     case "elaborator_finished":

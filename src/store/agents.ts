@@ -20,6 +20,8 @@ export interface AgentRow {
   reason: string;
   startedAt: string;
   endedAt: string | null;
+  /** HEAD of the task branch when the agent started (masters: the commit under review). */
+  baseSha: string;
 }
 
 interface Raw {
@@ -38,6 +40,7 @@ interface Raw {
   reason: string;
   started_at: string;
   ended_at: string | null;
+  base_sha: string;
 }
 
 const toRow = (r: Raw): AgentRow => ({
@@ -56,6 +59,7 @@ const toRow = (r: Raw): AgentRow => ({
   reason: r.reason,
   startedAt: r.started_at,
   endedAt: r.ended_at,
+  baseSha: r.base_sha,
 });
 
 export interface NewAgent {
@@ -68,15 +72,16 @@ export interface NewAgent {
   session: string;
   cwd: string;
   program: string;
+  baseSha?: string;
 }
 
 export function insertAgent(db: Db, a: NewAgent): AgentRow {
   const r = db
     .query<Raw, Record<string, string | number>>(
-      `INSERT INTO agents (project, task, title, role, wave, task_number, session, cwd, program, state, started_at)
-       VALUES ($project, $task, $title, $role, $wave, $taskNumber, $session, $cwd, $program, 'running', $now) RETURNING *`,
+      `INSERT INTO agents (project, task, title, role, wave, task_number, session, cwd, program, state, started_at, base_sha)
+       VALUES ($project, $task, $title, $role, $wave, $taskNumber, $session, $cwd, $program, 'running', $now, $baseSha) RETURNING *`,
     )
-    .get({ project: a.project, task: a.task, title: a.title, role: a.role, wave: a.wave ?? 0, taskNumber: a.taskNumber ?? 0, session: a.session, cwd: a.cwd, program: a.program, now: nowIso() })!;
+    .get({ project: a.project, task: a.task, title: a.title, role: a.role, wave: a.wave ?? 0, taskNumber: a.taskNumber ?? 0, session: a.session, cwd: a.cwd, program: a.program, now: nowIso(), baseSha: a.baseSha ?? "" })!;
   return toRow(r);
 }
 
@@ -118,4 +123,10 @@ export function setAttention(db: Db, project: string, task: string, text: string
 
 export function getAttention(db: Db, project: string, task: string): string {
   return db.query<{ attention: string }, { project: string; task: string }>("SELECT attention FROM tasks WHERE project = $project AND name = $task").get({ project, task })?.attention ?? "";
+}
+
+/** The most recent master of a task (any state), for measuring its self-fixes. */
+export function lastMaster(db: Db, project: string, task: string): AgentRow | null {
+  const r = db.query<Raw, { project: string; task: string }>("SELECT * FROM agents WHERE project = $project AND task = $task AND role = 'master' AND session != '' ORDER BY id DESC LIMIT 1").get({ project, task });
+  return r ? toRow(r) : null;
 }

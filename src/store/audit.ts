@@ -27,6 +27,7 @@ export const AUDIT_KINDS = [
   "stuck_detected",
   "attention",
   "prompt_sent",
+  "phase_changed",
   "wave_started",
   "wave_completed",
   "wave_failed",

@@ -5,7 +5,7 @@ import { recordAudit } from "./audit.ts";
 import type { Db } from "./db.ts";
 import { finishSignal } from "./signals.ts";
 import { setAttention } from "./agents.ts";
-import { applyTaskUpdate, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
+import { applyTaskUpdate, getTask, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
 
 export interface CommitContext {
   project: string;
@@ -57,7 +57,17 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
   let row: TaskRow | null = null;
   if (result.outcome === "done") {
     const update = storeUpdate(result);
+    const before = update?.execution ? getTask(db, ctx.project, ctx.task) : null;
     if (update) row = applyTaskUpdate(db, ctx.project, ctx.task, update);
+    // Execution sub-state changes (architecting → wave 1 → wave 2 → reviewing …) are audited too.
+    if (before && row) {
+      const a = before.execution;
+      const b = row.execution;
+      if (a.phase !== b.phase || a.agent !== b.agent || a.wave !== b.wave) {
+        const fmt = (e: typeof a) => (e.phase || e.agent ? `${e.phase || "-"}/${e.agent || "-"}${e.wave ? ` wave ${e.wave}` : ""}` : "none");
+        recordAudit(db, { kind: "phase_changed", project: ctx.project, task: ctx.task, signalId: ctx.signalId, message: `phase ${fmt(a)} → ${fmt(b)}`, detail: { from: a, to: b } });
+      }
+    }
     // The lifecycle moved: an open attention item (stuck agent, failed wave, cap) is resolved.
     if (result.transitions.length > 0 || result.update.subtaskStatus || result.update.replaceSubtasks) setAttention(db, ctx.project, ctx.task, "");
     // Wave orchestration state: the plan tasks and their statuses, in the same transaction.

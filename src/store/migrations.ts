@@ -136,4 +136,8 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE tasks ADD COLUMN attention TEXT NOT NULL DEFAULT '';
     `);
   },
+  // 5: the commit a master was started on (its self-fixes are measured from there).
+  (db) => {
+    db.exec("ALTER TABLE agents ADD COLUMN base_sha TEXT NOT NULL DEFAULT ''");
+  },
 ];

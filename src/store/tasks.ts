@@ -458,3 +458,13 @@ export function countTasksByStatus(db: Db, project?: string): Record<TaskStatus,
 export function countTasksByProject(db: Db): { project: string; status: string; n: number }[] {
   return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, COUNT(*) AS n FROM tasks GROUP BY project, status").all();
 }
+
+/** Active tasks and tasks with an attention item, compactly (daemon status). */
+export function activeTaskSummaries(db: Db): { project: string; name: string; status: string; phase: string; attention: string }[] {
+  return db
+    .query<{ project: string; name: string; status: string; phase: string; attention: string }, []>(
+      `SELECT project, name, status, execution_phase AS phase, attention FROM tasks
+       WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != '' ORDER BY project, name LIMIT 1000`,
+    )
+    .all();
+}

@@ -144,3 +144,19 @@ describe("waves", () => {
     expect(big.actions[0]).toEqual({ kind: "spawn_coder", mode: "single", tasks: 3 });
   });
 });
+
+describe("master self-fix ceiling", () => {
+  test("an approval whose self-fix exceeds readiness_self_fix_max_lines counts as verify_failed", () => {
+    const t = task({ status: "verifying", execution: { phase: "", agent: "master", wave: 0 } });
+    const head = { sha: "a".repeat(40), baseSha: "b".repeat(40) };
+    const cfg = { ...CFG, readinessSelfFixMaxLines: 80 };
+    const p = { ...emptyPayload(), reviewedSha: "a".repeat(40), body: "fixed it myself" };
+    const over = processSignal({ task: t, taskName: "feat", type: "verify_approved", payload: p, source: "agent", head, now: NOW, masterSelfFixLines: 81 }, cfg);
+    expect(over.transitions).toEqual([{ from: "verifying", to: "implementing", event: "verify_failed" }]);
+    expect(over.update.latestFeedback).toContain("master self-fix changed 81 lines, over readiness_self_fix_max_lines 80");
+    const within = processSignal({ task: t, taskName: "feat", type: "verify_approved", payload: p, source: "agent", head, now: NOW, masterSelfFixLines: 80 }, cfg);
+    expect(within.update.status).toBe("done");
+    const unknown = processSignal({ task: t, taskName: "feat", type: "verify_approved", payload: p, source: "agent", head, now: NOW, masterSelfFixLines: null }, cfg);
+    expect(unknown.update.status).toBe("done");
+  });
+});

@@ -32,6 +32,9 @@ export default withExamples(defineCommand({
           .map(([k, n]) => `${k} ${n}`)
           .join(", ");
         lines.push(`  - ${r.project} (${r.path}) [${r.active_plans} active plan${r.active_plans === 1 ? "" : "s"}]${states ? ` ${states}` : ""}${r.problem ? `  ! ${r.problem}` : ""}`);
+        for (const t of r.tasks ?? []) {
+          lines.push(`      ${t.name}: ${t.status}${t.phase ? ` (${t.phase})` : ""}${t.agents.length ? ` agents: ${t.agents.join(", ")}` : ""}${t.attention ? `  ! ${t.attention}` : ""}`);
+        }
       }
       if (s.last_reload && !s.last_reload.ok) lines.push(`last reload failed at ${s.last_reload.at}: ${s.last_reload.error}`);
       print(`${lines.join("\n")}\n`);
