@@ -62,8 +62,10 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     }
   };
 
+  let started = false; // repos restored at start are not "added" again in the audit log
   d.use({
     start() {
+      started = true;
       engine.recover(d.registry.list());
       for (const r of d.registry.list()) watch(r);
       // First pass right away: signals that arrived while the daemon was down are not left waiting a full interval.
@@ -96,7 +98,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     onRepoAdded(repo) {
       engine.prepareRepo(repo);
       watch(repo);
-      audit("repo_added", repo.project, `repo registered: ${repo.path}`);
+      if (started) audit("repo_added", repo.project, `repo registered: ${repo.path}`);
     },
     onRepoRemoved(repo) {
       unwatch(repo.project);
