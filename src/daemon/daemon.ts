@@ -9,11 +9,19 @@ import type { Logger } from "./log.ts";
 import { type RepoEntry, RepoRegistry } from "./repos.ts";
 import { ScanLoop } from "./scan-loop.ts";
 
+export interface AgentSummary {
+  title: string;
+  role: string;
+  wave: number;
+  started_at: string;
+}
+
 export interface ActiveTaskStatus {
   name: string;
   status: string;
   phase: string;
-  agents: string[];
+  wave: number;
+  agents: AgentSummary[];
   attention: string;
 }
 
@@ -22,6 +30,8 @@ export interface RepoCounts {
   tasks_by_status: Record<string, number>;
   /** Active tasks (and any with an attention item): phase and running agents. */
   tasks: ActiveTaskStatus[];
+  /** Signal rows that failed in the last 24 hours. */
+  failed_signals_24h: number;
 }
 
 export interface RepoStatus extends RepoCounts {
@@ -139,7 +149,7 @@ export class Daemon {
     let counts = new Map<string, RepoCounts>();
     for (const p of this.plugins) if (p.repoCounts) counts = p.repoCounts();
     const repos = this.registry.list().map((r): RepoStatus => {
-      const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {}, tasks: [] };
+      const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {}, tasks: [], failed_signals_24h: 0 };
       return { project: r.project, path: r.path, source: r.source, problem: r.problem, ...c };
     });
     return {

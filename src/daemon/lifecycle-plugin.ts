@@ -6,7 +6,7 @@ import { RepoSignalWatcher } from "../signals/watch.ts";
 import { recordAudit } from "../store/audit.ts";
 import { activeTaskSummaries, countTasksByProject } from "../store/tasks.ts";
 import { liveAgents } from "../store/agents.ts";
-import type { RepoCounts } from "./daemon.ts";
+import type { AgentSummary, RepoCounts } from "./daemon.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
@@ -130,12 +130,22 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       const out = new Map<string, RepoCounts>();
       for (const r of d.registry.list()) {
         const byStatus: Record<string, number> = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0]));
-        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus, tasks: [] });
+        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus, tasks: [], failed_signals_24h: 0 });
       }
-      const agentsByTask = new Map<string, string[]>();
-      for (const a of liveAgents(d.db)) agentsByTask.set(`${a.project}/${a.task}`, [...(agentsByTask.get(`${a.project}/${a.task}`) ?? []), a.title]);
+      const agentsByTask = new Map<string, AgentSummary[]>();
+      for (const a of liveAgents(d.db)) {
+        const k = `${a.project}/${a.task}`;
+        agentsByTask.set(k, [...(agentsByTask.get(k) ?? []), { title: a.title, role: a.role, wave: a.wave, started_at: a.startedAt }]);
+      }
       for (const t of activeTaskSummaries(d.db)) {
-        out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [] });
+        out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, wave: t.wave, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [] });
+      }
+      const since = new Date(Date.now() - 86_400_000).toISOString();
+      for (const row of d.db
+        .query<{ project: string; n: number }, { since: string }>("SELECT project, COUNT(*) AS n FROM signals WHERE status = 'failed' AND created_at > $since GROUP BY project")
+        .all({ since })) {
+        const e = out.get(row.project);
+        if (e) e.failed_signals_24h = row.n;
       }
       for (const row of countTasksByProject(d.db)) {
         const e = out.get(row.project);

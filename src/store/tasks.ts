@@ -460,10 +460,10 @@ export function countTasksByProject(db: Db): { project: string; status: string; 
 }
 
 /** Active tasks and tasks with an attention item, compactly (daemon status). */
-export function activeTaskSummaries(db: Db): { project: string; name: string; status: string; phase: string; attention: string }[] {
+export function activeTaskSummaries(db: Db): { project: string; name: string; status: string; phase: string; wave: number; attention: string }[] {
   return db
-    .query<{ project: string; name: string; status: string; phase: string; attention: string }, []>(
-      `SELECT project, name, status, execution_phase AS phase, attention FROM tasks
+    .query<{ project: string; name: string; status: string; phase: string; wave: number; attention: string }, []>(
+      `SELECT project, name, status, execution_phase AS phase, active_wave AS wave, attention FROM tasks
        WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != '' ORDER BY project, name LIMIT 1000`,
     )
     .all();

@@ -2,42 +2,42 @@ import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
-import { clientSocketPath, guard, print, printJson } from "../_util.ts";
+import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
+import { renderStatus } from "./_status-format.ts";
+import { stdoutIsTTY, useColor } from "../_tty.ts";
 
-function fmtUptime(sec: number): string {
-  const h = Math.floor(sec / 3600);
-  const m = Math.floor((sec % 3600) / 60);
-  const s = sec % 60;
-  return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
-}
-
-export default withExamples(defineCommand({
-  meta: {
-    name: "status",
-    description: "Show the daemon status: registered repos and active plans per repo (GET /v1/status)."  },
-  args: {
-    json: { type: "boolean", description: "print the raw JSON response" },
-    ...socketArg,
-  },
-  async run({ args }) {
-    await guard(async () => {
-      const s = await daemonClient(await clientSocketPath(socketFlag(args)))<StatusResponse>("/v1/status");
-      if (args.json) return printJson(s);
-      const lines = [`daemon running (pid ${s.pid}, version ${s.version}, up ${fmtUptime(s.uptime_sec)})`, `socket: ${s.socket}`];
-      if (s.repos.length === 0) lines.push("  no repos registered");
-      for (const r of s.repos) {
-        const states = Object.entries(r.tasks_by_status)
-          .filter(([, n]) => n > 0)
-          .map(([k, n]) => `${k} ${n}`)
-          .join(", ");
-        lines.push(`  - ${r.project} (${r.path}) [${r.active_plans} active plan${r.active_plans === 1 ? "" : "s"}]${states ? ` ${states}` : ""}${r.problem ? `  ! ${r.problem}` : ""}`);
-        for (const t of r.tasks ?? []) {
-          lines.push(`      ${t.name}: ${t.status}${t.phase ? ` (${t.phase})` : ""}${t.agents.length ? ` agents: ${t.agents.join(", ")}` : ""}${t.attention ? `  ! ${t.attention}` : ""}`);
+export default withExamples(
+  defineCommand({
+    meta: {
+      name: "status",
+      description: "Show the daemon status: registered repos, tasks by state, active agents and attention items (GET /v1/status).",
+    },
+    args: {
+      json: { type: "boolean", description: "print the raw JSON response" },
+      watch: { type: "string", description: "refresh every N seconds until Ctrl-C (default 2 when given without a value)", valueHint: "sec" },
+      ...socketArg,
+    },
+    async run({ args }) {
+      await guard(async () => {
+        const client = daemonClient(await clientSocketPath(socketFlag(args)));
+        const color = useColor();
+        if (args.watch === undefined) {
+          const s = await client<StatusResponse>("/v1/status");
+          if (args.json) return printJson(s);
+          return print(renderStatus(s, { color, now: Date.now() }));
         }
-      }
-      if (s.last_reload && !s.last_reload.ok) lines.push(`last reload failed at ${s.last_reload.at}: ${s.last_reload.error}`);
-      print(`${lines.join("\n")}\n`);
-    });
-  },
-}), ["kas daemon status", "kas daemon status --json", "kas daemon status --socket /run/user/1000/kasmos/kas.sock"]);
+        const every = args.watch === "" || args.watch === "true" ? 2 : Number(args.watch);
+        if (!(every > 0)) fail(`--watch needs a number of seconds > 0, got "${args.watch}"`);
+        for (;;) {
+          const s = await client<StatusResponse>("/v1/status");
+          const text = args.json ? JSON.stringify(s) : renderStatus(s, { color, now: Date.now() });
+          // Clear the screen only on a terminal; piped output gets one snapshot per refresh.
+          print(stdoutIsTTY() ? `\x1b[H\x1b[2J${text}` : `${text}\n`);
+          await Bun.sleep(every * 1000);
+        }
+      });
+    },
+  }),
+  ["kas daemon status", "kas daemon status --json", "kas daemon status --watch 2", "kas daemon status --socket /run/user/1000/kasmos/kas.sock"],
+);
