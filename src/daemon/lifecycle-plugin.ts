@@ -13,6 +13,7 @@ import type { RepoEntry } from "./repos.ts";
 import { SignalEngine } from "./signal-engine.ts";
 import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
 import { mountAgentRoutes } from "./agent-routes.ts";
+import { mountMetricsRoute } from "./metrics.ts";
 import { AgentRunner } from "./agent-runner.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
@@ -158,6 +159,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     mountRoutes(app) {
       mountLifecycleRoutes(app, d, hub);
       mountAgentRoutes(app, d, runner);
+      mountMetricsRoute(app, d);
     },
   });
   return { hub, engine, runner };

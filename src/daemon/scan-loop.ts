@@ -4,6 +4,7 @@
 // work is awaited separately and errors are contained per repo, so one slow or broken repo never
 // stops the rest, and the API stays responsive because repo work yields between batches.
 import type { Logger } from "./log.ts";
+import { Histogram } from "./metrics.ts";
 import type { RepoEntry } from "./repos.ts";
 
 export type PassReason = "timer" | "event";
@@ -21,6 +22,8 @@ export class ScanLoop {
   eventPasses = 0;
   lastTickAt: string | null = null;
   lastTickMs = 0;
+  /** Pass durations in seconds, by kind (read by GET /v1/metrics). */
+  readonly durations: Record<PassReason, Histogram> = { timer: new Histogram(), event: new Histogram() };
 
   constructor(
     private intervalMs: number,
@@ -102,6 +105,7 @@ export class ScanLoop {
       this.hooks.afterPass?.(reason);
     })();
     await this.current;
+    this.durations[reason].observe((performance.now() - t0) / 1000);
     if (reason === "timer") {
       this.ticks++;
       this.lastTickAt = new Date().toISOString();

@@ -1,0 +1,242 @@
+// GET /v1/metrics: Prometheus text exposition format (version 0.0.4).
+// Counters come from the store (so they survive restarts and include rows the CLI wrote); the scan
+// duration histogram and process gauges come from this process. Queries are single GROUP BYs.
+import type { Hono } from "hono";
+import { AGENT_ROLES } from "../agents/programs.ts";
+import { SIGNAL_TYPES, TASK_STATUSES } from "../lifecycle/types.ts";
+import type { Db } from "../store/db.ts";
+import { VERSION } from "../version.ts";
+import type { Daemon } from "./daemon.ts";
+
+export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Upper bounds (seconds) of the scan duration histogram; +Inf is implicit. */
+export const SCAN_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+
+/** A fixed-bucket histogram. `counts[i]` is per bucket (not cumulative); the last slot is the +Inf overflow. */
+export class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(readonly buckets: readonly number[] = SCAN_BUCKETS) {
+    this.counts = new Array<number>(buckets.length + 1).fill(0);
+  }
+
+  observe(value: number): void {
+    if (!Number.isFinite(value)) return;
+    let i = 0;
+    while (i < this.buckets.length && value > this.buckets[i]!) i++;
+    this.counts[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+export interface HistogramData {
+  buckets: readonly number[];
+  counts: readonly number[];
+  sum: number;
+  count: number;
+}
+
+/** Everything /v1/metrics reports, already gathered (pure input of renderMetrics). */
+export interface MetricsInput {
+  version: string;
+  signals: { type: string; status: string; n: number }[];
+  queue: { status: string; n: number }[];
+  transitions: { event: string; to: string; n: number }[];
+  agents: { role: string; n: number }[];
+  tasks: { status: string; n: number }[];
+  scan: Record<string, HistogramData>;
+  rssBytes: number;
+  uptimeSeconds: number;
+  repos: number;
+}
+
+type Labels = Record<string, string>;
+interface Sample {
+  suffix?: string;
+  labels: Labels;
+  value: number;
+}
+interface Family {
+  name: string;
+  help: string;
+  type: "counter" | "gauge" | "histogram";
+  samples: Sample[];
+}
+
+/** Label value escaping of the text format: backslash, double quote and line feed. */
+export function escapeLabelValue(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return "NaN";
+  if (v === Infinity) return "+Inf";
+  if (v === -Infinity) return "-Inf";
+  return String(v);
+}
+
+function formatLabels(labels: Labels): string {
+  const keys = Object.keys(labels);
+  if (keys.length === 0) return "";
+  return `{${keys.map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`).join(",")}}`;
+}
+
+function formatFamilies(families: Family[]): string {
+  const out: string[] = [];
+  for (const f of families) {
+    out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`);
+    out.push(`# TYPE ${f.name} ${f.type}`);
+    for (const s of f.samples) out.push(`${f.name}${s.suffix ?? ""}${formatLabels(s.labels)} ${formatValue(s.value)}`);
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** Rows keyed by label tuple, with zero-valued series seeded for the known label values. */
+function labelled<R extends { n: number }>(rows: R[], keyOf: (r: R) => Labels, seed: Labels[] = []): Sample[] {
+  const map = new Map<string, Sample>();
+  const key = (l: Labels) => JSON.stringify(l);
+  for (const l of seed) map.set(key(l), { labels: l, value: 0 });
+  for (const r of rows) {
+    const l = keyOf(r);
+    const k = key(l);
+    const cur = map.get(k);
+    if (cur) cur.value += r.n;
+    else map.set(k, { labels: l, value: r.n });
+  }
+  return [...map.values()];
+}
+
+function histogramSamples(labels: Labels, h: HistogramData): Sample[] {
+  const out: Sample[] = [];
+  let cum = 0;
+  for (let i = 0; i < h.buckets.length; i++) {
+    cum += h.counts[i] ?? 0;
+    out.push({ suffix: "_bucket", labels: { ...labels, le: formatValue(h.buckets[i]!) }, value: cum });
+  }
+  out.push({ suffix: "_bucket", labels: { ...labels, le: "+Inf" }, value: h.count });
+  out.push({ suffix: "_sum", labels, value: h.sum });
+  out.push({ suffix: "_count", labels, value: h.count });
+  return out;
+}
+
+/** Build the text exposition of the given snapshot. */
+export function renderMetrics(m: MetricsInput): string {
+  const families: Family[] = [
+    {
+      name: "kasmos_build_info",
+      help: "Version of the running kasmos daemon (always 1).",
+      type: "gauge",
+      samples: [{ labels: { version: m.version }, value: 1 }],
+    },
+    {
+      name: "kasmos_signals_total",
+      help: "Signals processed, by signal type and outcome (done or failed).",
+      type: "counter",
+      samples: labelled(
+        m.signals.filter((r) => r.status === "done" || r.status === "failed"),
+        (r) => ({ type: r.type, status: r.status }),
+        SIGNAL_TYPES.flatMap((t) => [{ type: t, status: "done" }, { type: t, status: "failed" }]),
+      ),
+    },
+    {
+      name: "kasmos_signals_pending",
+      help: "Signals queued and not finished yet (queue depth), by row status (pending or processing).",
+      type: "gauge",
+      samples: labelled(
+        m.queue.filter((r) => r.status === "pending" || r.status === "processing"),
+        (r) => ({ status: r.status }),
+        [{ status: "pending" }, { status: "processing" }],
+      ),
+    },
+    {
+      name: "kasmos_transitions_total",
+      help: "Task lifecycle transitions, by event and target status.",
+      type: "counter",
+      samples: labelled(m.transitions, (r) => ({ event: r.event, to: r.to })),
+    },
+    {
+      name: "kasmos_agents_running",
+      help: "Agent sessions currently running, by role.",
+      type: "gauge",
+      samples: labelled(m.agents, (r) => ({ role: r.role }), AGENT_ROLES.map((role) => ({ role }))),
+    },
+    {
+      name: "kasmos_tasks",
+      help: "Tasks in the store, by status.",
+      type: "gauge",
+      samples: labelled(m.tasks, (r) => ({ status: r.status }), TASK_STATUSES.map((status) => ({ status }))),
+    },
+    {
+      name: "kasmos_scan_duration_seconds",
+      help: "Duration of scan passes in seconds, by kind (timer: full pass, event: kicked pass).",
+      type: "histogram",
+      samples: Object.entries(m.scan).flatMap(([kind, h]) => histogramSamples({ kind }, h)),
+    },
+    {
+      name: "kasmos_process_resident_memory_bytes",
+      help: "Resident set size of the daemon process in bytes.",
+      type: "gauge",
+      samples: [{ labels: {}, value: m.rssBytes }],
+    },
+    {
+      name: "kasmos_uptime_seconds",
+      help: "Seconds since the daemon started.",
+      type: "gauge",
+      samples: [{ labels: {}, value: m.uptimeSeconds }],
+    },
+    {
+      name: "kasmos_repos",
+      help: "Registered repositories.",
+      type: "gauge",
+      samples: [{ labels: {}, value: m.repos }],
+    },
+  ];
+  return formatFamilies(families);
+}
+
+/** Store-side numbers: one GROUP BY each (signals by status use idx_signals_status, transitions idx_audit_kind). */
+export function queryStoreMetrics(db: Db): Pick<MetricsInput, "signals" | "queue" | "transitions" | "agents" | "tasks"> {
+  return {
+    signals: db
+      .query<{ type: string; status: string; n: number }, []>(
+        "SELECT signal_type AS type, status, COUNT(*) AS n FROM signals WHERE status IN ('done', 'failed') GROUP BY signal_type, status",
+      )
+      .all(),
+    queue: db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM signals WHERE status IN ('pending', 'processing') GROUP BY status").all(),
+    transitions: db
+      .query<{ event: string; to: string; n: number }, []>(
+        "SELECT event, to_status AS \"to\", COUNT(*) AS n FROM audit_events WHERE kind = 'plan_transition' GROUP BY event, to_status",
+      )
+      .all(),
+    agents: db.query<{ role: string; n: number }, []>("SELECT role, COUNT(*) AS n FROM agents WHERE state = 'running' GROUP BY role").all(),
+    tasks: db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status").all(),
+  };
+}
+
+function rss(): number {
+  const mu = process.memoryUsage as typeof process.memoryUsage & { rss?: () => number };
+  return typeof mu.rss === "function" ? mu.rss() : process.memoryUsage().rss;
+}
+
+export function collectMetrics(d: Daemon): MetricsInput {
+  return {
+    version: VERSION,
+    ...queryStoreMetrics(d.db),
+    scan: d.loop.durations,
+    rssBytes: rss(),
+    uptimeSeconds: (Date.now() - d.startedAt) / 1000,
+    repos: d.registry.list().length,
+  };
+}
+
+export function mountMetricsRoute(app: Hono, d: Daemon): void {
+  app.get("/v1/metrics", () => new Response(renderMetrics(collectMetrics(d)), { headers: { "content-type": METRICS_CONTENT_TYPE } }));
+}
