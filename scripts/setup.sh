@@ -9,9 +9,12 @@ if ! command -v bun >/dev/null 2>&1 || ! bun --version >/dev/null 2>&1; then
   npm install -g bun >/dev/null 2>&1 || npm install -g --allow-scripts=bun bun >/dev/null
 fi
 
+# tool → Debian package (systemd-analyze verifies the service unit in the tests)
 missing=""
-for tool in git tmux; do
-  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+for pair in git:git tmux:tmux systemd-analyze:systemd; do
+  tool=${pair%%:*}
+  pkg=${pair#*:}
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $pkg"
 done
 if [ -n "$missing" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

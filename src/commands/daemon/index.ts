@@ -31,5 +31,7 @@ export default defineCommand({
     reload: () => import("./reload.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
     events: () => import("./events.ts").then((m) => m.default),
+    service: () => import("./service.ts").then((m) => m.default),
+    logs: () => import("./logs.ts").then((m) => m.default),
   },
 });
