@@ -16,6 +16,8 @@ const main = defineCommand({
     task: () => import("./commands/task/index.ts").then((m) => m.default),
     signal: () => import("./commands/signal/index.ts").then((m) => m.default),
     agent: () => import("./commands/agent/index.ts").then((m) => m.default),
+    doctor: () => import("./commands/doctor.ts").then((m) => m.default),
+    completion: () => import("./commands/completion.ts").then((m) => m.default),
   },
 });
 
