@@ -7,6 +7,11 @@ export interface PrMonitorConfig {
   reactions: string[];
 }
 
+export interface GithubConfig {
+  /** REST API base URL (GitHub Enterprise: https://<host>/api/v3). */
+  api_url: string;
+}
+
 export const AGENT_ROLE_NAMES = ["planner", "architect", "coder", "reviewer", "fixer", "master"] as const;
 export type AgentRoleName = (typeof AGENT_ROLE_NAMES)[number];
 
@@ -35,6 +40,9 @@ export interface DaemonConfig {
   socket_path: string;
   watch_signals: boolean;
   pr_monitor: PrMonitorConfig;
+  /** Push the branch and open a GitHub PR when a task reaches done. */
+  auto_create_pr: boolean;
+  github: GithubConfig;
   /** Program for roles without an [agents.<role>] program ("" = claude). */
   default_program: string;
   agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
@@ -55,6 +63,8 @@ export function defaultConfig(): DaemonConfig {
     socket_path: "",
     watch_signals: true,
     pr_monitor: { enabled: false, poll_interval_sec: 60.0, reactions: ["eyes"] },
+    auto_create_pr: true,
+    github: { api_url: "https://api.github.com" },
     default_program: "",
     agents: {},
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
@@ -94,6 +104,16 @@ export const PR_MONITOR_KEYS: KeySpec[] = [
   { key: "pr_monitor.reactions", expected: "an array of reaction names", schema: v.array(v.string()) },
 ];
 
+/** kasmos additions for GitHub PR creation. */
+export const GITHUB_KEYS: KeySpec[] = [
+  { key: "auto_create_pr", expected: "a boolean (true or false)", schema: bool },
+  {
+    key: "github.api_url",
+    expected: "an http(s) URL",
+    schema: v.pipe(v.string(), v.regex(/^https?:\/\/[^\s/]+/), v.url()),
+  },
+];
+
 /** kasmos additions for agent orchestration (not on the product page). */
 export const ORCHESTRATION_KEYS: KeySpec[] = [
   { key: "default_program", expected: "a program name or path", schema: v.string() },
@@ -107,7 +127,7 @@ export const ORCHESTRATION_KEYS: KeySpec[] = [
   ]),
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...ORCHESTRATION_KEYS];
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS];
 
 /** Edit distance, for "did you mean …" on unknown keys. */
 export function levenshtein(a: string, b: string): number {

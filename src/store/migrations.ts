@@ -140,4 +140,41 @@ export const MIGRATIONS: Migration[] = [
   (db) => {
     db.exec("ALTER TABLE agents ADD COLUMN base_sha TEXT NOT NULL DEFAULT ''");
   },
+  // 6: GitHub integration (src/github): PR-creation retry schedule, processed PR reviews (with the
+  // outcome handed to the daemon, so a cycle-limit is reported once) and reactions already posted.
+  (db) => {
+    db.exec(`
+      CREATE TABLE pr_create_runs (
+        project        TEXT NOT NULL,
+        task           TEXT NOT NULL,
+        attempted_at   TEXT NOT NULL,
+        next_retry_at  TEXT,
+        PRIMARY KEY (project, task),
+        FOREIGN KEY (project, task) REFERENCES tasks (project, name) ON DELETE CASCADE ON UPDATE CASCADE
+      );
+      CREATE TABLE pr_reviews (
+        project       TEXT    NOT NULL,
+        task          TEXT    NOT NULL,
+        pr_number     INTEGER NOT NULL,
+        review_id     INTEGER NOT NULL,
+        author        TEXT    NOT NULL DEFAULT '',
+        state         TEXT    NOT NULL DEFAULT '',
+        body          TEXT    NOT NULL DEFAULT '',
+        outcome       TEXT    NOT NULL,
+        processed_at  TEXT    NOT NULL,
+        PRIMARY KEY (project, review_id),
+        FOREIGN KEY (project, task) REFERENCES tasks (project, name) ON DELETE CASCADE ON UPDATE CASCADE
+      );
+      CREATE TABLE pr_reactions (
+        project     TEXT    NOT NULL,
+        task        TEXT    NOT NULL,
+        review_id   INTEGER NOT NULL,
+        comment_id  INTEGER NOT NULL,
+        content     TEXT    NOT NULL,
+        posted_at   TEXT    NOT NULL,
+        PRIMARY KEY (project, comment_id, content),
+        FOREIGN KEY (project, task) REFERENCES tasks (project, name) ON DELETE CASCADE ON UPDATE CASCADE
+      );
+    `);
+  },
 ];

@@ -69,6 +69,9 @@ describe("config", () => {
       socket_path: "",
       watch_signals: true,
       pr_monitor: { enabled: false, poll_interval_sec: 60.0, reactions: ["eyes"] },
+      // kasmos additions for PR creation
+      auto_create_pr: true,
+      github: { api_url: "https://api.github.com" },
       // kasmos additions for agent orchestration
       default_program: "",
       agents: {},
@@ -84,6 +87,15 @@ describe("config", () => {
     expect(r.sources["agents.reviewer.program"]).toBe("file");
     expect(() => parseConfigText("[agents.coder]\nflags = \"--x\"\n", "f")).toThrow(/agents\.coder\.flags/);
     expect(parseConfigText("[agents.painter]\nprogram = \"x\"\n", "f").warnings[0]).toContain('unknown key "agents.painter"');
+  });
+
+  test("auto_create_pr and [github] api_url parse and validate", () => {
+    const r = parseConfigText('auto_create_pr = false\n[github]\napi_url = "http://127.0.0.1:8080"\n', "f");
+    expect(r.config.auto_create_pr).toBe(false);
+    expect(r.config.github.api_url).toBe("http://127.0.0.1:8080");
+    expect(r.sources["github.api_url"]).toBe("file");
+    expect(() => parseConfigText('[github]\napi_url = "github.com"\n', "f")).toThrow(/github\.api_url.*http\(s\) URL/);
+    expect(() => parseConfigText('auto_create_pr = "yes"\n', "f")).toThrow(/auto_create_pr/);
   });
 
   test("missing file → defaults", () => {
