@@ -37,7 +37,7 @@ describe("migrations", () => {
     const db = openStore(path);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
-    expect(tables(db)).toEqual(["agents", "audit_events", "repos", "signals", "subtasks", "tasks"]);
+    expect(tables(db)).toEqual(["agents", "audit_events", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
     expect(indexes(db)).toEqual(
       expect.arrayContaining(["idx_signals_claim", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active"]),
     );
