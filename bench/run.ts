@@ -23,6 +23,8 @@ export const BENCHES: BenchEntry[] = [
   { name: "signal-latency", title: "Signal file → committed transition latency", load: () => import("./signal-latency.ts") },
   { name: "signal-burst", title: "Signal burst (10 repos × 1,000 files)", load: () => import("./signal-burst.ts") },
   { name: "idle-100-repos", title: "Idle daemon with 100 repos", load: () => import("./idle-100-repos.ts") },
+  { name: "agent-latency", title: "Signal → next agent's tmux session", load: () => import("./agent-latency.ts") },
+  { name: "agent-load", title: "Agent load (20 tasks × 3 parallel wave coders)", load: () => import("./agent-load.ts") },
 ];
 
 const OUT = join(ROOT, "BENCHMARKS.md");

@@ -12,7 +12,7 @@ import { resolveBranchHead } from "../agents/git.ts";
 import { type AgentProfile, type AgentProfilesConfig, type AgentRole, buildCommand, resolveProfile } from "../agents/programs.ts";
 import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
 import { type SessionInfo, Tmux } from "../agents/tmux.ts";
-import { ensureWorktree } from "../agents/worktree.ts";
+import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
 import { processorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
@@ -133,12 +133,12 @@ export class AgentRunner {
     const tasks = listTasks(this.deps.db, { project: repo.project, status: [...ACTIVE_STATUSES] });
     const liveByTask = new Map<string, AgentRow[]>();
     for (const a of liveAgents(this.deps.db, { project: repo.project })) liveByTask.set(a.task, [...(liveByTask.get(a.task) ?? []), a]);
-    for (const t of tasks) {
-      const live = liveByTask.get(t.name) ?? [];
-      // Most active tasks need no agent (e.g. implementing with no phase while auto flags are off):
-      // decide that from the row alone, without loading subtasks (bursts have thousands of tasks).
-      if (live.length === 0 && !needsAgents(t)) continue;
-      await this.reconcileTask(repo, t, live);
+    // Tasks are independent: start their agents concurrently (a bounded pool), so 20 tasks × 3
+    // coders don't queue behind each other — each task's own starts stay ordered (spawn chains).
+    const work = tasks.filter((t) => (liveByTask.get(t.name) ?? []).length > 0 || needsAgents(t));
+    const POOL = 6;
+    for (let i = 0; i < work.length; i += POOL) {
+      await Promise.all(work.slice(i, i + POOL).map((t) => this.reconcileTask(repo, t, liveByTask.get(t.name) ?? [], byName)));
     }
     // live agents whose task is gone or no longer active
     const active = new Set(tasks.map((t) => t.name));
@@ -146,10 +146,10 @@ export class AgentRunner {
     this.deps.hub.pump();
   }
 
-  private async reconcileTask(repo: RepoEntry, t: TaskRow, live: AgentRow[]): Promise<void> {
+  private async reconcileTask(repo: RepoEntry, t: TaskRow, live: AgentRow[], sessions: Map<string, SessionInfo>): Promise<void> {
     const want = expectedAgents(t.execution.phase === "wave_running" ? snapshotOf(this.deps.db, t) : snapshotOf0(t));
     const wantTitles = new Set(want.map((w) => w.title));
-    for (const a of live) if (!wantTitles.has(a.title)) this.stop(a, "superseded");
+    const spawns: Promise<void>[] = [];
     for (const w of want) {
       if (live.some((a) => a.title === w.title)) continue;
       // Ended naturally since the task last changed → stuck, not a respawn loop.
@@ -157,8 +157,11 @@ export class AgentRunner {
         (a) => a.title === w.title && (a.state === "exited" || a.state === "failed") && (a.endedAt ?? "") > t.updatedAt,
       );
       if (ended) continue;
-      await this.spawn(repo, t, w);
+      spawns.push(this.spawn(repo, t, w, sessions));
     }
+    // Start the new agents first; the superseded ones stop in the background afterwards.
+    await Promise.all(spawns);
+    for (const a of live) if (!wantTitles.has(a.title)) this.stop(a, "superseded");
   }
 
   private async afterExit(repo: RepoEntry, a: AgentRow, status: number | null): Promise<void> {
@@ -243,11 +246,11 @@ export class AgentRunner {
     })();
   }
 
-  private async spawn(repo: RepoEntry, t: TaskRow, w: ExpectedAgent): Promise<void> {
+  private async spawn(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo> = new Map()): Promise<void> {
     const { log } = this.deps;
     const key = `${repo.project}/${t.name}`;
     const prev = this.chains.get(key) ?? Promise.resolve();
-    const run = prev.then(() => this.spawnNow(repo, t, w)).catch((err: unknown) => {
+    const run = prev.then(() => this.spawnNow(repo, t, w, sessions)).catch((err: unknown) => {
       // Record it as a failed start: the reconciler then stops retrying until the task changes.
       log.error(`${key}: spawn ${w.title}: ${(err as Error).message}`);
       try {
@@ -265,7 +268,7 @@ export class AgentRunner {
     await run;
   }
 
-  private async spawnNow(repo: RepoEntry, t: TaskRow, w: ExpectedAgent): Promise<void> {
+  private async spawnNow(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo>): Promise<void> {
     const { db, log, tmux } = this.deps;
     if (liveAgentByTitle(db, repo.project, w.title)) return; // never twice
     const eff = effectiveConfig(this.deps.config(), loadRepoOverrides(repo.path).overrides);
@@ -301,7 +304,9 @@ export class AgentRunner {
     if (role !== "planner" && role !== "architect") {
       if (!t.branch) return fail("task has no branch");
       try {
-        cwd = (await ensureWorktree(repo.path, t.branch)).path;
+        // Fast path: an existing checkout (its .git file) needs no git calls; else create/repair it.
+        const known = worktreePath(repo.path, t.branch);
+        cwd = existsSync(join(known, ".git")) ? known : (await ensureWorktree(repo.path, t.branch)).path;
       } catch (err) {
         return fail(`worktree for ${t.branch}: ${(err as Error).message}`);
       }
@@ -331,8 +336,9 @@ export class AgentRunner {
     const sessionTitle = this.sessionTitle(repo.project, w.title);
     let started: { name: string; panePid: number };
     try {
-      // A dead session of an earlier attempt with this title would block the name.
-      await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
+      // A dead session of an earlier attempt with this title would block the name (the pass's
+      // session list says whether there is one: no extra tmux call in the common case).
+      if (sessions.has(tmux.sessionName(sessionTitle))) await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
       started = await tmux.spawn({ title: sessionTitle, cwd, argv, env });
     } catch (err) {
       return fail(`tmux: ${(err as Error).message}`);
