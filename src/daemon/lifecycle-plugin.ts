@@ -15,6 +15,7 @@ import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
 import { mountAgentRoutes } from "./agent-routes.ts";
 import { mountMetricsRoute } from "./metrics.ts";
 import { AgentRunner } from "./agent-runner.ts";
+import { GitHubWorker } from "./github-plugin.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import { dirname, join } from "node:path";
@@ -33,7 +34,11 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     const repo = d.registry.get(project);
     return processorConfig(repo ? effectiveConfig(d.config, loadRepoOverrides(repo.path).overrides) : d.config);
   };
-  const engine = new SignalEngine(d.db, d.log, hub, repoCfg, `daemon:${process.pid}`, (repo, task, result) => runner.onActions(repo, task, result.actions));
+  const github = new GitHubWorker(d, hub);
+  const engine = new SignalEngine(d.db, d.log, hub, repoCfg, `daemon:${process.pid}`, (repo, task, result) => {
+    runner.onActions(repo, task, result.actions);
+    github.onActions(repo, task, result.actions);
+  });
   const watchers = new Map<string, RepoSignalWatcher>();
   let watching = d.config.watch_signals;
   const settleTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -83,12 +88,14 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       engine.endPass();
     },
     async stop() {
+      github.stop();
       for (const t of settleTimers.values()) clearTimeout(t);
       settleTimers.clear();
       for (const p of [...watchers.keys()]) unwatch(p);
       hub.close();
     },
     onConfig(cfg) {
+      github.onConfig();
       if (cfg.watch_signals !== watching) {
         watching = cfg.watch_signals;
         if (!watching) for (const p of [...watchers.keys()]) unwatch(p);
@@ -116,6 +123,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       }
       const stats = await engine.scanRepo(repo);
       await runner.reconcile(repo);
+      if (reason === "timer") github.sweep(repo);
       if (stats.settleInMs > 0 && !settleTimers.has(repo.project)) {
         // Come back exactly when the freshest file is old enough, for this repo only.
         settleTimers.set(

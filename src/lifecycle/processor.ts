@@ -575,3 +575,21 @@ export function failWaveTask(task: TaskSnapshot, wave: number, taskNumber: numbe
   const next = settleWaveTask(acc, subtasks, wave, taskNumber, "failed", cfg);
   return next === "review" ? finishImplementation(acc, task, now) : done(acc);
 }
+
+/**
+ * A human's PR review asked for changes (PR monitor): back to implementing through the edge the
+ * current status has (done: reimplement, reviewing: review_changes_requested, verifying:
+ * verify_failed), with the review as feedback and a fixer (auto_review_fix, capped).
+ */
+export function applyPrReview(task: TaskSnapshot, feedback: string, cfg: ProcessorConfig, now: string): ProcessResult {
+  const status = mapLegacyStatus(task.status);
+  const event: FsmEvent | null = status === "done" ? "reimplement" : status === "reviewing" ? "review_changes_requested" : status === "verifying" ? "verify_failed" : null;
+  if (status === null || event === null) return failed(`PR review ignored: task is ${task.status}`);
+  const acc: Acc = { notes: ["PR review requested changes"], transitions: [], update: {}, actions: [] };
+  const r = step(acc, status, event, now, "pr_review");
+  if (!r.ok) return failed(r.reason);
+  acc.update.verification = null; // the reviewed commit is no longer the one to ship
+  acc.update.latestFeedback = feedback.trim();
+  fixerReaction(acc, task, cfg, feedback.trim());
+  return done(acc);
+}

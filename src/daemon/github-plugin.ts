@@ -1,0 +1,169 @@
+// GitHub in the daemon: open (or adopt) the PR when a task is done, retry failed attempts with
+// backoff, and — with [pr_monitor] enabled — turn human PR reviews into fixer rounds. Everything
+// runs off the scan loop (async, bounded by the client); nothing here can crash or stall it.
+import { processorConfig } from "../config/processor.ts";
+import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
+import { ensurePullRequest, GitHub, pollPullRequests, prRetriesDue, type PrOutcome, type ReviewInstruction } from "../github/index.ts";
+import { applyPrReview, type Action } from "../lifecycle/processor.ts";
+import { setAttention } from "../store/agents.ts";
+import { recordAudit } from "../store/audit.ts";
+import { type Db, nowIso, writeTx } from "../store/db.ts";
+import { commitResult, snapshotOf } from "../store/effects.ts";
+import { applyTaskUpdate, getTask, listTasks } from "../store/tasks.ts";
+import { pushBranch } from "../github/git.ts";
+import type { Daemon } from "./daemon.ts";
+import type { EventHub } from "./events.ts";
+import type { RepoEntry } from "./repos.ts";
+
+export class GitHubWorker {
+  private github: GitHub;
+  private apiUrl: string;
+  private monitorTimer: ReturnType<typeof setTimeout> | null = null;
+  private polling = false;
+  private stopped = false;
+
+  constructor(
+    private d: Daemon,
+    private hub: EventHub,
+  ) {
+    this.apiUrl = d.config.github.api_url;
+    this.github = this.client();
+  }
+
+  private client(): GitHub {
+    return new GitHub({ apiUrl: this.d.config.github.api_url, warn: (m: string) => this.d.log.warn(`github: ${m}`) });
+  }
+
+  /** Config (re)loaded: a new client clears a 401 pause; the monitor follows enabled/interval. */
+  onConfig(): void {
+    this.github = this.client();
+    this.apiUrl = this.d.config.github.api_url;
+    this.scheduleMonitor(1000);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
+  }
+
+  onActions(repo: RepoEntry, task: string, actions: Action[]): void {
+    if (actions.some((a) => a.kind === "create_pr")) void this.ensure(repo, task, "done");
+  }
+
+  /** Timer passes: retry failed PR attempts whose backoff has elapsed. */
+  sweep(repo: RepoEntry): void {
+    for (const t of prRetriesDue(this.d.db, Date.now(), repo.project)) void this.ensure(repo, t.name, "retry");
+    // Verified and done without any PR attempt (e.g. the operator approved from the CLI, or the
+    // daemon died right after the commit): start one.
+    for (const t of listTasks(this.d.db, { project: repo.project, status: ["done"] })) {
+      if (t.verification && !t.prUrl && t.prCreateState === "") void this.ensure(repo, t.name, "done");
+    }
+  }
+
+  private autoCreatePr(repo: RepoEntry): boolean {
+    const o = loadRepoOverrides(repo.path).overrides as { auto_create_pr?: boolean };
+    return o.auto_create_pr ?? this.d.config.auto_create_pr;
+  }
+
+  private async ensure(repo: RepoEntry, task: string, trigger: "done" | "retry"): Promise<void> {
+    const t = getTask(this.d.db, repo.project, task);
+    if (t?.prUrl && t.prState !== "closed" && t.prState !== "merged") {
+      // The PR exists: a later round (e.g. after PR review feedback) only has to update its branch.
+      if (trigger === "done" && t.verification?.sha && this.autoCreatePr(repo)) {
+        const r = await pushBranch(repo.path, t.branch, t.verification.sha);
+        writeTx(this.d.db, () =>
+          recordAudit(this.d.db, { kind: "git_push", project: repo.project, task, message: r.ok ? `pushed ${t.branch} (${t.verification!.sha.slice(0, 7)}) to update ${t.prUrl}` : `push of ${t.branch} failed: ${r.reason}`, level: r.ok ? "info" : "warn" }),
+        );
+        this.hub.pump();
+      }
+      return;
+    }
+    let out: PrOutcome;
+    try {
+      out = await ensurePullRequest({ db: this.d.db, github: this.github }, { project: repo.project, task, repo: repo.path, autoCreatePr: this.autoCreatePr(repo), trigger });
+    } catch (err) {
+      this.d.log.error(`${repo.project}/${task}: PR: ${(err as Error).message}`);
+      return;
+    }
+    if (out.alreadyRecorded) return;
+    this.d.log.info(`${repo.project}/${task}: PR ${out.state}${out.url ? ` ${out.url}` : ""}${out.reason ? `: ${out.reason}` : ""}`);
+    if (out.state === "stale") this.backToVerifying(repo, task, out.reason);
+    this.hub.pump();
+  }
+
+  /** The branch moved after verification: verify again (a fresh master runs). */
+  private backToVerifying(repo: RepoEntry, task: string, reason: string): void {
+    writeTx(this.d.db, () => {
+      const t = getTask(this.d.db, repo.project, task);
+      if (!t || t.status !== "done") return;
+      const now = nowIso();
+      applyTaskUpdate(this.d.db, repo.project, task, { status: "verifying", execution: { phase: "", agent: "master", wave: 0 }, verification: null, timestamps: { verifying_at: now } });
+      recordAudit(this.d.db, { kind: "plan_transition", project: repo.project, task, fromStatus: "done", toStatus: "verifying", event: "verification_stale", message: `done → verifying (verification_stale: ${reason})`, level: "warn" });
+      setAttention(this.d.db, repo.project, task, `verification went stale before the PR: ${reason}`);
+    });
+    this.d.loop.kick(repo.project);
+  }
+
+  // ---- PR monitor ---------------------------------------------------------------------------
+
+  private scheduleMonitor(delayMs: number): void {
+    if (this.monitorTimer) clearTimeout(this.monitorTimer);
+    this.monitorTimer = null;
+    if (this.stopped || !this.d.config.pr_monitor.enabled) return;
+    this.monitorTimer = setTimeout(() => void this.poll(), delayMs);
+  }
+
+  private async poll(): Promise<void> {
+    const cfg = this.d.config;
+    const next = cfg.pr_monitor.poll_interval_sec * 1000;
+    if (this.polling || !cfg.pr_monitor.enabled) return this.scheduleMonitor(next);
+    const until = this.github.rateLimitedUntil;
+    if (until && until > Date.now()) return this.scheduleMonitor(Math.min(until - Date.now() + 100, 3_600_000));
+    this.polling = true;
+    try {
+      const tasks = this.d.registry.list().flatMap((repo) => {
+        if (repo.problem) return [];
+        const eff = effectiveConfig(cfg, loadRepoOverrides(repo.path).overrides);
+        return listTasks(this.d.db, { project: repo.project, status: ["done", "reviewing", "verifying"] })
+          .filter((t) => t.prNumber !== null)
+          .map((task) => ({ task, repo: repo.path, autoReviewFix: eff.auto_review_fix, maxReviewFixCycles: eff.max_review_fix_cycles }));
+      });
+      if (tasks.length > 0) {
+        const r = await pollPullRequests({ db: this.d.db, github: this.github, reactions: cfg.pr_monitor.reactions, apply: (i, db) => this.apply(i, db) }, tasks);
+        for (const e of r.errors) this.d.log.warn(`github: ${e.project}/${e.task}: ${e.message}`);
+        if (r.paused) this.d.log.warn(`github: monitor paused until reload: ${r.paused}`);
+        for (const i of r.instructions) this.d.loop.kick(i.project);
+        if (r.instructions.length > 0 || r.reactionsPosted > 0) this.hub.pump();
+      }
+    } catch (err) {
+      this.d.log.error(`github: PR monitor: ${(err as Error).message}`);
+    } finally {
+      this.polling = false;
+      this.scheduleMonitor(next);
+    }
+  }
+
+  /** Inside the monitor's transaction: the review is marked processed together with its effect. */
+  private apply(i: ReviewInstruction, db: Db): void {
+    const t = getTask(db, i.project, i.task);
+    if (!t) return;
+    const who = i.authors.map((a) => `@${a}`).join(", ");
+    switch (i.kind) {
+      case "fix": {
+        const repo = this.d.registry.get(i.project);
+        const cfg = processorConfig(repo ? effectiveConfig(this.d.config, loadRepoOverrides(repo.path).overrides) : this.d.config);
+        const result = applyPrReview(snapshotOf(db, t), `PR #${i.prNumber} review by ${who}:\n\n${i.feedback}`, cfg, nowIso());
+        commitResult(db, { project: i.project, task: i.task, result, signalId: null, signalType: "pr_review", source: `github:${i.prUrl}` });
+        break;
+      }
+      case "cycle_limit":
+        setAttention(db, i.project, i.task, `PR #${i.prNumber} review by ${who} asks for changes, but the review-fix cycle limit is reached (${i.reviewCycle}/${i.maxReviewFixCycles})`);
+        recordAudit(db, { kind: "attention", project: i.project, task: i.task, message: `PR review over the cycle limit (${i.reviewCycle}/${i.maxReviewFixCycles})`, level: "warn" });
+        break;
+      case "manual":
+        setAttention(db, i.project, i.task, `PR #${i.prNumber} review by ${who} asks for changes (auto_review_fix is off)`);
+        recordAudit(db, { kind: "attention", project: i.project, task: i.task, message: `PR review needs a human (${who})`, level: "warn" });
+        break;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// GitHub end to end: the compiled daemon, fake agents, a loopback fake GitHub and a bare origin.
+// Done → branch pushed and PR created once; a human review → reaction once → fixer → review → done
+// → the PR's branch is updated (no second PR).
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { FakeGitHub, git, makeRepos, type Repos, TOKEN } from "../github/fake-github.ts";
+import { ROOT, Sandbox, waitFor } from "../helpers/env.ts";
+
+const FAKE = join(ROOT, "test", "fixtures", "fake-agent.sh");
+const PLAN = "## Wave 1: a\n### Task 1: write\nwrite it\n";
+
+let sb: Sandbox;
+let gh: FakeGitHub;
+let repos: Repos;
+beforeEach(() => {
+  sb = new Sandbox();
+  gh = new FakeGitHub();
+  repos = makeRepos("plan/feat");
+});
+afterEach(async () => {
+  await sb.cleanup();
+  gh.stop();
+  repos.cleanup();
+});
+
+function task(s: Sandbox): Record<string, unknown> {
+  const db = new Database(join(s.configDir, "kasmos.db"), { readonly: true });
+  try {
+    return db.query("SELECT * FROM tasks WHERE name = 'feat'").get() as Record<string, unknown>;
+  } finally {
+    db.close();
+  }
+}
+
+describe("github", () => {
+  test("PR on done, human review → reaction once → fixer → done again → PR branch updated, no second PR", async () => {
+    sb.writeConfig(
+      [
+        "poll_interval_sec = 0.2",
+        "auto_readiness_review = false",
+        `default_program = "env FAKE_REVIEW_ROUNDS=0 ${FAKE}"`,
+        "[github]",
+        `api_url = "${gh.url}"`,
+        "[pr_monitor]",
+        "enabled = true",
+        "poll_interval_sec = 0.3",
+        'reactions = ["eyes", "+1"]',
+      ].join("\n"),
+    );
+    gh.branchSha = (b) => git(repos.bare, "rev-parse", b);
+    const daemon = await sb.foreground([], { GH_TOKEN: TOKEN });
+    expect((await sb.run(["daemon", "add", repos.work])).code).toBe(0);
+    writeFileSync(join(sb.dir, "plan.md"), PLAN);
+    expect((await sb.run(["task", "create", "feat", "--plan", join(sb.dir, "plan.md")], { cwd: repos.work })).code).toBe(0);
+    expect((await sb.run(["task", "transition", "feat", "implement_start"], { cwd: repos.work })).code).toBe(0);
+
+    await waitFor(() => task(sb).pr_url !== "", 60_000, "the PR to be created");
+    expect(task(sb).status).toBe("done");
+    expect(task(sb).pr_create_state).toBe("created");
+    expect(gh.pulls).toHaveLength(1);
+    const pr = gh.pulls[0]!;
+    expect(pr.head.ref).toBe("plan/feat");
+    expect(git(repos.bare, "rev-parse", "plan/feat")).toBe(String(task(sb).verified_sha)); // pushed = verified
+    expect(pr.body).toContain("write");
+
+    // A human asks for changes; a bot's review is ignored.
+    gh.reviews.set(pr.number, [
+      { id: 11, user: { login: "ci-bot[bot]", type: "Bot" }, state: "COMMENTED", body: "coverage 90%" },
+      { id: 12, user: { login: "alice", type: "User" }, state: "CHANGES_REQUESTED", body: "please rename the file" },
+    ]);
+    gh.comments.set(pr.number, [{ id: 501, pull_request_review_id: 12, user: { login: "alice", type: "User" }, body: "here", path: "all.txt", line: 1 }]);
+
+    await waitFor(() => gh.reactions.length === 2, 30_000, "reactions on alice's comment");
+    expect(gh.reactions.map((r) => `${r.commentId}:${r.content}`).sort()).toEqual(["501:+1", "501:eyes"]);
+    // The fixer round runs and the task is done again with a new verified head, pushed to the PR branch.
+    await waitFor(() => task(sb).status === "done" && Number(task(sb).review_cycle) === 1, 60_000, "the fixer round to finish");
+    await waitFor(() => git(repos.bare, "rev-parse", "plan/feat") === String(task(sb).verified_sha), 20_000, "the PR branch to be updated");
+    expect(String(task(sb).latest_feedback)).toContain("please rename the file");
+    await Bun.sleep(1000); // more polls: nothing is repeated
+    expect(gh.reactions).toHaveLength(2);
+    expect(gh.pulls).toHaveLength(1);
+    expect(gh.calls.filter((c) => c.method === "POST" && c.path.endsWith("/pulls"))).toHaveLength(1);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 120_000);
+});
