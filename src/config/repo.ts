@@ -14,6 +14,7 @@ export interface RepoOverrides {
   max_review_fix_cycles?: number;
   readiness_self_fix_max_lines?: number;
   readiness_max_verify_cycles?: number;
+  auto_create_pr?: boolean;
   blueprint_skip_threshold?: number;
   max_parallel_wave_tasks?: number;
   default_program?: string;
@@ -39,6 +40,7 @@ const RepoFile = v.object({
       max_review_fix_cycles: v.optional(Int0),
       readiness_self_fix_max_lines: v.optional(Int1),
       readiness_max_verify_cycles: v.optional(Int1),
+      auto_create_pr: v.optional(v.boolean()),
     }),
   ),
   orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(Int0), max_parallel_wave_tasks: v.optional(Int0) })),
@@ -100,6 +102,7 @@ export function effectiveConfig(daemon: DaemonConfig, o: RepoOverrides): DaemonC
     max_review_fix_cycles: o.max_review_fix_cycles ?? daemon.max_review_fix_cycles,
     readiness_self_fix_max_lines: o.readiness_self_fix_max_lines ?? daemon.readiness_self_fix_max_lines,
     readiness_max_verify_cycles: o.readiness_max_verify_cycles ?? daemon.readiness_max_verify_cycles,
+    auto_create_pr: o.auto_create_pr ?? daemon.auto_create_pr,
     default_program: o.default_program ?? daemon.default_program,
     orchestration: {
       blueprint_skip_threshold: o.blueprint_skip_threshold ?? daemon.orchestration.blueprint_skip_threshold,

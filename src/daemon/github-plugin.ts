@@ -61,8 +61,7 @@ export class GitHubWorker {
   }
 
   private autoCreatePr(repo: RepoEntry): boolean {
-    const o = loadRepoOverrides(repo.path).overrides as { auto_create_pr?: boolean };
-    return o.auto_create_pr ?? this.d.config.auto_create_pr;
+    return loadRepoOverrides(repo.path).overrides.auto_create_pr ?? this.d.config.auto_create_pr;
   }
 
   private async ensure(repo: RepoEntry, task: string, trigger: "done" | "retry"): Promise<void> {

@@ -85,4 +85,52 @@ describe("github", () => {
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 120_000);
+
+  test("the monitor is off until a reload enables it; without a token the PR is skipped with the reason", async () => {
+    const base = ["poll_interval_sec = 0.2", "auto_readiness_review = false", `default_program = "env FAKE_REVIEW_ROUNDS=0 ${FAKE}"`, "[github]", `api_url = "${gh.url}"`];
+    sb.writeConfig([...base, "[pr_monitor]", "enabled = false"].join("\n"));
+    gh.branchSha = (b) => git(repos.bare, "rev-parse", b);
+    const daemon = await sb.foreground([], { GH_TOKEN: TOKEN });
+    await sb.run(["daemon", "add", repos.work]);
+    writeFileSync(join(sb.dir, "plan.md"), PLAN);
+    await sb.run(["task", "create", "feat", "--plan", join(sb.dir, "plan.md")], { cwd: repos.work });
+    await sb.run(["task", "transition", "feat", "implement_start"], { cwd: repos.work });
+    await waitFor(() => task(sb).pr_url !== "", 60_000, "the PR");
+    const pr = gh.pulls[0]!;
+    gh.reviews.set(pr.number, [{ id: 7, user: { login: "bob", type: "User" }, state: "COMMENTED", body: "one more thing" }]);
+    gh.comments.set(pr.number, [{ id: 70, pull_request_review_id: 7, user: { login: "bob", type: "User" }, body: "x", path: "all.txt", line: 1 }]);
+    await Bun.sleep(1200);
+    expect(gh.reactions).toHaveLength(0); // disabled: never polled
+    expect(gh.calls.some((c) => c.path.endsWith("/reviews"))).toBe(false);
+    sb.writeConfig([...base, "[pr_monitor]", "enabled = true", "poll_interval_sec = 0.3"].join("\n"));
+    expect((await sb.run(["daemon", "reload"])).code).toBe(0);
+    await waitFor(() => gh.reactions.length === 1, 20_000, "the reaction after reload");
+    expect(gh.reactions[0]).toEqual({ commentId: 70, content: "eyes" });
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+
+    // A second daemon without any token: the next verified task's PR is skipped, with the reason.
+    const other = makeRepos("plan/two");
+    try {
+      const d2 = await sb.foreground([], { GH_TOKEN: "", GITHUB_TOKEN: "" });
+      await sb.run(["daemon", "add", other.work]);
+      await sb.run(["task", "create", "two", "--plan", join(sb.dir, "plan.md")], { cwd: other.work });
+      await sb.run(["task", "transition", "two", "implement_start"], { cwd: other.work });
+      const two = () => {
+        const db = new Database(join(sb.configDir, "kasmos.db"), { readonly: true });
+        try {
+          return db.query("SELECT * FROM tasks WHERE name = 'two'").get() as Record<string, unknown>;
+        } finally {
+          db.close();
+        }
+      };
+      await waitFor(() => two().pr_create_state !== "", 60_000, "a PR outcome for two");
+      expect(two().pr_create_state).toBe("skipped");
+      expect(String(two().pr_create_error)).toContain("no GitHub token");
+      d2.kill("SIGTERM");
+      await d2.exited;
+    } finally {
+      other.cleanup();
+    }
+  }, 150_000);
 });
