@@ -51,7 +51,7 @@ async function burst(sb: Sandbox, pid: number, repos: Repo[], prefix: string, st
     try {
       tFirst = wallMs();
       for (let i = 0; i < TASKS_PER_REPO; i++) {
-        for (const r of repos) writeSignalAtomic(r.dir, `implement-finished-${taskName(prefix, i)}`);
+        for (const r of repos) writeSignalAtomic(r.dir, `review-changes-${taskName(prefix, i)}`, "please fix");
       }
       tWritten = wallMs();
     } finally {
@@ -93,7 +93,8 @@ async function burst(sb: Sandbox, pid: number, repos: Repo[], prefix: string, st
       .all(like)
       .map((r) => ({ project: r.project, ms: Date.parse(r.last) - from }));
     const transitions = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'plan_transition' AND task LIKE ?").get(like)?.n ?? 0;
-    const reviewing = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM tasks WHERE status = 'reviewing' AND name LIKE ?").get(like)?.n ?? 0;
+    // Each review-changes moves reviewing → implementing; auto_review_fix is off, so no agent is due.
+    const reviewing = db.query<{ n: number }, [string]>("SELECT COUNT(*) AS n FROM tasks WHERE status = 'implementing' AND name LIKE ?").get(like)?.n ?? 0;
     const ok = rows === TOTAL && done === TOTAL && left.pending + left.failed + left.processing === 0 && transitions === TOTAL && reviewing === TOTAL;
     return { rows, done, failed, transitions, reviewing, left, commits, perRepo, writeMs: tWritten - tFirst, cpuMs: cpu, ok, fromMs: from };
   } finally {
@@ -105,13 +106,14 @@ export async function run(): Promise<BenchResult> {
   const sb = new Sandbox("kbb-");
   let pid = 0;
   try {
-    writeConfig(sb, { poll_interval_sec: 2.0, watch_signals: true });
+    // auto_review_fix off: the burst measures signal processing, not agent starts (bench/agent-load.ts does those).
+    writeConfig(sb, { poll_interval_sec: 2.0, watch_signals: true, auto_review_fix: false });
     const names = [LIVE, BACKLOG].flatMap((p) => Array.from({ length: TASKS_PER_REPO }, (_, i) => taskName(p, i)));
     const repos: Repo[] = [];
     for (let r = 0; r < REPOS; r++) {
       const project = `b${r}`;
       const path = sb.makeGitRepo(project);
-      seedTasks(sb, project, names, "implementing");
+      seedTasks(sb, project, names, "reviewing");
       repos.push({ project, path, dir: signalsDir(path) });
     }
     const d = await sb.startDaemon();
@@ -144,17 +146,17 @@ export async function run(): Promise<BenchResult> {
       { label: "backlog: daemon CPU per signal", value: Math.round((backlog.cpuMs / TOTAL) * 1000), unit: "µs" },
       { label: "signals lost (files − done rows), both bursts", value: lost, unit: "", target: "0", pass: lost === 0 },
       { label: "files left (signals/ + failed/ + processing/), both bursts", value: leftAll, unit: "", target: "0", pass: leftAll === 0 },
-      { label: "all checks (rows = files, all done, transitions, tasks reviewing)", value: live.ok && backlog.ok ? 1 : 0, unit: "", target: "1", pass: live.ok && backlog.ok },
+      { label: "all checks (rows = files, all done, transitions, tasks implementing)", value: live.ok && backlog.ok ? 1 : 0, unit: "", target: "1", pass: live.ok && backlog.ok },
       { label: "daemon RSS after the live burst", value: round(rssLive, 1), unit: "MB" },
     ];
     const check = (ph: Phase): string =>
-      `${ph.rows} rows (${ph.done} done, ${ph.failed} failed), ${ph.transitions} plan_transition rows, ${ph.reviewing} tasks reviewing, files left ${JSON.stringify(ph.left)}`;
+      `${ph.rows} rows (${ph.done} done, ${ph.failed} failed), ${ph.transitions} plan_transition rows, ${ph.reviewing} tasks implementing, files left ${JSON.stringify(ph.left)}`;
     return {
       name: "signal-burst",
       figures,
       notes: [
-        `${REPOS} git repos registered via POST /v1/repos, ${(2 * TASKS_PER_REPO).toLocaleString("en-US")} tasks each seeded in the store as implementing; watch mode (inotify + 2.0 s poll)`,
-        `live: with the daemon running, ${TOTAL.toLocaleString("en-US")} implement-finished-<task> files written round-robin over the repos (dot-file + rename each), each a valid independent implementing → reviewing transition; time = first write → last row's processed_at`,
+        `${REPOS} git repos registered via POST /v1/repos, ${(2 * TASKS_PER_REPO).toLocaleString("en-US")} tasks each seeded in the store as reviewing; watch mode (inotify + 2.0 s poll)`,
+        `live: with the daemon running, ${TOTAL.toLocaleString("en-US")} review-changes-<task> files (body "please fix") written round-robin over the repos (dot-file + rename each), each a valid independent reviewing → implementing transition (auto_review_fix off: no agents); time = first write → last row's processed_at`,
         `backlog: the daemon is SIGSTOPped, another ${TOTAL.toLocaleString("en-US")} files are written (${Math.round(backlog.writeMs)} ms; ~5 inotify events per atomic write, well beyond the default 16,384-event queue), then SIGCONT; time = SIGCONT → last processed_at, i.e. the daemon's own drain rate without a concurrent writer`,
         "commit times are the signal rows' processed_at (daemon clock, ms) vs bench wall clock; completion detected by polling a read-only store connection every 20 ms",
         `checked live: ${check(live)}; backlog: ${check(backlog)}`,

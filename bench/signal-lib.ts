@@ -25,11 +25,12 @@ export function storeFile(sb: Sandbox): string {
 }
 
 /** Write `$HOME/.config/kasmos/daemon.toml` (call before startDaemon). */
-export function writeConfig(sb: Sandbox, cfg: { poll_interval_sec?: number; watch_signals?: boolean }): void {
+export function writeConfig(sb: Sandbox, cfg: { poll_interval_sec?: number; watch_signals?: boolean; auto_review_fix?: boolean }): void {
   mkdirSync(configDir(sb), { recursive: true, mode: 0o700 });
   const lines: string[] = [];
   if (cfg.poll_interval_sec !== undefined) lines.push(`poll_interval_sec = ${cfg.poll_interval_sec.toFixed(1)}`);
   if (cfg.watch_signals !== undefined) lines.push(`watch_signals = ${cfg.watch_signals}`);
+  if (cfg.auto_review_fix !== undefined) lines.push(`auto_review_fix = ${cfg.auto_review_fix}`);
   writeFileSync(join(configDir(sb), "daemon.toml"), `${lines.join("\n")}\n`);
 }
 

@@ -143,10 +143,11 @@ export function promptFilePointer(promptFile: string): string {
   return `Read the file ${promptFile} and follow its instructions exactly; it is your complete task prompt.`;
 }
 
-function argPrompt(prompt: string, promptFile: string): string {
-  // A leading "-" would be parsed as an option, NUL cannot be passed in argv at all.
-  const unsafe = prompt.startsWith("-") || prompt.includes("\0") || new TextEncoder().encode(prompt).length > MAX_ARG_PROMPT_BYTES;
-  return unsafe ? promptFilePointer(promptFile) : prompt;
+function argPrompt(_prompt: string, promptFile: string): string {
+  // Prompts travel through files, never the command line: argv is readable by every local user in
+  // /proc/<pid>/cmdline and is stored with the agent, and it is capped in size. The first message
+  // only points the agent at its prompt file.
+  return promptFilePointer(promptFile);
 }
 
 export interface AgentCommand {

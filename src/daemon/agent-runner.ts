@@ -7,7 +7,7 @@
 //  - a live agent that is no longer expected is stopped in the background (bounded grace).
 // Derived from state, so a restart, a SIGKILL or a CLI transition needs no replay.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { resolveBranchHead } from "../agents/git.ts";
 import { type AgentProfile, type AgentProfilesConfig, type AgentRole, buildCommand, resolveProfile } from "../agents/programs.ts";
 import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
@@ -25,7 +25,7 @@ import { type AgentRow, endAgent, insertAgent, listAgents, liveAgentByTitle, liv
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
-import { getTask, listTasks, type TaskRow } from "../store/tasks.ts";
+import { branchProblem, getTask, type TaskRow, tasksMaybeNeedingAgents } from "../store/tasks.ts";
 import type { EventHub } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { RepoEntry } from "./repos.ts";
@@ -105,12 +105,9 @@ export class AgentRunner {
     return this.sessionsCache;
   }
 
-  /** Nothing to do for a repo without active tasks or live agents (keeps idle passes cheap). */
+  /** Nothing to do for a repo without live agents or tasks that may need one (keeps passes cheap). */
   private idle(project: string): boolean {
-    const active = this.deps.db
-      .query<{ n: number }, { project: string }>("SELECT COUNT(*) AS n FROM tasks WHERE project = $project AND status IN ('planning','implementing','reviewing','verifying')")
-      .get({ project })!.n;
-    return active === 0 && liveAgents(this.deps.db, { project }).length === 0;
+    return liveAgents(this.deps.db, { project }).length === 0 && tasksMaybeNeedingAgents(this.deps.db, project).length === 0;
   }
 
   /** One reconcile pass over a repo (called by the scan loop after signals were processed). */
@@ -130,18 +127,18 @@ export class AgentRunner {
       await this.afterExit(repo, a, status);
     }
     // 2. start expected agents, stop superseded ones
-    const tasks = listTasks(this.deps.db, { project: repo.project, status: [...ACTIVE_STATUSES] });
     const liveByTask = new Map<string, AgentRow[]>();
     for (const a of liveAgents(this.deps.db, { project: repo.project })) liveByTask.set(a.task, [...(liveByTask.get(a.task) ?? []), a]);
+    const tasks = tasksMaybeNeedingAgents(this.deps.db, repo.project, [...liveByTask.keys()]);
     // Tasks are independent: start their agents concurrently (a bounded pool), so 20 tasks × 3
     // coders don't queue behind each other — each task's own starts stay ordered (spawn chains).
-    const work = tasks.filter((t) => (liveByTask.get(t.name) ?? []).length > 0 || needsAgents(t));
+    const work = tasks.filter((t) => (ACTIVE_STATUSES as readonly string[]).includes(t.status) && ((liveByTask.get(t.name) ?? []).length > 0 || needsAgents(t)));
     const POOL = 6;
     for (let i = 0; i < work.length; i += POOL) {
       await Promise.all(work.slice(i, i + POOL).map((t) => this.reconcileTask(repo, t, liveByTask.get(t.name) ?? [], byName)));
     }
     // live agents whose task is gone or no longer active
-    const active = new Set(tasks.map((t) => t.name));
+    const active = new Set(tasks.filter((t) => (ACTIVE_STATUSES as readonly string[]).includes(t.status)).map((t) => t.name));
     for (const [task, agents] of liveByTask) if (!active.has(task)) for (const a of agents) this.stop(a, "task no longer active");
     this.deps.hub.pump();
   }
@@ -303,9 +300,13 @@ export class AgentRunner {
     let cwd = repo.path;
     if (role !== "planner" && role !== "architect") {
       if (!t.branch) return fail("task has no branch");
+      const bp = branchProblem(t.branch);
+      if (bp) return fail(bp);
       try {
         // Fast path: an existing checkout (its .git file) needs no git calls; else create/repair it.
         const known = worktreePath(repo.path, t.branch);
+        // Never outside <repo>/.worktrees/, whatever the branch says.
+        if (!resolve(known).startsWith(`${resolve(repo.path, ".worktrees")}/`)) return fail(`worktree path escapes .worktrees/: ${known}`);
         cwd = existsSync(join(known, ".git")) ? known : (await ensureWorktree(repo.path, t.branch)).path;
       } catch (err) {
         return fail(`worktree for ${t.branch}: ${(err as Error).message}`);

@@ -6,7 +6,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export class HttpError extends Error {
   constructor(
-    public status: 400 | 404 | 405 | 409 | 413 | 422 | 500 | 503,
+    public status: 400 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503,
     message: string,
   ) {
     super(message);

@@ -19,6 +19,8 @@ import { GitHubWorker } from "./github-plugin.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import { dirname, join } from "node:path";
+import { existsSync } from "node:fs";
+import { storePath } from "../config/paths.ts";
 
 /** The directory of the kasmos binary (or dist/ when run from source), put on agents' PATH. */
 function binDir(): string {
@@ -69,6 +71,8 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   };
 
   let started = false; // repos restored at start are not "added" again in the audit log
+  const storeFile = storePath();
+  let storeGoneReported = false;
   d.use({
     start() {
       started = true;
@@ -80,6 +84,11 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     beforePass(reason) {
       runner.newPass();
       if (reason === "timer") {
+        // The daemon keeps its open handle if the store file is deleted, but the CLI would create a
+        // new, empty one: say so loudly (once) instead of drifting apart silently.
+        const gone = !existsSync(storeFile);
+        if (gone && !storeGoneReported) d.log.error(`the store ${storeFile} was deleted while the daemon runs: the CLI now sees an empty store and this daemon's data is lost when it exits; restart the daemon (or restore the file)`);
+        storeGoneReported = gone;
         timerPasses++;
         engine.beginTimerPass();
       }

@@ -11,14 +11,13 @@ import { listAudit, recordAudit } from "../store/audit.ts";
 import { nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { ingestPlan } from "../store/plans.ts";
-import { enqueueSignal, listSignals, SIGNAL_ROW_STATUSES } from "../store/signals.ts";
-import { createTask, getTask, listSubtasks, listTasks, normalizeTaskName } from "../store/tasks.ts";
+import { countSignals, enqueueSignal, listSignals, MAX_PENDING_SIGNALS, SIGNAL_ROW_STATUSES } from "../store/signals.ts";
+import { branchProblem, createTask, getTask, listSubtasks, listTasks, normalizeTaskName, taskNameProblem } from "../store/tasks.ts";
 import type { Daemon } from "./daemon.ts";
 import type { EventHub } from "./events.ts";
 import { HttpError, jsonBody } from "./http.ts";
 import type { RepoEntry } from "./repos.ts";
 
-const TASK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 const CreateTaskBody = v.object({
   name: v.pipe(v.string(), v.minLength(1, "name is required")),
@@ -62,7 +61,12 @@ export function mountLifecycleRoutes(app: Hono, d: Daemon, hub: EventHub): void 
     const repo = repoOf(c.req.param("project"));
     const body = await jsonBody(c, CreateTaskBody);
     const name = normalizeTaskName(body.name);
-    if (!TASK_NAME.test(name)) throw new HttpError(400, `invalid task name "${body.name}": use letters, digits, ".", "_" and "-" (max 200)`);
+    const nameProblem = taskNameProblem(name);
+    if (nameProblem) throw new HttpError(400, nameProblem);
+    if (body.branch !== undefined) {
+      const bp = branchProblem(body.branch);
+      if (bp) throw new HttpError(400, bp);
+    }
     if (body.plan !== undefined) {
       const { parsePlan } = await import("../lifecycle/plan-parser.ts");
       const p = parsePlan(body.plan);
@@ -120,7 +124,10 @@ export function mountLifecycleRoutes(app: Hono, d: Daemon, hub: EventHub): void 
     const payload = normalizePayload(canon.type, raw);
     if (!payload.ok) throw new HttpError(400, `invalid payload for ${canon.type}: ${payload.error}`);
     const task = normalizeTaskName(body.task);
-    if (!TASK_NAME.test(task)) throw new HttpError(400, `invalid task name "${body.task}"`);
+    if (taskNameProblem(task)) throw new HttpError(400, taskNameProblem(task)!);
+    if (countSignals(d.db, repo.project).pending >= MAX_PENDING_SIGNALS) {
+      throw new HttpError(429, `signal queue of ${repo.project} is full (${MAX_PENDING_SIGNALS} pending); try again when the daemon has caught up`);
+    }
     const id = writeTx(d.db, () => {
       const id = enqueueSignal(d.db, { project: repo.project, task, type: canon.type, payload: payload.payload, source: "api" });
       recordAudit(d.db, { kind: "signal_enqueued", project: repo.project, task, event: canon.type, signalId: id, message: `${canon.type} queued (api)` });

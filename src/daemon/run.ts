@@ -54,7 +54,13 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     removeStaleSocket(socket);
   }
 
-  const db = openStore(storePath());
+  let db: ReturnType<typeof openStore>;
+  try {
+    db = openStore(storePath());
+  } catch (err) {
+    log.error((err as Error).message);
+    return 1;
+  }
   // Bursts commit thousands of pages; checkpointing every 1,000 (the default) re-copies the same hot
   // index pages over and over. A larger window keeps the WAL bounded (~30 MB) at a fraction of the cost.
   db.exec("PRAGMA wal_autocheckpoint = 8000");

@@ -13,7 +13,7 @@ import { linesChanged, resolveBranchHead } from "../agents/git.ts";
 import { lastMaster } from "../store/agents.ts";
 import { type BranchHead, type ProcessorConfig, type ProcessResult, processSignal } from "../lifecycle/processor.ts";
 import { decodePayload } from "../lifecycle/signal-types.ts";
-import type { SignalType } from "../lifecycle/types.ts";
+import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
 import { consumeFile, ensureSignalDirs, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
 import { recordAudit } from "../store/audit.ts";
@@ -48,6 +48,8 @@ interface PreparedFile {
 }
 
 export class SignalEngine {
+  /** Execution state each decided result started from (for the phase_changed audit, without a re-read). */
+  private previous = new WeakMap<ProcessResult, ExecutionState>();
   /** Projects with pending rows, computed once per timer pass (null = check every repo). */
   private pendingSnapshot: Set<string> | null = null;
 
@@ -106,7 +108,8 @@ export class SignalEngine {
     for (const dir of signalDirs(repo.path)) {
       for (const f of listSignalFiles(dir)) {
         const age = now - f.mtimeMs;
-        if (f.regular && age < SETTLE_MS) {
+        // A future mtime (clock jump, skewed writer) counts as settled: waiting for it could take days.
+        if (f.regular && age >= 0 && age < SETTLE_MS) {
           const wait = SETTLE_MS - age;
           stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);
           continue;
@@ -198,8 +201,17 @@ export class SignalEngine {
         try {
           outcomes.push({ p, ...writeTx(this.db, () => this.commitOneFile(repo, p, seen)) });
         } catch (e) {
+          // Disk full, read-only or locked store: the signal stays on disk and is retried next pass.
+          if (isTransientDbError(e)) {
+            this.log.error(`${repo.project}: store unavailable (${(e as Error).message}); ${p.f.dir.rel}/${p.f.name} stays for the next pass`);
+            break;
+          }
           // An internal error on this one signal: quarantine it rather than retry forever.
-          this.quarantine(repo, p.f, `internal error while processing: ${(e as Error).message}`);
+          try {
+            this.quarantine(repo, p.f, `internal error while processing: ${(e as Error).message}`);
+          } catch (qe) {
+            this.log.error(`${repo.project}: cannot quarantine ${p.f.name}: ${(qe as Error).message}`);
+          }
         }
       }
     }
@@ -242,6 +254,10 @@ export class SignalEngine {
           try {
             done.push(writeTx(this.db, () => one(r)));
           } catch (e) {
+            if (isTransientDbError(e)) {
+              this.log.error(`${repo.project}: store unavailable (${(e as Error).message}); queued signals wait for the next pass`);
+              return;
+            }
             this.failRow(r, `internal error while processing: ${(e as Error).message}`);
           }
         }
@@ -285,10 +301,13 @@ export class SignalEngine {
     const decoded = decodePayload(type, payload);
     if (!decoded.ok) return failedResult(`malformed payload: ${decoded.error}`);
     const task = getTask(this.db, repo.project, taskName);
-    return processSignal(
-      { task: task ? snapshotOf(this.db, task) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso(), masterSelfFixLines },
+    const waveSignal = type === "implement_task_finished" || type === "implement_wave" || type === "advance_wave" || type === "retry_wave";
+    const result = processSignal(
+      { task: task ? snapshotOf(this.db, task, waveSignal ? { subtasks: true } : {}) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso(), masterSelfFixLines },
       this.cfg(repo.project),
     );
+    if (task) this.previous.set(result, task.execution);
+    return result;
   }
 
   private process(repo: RepoEntry, row: SignalRow, head: BranchHead | null, selfFix: number | null = null): ProcessResult {
@@ -309,7 +328,8 @@ export class SignalEngine {
   }
 
   private commit(repo: RepoEntry, row: { id: number; task: string; type: SignalType }, result: ProcessResult, source: string, rowFinal = false): void {
-    commitResult(this.db, { project: repo.project, task: row.task, result, signalId: row.id, signalType: row.type, source, worker: this.worker, rowFinal });
+    const previousExecution = this.previous.get(result);
+    commitResult(this.db, { project: repo.project, task: row.task, result, signalId: row.id, signalType: row.type, source, worker: this.worker, rowFinal, ...(previousExecution ? { previousExecution } : {}) });
     // auto_advance: planner finished → implement_start in the same transaction (daemon-level flag).
     if (result.outcome === "done" && this.cfg(repo.project).autoAdvance && result.actions.some((a) => a.kind === "auto_implement")) {
       const t = getTask(this.db, repo.project, row.task);
@@ -328,6 +348,13 @@ export class SignalEngine {
     if (result.outcome === "done") this.log.info(`${repo.project}/${task}: ${type} applied${moves ? ` (${moves})` : ""}: ${result.result}`);
     else this.log.warn(`${repo.project}/${task}: ${type} failed: ${result.result}`);
   }
+}
+
+/** SQLite errors that say "not now" (full disk, read-only or locked file, I/O), not "never". */
+export function isTransientDbError(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  const msg = String((err as Error)?.message ?? "");
+  return /^SQLITE_(FULL|READONLY|BUSY|LOCKED|IOERR|CANTOPEN|PERM)/.test(code) || /disk is full|readonly database|database is locked|disk I\/O error|unable to open/i.test(msg);
 }
 
 function failedResult(reason: string): ProcessResult {

@@ -118,19 +118,37 @@ export function readSignalBody(path: string, sizeHint = 0): { ok: true; body: st
   }
 }
 
+/** File names are at most 255 bytes; failed/ names get suffixes, so long ones are shortened with a hash. */
+const MAX_NAME_BYTES = 255;
+const SUFFIX_ROOM = 40; // ".<timestamp>" (25) + ".reason" (7), with margin
+
+function fitName(name: string): string {
+  if (Buffer.byteLength(name) + SUFFIX_ROOM <= MAX_NAME_BYTES) return name;
+  const hash = new Bun.CryptoHasher("sha256").update(name).digest("hex").slice(0, 12);
+  let head = name;
+  while (Buffer.byteLength(head) + 1 + hash.length + SUFFIX_ROOM > MAX_NAME_BYTES) head = head.slice(0, -1);
+  return `${head}~${hash}`;
+}
+
 /** Move a bad signal into failed/ with a sibling `<name>.reason` (`<RFC3339 time> <reason>`). Returns the new path. */
 export function quarantineFile(dir: SignalDir, name: string, reason: string, now: string): string | null {
   const failed = join(dir.path, "failed");
   mkdirSync(failed, { recursive: true, mode: 0o755 });
-  let target = join(failed, name);
-  if (existsSync(target) || existsSync(`${target}.reason`)) target = join(failed, `${name}.${now.replace(/[:.]/g, "-")}`);
+  const base = fitName(name);
+  let target = join(failed, base);
+  if (existsSync(target) || existsSync(`${target}.reason`)) target = join(failed, `${base}.${now.replace(/[:.]/g, "-")}`);
+  // The reason is written first (complete, via rename) so a quarantined file never sits without it.
+  const original = base === name ? "" : ` (original name: ${name})`;
+  const tmp = `${target}.reason.tmp`;
+  writeFileSync(tmp, `${now} ${reason.replace(/\n/g, " ")}${original}\n`);
   try {
     renameSync(join(dir.path, name), target);
   } catch (err) {
+    unlinkSync(tmp);
     if ((err as { code?: string }).code === "ENOENT") return null; // already handled (e.g. after a crash)
     throw err;
   }
-  writeFileSync(`${target}.reason`, `${now} ${reason.replace(/\n/g, " ")}\n`);
+  renameSync(tmp, `${target}.reason`);
   return target;
 }
 

@@ -130,3 +130,8 @@ export function lastMaster(db: Db, project: string, task: string): AgentRow | nu
   const r = db.query<Raw, { project: string; task: string }>("SELECT * FROM agents WHERE project = $project AND task = $task AND role = 'master' AND session != '' ORDER BY id DESC LIMIT 1").get({ project, task });
   return r ? toRow(r) : null;
 }
+
+/** Clear an open attention item (a no-op write-free statement when there is none). */
+export function clearAttention(db: Db, project: string, task: string): void {
+  db.query("UPDATE tasks SET attention = '' WHERE project = $project AND name = $task AND attention != ''").run({ project, task });
+}

@@ -5,6 +5,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { MIGRATIONS } from "./migrations.ts";
+import { StoreError } from "./errors.ts";
 
 export type Db = Database;
 
@@ -15,14 +16,26 @@ export interface OpenOptions {
 
 export function openStore(path: string, opts: OpenOptions = {}): Db {
   const memory = opts.memory || path === ":memory:";
-  if (!memory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const db = new Database(path, { create: true, strict: true });
-  db.exec("PRAGMA busy_timeout = 30000");
-  if (!memory) db.exec("PRAGMA journal_mode = WAL");
-  db.exec("PRAGMA synchronous = NORMAL");
-  db.exec("PRAGMA foreign_keys = ON");
-  migrate(db);
-  return db;
+  try {
+    if (!memory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const db = new Database(path, { create: true, strict: true });
+    db.exec("PRAGMA busy_timeout = 30000");
+    if (!memory) db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    db.exec("PRAGMA foreign_keys = ON");
+    migrate(db);
+    return db;
+  } catch (err) {
+    // One clear line with the path and a way out, instead of a bare SQLite message.
+    const msg = (err as Error).message;
+    const corrupt = /not a database|malformed|corrupt/i.test(msg);
+    throw new StoreError(
+      "invalid",
+      corrupt
+        ? `cannot open the store ${path}: ${msg}; move it aside (mv ${path} ${path}.broken) to start with an empty store, or restore a backup`
+        : `cannot open the store ${path}: ${msg}`,
+    );
+  }
 }
 
 export function schemaVersion(db: Db): number {

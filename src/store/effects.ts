@@ -4,7 +4,8 @@ import type { ProcessResult, TaskSnapshot } from "../lifecycle/processor.ts";
 import { recordAudit } from "./audit.ts";
 import type { Db } from "./db.ts";
 import { finishSignal } from "./signals.ts";
-import { setAttention } from "./agents.ts";
+import { clearAttention } from "./agents.ts";
+import type { ExecutionState } from "../lifecycle/types.ts";
 import { applyTaskUpdate, getTask, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
 
 export interface CommitContext {
@@ -17,13 +18,20 @@ export interface CommitContext {
   /** Who asked: "file:…", "cli", "api", "daemon". */
   source: string;
   worker?: string;
+  /** Execution state before this result (from the snapshot the processor saw): spares a read. */
+  previousExecution?: ExecutionState;
   /** The row was inserted already in its final state (file signals): do not finish it again. */
   rowFinal?: boolean;
 }
 
-export function snapshotOf(db: Db, t: TaskRow): TaskSnapshot {
+/**
+ * The processor's view of a task. Subtasks (wave orchestration state) are loaded only when they can
+ * matter — a wave phase, or a wave signal — since this runs for every signal of a burst.
+ */
+export function snapshotOf(db: Db, t: TaskRow, opts: { subtasks?: boolean } = {}): TaskSnapshot {
+  const needSubtasks = opts.subtasks ?? (t.execution.phase === "wave_running" || t.execution.phase === "wave_waiting");
   return {
-    subtasks: listSubtasks(db, t.project, t.name).map((s) => ({ number: s.number, wave: s.wave, title: s.title, status: s.status })),
+    subtasks: needSubtasks ? listSubtasks(db, t.project, t.name).map((s) => ({ number: s.number, wave: s.wave, title: s.title, status: s.status })) : [],
     name: t.name,
     status: t.status,
     execution: t.execution,
@@ -57,19 +65,23 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
   let row: TaskRow | null = null;
   if (result.outcome === "done") {
     const update = storeUpdate(result);
-    const before = update?.execution ? getTask(db, ctx.project, ctx.task) : null;
+    // The lifecycle moved: an open attention item (stuck agent, failed wave, cap) is resolved — in
+    // the same UPDATE (bursts pay per statement).
+    const moved = result.transitions.length > 0 || result.update.subtaskStatus !== undefined || result.update.replaceSubtasks !== undefined;
+    if (moved && update) update.attention = "";
+    else if (moved) clearAttention(db, ctx.project, ctx.task);
+    const before = update?.execution ? (ctx.previousExecution ?? getTask(db, ctx.project, ctx.task)?.execution ?? null) : null;
     if (update) row = applyTaskUpdate(db, ctx.project, ctx.task, update);
-    // Execution sub-state changes (architecting → wave 1 → wave 2 → reviewing …) are audited too.
-    if (before && row) {
-      const a = before.execution;
+    // Execution sub-state changes within a status (architecting → wave 1 → wave 2 …) get their own
+    // audit row; with a transition, the plan_transition row carries the new execution state.
+    if (before && row && result.transitions.length === 0) {
+      const a = before;
       const b = row.execution;
       if (a.phase !== b.phase || a.agent !== b.agent || a.wave !== b.wave) {
         const fmt = (e: typeof a) => (e.phase || e.agent ? `${e.phase || "-"}/${e.agent || "-"}${e.wave ? ` wave ${e.wave}` : ""}` : "none");
         recordAudit(db, { kind: "phase_changed", project: ctx.project, task: ctx.task, signalId: ctx.signalId, message: `phase ${fmt(a)} → ${fmt(b)}`, detail: { from: a, to: b } });
       }
     }
-    // The lifecycle moved: an open attention item (stuck agent, failed wave, cap) is resolved.
-    if (result.transitions.length > 0 || result.update.subtaskStatus || result.update.replaceSubtasks) setAttention(db, ctx.project, ctx.task, "");
     // Wave orchestration state: the plan tasks and their statuses, in the same transaction.
     if (result.update.replaceSubtasks) setSubtasks(db, ctx.project, ctx.task, result.update.replaceSubtasks);
     for (const st of result.update.subtaskStatus ?? []) setSubtaskStatus(db, ctx.project, ctx.task, st.number, st.status as SubtaskStatus);
@@ -83,7 +95,7 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
         event: t.event,
         signalId: ctx.signalId,
         message: `${t.from} → ${t.to} (${t.event}${t.origin ? `, origin ${t.origin}` : ""}; ${ctx.source.replace(/#.*$/, "")})`,
-        detail: { source: ctx.source, ...(t.origin ? { origin: t.origin } : {}) },
+        detail: { source: ctx.source, ...(t.origin ? { origin: t.origin } : {}), ...(row ? { execution: row.execution } : {}) },
       });
     }
   }

@@ -276,3 +276,6 @@ export function insertFinishedSignal(
     )
     .get({ project, task, type: input.type, payload, source: input.source, now, worker, status: input.status, result: input.result })!.id;
 }
+
+/** Pending rows one repository may queue: a runaway producer cannot grow the store without bound. */
+export const MAX_PENDING_SIGNALS = 10_000;

@@ -108,6 +108,8 @@ export interface TaskUpdate {
   prCreateState?: string;
   prCreateError?: string;
   prCreateAttempts?: CounterUpdate;
+  /** Open attention item ("" clears it). */
+  attention?: string;
 }
 
 interface RawTask {
@@ -389,6 +391,7 @@ export function applyTaskUpdate(db: Db, project: string, name: string, update: T
   if (update.verifyCycle !== undefined) sets.push(counterSql("verify_cycle", update.verifyCycle, "verifyCycle", params));
   if (update.prCreateAttempts !== undefined) sets.push(counterSql("pr_create_attempts", update.prCreateAttempts, "prCreateAttempts", params));
   setText("latest_feedback", "latestFeedback", update.latestFeedback?.trim());
+  setText("attention", "attention", update.attention);
   setText("description", "description", update.description);
   setText("topic", "topic", update.topic);
   setText("branch", "branch", update.branch);
@@ -467,4 +470,47 @@ export function activeTaskSummaries(db: Db): { project: string; name: string; st
        WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != '' ORDER BY project, name LIMIT 1000`,
     )
     .all();
+}
+
+/**
+ * Tasks whose stored state may call for an agent (see lifecycle/agents.ts), plus the named ones.
+ * A filter in SQL so a repo with thousands of active tasks that need nothing costs nothing per pass.
+ */
+export function tasksMaybeNeedingAgents(db: Db, project: string, alsoNames: string[] = []): TaskRow[] {
+  const rows = db
+    .query<RawTask, { project: string; names: string }>(
+      `SELECT * FROM tasks WHERE project = $project AND (
+         status = 'planning'
+         OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
+         OR (status = 'reviewing' AND active_agent = 'reviewer')
+         OR (status = 'verifying' AND active_agent = 'master')
+         OR name IN (SELECT value FROM json_each($names))
+       ) ORDER BY name`,
+    )
+    .all({ project, names: JSON.stringify(alsoNames) });
+  return rows.map(toTask);
+}
+
+/**
+ * Why `name` cannot be a task name, or null. Task names become file names (signals), git branch
+ * components (`plan/<name>`), worktree folders and tmux session names, so they are strict slugs.
+ */
+export function taskNameProblem(name: string): string | null {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) return `invalid task name "${name}": use letters, digits, ".", "_" and "-", starting with a letter or digit (max 200)`;
+  if (name.includes("..") || name.endsWith(".") || name.endsWith(".lock")) return `invalid task name "${name}": no "..", no trailing "." or ".lock" (it becomes a git branch name)`;
+  return null;
+}
+
+/** Why `branch` cannot be a task branch, or null (git check-ref-format rules, plus no escaping .worktrees/). */
+export function branchProblem(branch: string): string | null {
+  const bad =
+    branch.length === 0 ||
+    branch.length > 240 ||
+    !/^[A-Za-z0-9][A-Za-z0-9._/-]*$/.test(branch) ||
+    branch.includes("..") ||
+    branch.includes("//") ||
+    branch.endsWith("/") ||
+    branch.endsWith(".") ||
+    branch.split("/").some((c) => c.startsWith(".") || c.endsWith(".lock"));
+  return bad ? `invalid branch "${branch}": use a git branch name like plan/<task> (letters, digits, ".", "_", "-", "/"; no "..")` : null;
 }

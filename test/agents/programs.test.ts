@@ -14,6 +14,8 @@ import {
 
 const FILE = "/repo/.kasmos/prompts/login-throttle-coder.md";
 const PROMPT = "You are the coder agent for task \"login-throttle\"; run `rm -rf $HOME` && echo 'never via a shell'";
+/** What the named adapters pass as the first message: prompts travel through the file, never argv. */
+const POINTER = promptFilePointer(FILE);
 
 function profile(p: Partial<AgentProfile>): AgentProfile {
   return { program: "claude", flags: [], model: "", skipPermissions: false, ...p };
@@ -52,7 +54,7 @@ describe("adapter selection", () => {
 
 describe("claude adapter", () => {
   test("bare: program then the prompt as one argument", () => {
-    expect(cmd({}).argv).toEqual(["claude", PROMPT]);
+    expect(cmd({}).argv).toEqual(["claude", POINTER]);
   });
 
   test("model, skip-permissions, profile flags, prompt — in that order", () => {
@@ -64,16 +66,16 @@ describe("claude adapter", () => {
       "--verbose",
       "--add-dir",
       "../lib",
-      PROMPT,
+      POINTER,
     ]);
   });
 
   test("absolute program path is kept as argv[0]", () => {
-    expect(cmd({ program: "/usr/local/bin/claude", skipPermissions: true }).argv).toEqual(["/usr/local/bin/claude", "--dangerously-skip-permissions", PROMPT]);
+    expect(cmd({ program: "/usr/local/bin/claude", skipPermissions: true }).argv).toEqual(["/usr/local/bin/claude", "--dangerously-skip-permissions", POINTER]);
   });
 
   test("a blank model is omitted", () => {
-    expect(cmd({ model: "   " }).argv).toEqual(["claude", PROMPT]);
+    expect(cmd({ model: "   " }).argv).toEqual(["claude", POINTER]);
   });
 });
 
@@ -87,12 +89,12 @@ describe("opencode adapter", () => {
       "--agent",
       "build",
       "--prompt",
-      PROMPT,
+      POINTER,
     ]);
   });
 
   test("without skip-permissions there is no --auto", () => {
-    expect(cmd({ program: "opencode" }).argv).toEqual(["opencode", "--prompt", PROMPT]);
+    expect(cmd({ program: "opencode" }).argv).toEqual(["opencode", "--prompt", POINTER]);
   });
 });
 
@@ -105,12 +107,12 @@ describe("codex adapter", () => {
       "--dangerously-bypass-approvals-and-sandbox",
       "-c",
       "model_reasoning_effort=high",
-      PROMPT,
+      POINTER,
     ]);
   });
 
   test("without skip-permissions no bypass flag", () => {
-    expect(cmd({ program: "codex", model: "o3" }).argv).toEqual(["codex", "--model", "o3", PROMPT]);
+    expect(cmd({ program: "codex", model: "o3" }).argv).toEqual(["codex", "--model", "o3", POINTER]);
   });
 });
 
@@ -131,7 +133,7 @@ describe("programs with spaces and quotes", () => {
   test("split shell-like into argv; adapter from the first word", () => {
     const r = cmd({ program: "'/opt/my tools/claude' --verbose", skipPermissions: true });
     expect(r.adapter).toBe("claude");
-    expect(r.argv).toEqual(["/opt/my tools/claude", "--verbose", "--dangerously-skip-permissions", PROMPT]);
+    expect(r.argv).toEqual(["/opt/my tools/claude", "--verbose", "--dangerously-skip-permissions", POINTER]);
   });
 
   test("double quotes, escapes and extra whitespace", () => {
@@ -155,20 +157,22 @@ describe("programs with spaces and quotes", () => {
 });
 
 describe("prompt delivery", () => {
-  test("the prompt is one argv element, byte for byte (no shell)", () => {
+  test("prompt text never reaches argv (readable by any local user in /proc): only a pointer to the file", () => {
     const weird = "line 1\nline 2 $(whoami) `id` \"q\" 'q' ; | & > <";
-    expect(cmd({}, weird).argv.at(-1)).toBe(weird);
-    expect(cmd({ program: "opencode" }, weird).argv.at(-1)).toBe(weird);
+    for (const program of ["claude", "opencode", "codex", "my-agent"]) {
+      const argv = cmd({ program }, weird).argv;
+      expect(argv.join("\n")).not.toContain("whoami");
+      expect(argv.join(" ")).toContain(FILE);
+    }
   });
 
-  test("oversized prompts are replaced by a pointer to the prompt file", () => {
+  test("any size of prompt: the argv stays small", () => {
     const big = "x".repeat(MAX_ARG_PROMPT_BYTES + 1);
     for (const program of ["claude", "opencode", "codex"]) {
       const argv = cmd({ program }, big).argv;
       expect(argv.at(-1)).toBe(promptFilePointer(FILE));
-      expect(argv.at(-1)).toContain(FILE);
+      expect(argv.join(" ").length).toBeLessThan(1000);
     }
-    expect(cmd({}, "x".repeat(MAX_ARG_PROMPT_BYTES)).argv.at(-1)).toHaveLength(MAX_ARG_PROMPT_BYTES);
   });
 
   test("a prompt that would parse as an option goes through the file", () => {
@@ -234,6 +238,6 @@ describe("resolveProfile", () => {
 
   test("resolved profile feeds buildCommand", () => {
     const p = resolveProfile("coder", { daemon: { coder: { program: "/usr/local/bin/claude", model: "opus" } } });
-    expect(buildCommand(p, { promptFile: FILE, prompt: "go" }).argv).toEqual(["/usr/local/bin/claude", "--model", "opus", "--dangerously-skip-permissions", "go"]);
+    expect(buildCommand(p, { promptFile: FILE, prompt: "go" }).argv).toEqual(["/usr/local/bin/claude", "--model", "opus", "--dangerously-skip-permissions", POINTER]);
   });
 });

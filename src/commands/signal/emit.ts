@@ -3,8 +3,8 @@ import { canonicalSignalType, normalizePayload } from "../../lifecycle/signal-ty
 import { SIGNAL_TYPES } from "../../lifecycle/types.ts";
 import { recordAudit } from "../../store/audit.ts";
 import { writeTx } from "../../store/db.ts";
-import { enqueueSignal } from "../../store/signals.ts";
-import { normalizeTaskName } from "../../store/tasks.ts";
+import { countSignals, enqueueSignal, MAX_PENDING_SIGNALS } from "../../store/signals.ts";
+import { normalizeTaskName, taskNameProblem } from "../../store/tasks.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
@@ -28,10 +28,11 @@ export default withExamples(
         const payload = normalizePayload(canon.type, args.payload ?? "");
         if (!payload.ok) fail(`invalid payload for ${canon.type}: ${payload.error}`);
         const task = normalizeTaskName(args.task);
-        if (task === "") fail("task name must not be empty");
+        if (taskNameProblem(task)) fail(taskNameProblem(task)!);
         const repo = resolveRepo(args.repo);
         const db = openCliStore();
         const id = writeTx(db, () => {
+          if (countSignals(db, repo.project).pending >= MAX_PENDING_SIGNALS) fail(`signal queue of ${repo.project} is full (${MAX_PENDING_SIGNALS} pending); is the daemon running?`);
           const id = enqueueSignal(db, { project: repo.project, task, type: canon.type, payload: payload.payload, source: "cli" });
           recordAudit(db, { kind: "signal_enqueued", project: repo.project, task, event: canon.type, signalId: id, message: `${canon.type} queued (cli)` });
           return id;

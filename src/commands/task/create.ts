@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { recordAudit } from "../../store/audit.ts";
 import { writeTx } from "../../store/db.ts";
 import { ingestPlan } from "../../store/plans.ts";
-import { createTask, normalizeTaskName, requireTask } from "../../store/tasks.ts";
+import { branchProblem, createTask, normalizeTaskName, requireTask, taskNameProblem } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { fail, guard, print, printJson } from "../_util.ts";
@@ -24,7 +24,9 @@ export default withExamples(
       await guard(() => {
         const repo = resolveRepo(args.repo);
         const name = normalizeTaskName(args.name);
-        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(name)) fail(`invalid task name "${args.name}": use letters, digits, ".", "_" and "-" (max 200)`);
+        const nameProblem = taskNameProblem(name);
+        if (nameProblem) fail(nameProblem);
+        if (args.branch !== undefined && branchProblem(args.branch)) fail(branchProblem(args.branch)!);
         let md: string | null = null;
         if (args.plan) {
           try {
