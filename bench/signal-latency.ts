@@ -41,7 +41,8 @@ async function measure(mode: Mode): Promise<ModeResult> {
   const t0 = performance.now();
   let es: EventStream | null = null;
   try {
-    writeConfig(sb, { poll_interval_sec: POLL_INTERVAL_SEC, watch_signals: mode !== "poll" });
+    // auto_review_fix off: this measures signal → committed transition; agent starts are bench/agent-latency.ts.
+    writeConfig(sb, { poll_interval_sec: POLL_INTERVAL_SEC, watch_signals: mode !== "poll", auto_review_fix: false });
     const projects = mode === "watch-2" ? [PROJECT, `${PROJECT}2`] : [PROJECT];
     const paths = projects.map((p) => sb.makeGitRepo(p));
     for (const p of projects) seedTasks(sb, p, [TASK], "implementing");

@@ -25,7 +25,7 @@ import { type AgentRow, endAgent, insertAgent, listAgents, liveAgentByTitle, liv
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
-import { branchProblem, getTask, type TaskRow, tasksMaybeNeedingAgents } from "../store/tasks.ts";
+import { branchProblem, getTask, projectsMaybeNeedingAgents, type TaskRow, tasksMaybeNeedingAgents } from "../store/tasks.ts";
 import type { EventHub } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { RepoEntry } from "./repos.ts";
@@ -91,9 +91,13 @@ export class AgentRunner {
 
   private sessionsCache: Promise<SessionInfo[] | null> | null = null;
 
-  /** Forget the per-pass tmux snapshot (called at the start of every scan pass). */
+  /** Projects that may need reconciling this pass (one query for all repos), null = not computed yet. */
+  private busyProjects: Set<string> | null = null;
+
+  /** Forget the per-pass snapshots (called at the start of every scan pass). */
   newPass(): void {
     this.sessionsCache = null;
+    this.busyProjects = null;
   }
 
   private sessions(): Promise<SessionInfo[] | null> {
@@ -105,9 +109,10 @@ export class AgentRunner {
     return this.sessionsCache;
   }
 
-  /** Nothing to do for a repo without live agents or tasks that may need one (keeps passes cheap). */
+  /** Nothing to do for a repo without live agents or tasks that may need one (one query per pass). */
   private idle(project: string): boolean {
-    return liveAgents(this.deps.db, { project }).length === 0 && tasksMaybeNeedingAgents(this.deps.db, project).length === 0;
+    this.busyProjects ??= new Set(projectsMaybeNeedingAgents(this.deps.db));
+    return !this.busyProjects.has(project);
   }
 
   /** One reconcile pass over a repo (called by the scan loop after signals were processed). */

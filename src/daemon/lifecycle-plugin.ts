@@ -132,7 +132,8 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       }
       const stats = await engine.scanRepo(repo);
       await runner.reconcile(repo);
-      if (reason === "timer") github.sweep(repo);
+      // PR retries back off by ≥ 30 s: checking every 10th timer pass is plenty and keeps idle passes cheap.
+      if (reason === "timer" && timerPasses % 10 === 1) github.sweep(repo);
       if (stats.settleInMs > 0 && !settleTimers.has(repo.project)) {
         // Come back exactly when the freshest file is old enough, for this repo only.
         settleTimers.set(

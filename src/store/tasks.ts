@@ -514,3 +514,18 @@ export function branchProblem(branch: string): string | null {
     branch.split("/").some((c) => c.startsWith(".") || c.endsWith(".lock"));
   return bad ? `invalid branch "${branch}": use a git branch name like plan/<task> (letters, digits, ".", "_", "-", "/"; no "..")` : null;
 }
+
+/** Projects with a task that may need an agent or with a live agent (the reconciler's per-pass filter). */
+export function projectsMaybeNeedingAgents(db: Db): string[] {
+  return db
+    .query<{ project: string }, []>(
+      `SELECT DISTINCT project FROM tasks WHERE
+         status = 'planning'
+         OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
+         OR (status = 'reviewing' AND active_agent = 'reviewer')
+         OR (status = 'verifying' AND active_agent = 'master')
+       UNION SELECT DISTINCT project FROM agents WHERE state = 'running'`,
+    )
+    .all()
+    .map((r) => r.project);
+}
