@@ -54,7 +54,12 @@ export function mountLifecycleRoutes(app: Hono, d: Daemon, hub: EventHub): void 
   app.get("/v1/repos/:project/tasks", (c) => {
     const repo = repoOf(c.req.param("project"));
     const status = csv<TaskStatus>(c.req.query("status"), TASK_STATUSES, "status");
-    return c.json(listTasks(d.db, { project: repo.project, ...(status ? { status } : {}) }));
+    const rawLimit = c.req.query("limit");
+    const limit = rawLimit === undefined ? 1000 : Number(rawLimit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError(400, "limit must be a whole number from 1 to 10000");
+    // The list leaves out plan content (GET …/tasks/:name has it): lists stay small however big plans are.
+    const rows = listTasks(d.db, { project: repo.project, ...(status ? { status } : {}) });
+    return c.json(rows.slice(0, limit).map(({ content: _content, ...rest }) => rest));
   });
 
   app.post("/v1/repos/:project/tasks", async (c) => {

@@ -467,7 +467,8 @@ export function activeTaskSummaries(db: Db): { project: string; name: string; st
   return db
     .query<{ project: string; name: string; status: string; phase: string; wave: number; attention: string }, []>(
       `SELECT project, name, status, execution_phase AS phase, active_wave AS wave, attention FROM tasks
-       WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != '' ORDER BY project, name LIMIT 1000`,
+       WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != ''
+       ORDER BY attention = '', project, name LIMIT 200`,
     )
     .all();
 }
