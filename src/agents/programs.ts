@@ -228,3 +228,22 @@ export function buildCommand(profile: AgentProfile, input: { promptFile: string;
     }
   }
 }
+
+/** `[agents.<role>]` tables + `default_program` as written in TOML → resolveProfile's input. */
+export function profilesFromConfig(
+  agents: Partial<Record<string, { program?: string; flags?: string[]; model?: string; skip_permissions?: boolean } | undefined>>,
+  defaultProgram: string | undefined,
+): AgentProfilesConfig {
+  const out: AgentProfilesConfig = {};
+  if (defaultProgram) out.default_program = defaultProgram;
+  for (const [role, a] of Object.entries(agents)) {
+    if (!a) continue;
+    const p: Partial<AgentProfile> = {};
+    if (a.program !== undefined) p.program = a.program;
+    if (a.flags !== undefined) p.flags = a.flags;
+    if (a.model !== undefined) p.model = a.model;
+    if (a.skip_permissions !== undefined) p.skipPermissions = a.skip_permissions;
+    out[role as AgentRole] = p;
+  }
+  return out;
+}

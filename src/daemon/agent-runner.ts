@@ -9,14 +9,14 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { resolveBranchHead } from "../agents/git.ts";
-import { type AgentProfile, type AgentProfilesConfig, type AgentRole, buildCommand, resolveProfile } from "../agents/programs.ts";
+import { type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
 import { type SessionInfo, Tmux } from "../agents/tmux.ts";
 import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
 import { processorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
-import type { AgentRoleConfig, DaemonConfig } from "../config/schema.ts";
+import type { DaemonConfig } from "../config/schema.ts";
 import { type ExpectedAgent, expectedAgents } from "../lifecycle/agents.ts";
 import { extractMetadata, headerContext, parsePlan } from "../lifecycle/plan-parser.ts";
 import { type Action, failWaveTask, processSignal, type TaskSnapshot } from "../lifecycle/processor.ts";
@@ -42,20 +42,6 @@ export interface RunnerDeps {
   binDir: string;
 }
 
-function profiles(agents: Partial<Record<string, AgentRoleConfig>>, defaultProgram: string): AgentProfilesConfig {
-  const out: AgentProfilesConfig = {};
-  if (defaultProgram) out.default_program = defaultProgram;
-  for (const [role, a] of Object.entries(agents)) {
-    if (!a) continue;
-    const p: Partial<AgentProfile> = {};
-    if (a.program !== undefined) p.program = a.program;
-    if (a.flags !== undefined) p.flags = a.flags;
-    if (a.model !== undefined) p.model = a.model;
-    if (a.skip_permissions !== undefined) p.skipPermissions = a.skip_permissions;
-    out[role as AgentRole] = p;
-  }
-  return out;
-}
 
 /** Could this task need an agent, judging by status and execution state only? */
 function needsAgents(t: TaskRow): boolean {
@@ -276,7 +262,7 @@ export class AgentRunner {
     const eff = effectiveConfig(this.deps.config(), loadRepoOverrides(repo.path).overrides);
     const overrides = loadRepoOverrides(repo.path).overrides;
     const role = w.role as AgentRole;
-    const profile = resolveProfile(role, { daemon: profiles(eff.agents, this.deps.config().default_program), repo: profiles(overrides.agents, overrides.default_program ?? "") });
+    const profile = resolveProfile(role, { daemon: profilesFromConfig(eff.agents, this.deps.config().default_program), repo: profilesFromConfig(overrides.agents, overrides.default_program ?? "") });
     const fail = (why: string): void => {
       writeTx(db, () => {
         const row = insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: "", cwd: "", program: profile.program });

@@ -3,11 +3,10 @@
 // degrades something (agent program missing for a role, no GitHub token, low inotify limits, …).
 import { accessSync, constants, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute } from "node:path";
-import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, resolveProfile } from "../agents/programs.ts";
+import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
 import { configDir, defaultConfigPath } from "../config/paths.ts";
 import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
-import type { AgentRoleConfig } from "../config/schema.ts";
 import { repoPathProblem } from "../daemon/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
 
@@ -141,21 +140,6 @@ export function checkConfig(outcome: ConfigOutcome, path: string): CheckResult {
   return pass("config", "error", `${loaded.path} is valid`);
 }
 
-/** daemon.toml / .kasmos/config.toml `[agents.*]` + `default_program` → resolveProfile's input (as the agent runner does). */
-function profilesOf(agents: Partial<Record<string, AgentRoleConfig>>, defaultProgram: string | undefined): AgentProfilesConfig {
-  const out: AgentProfilesConfig = {};
-  if (defaultProgram) out.default_program = defaultProgram;
-  for (const [role, a] of Object.entries(agents)) {
-    if (!a) continue;
-    const p: Partial<AgentProfile> = {};
-    if (a.program !== undefined) p.program = a.program;
-    if (a.flags !== undefined) p.flags = a.flags;
-    if (a.model !== undefined) p.model = a.model;
-    if (a.skip_permissions !== undefined) p.skipPermissions = a.skip_permissions;
-    out[role as AgentRole] = p;
-  }
-  return out;
-}
 
 /** Directory of the kasmos binary: the daemon puts it first on agents' PATH. */
 export function agentBinDir(): string {
@@ -239,7 +223,7 @@ function agentProblems(scope: AgentScope, roles: readonly AgentRole[], daemonPat
 export function checkAgents(outcome: ConfigOutcome): CheckResult {
   if (outcome.error !== null) return problem("agents", "warn", "skipped: daemon.toml is invalid (see config)", "fix the config first, then run kas doctor again");
   const cfg = outcome.loaded.config;
-  const { ok, bad } = agentProblems({ daemon: profilesOf(cfg.agents, cfg.default_program) }, AGENT_ROLES, outcome.loaded.path);
+  const { ok, bad } = agentProblems({ daemon: profilesFromConfig(cfg.agents, cfg.default_program) }, AGENT_ROLES, outcome.loaded.path);
   if (bad.length > 0) {
     return problem("agents", "warn", `${bad.map((b) => b.detail).join("; ")}${ok.length > 0 ? ` (ok: ${ok.join("; ")})` : ""}`, bad.map((b) => b.fix).filter((f, i, a) => a.indexOf(f) === i).join("; "));
   }
@@ -259,7 +243,7 @@ export function checkRepo(repo: string, outcome: ConfigOutcome & { error: null }
   const { overrides, error } = loadRepoOverrides(repo);
   if (error) return problem(name, "warn", error, `fix ${repoConfigPath(repo)} (or delete it to use the daemon's values)`);
   const cfg = outcome.loaded.config;
-  const scope: AgentScope = { daemon: profilesOf(cfg.agents, cfg.default_program), repo: profilesOf(overrides.agents, overrides.default_program) };
+  const scope: AgentScope = { daemon: profilesFromConfig(cfg.agents, cfg.default_program), repo: profilesFromConfig(overrides.agents, overrides.default_program) };
   // Roles whose program the repo file decides (resolveProfile: repo role → daemon role → repo default → daemon default).
   const set = (s: string | undefined): boolean => (s ?? "").trim() !== "";
   const overridden = AGENT_ROLES.filter((r) => set(overrides.agents[r]?.program) || (!set(cfg.agents[r]?.program) && set(overrides.default_program)));
