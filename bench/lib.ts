@@ -178,7 +178,8 @@ export class Sandbox {
       return;
     }
     try {
-      await waitFor(() => !alive(pid), 5_000, `pid ${pid} to exit`);
+      // Graceful stop may checkpoint a large WAL after heavy load: allow the daemon's own 10 s bound.
+      await waitFor(() => !alive(pid), 12_000, `pid ${pid} to exit`);
     } catch {
       try {
         process.kill(pid, "SIGKILL");

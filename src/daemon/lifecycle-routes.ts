@@ -58,8 +58,8 @@ export function mountLifecycleRoutes(app: Hono, d: Daemon, hub: EventHub): void 
     const limit = rawLimit === undefined ? 1000 : Number(rawLimit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new HttpError(400, "limit must be a whole number from 1 to 10000");
     // The list leaves out plan content (GET …/tasks/:name has it): lists stay small however big plans are.
-    const rows = listTasks(d.db, { project: repo.project, ...(status ? { status } : {}) });
-    return c.json(rows.slice(0, limit).map(({ content: _content, ...rest }) => rest));
+    const rows = listTasks(d.db, { project: repo.project, ...(status ? { status } : {}), withoutContent: true, limit });
+    return c.json(rows.map(({ content: _content, ...rest }) => rest));
   });
 
   app.post("/v1/repos/:project/tasks", async (c) => {

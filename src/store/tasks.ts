@@ -256,11 +256,28 @@ export interface ListTasksFilter {
   /** Restrict to these statuses; an empty array yields no rows. */
   status?: TaskStatus[];
   topic?: string;
+  /** Leave plan content out (returned as ""): lists of thousands of tasks stay cheap. */
+  withoutContent?: boolean;
+  limit?: number;
+}
+
+const columnLists = new WeakMap<Db, string>();
+
+/** Every tasks column but `content` (which is selected as ''), from the live schema. */
+function columnsWithoutContent(db: Db): string {
+  let cols = columnLists.get(db);
+  if (!cols) {
+    const names = db.query<{ name: string }, []>("PRAGMA table_info(tasks)").all().map((c) => c.name);
+    cols = names.map((n) => (n === "content" ? "'' AS content" : n)).join(", ");
+    columnLists.set(db, cols);
+  }
+  return cols;
 }
 
 /** Ordered by project, name. */
 export function listTasks(db: Db, filter: ListTasksFilter = {}): TaskRow[] {
   if (filter.status && filter.status.length === 0) return [];
+  const columns = filter.withoutContent ? columnsWithoutContent(db) : "*";
   const where: string[] = [];
   const params: Record<string, string> = {};
   if (filter.project !== undefined) {
@@ -278,7 +295,8 @@ export function listTasks(db: Db, filter: ListTasksFilter = {}): TaskRow[] {
     });
     where.push(`status IN (${names.join(", ")})`);
   }
-  const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY project, name`;
+  const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : "";
+  const sql = `SELECT ${columns} FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY project, name${limit}`;
   return db.query<RawTask, Record<string, string>>(sql).all(params).map(toTask);
 }
 
@@ -468,7 +486,7 @@ export function activeTaskSummaries(db: Db): { project: string; name: string; st
     .query<{ project: string; name: string; status: string; phase: string; wave: number; attention: string }, []>(
       `SELECT project, name, status, execution_phase AS phase, active_wave AS wave, attention FROM tasks
        WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != ''
-       ORDER BY attention = '', project, name LIMIT 200`,
+       ORDER BY project, name LIMIT 200`,
     )
     .all();
 }
