@@ -126,7 +126,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       if (watching && !watchers.has(repo.project)) {
         engine.prepareRepo(repo);
         watch(repo);
-      } else if (reason === "timer" && timerPasses % 5 === 0) {
+      } else if (reason === "timer" && timerPasses % 15 === 0) {
         // Safety net for missed folder events (e.g. a worktree added during an inotify overflow).
         watchers.get(repo.project)?.refresh();
       }

@@ -9,6 +9,7 @@
 // Bursts are committed in batches (one transaction for up to BATCH signals, each still atomic with
 // its own effect); a batch that throws is retried one signal at a time so one bad signal cannot
 // hold the others back.
+import { statSync } from "node:fs";
 import { linesChanged, resolveBranchHead } from "../agents/git.ts";
 import { lastMaster } from "../store/agents.ts";
 import { type BranchHead, type ProcessorConfig, type ProcessResult, processSignal } from "../lifecycle/processor.ts";
@@ -101,12 +102,41 @@ export class SignalEngine {
 
   // ---- signal files -------------------------------------------------------------------------
 
+  /** Signal folders seen empty, by path → their mtime then (ns): unchanged folders need no listing. */
+  private quiet = new Map<string, bigint>();
+
+  /**
+   * Cheap emptiness check for the poll safety net: a folder whose mtime has not moved since it was
+   * last listed empty has no new entries. Only trusted when that mtime is over a second old, so a
+   * file created within the same clock tick as the listing can never be missed.
+   */
+  private unchangedSinceEmpty(path: string, now: number): boolean {
+    const known = this.quiet.get(path);
+    if (known === undefined) return false;
+    try {
+      const m = statSync(path, { bigint: true }).mtimeNs;
+      return m === known && now - Number(m / 1_000_000n) > 1000;
+    } catch {
+      return false;
+    }
+  }
+
   private async bridgeFiles(repo: RepoEntry, stats: ScanStats): Promise<void> {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
     const now = Date.now();
     let batch: PreparedFile[] = [];
     for (const dir of signalDirs(repo.path)) {
-      for (const f of listSignalFiles(dir)) {
+      if (this.unchangedSinceEmpty(dir.path, now)) continue;
+      let before: bigint | null = null;
+      try {
+        before = statSync(dir.path, { bigint: true }).mtimeNs; // taken before listing: a later change moves it
+      } catch {
+        before = null;
+      }
+      const files = listSignalFiles(dir);
+      if (files.length === 0 && before !== null) this.quiet.set(dir.path, before);
+      else this.quiet.delete(dir.path);
+      for (const f of files) {
         const age = now - f.mtimeMs;
         // A future mtime (clock jump, skewed writer) counts as settled: waiting for it could take days.
         if (f.regular && age >= 0 && age < SETTLE_MS) {
