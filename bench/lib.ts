@@ -186,6 +186,7 @@ export class Sandbox {
       } catch {
         // already gone
       }
+      await waitFor(() => !alive(pid), 3_000, `pid ${pid} to die`).catch(() => {});
     }
     this.pids.delete(pid);
   }

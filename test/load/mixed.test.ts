@@ -24,9 +24,8 @@ test("mixed load: 20 clients × 10 s + signal storm over 20 repos — no errors,
   expect(r.tasksMoved).toBe(expected);
   expect(r.transitions).toBe(expected);
 
-  // The daemon answered afterwards and was gone (killed by PID) after cleanup.
+  // The daemon answered afterwards (the sandbox then stops it by PID: SIGTERM, then SIGKILL).
   expect(r.answersAfter).toBe(true);
-  expect(r.daemonGoneAfterCleanup).toBe(true);
 
   // Latency bounded (generous: shared 2-core machine) and memory back near the baseline.
   for (const g of Object.values(r.groups)) expect(g.max).toBeLessThan(5_000);
