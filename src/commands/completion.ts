@@ -148,6 +148,31 @@ function childArms(nodes: CommandNode[], shell: "bash" | "zsh"): string {
   return arms.join("\n");
 }
 
+/** The lookup functions bash and zsh scripts share (same POSIX `case` syntax in both shells). */
+function lookupFunctions(nodes: CommandNode[]): string {
+  return `_kasmos_valued() {
+  REPLY=""
+  case "$1" in
+${valuedArms(nodes)}
+  esac
+}
+
+_kasmos_flag_value() {
+  REPLY="none"
+  case "$1|$2" in
+${flagValueArms(nodes)}
+  esac
+}
+
+_kasmos_positional() {
+  REPLY="none"
+  case "$1|$2" in
+${positionalArms(nodes)}
+  esac
+}
+`;
+}
+
 function valuedArms(nodes: CommandNode[]): string {
   return nodes
     .map((n) => ({ n, words: n.flags.filter((f) => f.takesValue).flatMap(flagWords) }))
@@ -203,27 +228,7 @@ ${flagsArms}
   esac
 }
 
-_kasmos_valued() {
-  REPLY=""
-  case "$1" in
-${valuedArms(nodes)}
-  esac
-}
-
-_kasmos_flag_value() {
-  REPLY="none"
-  case "$1|$2" in
-${flagValueArms(nodes)}
-  esac
-}
-
-_kasmos_positional() {
-  REPLY="none"
-  case "$1|$2" in
-${positionalArms(nodes)}
-  esac
-}
-
+${lookupFunctions(nodes)}
 _kasmos_complete_kind() {
   case "$1" in
     file) COMPREPLY=( $(compgen -f -- "$2") ); compopt -o filenames 2>/dev/null ;;
@@ -313,27 +318,7 @@ ${flagsArms}
   esac
 }
 
-_kasmos_valued() {
-  REPLY=""
-  case "$1" in
-${valuedArms(nodes)}
-  esac
-}
-
-_kasmos_flag_value() {
-  REPLY="none"
-  case "$1|$2" in
-${flagValueArms(nodes)}
-  esac
-}
-
-_kasmos_positional() {
-  REPLY="none"
-  case "$1|$2" in
-${positionalArms(nodes)}
-  esac
-}
-
+${lookupFunctions(nodes)}
 _kasmos_complete_kind() {
   case "$1" in
     file) _files ;;

@@ -19,7 +19,7 @@ import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig } from "../config/schema.ts";
 import { type ExpectedAgent, expectedAgents } from "../lifecycle/agents.ts";
 import { extractMetadata, headerContext, parsePlan } from "../lifecycle/plan-parser.ts";
-import { type Action, failWaveTask, processSignal, type TaskSnapshot } from "../lifecycle/processor.ts";
+import { type Action, failWaveTask, processSignal } from "../lifecycle/processor.ts";
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
 import { type AgentRow, endAgent, insertAgent, listAgents, liveAgentByTitle, liveAgents, setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
@@ -42,27 +42,6 @@ export interface RunnerDeps {
   binDir: string;
 }
 
-
-/** Could this task need an agent, judging by status and execution state only? */
-function needsAgents(t: TaskRow): boolean {
-  switch (t.status) {
-    case "planning":
-      return true;
-    case "implementing":
-      return ["architecting", "single_agent_implementing", "fixing", "wave_running"].includes(t.execution.phase);
-    case "reviewing":
-      return t.execution.agent === "reviewer";
-    case "verifying":
-      return t.execution.agent === "master";
-    default:
-      return false;
-  }
-}
-
-/** Snapshot without subtasks (only wave phases need them). */
-function snapshotOf0(t: TaskRow): TaskSnapshot {
-  return { name: t.name, status: t.status, execution: t.execution, reviewCycle: t.reviewCycle, verifyCycle: t.verifyCycle, content: t.content, branch: t.branch, latestFeedback: t.latestFeedback };
-}
 
 export class AgentRunner {
   /** Per-task chains: reconcile work for one task never interleaves. */
@@ -123,7 +102,8 @@ export class AgentRunner {
     const tasks = tasksMaybeNeedingAgents(this.deps.db, repo.project, [...liveByTask.keys()]);
     // Tasks are independent: start their agents concurrently (a bounded pool), so 20 tasks × 3
     // coders don't queue behind each other — each task's own starts stay ordered (spawn chains).
-    const work = tasks.filter((t) => (ACTIVE_STATUSES as readonly string[]).includes(t.status) && ((liveByTask.get(t.name) ?? []).length > 0 || needsAgents(t)));
+    // tasksMaybeNeedingAgents already filtered on what a task may need (plus tasks with live agents).
+    const work = tasks.filter((t) => (ACTIVE_STATUSES as readonly string[]).includes(t.status));
     const POOL = 6;
     for (let i = 0; i < work.length; i += POOL) {
       await Promise.all(work.slice(i, i + POOL).map((t) => this.reconcileTask(repo, t, liveByTask.get(t.name) ?? [], byName)));
@@ -135,7 +115,7 @@ export class AgentRunner {
   }
 
   private async reconcileTask(repo: RepoEntry, t: TaskRow, live: AgentRow[], sessions: Map<string, SessionInfo>): Promise<void> {
-    const want = expectedAgents(t.execution.phase === "wave_running" ? snapshotOf(this.deps.db, t) : snapshotOf0(t));
+    const want = expectedAgents(snapshotOf(this.deps.db, t)); // subtasks are loaded only for wave phases
     const wantTitles = new Set(want.map((w) => w.title));
     const spawns: Promise<void>[] = [];
     for (const w of want) {
@@ -239,15 +219,8 @@ export class AgentRunner {
     const key = `${repo.project}/${t.name}`;
     const prev = this.chains.get(key) ?? Promise.resolve();
     const run = prev.then(() => this.spawnNow(repo, t, w, sessions)).catch((err: unknown) => {
-      // Record it as a failed start: the reconciler then stops retrying until the task changes.
-      log.error(`${key}: spawn ${w.title}: ${(err as Error).message}`);
       try {
-        writeTx(this.deps.db, () => {
-          const row = insertAgent(this.deps.db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: "", cwd: "", program: "" });
-          endAgent(this.deps.db, row.id, "failed", null, (err as Error).message);
-          recordAudit(this.deps.db, { kind: "agent_failed", project: repo.project, task: t.name, message: `${w.role} ${w.title} could not start: ${(err as Error).message}`, level: "error" });
-          setAttention(this.deps.db, repo.project, t.name, `${w.role} could not start: ${(err as Error).message}`);
-        });
+        this.recordFailedStart(repo, t, w, "", (err as Error).message);
       } catch (e) {
         log.error(`${key}: cannot record failed start: ${(e as Error).message}`);
       }
@@ -256,23 +229,28 @@ export class AgentRunner {
     await run;
   }
 
+  /** A start that failed: recorded (row, audit, attention) so the reconciler stops retrying until the task changes. */
+  private recordFailedStart(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, program: string, why: string): void {
+    const { db } = this.deps;
+    writeTx(db, () => {
+      const row = insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: "", cwd: "", program });
+      endAgent(db, row.id, "failed", null, why);
+      recordAudit(db, { kind: "agent_failed", project: repo.project, task: t.name, message: `${w.role} ${w.title} could not start: ${why}`, detail: { title: w.title, program }, level: "error" });
+      setAttention(db, repo.project, t.name, `${w.role} could not start: ${why}`);
+    });
+    this.deps.log.error(`${repo.project}/${t.name}: ${w.role} ${w.title} could not start: ${why}`);
+    this.deps.hub.pump();
+  }
+
   private async spawnNow(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo>): Promise<void> {
     const { db, log, tmux } = this.deps;
     if (liveAgentByTitle(db, repo.project, w.title)) return; // never twice
-    const eff = effectiveConfig(this.deps.config(), loadRepoOverrides(repo.path).overrides);
+    const daemonCfg = this.deps.config();
     const overrides = loadRepoOverrides(repo.path).overrides;
+    const eff = effectiveConfig(daemonCfg, overrides);
     const role = w.role as AgentRole;
-    const profile = resolveProfile(role, { daemon: profilesFromConfig(eff.agents, this.deps.config().default_program), repo: profilesFromConfig(overrides.agents, overrides.default_program ?? "") });
-    const fail = (why: string): void => {
-      writeTx(db, () => {
-        const row = insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: "", cwd: "", program: profile.program });
-        endAgent(db, row.id, "failed", null, why);
-        recordAudit(db, { kind: "agent_failed", project: repo.project, task: t.name, message: `${w.role} ${w.title} could not start: ${why}`, detail: { title: w.title, program: profile.program }, level: "error" });
-        setAttention(db, repo.project, t.name, `${w.role} could not start: ${why}`);
-      });
-      log.error(`${repo.project}/${t.name}: ${w.role} ${w.title} could not start: ${why}`);
-      this.deps.hub.pump();
-    };
+    const profile = resolveProfile(role, { daemon: profilesFromConfig(daemonCfg.agents, daemonCfg.default_program), repo: profilesFromConfig(overrides.agents, overrides.default_program ?? "") });
+    const fail = (why: string): void => this.recordFailedStart(repo, t, w, profile.program, why);
 
     // Cheap checks first: a missing program must not cost a git worktree.
     const promptFile = join(configDir(), "prompts", repo.project, `${w.title}.md`);

@@ -1,7 +1,7 @@
 // Audit log (reference §5): one row per lifecycle transition, signal outcome and operator action.
 // recordAudit is a plain synchronous insert that runs inside the caller's transaction, so errors
 // propagate (and roll the whole effect back) instead of being swallowed.
-import { type Db, nowIso } from "./db.ts";
+import { type Db, nowIso, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
 import { normalizeTaskName } from "./tasks.ts";
 
@@ -180,11 +180,7 @@ export function listAudit(db: Db, filter: ListAuditFilter = {}): AuditRow[] {
     params.task = normalizeTaskName(filter.task);
   }
   if (filter.kinds) {
-    const names = filter.kinds.map((k, i) => {
-      params[`k${i}`] = k;
-      return `$k${i}`;
-    });
-    where.push(`kind IN (${names.join(", ")})`);
+    where.push(`kind IN ${inList("k", filter.kinds, params)}`);
   }
   if (filter.afterId !== undefined) {
     where.push("id > $afterId");

@@ -66,3 +66,11 @@ export function writeTx<T>(db: Db, fn: () => T): T {
 export function nowIso(): string {
   return new Date().toISOString();
 }
+
+/** `(${prefix}0, ${prefix}1, …)` for an SQL IN list, with the values added to `params` (named-parameter style). */
+export function inList(prefix: string, values: readonly (string | number)[], params: Record<string, string | number | null>): string {
+  return `(${values.map((v, i) => {
+    params[`${prefix}${i}`] = v;
+    return `$${prefix}${i}`;
+  }).join(", ")})`;
+}

@@ -1,7 +1,7 @@
 // The signal queue (reference §2.7): pending → processing → done | failed.
 // Claims are one UPDATE … WHERE id = (oldest pending) RETURNING * inside an IMMEDIATE transaction,
 // so two processes (daemon, CLI, tests) can never claim the same row.
-import { type Db, nowIso, writeTx } from "./db.ts";
+import { type Db, nowIso, writeTx, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
 import { normalizeTaskName } from "./tasks.ts";
 import { SIGNAL_TYPES, type SignalRowStatus, type SignalType } from "../lifecycle/types.ts";
@@ -181,11 +181,7 @@ export function listSignals(db: Db, filter: ListSignalsFilter = {}): SignalRow[]
     params.task = normalizeTaskName(filter.task);
   }
   if (filter.status) {
-    const names = filter.status.map((s, i) => {
-      params[`s${i}`] = s;
-      return `$s${i}`;
-    });
-    where.push(`status IN (${names.join(", ")})`);
+    where.push(`status IN ${inList("s", filter.status, params)}`);
   }
   params.limit = clampLimit(filter.limit, 100, 1000);
   const sql = `SELECT * FROM signals ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT $limit`;

@@ -1,7 +1,7 @@
 // Task rows (reference §3.3–§3.5). Keys are (project, name); names are bare slugs without `.md`.
 // `content` (the plan markdown) is only ever written by createTask/setContent: the generic
 // applyTaskUpdate has no content field, so an update can never wipe a plan.
-import { type Db, nowIso, writeTx } from "./db.ts";
+import { type Db, nowIso, writeTx, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
 import {
   EXECUTION_PHASES,
@@ -289,11 +289,7 @@ export function listTasks(db: Db, filter: ListTasksFilter = {}): TaskRow[] {
     params.topic = filter.topic;
   }
   if (filter.status) {
-    const names = filter.status.map((s, i) => {
-      params[`s${i}`] = s;
-      return `$s${i}`;
-    });
-    where.push(`status IN (${names.join(", ")})`);
+    where.push(`status IN ${inList("s", filter.status, params)}`);
   }
   const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : "";
   const sql = `SELECT ${columns} FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY project, name${limit}`;
@@ -491,6 +487,12 @@ export function activeTaskSummaries(db: Db): { project: string; name: string; st
     .all();
 }
 
+/** SQL: the stored states in which src/lifecycle/agents.ts expectedAgents can ask for an agent. */
+const MAY_NEED_AGENT = `(status = 'planning'
+  OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
+  OR (status = 'reviewing' AND active_agent = 'reviewer')
+  OR (status = 'verifying' AND active_agent = 'master'))`;
+
 /**
  * Tasks whose stored state may call for an agent (see lifecycle/agents.ts), plus the named ones.
  * A filter in SQL so a repo with thousands of active tasks that need nothing costs nothing per pass.
@@ -499,10 +501,7 @@ export function tasksMaybeNeedingAgents(db: Db, project: string, alsoNames: stri
   const rows = db
     .query<RawTask, { project: string; names: string }>(
       `SELECT * FROM tasks WHERE project = $project AND (
-         status = 'planning'
-         OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
-         OR (status = 'reviewing' AND active_agent = 'reviewer')
-         OR (status = 'verifying' AND active_agent = 'master')
+         ${MAY_NEED_AGENT}
          OR name IN (SELECT value FROM json_each($names))
        ) ORDER BY name`,
     )
@@ -539,10 +538,7 @@ export function projectsMaybeNeedingAgents(db: Db): string[] {
   return db
     .query<{ project: string }, []>(
       `SELECT DISTINCT project FROM tasks WHERE
-         status = 'planning'
-         OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
-         OR (status = 'reviewing' AND active_agent = 'reviewer')
-         OR (status = 'verifying' AND active_agent = 'master')
+         ${MAY_NEED_AGENT}
        UNION SELECT DISTINCT project FROM agents WHERE state = 'running'`,
     )
     .all()
