@@ -108,7 +108,10 @@ export interface Daemon {
   proc: Bun.Subprocess;
 }
 
-/** Temp HOME / XDG_RUNTIME_DIR under /tmp (short: unix socket paths are limited to 107 bytes). */
+/**
+ * Temp HOME / XDG_RUNTIME_DIR under /tmp (short: unix socket paths are limited to 107 bytes), or under
+ * $KASMOS_BENCH_TMP (e.g. /dev/shm, to take a noisy disk out of the figures).
+ */
 export class Sandbox {
   readonly dir: string;
   readonly home: string;
@@ -116,7 +119,7 @@ export class Sandbox {
   private readonly pids = new Set<number>();
 
   constructor(prefix = "kb-") {
-    this.dir = mkdtempSync(join("/tmp", prefix));
+    this.dir = mkdtempSync(join(process.env.KASMOS_BENCH_TMP || "/tmp", prefix));
     this.home = join(this.dir, "h");
     this.runtime = join(this.dir, "r");
     mkdirSync(this.home, { recursive: true });

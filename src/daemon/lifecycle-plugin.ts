@@ -10,7 +10,7 @@ import type { AgentSummary, RepoCounts } from "./daemon.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
-import { SignalEngine } from "./signal-engine.ts";
+import { type ScanStats, SignalEngine } from "./signal-engine.ts";
 import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
 import { mountAgentRoutes } from "./agent-routes.ts";
 import { mountMetricsRoute } from "./metrics.ts";
@@ -27,6 +27,9 @@ function binDir(): string {
   if (process.env.KASMOS_BIN_DIR) return process.env.KASMOS_BIN_DIR;
   return Bun.isStandaloneExecutable ? dirname(process.execPath) : join(dirname(Bun.main), "..", "dist");
 }
+
+/** Files in one scan of a repo that make it drain by back-to-back scans instead of watch events. */
+const BURST_FILES = 16;
 
 export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngine; runner: AgentRunner } {
   const hub = new EventHub(d.db);
@@ -56,7 +59,36 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     w.refresh();
     watchers.set(repo.project, w);
   };
+  // A burst (many files in one scan) is drained by scanning back to back with the repo's watches
+  // dropped: inotify would deliver ~5 events per file for files the next scan lists anyway. After
+  // the first scan that finds nothing, the watches are re-armed and one more scan catches files
+  // that landed in between; the poll timer stays the safety net throughout.
+  const bursts = new Map<string, { files: number; scans: number; t0: number }>();
+  const drainBursts = (repo: RepoEntry, stats: ScanStats): void => {
+    const w = watchers.get(repo.project);
+    if (!w) return;
+    const b = bursts.get(repo.project);
+    if (!w.paused || !b) {
+      if (stats.files < BURST_FILES) return;
+      w.pause();
+      bursts.set(repo.project, { files: stats.files, scans: 1, t0: performance.now() });
+      d.log.info(`${repo.project}: burst of signal files: scanning back to back until quiet (watches paused)`);
+      d.loop.kick(repo.project);
+      return;
+    }
+    b.files += stats.files;
+    b.scans++;
+    if (stats.files > 0) {
+      d.loop.kick(repo.project);
+    } else if (stats.settleInMs === 0) {
+      w.resume();
+      bursts.delete(repo.project);
+      d.log.info(`${repo.project}: burst drained: ${b.files} signal files in ${b.scans} scans, ${Math.round(performance.now() - b.t0)} ms; watching again`);
+      d.loop.kick(repo.project);
+    } // else: only files still being written; the settle timer comes back for them
+  };
   const unwatch = (project: string): void => {
+    bursts.delete(project);
     watchers.get(project)?.close();
     watchers.delete(project);
   };
@@ -131,6 +163,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         watchers.get(repo.project)?.refresh();
       }
       const stats = await engine.scanRepo(repo);
+      drainBursts(repo, stats);
       await runner.reconcile(repo);
       // PR retries back off by ≥ 30 s: checking every 10th timer pass is plenty and keeps idle passes cheap.
       if (reason === "timer" && timerPasses % 10 === 1) github.sweep(repo);

@@ -202,7 +202,7 @@ export function renderMetrics(m: MetricsInput): string {
   return formatFamilies(families);
 }
 
-/** Store-side numbers: one GROUP BY each (signals by status use idx_signals_status, transitions idx_audit_kind). */
+/** Store-side numbers: one GROUP BY each (transitions use idx_audit_kind; finished signals are a scan). */
 export function queryStoreMetrics(db: Db): Pick<MetricsInput, "signals" | "queue" | "transitions" | "agents" | "tasks"> {
   return {
     signals: db
@@ -210,7 +210,13 @@ export function queryStoreMetrics(db: Db): Pick<MetricsInput, "signals" | "queue
         "SELECT signal_type AS type, status, COUNT(*) AS n FROM signals WHERE status IN ('done', 'failed') GROUP BY signal_type, status",
       )
       .all(),
-    queue: db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM signals WHERE status IN ('pending', 'processing') GROUP BY status").all(),
+    // One COUNT per status: each is then a walk of its small partial index (idx_signals_pending / _processing).
+    queue: db
+      .query<{ status: string; n: number }, []>(
+        "SELECT 'pending' AS status, COUNT(*) AS n FROM signals WHERE status = 'pending' UNION ALL SELECT 'processing', COUNT(*) FROM signals WHERE status = 'processing'",
+      )
+      .all()
+      .filter((r) => r.n > 0),
     transitions: db
       .query<{ event: string; to: string; n: number }, []>(
         "SELECT event, to_status AS \"to\", COUNT(*) AS n FROM audit_events WHERE kind = 'plan_transition' GROUP BY event, to_status",

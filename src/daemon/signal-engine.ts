@@ -40,6 +40,9 @@ export interface ScanStats {
   settleInMs: number;
 }
 
+/** A file committed now, or one whose row was committed before a crash (only its file is finished). */
+type FileOutcome = { p: PreparedFile; id: number; result: ProcessResult } | { p: PreparedFile; id: number; prior: SignalRow };
+
 interface PreparedFile {
   f: FoundFile;
   sig: FileSignal;
@@ -95,9 +98,27 @@ export class SignalEngine {
 
   async scanRepo(repo: RepoEntry): Promise<ScanStats> {
     const stats: ScanStats = { files: 0, rows: 0, settleInMs: 0 };
-    await this.bridgeFiles(repo, stats);
-    if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) await this.drainQueue(repo, stats);
+    // One config read per scan, not per signal (the repo's overrides file is stat'ed on each read).
+    this.scanCfg.delete(repo.project);
+    try {
+      await this.bridgeFiles(repo, stats);
+      if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) await this.drainQueue(repo, stats);
+    } finally {
+      this.scanCfg.delete(repo.project);
+    }
     return stats;
+  }
+
+  /** Processor config of the repos being scanned, read once per scan. */
+  private scanCfg = new Map<string, ProcessorConfig>();
+
+  private configOf(project: string): ProcessorConfig {
+    let c = this.scanCfg.get(project);
+    if (c === undefined) {
+      c = this.cfg(project);
+      this.scanCfg.set(project, c);
+    }
+    return c;
   }
 
   // ---- signal files -------------------------------------------------------------------------
@@ -174,15 +195,8 @@ export class SignalEngine {
     this.hub.pump();
   }
 
-  /** Everything that needs no transaction: recovery of already-recorded files, name checks, body, git HEAD. */
+  /** Everything that needs no transaction: name checks, body, git HEAD. */
   private async prepareFile(repo: RepoEntry, f: FoundFile): Promise<PreparedFile | null> {
-    // Already persisted before a crash? Finish the file's fate from the recorded row, never re-apply.
-    const prior = findSignalBySource(this.db, f.key);
-    if (prior) {
-      if (prior.status === "failed") quarantineFile(f.dir, f.name, prior.result || "failed", nowIso());
-      else consumeFile(f.path);
-      return null;
-    }
     if (!f.regular) {
       this.quarantine(repo, f, "not a regular file (symlink, fifo or device)");
       return null;
@@ -199,7 +213,11 @@ export class SignalEngine {
     return { f, sig, key: dedupKey(sig), body, head };
   }
 
-  private commitOneFile(repo: RepoEntry, p: PreparedFile, seen: Map<string, number>): { id: number; result: ProcessResult } {
+  private commitOneFile(repo: RepoEntry, p: PreparedFile, seen: Map<string, number>): FileOutcome {
+    // Already persisted before a crash? The file's fate follows the recorded row; never re-applied.
+    // Looked up here, inside the batch's transaction: outside one, every lookup is its own read transaction.
+    const prior = findSignalBySource(this.db, p.f.key);
+    if (prior) return { p, id: prior.id, prior };
     const payload = p.body.ok ? fileSignalPayload(p.sig, p.body.body) : "";
     const dupOf = seen.get(p.key);
     let result: ProcessResult;
@@ -214,14 +232,14 @@ export class SignalEngine {
     );
     this.commit(repo, { id, task: p.sig.task, type: p.sig.type }, result, `file:${p.f.dir.rel}/${p.f.name}`, true);
     if (dupOf === undefined) seen.set(p.key, id);
-    return { id, result };
+    return { p, id, result };
   }
 
   private commitFiles(repo: RepoEntry, batch: PreparedFile[], seen: Map<string, number>): void {
-    let outcomes: { p: PreparedFile; id: number; result: ProcessResult }[] = [];
+    let outcomes: FileOutcome[] = [];
     const seenBefore = new Map(seen);
     try {
-      outcomes = writeTx(this.db, () => batch.map((p) => ({ p, ...this.commitOneFile(repo, p, seen) })));
+      outcomes = writeTx(this.db, () => batch.map((p) => this.commitOneFile(repo, p, seen)));
     } catch (err) {
       this.log.warn(`${repo.project}: batch of ${batch.length} signals failed (${(err as Error).message}); retrying one by one`);
       seen.clear();
@@ -229,7 +247,7 @@ export class SignalEngine {
       outcomes = [];
       for (const p of batch) {
         try {
-          outcomes.push({ p, ...writeTx(this.db, () => this.commitOneFile(repo, p, seen)) });
+          outcomes.push(writeTx(this.db, () => this.commitOneFile(repo, p, seen)));
         } catch (e) {
           // Disk full, read-only or locked store: the signal stays on disk and is retried next pass.
           if (isTransientDbError(e)) {
@@ -247,6 +265,11 @@ export class SignalEngine {
     }
     // Only now, after the commit, does the file leave the signals folder.
     for (const o of outcomes) {
+      if ("prior" in o) {
+        if (o.prior.status === "failed") quarantineFile(o.p.f.dir, o.p.f.name, o.prior.result || "failed", nowIso());
+        else consumeFile(o.p.f.path);
+        continue;
+      }
       if (o.result.outcome === "done") consumeFile(o.p.f.path);
       else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso());
       this.logOutcome(repo, o.p.sig.task, o.p.sig.type, o.result);
@@ -334,7 +357,7 @@ export class SignalEngine {
     const waveSignal = type === "implement_task_finished" || type === "implement_wave" || type === "advance_wave" || type === "retry_wave";
     const result = processSignal(
       { task: task ? snapshotOf(this.db, task, waveSignal ? { subtasks: true } : {}) : null, taskName, type, payload: decoded.payload, source: "agent", head, now: nowIso(), masterSelfFixLines },
-      this.cfg(repo.project),
+      this.configOf(repo.project),
     );
     if (task) this.previous.set(result, task.execution);
     return result;
@@ -361,12 +384,12 @@ export class SignalEngine {
     const previousExecution = this.previous.get(result);
     commitResult(this.db, { project: repo.project, task: row.task, result, signalId: row.id, signalType: row.type, source, worker: this.worker, rowFinal, ...(previousExecution ? { previousExecution } : {}) });
     // auto_advance: planner finished → implement_start in the same transaction (daemon-level flag).
-    if (result.outcome === "done" && this.cfg(repo.project).autoAdvance && result.actions.some((a) => a.kind === "auto_implement")) {
+    if (result.outcome === "done" && this.configOf(repo.project).autoAdvance && result.actions.some((a) => a.kind === "auto_implement")) {
       const t = getTask(this.db, repo.project, row.task);
       if (t) {
         const r2 = processSignal(
           { task: snapshotOf(this.db, t), taskName: row.task, type: "implement_start", payload: EMPTY_PAYLOAD, source: "agent", head: null, now: nowIso() },
-          this.cfg(repo.project),
+          this.configOf(repo.project),
         );
         commitResult(this.db, { project: repo.project, task: row.task, result: r2, signalId: null, signalType: "implement_start", source: "auto_advance" });
       }

@@ -143,13 +143,15 @@ export function recordAudit(db: Db, input: AuditInput): number {
     detail: input.detail == null ? null : JSON.stringify(input.detail),
     level,
   };
-  return db
-    .query<{ id: number }, typeof params>(
-      `INSERT INTO audit_events (kind, timestamp, project, task, from_status, to_status, event, signal_id, message, detail, level)
-       VALUES ($kind, $timestamp, $project, $task, $fromStatus, $toStatus, $event, $signalId, $message, $detail, $level)
-       RETURNING id`,
-    )
-    .get(params)!.id;
+  // run() + lastInsertRowid rather than RETURNING: measurably cheaper, and this runs twice per signal.
+  return Number(
+    db
+      .query<never, typeof params>(
+        `INSERT INTO audit_events (kind, timestamp, project, task, from_status, to_status, event, signal_id, message, detail, level)
+         VALUES ($kind, $timestamp, $project, $task, $fromStatus, $toStatus, $event, $signalId, $message, $detail, $level)`,
+      )
+      .run(params).lastInsertRowid,
+  );
 }
 
 export const AUDIT_MAX_LIMIT = 500;

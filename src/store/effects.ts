@@ -6,7 +6,7 @@ import type { Db } from "./db.ts";
 import { finishSignal } from "./signals.ts";
 import { clearAttention } from "./agents.ts";
 import type { ExecutionState } from "../lifecycle/types.ts";
-import { applyTaskUpdate, getTask, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
+import { getTask, writeTaskUpdate, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
 
 export interface CommitContext {
   project: string;
@@ -59,10 +59,9 @@ function storeUpdate(r: ProcessResult): TaskUpdate | null {
   return Object.keys(out).length > 0 ? out : null;
 }
 
-/** Must run inside writeTx. Returns the updated task row (or null when nothing was written to a task). */
-export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
+/** Must run inside writeTx. */
+export function commitResult(db: Db, ctx: CommitContext): void {
   const { result } = ctx;
-  let row: TaskRow | null = null;
   if (result.outcome === "done") {
     const update = storeUpdate(result);
     // The lifecycle moved: an open attention item (stuck agent, failed wave, cap) is resolved — in
@@ -70,16 +69,21 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
     const moved = result.transitions.length > 0 || result.update.subtaskStatus !== undefined || result.update.replaceSubtasks !== undefined;
     if (moved && update) update.attention = "";
     else if (moved) clearAttention(db, ctx.project, ctx.task);
-    const before = update?.execution ? (ctx.previousExecution ?? getTask(db, ctx.project, ctx.task)?.execution ?? null) : null;
-    if (update) row = applyTaskUpdate(db, ctx.project, ctx.task, update);
-    // Execution sub-state changes within a status (architecting → wave 1 → wave 2 …) get their own
-    // audit row; with a transition, the plan_transition row carries the new execution state.
-    if (before && row && result.transitions.length === 0) {
-      const a = before;
-      const b = row.execution;
-      if (a.phase !== b.phase || a.agent !== b.agent || a.wave !== b.wave) {
-        const fmt = (e: typeof a) => (e.phase || e.agent ? `${e.phase || "-"}/${e.agent || "-"}${e.wave ? ` wave ${e.wave}` : ""}` : "none");
-        recordAudit(db, { kind: "phase_changed", project: ctx.project, task: ctx.task, signalId: ctx.signalId, message: `phase ${fmt(a)} → ${fmt(b)}`, detail: { from: a, to: b } });
+    // The execution state after the update is derived, not read back: RETURNING * costs as much as the UPDATE.
+    let after: ExecutionState | null = null;
+    if (update) {
+      const before = ctx.previousExecution ?? getTask(db, ctx.project, ctx.task)?.execution ?? null;
+      writeTaskUpdate(db, ctx.project, ctx.task, update);
+      after = before ? executionAfter(before, update.execution) : null;
+      // Execution sub-state changes within a status (architecting → wave 1 → wave 2 …) get their own
+      // audit row; with a transition, the plan_transition row carries the new execution state.
+      if (before && after && update.execution && result.transitions.length === 0) {
+        const a = before;
+        const b = after;
+        if (a.phase !== b.phase || a.agent !== b.agent || a.wave !== b.wave) {
+          const fmt = (e: typeof a) => (e.phase || e.agent ? `${e.phase || "-"}/${e.agent || "-"}${e.wave ? ` wave ${e.wave}` : ""}` : "none");
+          recordAudit(db, { kind: "phase_changed", project: ctx.project, task: ctx.task, signalId: ctx.signalId, message: `phase ${fmt(a)} → ${fmt(b)}`, detail: { from: a, to: b } });
+        }
       }
     }
     // Wave orchestration state: the plan tasks and their statuses, in the same transaction.
@@ -95,7 +99,7 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
         event: t.event,
         signalId: ctx.signalId,
         message: `${t.from} → ${t.to} (${t.event}${t.origin ? `, origin ${t.origin}` : ""}; ${ctx.source.replace(/#.*$/, "")})`,
-        detail: { source: ctx.source, ...(t.origin ? { origin: t.origin } : {}), ...(row ? { execution: row.execution } : {}) },
+        detail: { source: ctx.source, ...(t.origin ? { origin: t.origin } : {}), ...(after ? { execution: after } : {}) },
       });
     }
   }
@@ -123,5 +127,14 @@ export function commitResult(db: Db, ctx: CommitContext): TaskRow | null {
       level: "warn",
     });
   }
-  return row;
+}
+
+/** What writeTaskUpdate stores for the execution columns (same trimming and clamping). */
+function executionAfter(before: ExecutionState, ex: TaskUpdate["execution"]): ExecutionState {
+  if (!ex) return before;
+  return {
+    phase: ex.phase ?? before.phase,
+    agent: ex.agent !== undefined ? ex.agent.trim() : before.agent,
+    wave: ex.wave !== undefined ? Math.max(0, ex.wave) : before.wave,
+  };
 }

@@ -3,6 +3,17 @@ import type { Database } from "bun:sqlite";
 
 export type Migration = (db: Database) => void;
 
+/**
+ * SQL: the stored task states in which src/lifecycle/agents.ts expectedAgents can ask for an agent.
+ * Also the WHERE of the partial index idx_tasks_may_need_agent (migration 7): SQLite uses that index
+ * only for a query whose WHERE contains this exact expression, so queries take it from here. Changing
+ * it means a new migration that recreates the index.
+ */
+export const MAY_NEED_AGENT = `(status = 'planning'
+  OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
+  OR (status = 'reviewing' AND active_agent = 'reviewer')
+  OR (status = 'verifying' AND active_agent = 'master'))`;
+
 export const MIGRATIONS: Migration[] = [
   // 1: repositories registered at run time (survive restarts; merged with the config's `repos`).
   (db) => {
@@ -175,6 +186,19 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (project, comment_id, content),
         FOREIGN KEY (project, task) REFERENCES tasks (project, name) ON DELETE CASCADE ON UPDATE CASCADE
       );
+    `);
+  },
+  // 7: partial indexes, so a burst of file signals (inserted already done) and task updates touch
+  // as few b-trees as possible, while the queries that look for the few interesting rows (pending,
+  // in flight, failed, tasks that may need an agent) stay index lookups.
+  (db) => {
+    db.exec(`
+      DROP INDEX idx_signals_claim;
+      DROP INDEX idx_signals_status;
+      CREATE INDEX idx_signals_pending ON signals (project, created_at, id) WHERE status = 'pending';
+      CREATE INDEX idx_signals_processing ON signals (claimed_at) WHERE status = 'processing';
+      CREATE INDEX idx_signals_failed ON signals (project, created_at) WHERE status = 'failed';
+      CREATE INDEX idx_tasks_may_need_agent ON tasks (project) WHERE ${MAY_NEED_AGENT};
     `);
   },
 ];

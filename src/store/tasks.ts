@@ -3,6 +3,7 @@
 // applyTaskUpdate has no content field, so an update can never wipe a plan.
 import { type Db, nowIso, writeTx, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
+import { MAY_NEED_AGENT } from "./migrations.ts";
 import {
   EXECUTION_PHASES,
   TASK_STATUSES,
@@ -372,6 +373,19 @@ function counterSql(column: string, value: CounterUpdate, param: string, params:
  * Never touches `content`. Missing task → StoreError("not_found").
  */
 export function applyTaskUpdate(db: Db, project: string, name: string, update: TaskUpdate): TaskRow {
+  const { sql, params, key } = taskUpdateSql(project, name, update);
+  const r = db.query<RawTask, Record<string, string | number | null>>(`${sql} RETURNING *`).get(params);
+  if (!r) throw notFound(key.project, key.name);
+  return toTask(r);
+}
+
+/** applyTaskUpdate without reading the row back (RETURNING * costs as much as the update itself in bursts). */
+export function writeTaskUpdate(db: Db, project: string, name: string, update: TaskUpdate): void {
+  const { sql, params, key } = taskUpdateSql(project, name, update);
+  if (db.query<never, Record<string, string | number | null>>(sql).run(params).changes === 0) throw notFound(key.project, key.name);
+}
+
+function taskUpdateSql(project: string, name: string, update: TaskUpdate): { sql: string; params: Record<string, string | number | null>; key: { project: string; name: string } } {
   const key = requireKey(project, name);
   const now = nowIso();
   const sets: string[] = ["updated_at = $now"];
@@ -445,11 +459,7 @@ export function applyTaskUpdate(db: Db, project: string, name: string, update: T
     }
   }
 
-  const r = db
-    .query<RawTask, Record<string, string | number | null>>(`UPDATE tasks SET ${sets.join(", ")} WHERE project = $project AND name = $name RETURNING *`)
-    .get(params);
-  if (!r) throw notFound(key.project, key.name);
-  return toTask(r);
+  return { sql: `UPDATE tasks SET ${sets.join(", ")} WHERE project = $project AND name = $name`, params, key };
 }
 
 /** Delete a task (subtasks cascade). Returns false when absent. */
@@ -486,12 +496,6 @@ export function activeTaskSummaries(db: Db): { project: string; name: string; st
     )
     .all();
 }
-
-/** SQL: the stored states in which src/lifecycle/agents.ts expectedAgents can ask for an agent. */
-const MAY_NEED_AGENT = `(status = 'planning'
-  OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
-  OR (status = 'reviewing' AND active_agent = 'reviewer')
-  OR (status = 'verifying' AND active_agent = 'master'))`;
 
 /**
  * Tasks whose stored state may call for an agent (see lifecycle/agents.ts), plus the named ones.

@@ -39,10 +39,13 @@ describe("migrations", () => {
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
     expect(tables(db)).toEqual(["agents", "audit_events", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
     expect(indexes(db)).toEqual(
-      expect.arrayContaining(["idx_signals_claim", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active"]),
+      expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active"]),
     );
-    const claimIdx = db.query<{ name: string }, []>("PRAGMA index_info(idx_signals_claim)").all().map((r) => r.name);
-    expect(claimIdx).toEqual(["project", "status", "created_at", "id"]);
+    // Migration 7 replaced the full-table signal indexes with partial ones.
+    expect(indexes(db)).not.toContain("idx_signals_claim");
+    expect(indexes(db)).not.toContain("idx_signals_status");
+    const claimIdx = db.query<{ name: string }, []>("PRAGMA index_info(idx_signals_pending)").all().map((r) => r.name);
+    expect(claimIdx).toEqual(["project", "created_at", "id"]);
     expect(db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()!.journal_mode).toBe("wal");
     expect(db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()!.timeout).toBe(30000);
     expect(db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()!.foreign_keys).toBe(1);

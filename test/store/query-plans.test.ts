@@ -1,0 +1,61 @@
+// The queries that run per signal or per scan pass must stay index lookups: a full scan there costs
+// O(history) on every pass. This captures the SQL the store functions actually run and asserts on
+// SQLite's plan for it, so an edited query (or a partial index whose WHERE no longer matches) fails here.
+import { describe, expect, test } from "bun:test";
+import { type Db, openStore } from "../../src/store/db.ts";
+import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
+import { createTask, projectsMaybeNeedingAgents } from "../../src/store/tasks.ts";
+
+/** The SQL statements `fn` prepares (via db.query), each with SQLite's plan for it. */
+function plansOf(db: Db, fn: () => unknown): { sql: string; plan: string }[] {
+  const seen: string[] = [];
+  const original = db.query.bind(db);
+  const spy = ((sql: string) => {
+    seen.push(sql);
+    return original(sql);
+  }) as typeof db.query;
+  db.query = spy;
+  try {
+    fn();
+  } finally {
+    db.query = original;
+  }
+  return [...new Set(seen)]
+    .filter((sql) => /^\s*(SELECT|UPDATE|INSERT|DELETE)/i.test(sql))
+    .map((sql) => ({ sql, plan: original(`EXPLAIN QUERY PLAN ${sql}`).all().map((r) => (r as { detail: string }).detail).join(" | ") }));
+}
+
+function store(): Db {
+  const db = openStore(":memory:");
+  createTask(db, { project: "p", name: "t1", content: "" });
+  for (let i = 0; i < 50; i++) enqueueSignal(db, { project: "p", task: "t1", type: "implement_finished", source: `file:x#${i}` });
+  db.exec("ANALYZE");
+  return db;
+}
+
+describe("per-signal and per-pass queries use their indexes", () => {
+  const cases: [string, (db: Db) => unknown, RegExp][] = [
+    ["findSignalBySource (once per signal file)", (db) => findSignalBySource(db, "file:x#1"), /USING INDEX idx_signals_source/],
+    ["peekPending (every pass)", (db) => peekPending(db, "p", 200), /idx_signals_pending/],
+    ["pendingProjects (every timer pass)", (db) => pendingProjects(db), /idx_signals_pending/],
+    ["claimNextSignal for a project", (db) => claimNextSignal(db, "p", "w"), /idx_signals_pending/],
+    ["recoverStuckSignals (start)", (db) => recoverStuckSignals(db, 60_000), /idx_signals_processing/],
+    ["enqueue with a dedup key", (db) => enqueueSignal(db, { project: "p", task: "t1", type: "implement_finished", source: "cli", dedupKey: "k1" }), /idx_signals_dedup_active/],
+    ["projectsMaybeNeedingAgents (every pass)", (db) => projectsMaybeNeedingAgents(db), /SCAN tasks USING INDEX idx_tasks_may_need_agent/],
+  ];
+  for (const [name, fn, want] of cases) {
+    test(name, () => {
+      const db = store();
+      try {
+        const plans = plansOf(db, () => fn(db));
+        expect(plans.length).toBeGreaterThan(0);
+        const hit = plans.find((p) => want.test(p.plan));
+        if (!hit) throw new Error(`no statement used ${want}; plans:\n${plans.map((p) => `${p.sql.replace(/\s+/g, " ")}\n  → ${p.plan}`).join("\n")}`);
+        // No statement of these functions scans the signals table itself.
+        for (const p of plans) expect(p.plan).not.toMatch(/SCAN signals(?! USING)/);
+      } finally {
+        db.close();
+      }
+    });
+  }
+});
