@@ -4,7 +4,7 @@
 // Targets: < 0.5 % of one core, ≤ 80 MB.
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { cpuMs, type BenchResult, round, rssMb, Sandbox } from "./lib.ts";
+import { cpuPreciseMs, type BenchResult, round, rssMb, Sandbox } from "./lib.ts";
 import { getJson, gitInit, registerRepo } from "./signal-lib.ts";
 
 const REPOS = 100;
@@ -34,10 +34,10 @@ export async function run(): Promise<BenchResult> {
     await Bun.sleep(SETTLE_MS);
 
     const before = await getJson<Status>(d.socket, "/v1/status");
-    const cpu0 = cpuMs(d.pid);
+    const cpu0 = cpuPreciseMs(d.pid);
     const t0 = performance.now();
     await Bun.sleep(IDLE_MS);
-    const cpu = cpuMs(d.pid) - cpu0;
+    const cpu = cpuPreciseMs(d.pid) - cpu0;
     const wall = performance.now() - t0;
     const rss = rssMb(d.pid);
     let fds = -1;
@@ -67,7 +67,7 @@ export async function run(): Promise<BenchResult> {
       notes: [
         `${REPOS} repos created with \`git init -q\` and registered one by one via POST /v1/repos in ${(regMs / 1000).toFixed(1)} s; then ${SETTLE_MS / 1000} s settle before the window`,
         "default settings (no daemon.toml): watch_signals = true (inotify on each repo's signals folder + repo root), poll_interval_sec = 2.0",
-        "CPU = utime+stime delta from /proc/<pid>/stat at CLK_TCK 100 (10 ms resolution = 0.05 % over 20 s); RSS = VmRSS (MB = 1024 kB)",
+        "CPU = on-CPU time of all the daemon's threads from /proc/<pid>/task/*/schedstat (ns resolution; /proc/<pid>/stat counts 10 ms ticks, ±0.05 % over 20 s); RSS = VmRSS (MB = 1024 kB)",
       ],
     };
   } finally {

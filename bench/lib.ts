@@ -4,7 +4,7 @@
 //
 // Adding a bench: create bench/<name>.ts exporting `run(): Promise<BenchResult>`, then append
 // `{ name: "<name>", load: () => import("./<name>.ts") }` to BENCHES in bench/run.ts.
-import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, writeFileSync, openSync, closeSync } from "node:fs";
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, readdirSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..");
@@ -97,6 +97,23 @@ export function cpuMs(pid: number): number {
   const stime = Number.parseInt(rest[12] ?? "", 10); // field 15
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`cannot parse /proc/${pid}/stat`);
   return ((utime + stime) * 1000) / CLK_TCK;
+}
+
+/**
+ * On-CPU time of every live thread of `pid` in ms, with ns resolution (/proc/<pid>/task/<tid>/schedstat).
+ * cpuMs() counts in clock ticks (10 ms here), too coarse for an idle window of ~100 ms; but threads
+ * that exit take their time with them here, so this is for idle windows, not bursts.
+ */
+export function cpuPreciseMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // thread exited between the listing and the read
+    }
+  }
+  return ns / 1e6;
 }
 
 // ---------------------------------------------------------------------------------------------
