@@ -168,7 +168,7 @@ export interface ListSignalsFilter {
   limit?: number;
 }
 
-/** Newest first. */
+/** Newest first (by insertion). */
 export function listSignals(db: Db, filter: ListSignalsFilter = {}): SignalRow[] {
   if (filter.status && filter.status.length === 0) return [];
   const where: string[] = [];
@@ -185,7 +185,9 @@ export function listSignals(db: Db, filter: ListSignalsFilter = {}): SignalRow[]
     where.push(`status IN ${inList("s", filter.status, params)}`);
   }
   params.limit = clampLimit(filter.limit, 100, 1000);
-  const sql = `SELECT * FROM signals ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT $limit`;
+  // Insertion order (rowid), newest first: a reverse walk of the table that stops at the limit, where
+  // ORDER BY created_at sorted the whole history (no index) on every call.
+  const sql = `SELECT * FROM signals ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $limit`;
   return db.query<RawSignal, Record<string, string | number>>(sql).all(params).map(toSignal);
 }
 
