@@ -2,28 +2,13 @@
 // and fake agents (test/fixtures/fake-agent.sh). Covers the review-fix cap, verify force-promotion,
 // a stale master approval being replaced, and a daemon SIGKILLed in the middle of a wave.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { alive, makeGitRepo, ROOT, Sandbox, waitFor } from "../helpers/env.ts";
+import { alive, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { fakeAgentConfig, WAVES_PLAN } from "../helpers/agents.ts";
 
-const FAKE = join(ROOT, "test", "fixtures", "fake-agent.sh");
 /** One task: at or under blueprint_skip_threshold, so a single coder implements it. */
 const SMALL = "# Small\n**Goal:** one change\n\n## Wave 1: a\n### Task 1: x\ndo x\n";
-/** Three tasks (> blueprint_skip_threshold 2): architect, then wave 1 (two coders), then wave 2. */
-const WAVES = `# Feature
-**Goal:** two waves
-
-## Wave 1: base
-### Task 1: storage
-make storage
-### Task 2: config
-make config
-
-## Wave 2: api
-### Task 3: endpoint
-serve it
-`;
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -32,26 +17,6 @@ beforeEach(() => {
 afterEach(async () => {
   await sb.cleanup();
 });
-
-function q<T>(s: Sandbox, sql: string, ...params: (string | number)[]): T[] {
-  const db = new Database(join(s.configDir, "kasmos.db"), { readonly: true });
-  try {
-    return db.query(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
-function config(extraEnv: string, extra = ""): string {
-  return [
-    "poll_interval_sec = 0.2",
-    "auto_advance = true",
-    "auto_review_fix = true",
-    "auto_readiness_review = true",
-    `default_program = "env ${extraEnv} ${FAKE}"`,
-    extra,
-  ].join("\n");
-}
 
 interface TaskRow {
   status: string;
@@ -64,7 +29,7 @@ interface TaskRow {
   attention: string;
 }
 const task = (name: string): TaskRow | undefined =>
-  q<TaskRow>(sb, "SELECT status, execution_phase, active_agent, review_cycle, verify_cycle, verified_sha, verify_origin, attention FROM tasks WHERE name = ?", name)[0];
+  sb.query<TaskRow>("SELECT status, execution_phase, active_agent, review_cycle, verify_cycle, verified_sha, verify_origin, attention FROM tasks WHERE name = ?", name)[0];
 
 interface AgentRow {
   id: number;
@@ -75,7 +40,7 @@ interface AgentRow {
   started_at: string;
   ended_at: string | null;
 }
-const agents = (t: string): AgentRow[] => q<AgentRow>(sb, "SELECT id, title, role, state, session, started_at, ended_at FROM agents WHERE task = ? ORDER BY id", t);
+const agents = (t: string): AgentRow[] => sb.query<AgentRow>("SELECT id, title, role, state, session, started_at, ended_at FROM agents WHERE task = ? ORDER BY id", t);
 
 function branchHead(repo: string, t: string): string {
   return Bun.spawnSync(["git", "-C", repo, "rev-parse", `plan/${t}`]).stdout.toString().trim();
@@ -109,7 +74,7 @@ async function startPlanned(repo: string, name: string, plan: string): Promise<v
 describe("agents at their limits", () => {
   test("max_review_fix_cycles = 1: the second change request hits the cap, no second fixer", async () => {
     const repo = makeGitRepo(sb.dir, "shop");
-    sb.writeConfig(config("FAKE_REVIEW_ROUNDS=5", "max_review_fix_cycles = 1"));
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=5", "max_review_fix_cycles = 1"));
     const daemon = await sb.foreground();
     await startPlanned(repo, "cap", SMALL);
 
@@ -124,9 +89,9 @@ describe("agents at their limits", () => {
     expect(task("cap")!.status).toBe("implementing");
     expect(agents("cap").map((a) => a.title)).toEqual(["cap-coder", "cap-review-1", "cap-fix-1", "cap-review-2"]);
     expect(agents("cap").filter((a) => a.state === "failed")).toEqual([]);
-    expect(q(sb, "SELECT * FROM audit_events WHERE kind = 'attention' AND task = 'cap' AND message LIKE '%cycle limit%'").length).toBe(1);
+    expect(sb.query("SELECT * FROM audit_events WHERE kind = 'attention' AND task = 'cap' AND message LIKE '%cycle limit%'").length).toBe(1);
 
-    const moves = q<{ from_status: string; to_status: string }>(sb, "SELECT from_status, to_status FROM audit_events WHERE kind = 'plan_transition' ORDER BY id").map((r) => `${r.from_status}→${r.to_status}`);
+    const moves = sb.query<{ from_status: string; to_status: string }>("SELECT from_status, to_status FROM audit_events WHERE kind = 'plan_transition' ORDER BY id").map((r) => `${r.from_status}→${r.to_status}`);
     expect(moves).toEqual(["ready→implementing", "implementing→reviewing", "reviewing→implementing", "implementing→reviewing", "reviewing→implementing"]);
     // The superseded reviewer is stopped; nothing of this task keeps running.
     await waitFor(() => agents("cap").every((a) => a.state !== "running"), 20_000, "agents of cap to stop");
@@ -136,7 +101,7 @@ describe("agents at their limits", () => {
 
   test("readiness_max_verify_cycles = 2: two failed verify rounds go back to a fixer, the third is force-promoted", async () => {
     const repo = makeGitRepo(sb.dir, "shop");
-    sb.writeConfig(config("FAKE_REVIEW_ROUNDS=0 FAKE_VERIFY_FAILS=5", "readiness_max_verify_cycles = 2"));
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0 FAKE_VERIFY_FAILS=5", "readiness_max_verify_cycles = 2"));
     const daemon = await sb.foreground();
     await startPlanned(repo, "fp", SMALL);
 
@@ -157,7 +122,7 @@ describe("agents at their limits", () => {
       "fp-review-3",
       "fp-verify-3",
     ]);
-    const moves = q<{ from_status: string; to_status: string; message: string }>(sb, "SELECT from_status, to_status, message FROM audit_events WHERE kind = 'plan_transition' AND task = 'fp' ORDER BY id");
+    const moves = sb.query<{ from_status: string; to_status: string; message: string }>("SELECT from_status, to_status, message FROM audit_events WHERE kind = 'plan_transition' AND task = 'fp' ORDER BY id");
     expect(moves.map((r) => `${r.from_status}→${r.to_status}`).slice(-3)).toEqual(["implementing→reviewing", "reviewing→verifying", "verifying→done"]);
     expect(moves.filter((r) => r.message.includes("force_promoted")).map((r) => r.message)).toEqual([expect.stringContaining("verifying → done (verify_approved, origin force_promoted")]);
     expect(moves.filter((r) => r.from_status === "verifying" && r.to_status === "implementing").length).toBe(2);
@@ -171,7 +136,7 @@ describe("agents at their limits", () => {
 
   test("a stale master approval is rejected, that master is replaced, the fresh one's approval completes the task", async () => {
     const repo = makeGitRepo(sb.dir, "shop");
-    sb.writeConfig(config("FAKE_REVIEW_ROUNDS=0 FAKE_MASTER_STALE=1"));
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0 FAKE_MASTER_STALE=1"));
     const daemon = await sb.foreground();
     await startPlanned(repo, "st", SMALL);
 
@@ -181,17 +146,17 @@ describe("agents at their limits", () => {
     expect(t.verified_sha).toBe(branchHead(repo, "st"));
     expect(t.verify_cycle).toBe(0);
 
-    const rejected = q<{ status: string; result: string }>(sb, "SELECT status, result FROM signals WHERE task = 'st' AND signal_type = 'verify_approved' ORDER BY id");
+    const rejected = sb.query<{ status: string; result: string }>("SELECT status, result FROM signals WHERE task = 'st' AND signal_type = 'verify_approved' ORDER BY id");
     expect(rejected.length).toBe(2);
     expect(rejected[0]!.status).toBe("failed");
     expect(rejected[0]!.result).toStartWith("stale_master_approval");
     expect(rejected[1]!.status).toBe("done");
-    expect(q<{ message: string }>(sb, "SELECT message FROM audit_events WHERE kind = 'signal_failed' AND task = 'st'").map((r) => r.message)).toEqual([expect.stringContaining("stale_master_approval")]);
+    expect(sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'signal_failed' AND task = 'st'").map((r) => r.message)).toEqual([expect.stringContaining("stale_master_approval")]);
 
     const masters = agents("st").filter((a) => a.title === "st-verify-1");
     expect(masters.length).toBe(2);
     expect(masters[0]!.state).toBe("killed");
-    expect(q<{ message: string }>(sb, "SELECT message FROM audit_events WHERE kind = 'agent_killed' AND task = 'st'").map((r) => r.message)).toContain("master st-verify-1 stopped: approval rejected");
+    expect(sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'agent_killed' AND task = 'st'").map((r) => r.message)).toContain("master st-verify-1 stopped: approval rejected");
     expect(agents("st").map((a) => a.title)).toEqual(["st-coder", "st-review-1", "st-verify-1", "st-verify-1"]);
     await waitFor(() => agents("st").every((a) => a.state !== "running"), 20_000, "agents of st to stop");
     expectNoOverlap(agents("st"));
@@ -201,16 +166,16 @@ describe("agents at their limits", () => {
 
   test("a daemon SIGKILLed mid-wave adopts the running coders on restart; the wave completes once", async () => {
     const repo = makeGitRepo(sb.dir, "shop");
-    sb.writeConfig(config("FAKE_REVIEW_ROUNDS=0 FAKE_SLOW_WAVE=3"));
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0 FAKE_SLOW_WAVE=3"));
     const first = await sb.foreground();
-    await startPlanned(repo, "mw", WAVES);
+    await startPlanned(repo, "mw", WAVES_PLAN);
 
     const coders = () => agents("mw").filter((a) => a.role === "coder" && a.state === "running");
     await waitFor(() => coders().length === 2, 30_000, "both wave-1 coders to run");
     const wave1 = coders();
     expect(wave1.map((a) => a.title).sort()).toEqual(["mw-W1-T1", "mw-W1-T2"]);
     // Neither coder has signalled yet (they sleep 3 s first).
-    expect(q(sb, "SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'signal_done' AND message LIKE 'implement_task_finished%'")).toEqual([]);
+    expect(sb.query("SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'signal_done' AND message LIKE 'implement_task_finished%'")).toEqual([]);
 
     const pid = first.pid;
     const killedAt = new Date().toISOString();
@@ -235,14 +200,14 @@ describe("agents at their limits", () => {
     for (const title of ["mw-architect", "mw-W1-T1", "mw-W1-T2", "mw-W2-T3", "mw-review-1", "mw-verify-1"]) expect(titles.filter((x) => x === title).length, title).toBe(1);
     expect(rows.filter((a) => a.state === "failed")).toEqual([]);
     // Each wave-1 coder was spawned once (before the kill) and finished its task once.
-    expect(q(sb, "SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'agent_spawned' AND message LIKE 'coder mw-W1-%'").length).toBe(2);
-    expect(q(sb, "SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'agent_spawned' AND message LIKE 'coder mw-W2-T3 %'").length).toBe(1);
-    const finished = q<{ timestamp: string }>(sb, "SELECT timestamp FROM audit_events WHERE task = 'mw' AND kind = 'signal_done' AND message LIKE 'implement_task_finished%' ORDER BY id");
+    expect(sb.query("SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'agent_spawned' AND message LIKE 'coder mw-W1-%'").length).toBe(2);
+    expect(sb.query("SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'agent_spawned' AND message LIKE 'coder mw-W2-T3 %'").length).toBe(1);
+    const finished = sb.query<{ timestamp: string }>("SELECT timestamp FROM audit_events WHERE task = 'mw' AND kind = 'signal_done' AND message LIKE 'implement_task_finished%' ORDER BY id");
     expect(finished.length).toBe(3);
     for (const f of finished) expect(f.timestamp > killedAt).toBe(true); // all handled by the restarted daemon
     // The restarted daemon stopped the adopted coders when their wave completed.
     for (const a of rows.filter((r) => r.title.startsWith("mw-W1-"))) expect(a.state).toBe("killed");
-    expect(q(sb, "SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'stuck_detected'")).toEqual([]);
+    expect(sb.query("SELECT * FROM audit_events WHERE task = 'mw' AND kind = 'stuck_detected'")).toEqual([]);
     const files = Bun.spawnSync(["git", "-C", repo, "ls-tree", "--name-only", "plan/mw"]).stdout.toString();
     for (const f of ["w1-t1.txt", "w1-t2.txt", "w2-t3.txt"]) expect(files).toContain(f);
 

@@ -2,7 +2,6 @@
 // repo folder deleted (and recreated), and signal files whose mtimes lie far in the future or past
 // (what a clock jump looks like to the settle check; the system clock itself is not touched).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, ping, ROOT, Sandbox, waitFor } from "../helpers/env.ts";
@@ -18,14 +17,6 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-function q<T>(sql: string, ...params: (string | number)[]): T[] {
-  const db = new Database(join(sb.configDir, "kasmos.db"), { readonly: true });
-  try {
-    return db.query(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
 
 async function start(program: string): Promise<{ repo: string; daemon: Bun.Subprocess<"ignore", "pipe", "pipe"> }> {
   sb.writeConfig(`poll_interval_sec = 0.2\nauto_advance = false\ndefault_program = "${program}"\n`);
@@ -45,7 +36,7 @@ async function task(repo: string, name: string): Promise<void> {
   expect(s.code, s.stderr).toBe(0);
 }
 
-const statusOf = (name: string) => q<{ status: string }>("SELECT status FROM tasks WHERE name = ?", name)[0]?.status;
+const statusOf = (name: string) => sb.query<{ status: string }>("SELECT status FROM tasks WHERE name = ?", name)[0]?.status;
 
 async function stop(daemon: Bun.Subprocess<"ignore", "pipe", "pipe">): Promise<string> {
   daemon.kill("SIGTERM");
@@ -57,19 +48,19 @@ test("tmux server killed under running agents: agents reported ended, attention 
   const { repo, daemon } = await start(IDLE);
   await task(repo, "a");
   await task(repo, "b");
-  await waitFor(() => q("SELECT * FROM agents WHERE state = 'running'").length === 2, 20_000, "two agents running");
+  await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 2, 20_000, "two agents running");
   const k = Bun.spawnSync(["tmux", "-L", sb.tmuxSocket, "kill-server"]);
   expect(k.exitCode).toBe(0);
-  await waitFor(() => q("SELECT * FROM agents WHERE state = 'running'").length === 0, 15_000, "agents to be recorded as ended");
-  expect(q<{ state: string }>("SELECT state FROM agents ORDER BY id").map((r) => r.state)).toEqual(["exited", "exited"]);
-  await waitFor(() => q("SELECT * FROM audit_events WHERE kind = 'stuck_detected'").length === 2, 10_000, "stuck_detected for both tasks");
+  await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 15_000, "agents to be recorded as ended");
+  expect(sb.query<{ state: string }>("SELECT state FROM agents ORDER BY id").map((r) => r.state)).toEqual(["exited", "exited"]);
+  await waitFor(() => sb.query("SELECT * FROM audit_events WHERE kind = 'stuck_detected'").length === 2, 10_000, "stuck_detected for both tasks");
   for (const t of ["a", "b"]) {
-    expect(q<{ attention: string }>("SELECT attention FROM tasks WHERE name = ?", t)[0]!.attention).toContain("without its signal");
+    expect(sb.query<{ attention: string }>("SELECT attention FROM tasks WHERE name = ?", t)[0]!.attention).toContain("without its signal");
     expect(statusOf(t)).toBe("implementing"); // nothing lost
   }
   // No respawn loop on a dead server: still 2 agent rows a few passes later.
   await Bun.sleep(1000);
-  expect(q("SELECT * FROM agents").length).toBe(2);
+  expect(sb.query("SELECT * FROM agents").length).toBe(2);
   expect(await ping(sb.socket)).toBe(true);
   const st = await sb.run(["daemon", "status"]);
   expect(st.code, st.stderr).toBe(0);
@@ -83,7 +74,7 @@ test("tmux server killed under running agents: agents reported ended, attention 
     expect(r.code, `${ev}: ${r.stderr}`).toBe(0);
   }
   if (statusOf("b") === "ready") expect((await sb.run(["task", "transition", "b", "implement_start", "--repo", repo])).code).toBe(0);
-  await waitFor(() => q("SELECT * FROM agents WHERE task = 'b' AND state = 'running'").length === 1, 20_000, "a fresh coder for b on a new tmux server");
+  await waitFor(() => sb.query("SELECT * FROM agents WHERE task = 'b' AND state = 'running'").length === 1, 20_000, "a fresh coder for b on a new tmux server");
   const log = await stop(daemon);
   expect(log).not.toContain("uncaught exception");
 }, 90_000);
@@ -140,13 +131,13 @@ test("signal files with mtimes far in the past are processed promptly, in id ord
   await waitFor(() => names.every((n) => statusOf(n) === "reviewing"), 5_000, "all tasks to reach reviewing");
   expect(readdirSync(sig).filter((n) => !n.startsWith(".") && n !== "failed" && n !== "processing")).toEqual([]);
   expect(existsSync(join(sig, "failed")) ? readdirSync(join(sig, "failed")) : []).toEqual([]);
-  const rows = q<{ id: number; task: string; status: string }>("SELECT id, task, status FROM signals ORDER BY id");
+  const rows = sb.query<{ id: number; task: string; status: string }>("SELECT id, task, status FROM signals ORDER BY id");
   expect(rows.map((r) => r.status)).toEqual(["done", "done", "done"]);
   expect(rows.map((r) => r.task).sort()).toEqual([...names].sort());
   // Ordering is by id, never by a timestamp: a later file gets the next id whatever the mtimes said.
   writeFileSync(join(sig, "review-changes-p1"), "again\n");
   await waitFor(() => statusOf("p1") === "implementing", 5_000, "p1 back to implementing");
-  const last = q<{ id: number; task: string }>("SELECT id, task FROM signals ORDER BY id DESC LIMIT 1")[0]!;
+  const last = sb.query<{ id: number; task: string }>("SELECT id, task FROM signals ORDER BY id DESC LIMIT 1")[0]!;
   expect(last).toEqual({ id: Math.max(...rows.map((r) => r.id)) + 1, task: "p1" });
   await stop(daemon);
 }, 60_000);

@@ -2,7 +2,6 @@
 // A small tmpfs is mounted on ~/.config/kasmos (root bypasses permission bits, so chmod would prove
 // nothing); it is always unmounted in afterEach. Signal files live in a repo outside the tmpfs.
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, ping, Sandbox, waitFor } from "../helpers/env.ts";
@@ -60,14 +59,6 @@ afterEach(async () => {
   rmSync(sb.dir, { recursive: true, force: true });
 });
 
-function q<T>(sql: string): T[] {
-  const db = new Database(join(sb.configDir, "kasmos.db"), { readonly: true });
-  try {
-    return db.query(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
 
 const sigDir = (repo: string) => join(repo, ".kasmos", "signals");
 const files = (dir: string) => {
@@ -105,7 +96,7 @@ function fill(dir: string): string {
 
 /** Wait until every task's (failing) coder start is recorded, so the fault hits only the signals. */
 async function settled(n: number): Promise<void> {
-  await waitFor(() => q<{ n: number }>("SELECT COUNT(*) AS n FROM agents WHERE state = 'failed'")[0]!.n >= n, 15_000, "failed agent starts to be recorded");
+  await waitFor(() => sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM agents WHERE state = 'failed'")[0]!.n >= n, 15_000, "failed agent starts to be recorded");
   await Bun.sleep(300);
 }
 
@@ -160,8 +151,8 @@ for (const which of [0, 1]) {
     fault.undo();
     // Space/permission back: a new signal is processed normally.
     writeFileSync(join(sigDir(repo), "implement-finished-t1"), "done t1\n");
-    await waitFor(() => q<{ status: string }>("SELECT status FROM tasks WHERE name = 't1'")[0]?.status === "reviewing", 15_000, "t1 to reach reviewing");
-    expect(q<{ integrity_check: string }>("PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
+    await waitFor(() => sb.query<{ status: string }>("SELECT status FROM tasks WHERE name = 't1'")[0]?.status === "reviewing", 15_000, "t1 to reach reviewing");
+    expect(sb.query<{ integrity_check: string }>("PRAGMA integrity_check")).toEqual([{ integrity_check: "ok" }]);
     const log = await stopAndLog(daemon);
     const errs = log.split("\n").filter((l) => / ERROR /.test(l));
     // A clear one-line error naming the cause, no stack trace, no crash.
@@ -182,7 +173,7 @@ for (const which of [0, 1]) {
     expect(files(join(sigDir(repo), "failed"))).toEqual([]);
     expect(files(sigDir(repo))).toEqual(["implement-finished-t0"]);
     fault.undo();
-    await waitFor(() => q<{ status: string }>("SELECT status FROM tasks WHERE name = 't0'")[0]?.status === "reviewing", 15_000, "t0 to reach reviewing");
+    await waitFor(() => sb.query<{ status: string }>("SELECT status FROM tasks WHERE name = 't0'")[0]?.status === "reviewing", 15_000, "t0 to reach reviewing");
     await stopAndLog(daemon);
   });
 }

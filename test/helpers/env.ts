@@ -1,5 +1,6 @@
 // Test sandbox: a temp HOME + XDG_RUNTIME_DIR, the compiled binary, and process bookkeeping so every
 // process a test starts is killed by PID afterwards.
+import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, existsSync, readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
@@ -61,6 +62,16 @@ export class Sandbox {
   }
   get socket(): string {
     return join(this.runtime, "kasmos", "kas.sock");
+  }
+
+  /** Rows of one query against the sandbox's store, on a read-only connection opened for it. */
+  query<T>(sql: string, ...params: (string | number)[]): T[] {
+    const db = new Database(join(this.configDir, "kasmos.db"), { readonly: true });
+    try {
+      return db.query(sql).all(...params) as T[];
+    } finally {
+      db.close();
+    }
   }
 
   writeConfig(text: string): void {
