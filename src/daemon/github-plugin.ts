@@ -4,12 +4,12 @@
 import { processorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import { ensurePullRequest, GitHub, pollPullRequests, prRetriesDue, type PrOutcome, type ReviewInstruction } from "../github/index.ts";
-import { applyPrReview, type Action } from "../lifecycle/processor.ts";
+import { type Action, applyPrReview, type ProcessorConfig, verificationStale } from "../lifecycle/processor.ts";
 import { setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
-import { applyTaskUpdate, getTask, listTasks } from "../store/tasks.ts";
+import { getTask, listTasks } from "../store/tasks.ts";
 import { pushBranch } from "../github/git.ts";
 import type { Daemon } from "./daemon.ts";
 import type { EventHub } from "./events.ts";
@@ -90,17 +90,22 @@ export class GitHubWorker {
     this.hub.pump();
   }
 
-  /** The branch moved after verification: verify again (a fresh master runs). */
+  /** The branch moved after verification: the FSM's verification_stale (done → verifying) and a fresh master. */
   private backToVerifying(repo: RepoEntry, task: string, reason: string): void {
     writeTx(this.d.db, () => {
       const t = getTask(this.d.db, repo.project, task);
       if (!t || t.status !== "done") return;
-      const now = nowIso();
-      applyTaskUpdate(this.d.db, repo.project, task, { status: "verifying", execution: { phase: "", agent: "master", wave: 0 }, verification: null, timestamps: { verifying_at: now } });
-      recordAudit(this.d.db, { kind: "plan_transition", project: repo.project, task, fromStatus: "done", toStatus: "verifying", event: "verification_stale", message: `done → verifying (verification_stale: ${reason})`, level: "warn" });
+      const result = verificationStale(snapshotOf(this.d.db, t), reason, this.processorCfg(repo), nowIso());
+      commitResult(this.d.db, { project: repo.project, task, result, signalId: null, signalType: "verification_stale", source: "github:pr" });
+      if (result.outcome !== "done") return;
       setAttention(this.d.db, repo.project, task, `verification went stale before the PR: ${reason}`);
+      recordAudit(this.d.db, { kind: "attention", project: repo.project, task, message: `verification went stale before the PR: ${reason}`, level: "warn" });
     });
     this.d.loop.kick(repo.project);
+  }
+
+  private processorCfg(repo: RepoEntry | undefined): ProcessorConfig {
+    return processorConfig(repo ? effectiveConfig(this.d.config, loadRepoOverrides(repo.path).overrides) : this.d.config);
   }
 
   // ---- PR monitor ---------------------------------------------------------------------------
@@ -149,9 +154,7 @@ export class GitHubWorker {
     const who = i.authors.map((a) => `@${a}`).join(", ");
     switch (i.kind) {
       case "fix": {
-        const repo = this.d.registry.get(i.project);
-        const cfg = processorConfig(repo ? effectiveConfig(this.d.config, loadRepoOverrides(repo.path).overrides) : this.d.config);
-        const result = applyPrReview(snapshotOf(db, t), `PR #${i.prNumber} review by ${who}:\n\n${i.feedback}`, cfg, nowIso());
+        const result = applyPrReview(snapshotOf(db, t), `PR #${i.prNumber} review by ${who}:\n\n${i.feedback}`, this.processorCfg(this.d.registry.get(i.project)), nowIso());
         commitResult(db, { project: i.project, task: i.task, result, signalId: null, signalType: "pr_review", source: `github:${i.prUrl}` });
         break;
       }

@@ -5,6 +5,7 @@ import {
   EMPTY_EXECUTION,
   TASK_STATUSES,
   USER_ONLY_EVENTS,
+  DAEMON_ONLY_EVENTS,
   type ExecutionState,
   type FsmEvent,
   type TaskStatus,
@@ -42,6 +43,7 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "start_over":
         case "reimplement":
         case "reopen":
+        case "verification_stale":
           return null;
         default:
           return assertNever(event);
@@ -65,6 +67,7 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "reimplement":
         case "reopen":
         case "mark_done":
+        case "verification_stale":
           return null;
         default:
           return assertNever(event);
@@ -87,6 +90,7 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "reimplement":
         case "reopen":
         case "mark_done":
+        case "verification_stale":
           return null;
         default:
           return assertNever(event);
@@ -110,6 +114,7 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "reimplement":
         case "reopen":
         case "mark_done":
+        case "verification_stale":
           return null;
         default:
           return assertNever(event);
@@ -133,12 +138,15 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "reimplement":
         case "reopen":
         case "mark_done":
+        case "verification_stale":
           return null;
         default:
           return assertNever(event);
       }
     case "done":
       switch (event) {
+        case "verification_stale": // the verified commit is no longer the branch head (daemon-only)
+          return "verifying";
         case "start_over":
           return "planning";
         case "reimplement": // resume on the existing branch
@@ -178,6 +186,7 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "reimplement":
         case "cancel":
         case "mark_done":
+        case "verification_stale":
           return null;
         default:
           return assertNever(event);
@@ -214,6 +223,7 @@ export function eventTarget(event: FsmEvent): TaskStatus {
     case "request_review":
       return "reviewing";
     case "review_approved":
+    case "verification_stale":
       return "verifying";
     case "verify_approved":
     case "mark_done":
@@ -249,6 +259,10 @@ export function isUserOnly(event: FsmEvent): boolean {
   return USER_ONLY_EVENTS.includes(event);
 }
 
+export function isDaemonOnly(event: FsmEvent): boolean {
+  return DAEMON_ONLY_EVENTS.includes(event);
+}
+
 /**
  * Public token of each event. A Record over FsmEvent so a new event cannot compile without a name.
  * `review_changes` is the published token; the wire name is accepted as an alias.
@@ -268,6 +282,7 @@ const PRIMARY_EVENT_NAMES: Record<FsmEvent, string> = {
   cancel: "cancel",
   reopen: "reopen",
   mark_done: "mark_done",
+  verification_stale: "verification_stale",
 };
 
 const EVENT_ALIASES: Readonly<Record<string, FsmEvent>> = {
@@ -286,9 +301,12 @@ export function parseEventName(raw: string): FsmEvent | null {
   return EVENT_BY_NAME.get(key) ?? null;
 }
 
-/** Sorted primary names for help and error text (aliases excluded). */
+/** Sorted primary names an operator can send, for help and error text (aliases and daemon-only events excluded). */
 export function eventNames(): string[] {
-  return Object.values(PRIMARY_EVENT_NAMES).sort();
+  return (Object.entries(PRIMARY_EVENT_NAMES) as [FsmEvent, string][])
+    .filter(([ev]) => !isDaemonOnly(ev))
+    .map(([, name]) => name)
+    .sort();
 }
 
 /** Public token for an event (e.g. review_changes_requested → review_changes). */

@@ -6,6 +6,7 @@ import {
   eventTarget,
   executionAfterTransition,
   isUserOnly,
+  isDaemonOnly,
   isWavePhase,
   mapLegacyStatus,
   normalizeExecution,
@@ -63,7 +64,8 @@ export interface BranchHead {
   baseSha: string;
 }
 
-export type SignalSource = "agent" | "user";
+/** Who sends an event: an agent's signal, an operator (CLI/HTTP), or the daemon itself. */
+export type SignalSource = "agent" | "user" | "daemon";
 
 export interface ProcessInput {
   task: TaskSnapshot | null;
@@ -280,6 +282,7 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
   const status = mapLegacyStatus(task.status);
   if (status === null) return failed(`no transitions defined for status "${task.status}"`);
   if (source === "agent" && isUserOnly(event)) return failed(`"${event}" is a user-only event; agents cannot send it`);
+  if (source !== "daemon" && isDaemonOnly(event)) return failed(`"${event}" is raised by the daemon only (when a verified commit is no longer the branch head)`);
 
   const acc: Acc = { notes: [], transitions: [], update: {}, actions: [] };
   // Pre-applied: the producer already wrote the status; only the reactions remain to be run.
@@ -437,6 +440,15 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
       acc.actions.push({ kind: "stop_agents" });
       return done(acc);
     }
+    case "verification_stale": {
+      // The verified commit is no longer what would ship: verify again with a fresh master.
+      const r = enter();
+      if (!r.ok) return failed(r.reason);
+      acc.update.verification = null;
+      acc.update.execution = MASTER;
+      acc.actions.push({ kind: "spawn_master", round: task.verifyCycle + 1 });
+      return done(acc);
+    }
     default:
       return assertNever(event);
   }
@@ -562,6 +574,13 @@ function processWaveSignal(task: TaskSnapshot, input: ProcessInput & { type: Wav
     default:
       return assertNever(input.type);
   }
+}
+
+/** The branch moved after verification (found when the PR is made): done → verifying, a fresh master runs. */
+export function verificationStale(task: TaskSnapshot, reason: string, cfg: ProcessorConfig, now: string): ProcessResult {
+  const r = processEvent({ task, event: "verification_stale", payload: emptyPayload(), source: "daemon", head: null, now }, cfg);
+  if (r.outcome === "done") r.result = `${r.result}: ${reason}`;
+  return r;
 }
 
 /** A wave coder's session ended without its task-finished signal: the task fails (daemon monitor). */

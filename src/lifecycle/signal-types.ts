@@ -56,7 +56,7 @@ export function signalTypeToEvent(type: SignalType): FsmEvent | null {
   }
 }
 
-/** Gateway type for an FSM event; null for user-only events, which never travel as signals. */
+/** Gateway type for an FSM event; null for user-only and daemon-only events, which never travel as signals. */
 export function eventToSignalType(event: FsmEvent): SignalType | null {
   switch (event) {
     case "plan_start":
@@ -74,6 +74,7 @@ export function eventToSignalType(event: FsmEvent): SignalType | null {
     case "cancel":
     case "reopen":
     case "mark_done":
+    case "verification_stale":
       return null;
     default:
       return assertNever(event);

@@ -23,11 +23,15 @@ export const FSM_EVENTS = [
   "cancel",
   "reopen",
   "mark_done",
+  "verification_stale",
 ] as const;
 export type FsmEvent = (typeof FSM_EVENTS)[number];
 
 /** Events only a human (CLI / HTTP admin) may send; never accepted from agent signals. */
 export const USER_ONLY_EVENTS: readonly FsmEvent[] = ["request_review", "start_over", "reimplement", "cancel", "reopen", "mark_done"];
+
+/** Events only the daemon raises (reference daemon §5.1: a done task whose verified commit is no longer the branch head). */
+export const DAEMON_ONLY_EVENTS: readonly FsmEvent[] = ["verification_stale"];
 
 /** Execution sub-state phases (reference §1.6). Empty string = no phase. */
 export const EXECUTION_PHASES = [

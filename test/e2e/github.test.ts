@@ -133,4 +133,51 @@ describe("github", () => {
       other.cleanup();
     }
   }, 150_000);
+
+  test("branch moved after verification → FSM verification_stale (done → verifying), a fresh master verifies the new head, then the PR", async () => {
+    // Everything up to done happens through the CLI with no daemon running, so the daemon's first PR
+    // attempt (its sweep of verified done tasks) is the one that finds the moved branch.
+    sb.writeConfig(
+      [
+        "poll_interval_sec = 0.2",
+        "auto_readiness_review = true",
+        `default_program = "env FAKE_REVIEW_ROUNDS=0 ${FAKE}"`,
+        `repos = ["${repos.work}"]`,
+        "[github]",
+        `api_url = "${gh.url}"`,
+      ].join("\n"),
+    );
+    gh.branchSha = (b) => git(repos.bare, "rev-parse", b);
+    writeFileSync(join(sb.dir, "plan.md"), PLAN);
+    const cli = async (...args: string[]) => {
+      const r = await sb.run(args, { cwd: repos.work });
+      if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
+    };
+    await cli("task", "create", "feat", "--plan", join(sb.dir, "plan.md"));
+    for (const ev of ["implement_start", "implement_finished", "review_approved", "verify_approved"]) await cli("task", "transition", "feat", ev);
+    expect(task(sb)).toMatchObject({ status: "done", verified_sha: repos.head });
+    // Someone pushes one more commit to the task branch after the verification.
+    git(repos.work, "checkout", "-q", "plan/feat");
+    writeFileSync(join(repos.work, "late.txt"), "late\n");
+    git(repos.work, "add", ".");
+    git(repos.work, "commit", "-q", "-m", "late change");
+    const moved = git(repos.work, "rev-parse", "HEAD");
+    git(repos.work, "checkout", "-q", "main");
+
+    const daemon = await sb.foreground([], { GH_TOKEN: TOKEN });
+    await waitFor(() => task(sb).pr_url !== "", 60_000, "the PR after re-verification");
+    expect(task(sb)).toMatchObject({ status: "done", verified_sha: moved, pr_create_state: "created", attention: "" });
+    expect(git(repos.bare, "rev-parse", "plan/feat")).toBe(moved); // what was pushed is what was verified
+    expect(gh.pulls).toHaveLength(1);
+    const moves = sb.query<{ from_status: string; to_status: string; event: string }>("SELECT from_status, to_status, event FROM audit_events WHERE kind = 'plan_transition' AND task = 'feat' ORDER BY id");
+    expect(moves.slice(-2)).toEqual([
+      { from_status: "done", to_status: "verifying", event: "verification_stale" },
+      { from_status: "verifying", to_status: "done", event: "verify_approved" },
+    ]);
+    const why = sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'attention' AND task = 'feat'");
+    expect(why.map((r) => r.message)).toEqual([`verification went stale before the PR: head_changed_after_verification: verified ${repos.head.slice(0, 7)}, head is now ${moved.slice(0, 7)}`]);
+    expect(sb.query<{ role: string }>("SELECT role FROM agents WHERE task = 'feat'").map((r) => r.role)).toEqual(["master"]);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 90_000);
 });

@@ -5,6 +5,7 @@ import {
   eventTarget,
   executionAfterTransition,
   isSingleAgentPhase,
+  isDaemonOnly,
   isUserOnly,
   isWavePhase,
   mapLegacyStatus,
@@ -37,6 +38,7 @@ const EXPECTED: Record<string, string> = {
   "done+reimplement": "implementing",
   "done+request_review": "reviewing",
   "done+cancel": "cancelled",
+  "done+verification_stale": "verifying", // daemon-only (reference daemon §5.1)
   "cancelled+reopen": "planning",
 };
 
@@ -56,6 +58,7 @@ const ALL_EVENTS = [
   "cancel",
   "reopen",
   "mark_done",
+  "verification_stale",
 ] as const;
 
 describe("transition table", () => {
@@ -78,11 +81,11 @@ describe("transition table", () => {
     }
   }
 
-  test("exactly 20 edges exist", () => {
+  test("exactly 21 edges exist", () => {
     let n = 0;
     for (const s of ALL_STATUSES) for (const e of ALL_EVENTS) if (transition(s, e).ok) n++;
-    expect(n).toBe(20);
-    expect(Object.keys(EXPECTED)).toHaveLength(20);
+    expect(n).toBe(21);
+    expect(Object.keys(EXPECTED)).toHaveLength(21);
   });
 
   test("eventTarget agrees with every edge of the table", () => {
@@ -127,9 +130,12 @@ describe("reference §7.1 cases", () => {
   });
   test("18: user-only flags", () => {
     for (const e of ["start_over", "cancel", "reopen", "reimplement", "request_review", "mark_done"] as const) expect(isUserOnly(e)).toBe(true);
-    for (const e of ["planner_finished", "review_approved", "plan_start", "verify_approved", "verify_failed"] as const) {
+    for (const e of ["planner_finished", "review_approved", "plan_start", "verify_approved", "verify_failed", "verification_stale"] as const) {
       expect(isUserOnly(e)).toBe(false);
     }
+  });
+  test("daemon-only: verification_stale, and nothing else", () => {
+    for (const e of ALL_EVENTS) expect(isDaemonOnly(e)).toBe(e === "verification_stale");
   });
   test("23–25: timestamps and execution after transitions", () => {
     expect(phaseTimestampColumn("cancelled")).toBeNull();
@@ -191,7 +197,9 @@ describe("event names (§7.2)", () => {
     expect(names).toContain("cancel");
     expect(names).toContain("mark_done");
     expect(names).not.toContain("review_changes_requested");
+    expect(names).not.toContain("verification_stale"); // daemon-only: not offered to operators
     expect(names).toHaveLength(14);
+    expect(parseEventName("verification-stale")).toBe("verification_stale"); // parsed, then refused with a reason
   });
 });
 

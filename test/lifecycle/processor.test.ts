@@ -8,6 +8,7 @@ import {
   type ProcessorConfig,
   type ProcessResult,
   type TaskSnapshot,
+  verificationStale,
 } from "../../src/lifecycle/processor.ts";
 import { emptyPayload, type DecodedPayload } from "../../src/lifecycle/signal-types.ts";
 import type { SignalType, TaskStatus } from "../../src/lifecycle/types.ts";
@@ -409,6 +410,21 @@ describe("sources and unknown tasks", () => {
   test("user transitions still obey the FSM and guards", () => {
     expect(applyUserEvent(task({ status: "done" }), "reopen", DEFAULTS, HEAD, NOW).result).toBe('invalid transition: "done" + "reopen"');
     expect(applyUserEvent(task({ content: "" }), "implement_start", DEFAULTS, HEAD, NOW).result).toMatch(/^task is not yet planned: /);
+  });
+
+  test("verification_stale is the daemon's: refused from agents and operators; from the daemon done → verifying with a fresh master", () => {
+    const done = task({ status: "done", verifyCycle: 1, execution: { phase: "", agent: "", wave: 0 } });
+    const refusal = '"verification_stale" is raised by the daemon only (when a verified commit is no longer the branch head)';
+    expect(processEvent({ task: done, event: "verification_stale", payload: emptyPayload(), source: "agent", head: HEAD, now: NOW }, DEFAULTS).result).toBe(refusal);
+    expect(applyUserEvent(done, "verification_stale", DEFAULTS, HEAD, NOW)).toEqual({ outcome: "failed", result: refusal, transitions: [], update: {}, actions: [] });
+    const r = verificationStale(done, "verified aaaaaaa, head bbbbbbb", DEFAULTS, NOW);
+    expect(r.outcome).toBe("done");
+    expect(r.result).toEndWith(": verified aaaaaaa, head bbbbbbb");
+    expect(r.transitions).toEqual([{ from: "done", to: "verifying", event: "verification_stale" }]);
+    expect(r.update).toMatchObject({ status: "verifying", verification: null, execution: { phase: "", agent: "master", wave: 0 }, timestampColumn: "verifying_at" });
+    expect(r.actions).toEqual([{ kind: "spawn_master", round: 2 }]);
+    // Only from done: anywhere else the FSM has no such edge.
+    expect(verificationStale(task({ status: "verifying" }), "x", DEFAULTS, NOW).result).toBe('invalid transition: "verifying" + "verification_stale"');
   });
 
   test("plan_start from planning restarts the planner", () => {
