@@ -68,19 +68,21 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     const w = watchers.get(repo.project);
     if (!w) return;
     const b = bursts.get(repo.project);
+    // Progress is what counts: files that could not be finished (store unavailable, permissions) must
+    // not keep the repo scanning back to back.
     if (!w.paused || !b) {
-      if (stats.files < BURST_FILES) return;
+      if (stats.finished < BURST_FILES) return;
       w.pause();
-      bursts.set(repo.project, { files: stats.files, scans: 1, t0: performance.now() });
+      bursts.set(repo.project, { files: stats.finished, scans: 1, t0: performance.now() });
       d.log.info(`${repo.project}: burst of signal files: scanning back to back until quiet (watches paused)`);
       d.loop.kick(repo.project);
       return;
     }
-    b.files += stats.files;
+    b.files += stats.finished;
     b.scans++;
-    if (stats.files > 0) {
+    if (stats.finished > 0) {
       d.loop.kick(repo.project);
-    } else if (stats.settleInMs === 0) {
+    } else if (stats.settleInMs === 0 || stats.files > 0) {
       w.resume();
       bursts.delete(repo.project);
       d.log.info(`${repo.project}: burst drained: ${b.files} signal files in ${b.scans} scans, ${Math.round(performance.now() - b.t0)} ms; watching again`);

@@ -35,6 +35,8 @@ const NEEDS_HEAD: ReadonlySet<SignalType> = new Set(["review_approved", "verify_
 
 export interface ScanStats {
   files: number;
+  /** Files that left the signals folder this scan (consumed or quarantined): progress, unlike `files`. */
+  finished: number;
   rows: number;
   /** > 0: some files were too fresh; rescan this repo in that many ms. */
   settleInMs: number;
@@ -97,7 +99,7 @@ export class SignalEngine {
   }
 
   async scanRepo(repo: RepoEntry): Promise<ScanStats> {
-    const stats: ScanStats = { files: 0, rows: 0, settleInMs: 0 };
+    const stats: ScanStats = { files: 0, finished: 0, rows: 0, settleInMs: 0 };
     // One config read per scan, not per signal (the repo's overrides file is stat'ed on each read).
     this.scanCfg.delete(repo.project);
     try {
@@ -122,6 +124,9 @@ export class SignalEngine {
   }
 
   // ---- signal files -------------------------------------------------------------------------
+
+  /** Files whose row is committed but which could not be moved out of the folder (logged once). */
+  private unremovable = new Set<string>();
 
   /** Signal folders seen empty, by path → their mtime then (ns): unchanged folders need no listing. */
   private quiet = new Map<string, bigint>();
@@ -168,18 +173,19 @@ export class SignalEngine {
         try {
           const p = await this.prepareFile(repo, f);
           if (p) batch.push(p);
+          else stats.finished++; // quarantined
         } catch (err) {
           this.log.error(`${repo.project}: signal file ${f.dir.rel}/${f.name}: ${(err as Error).message}`);
         }
         stats.files++;
         if (batch.length >= BATCH) {
-          this.commitFiles(repo, batch, seen);
+          stats.finished += this.commitFiles(repo, batch, seen);
           batch = [];
           await Bun.sleep(0);
         }
       }
     }
-    if (batch.length > 0) this.commitFiles(repo, batch, seen);
+    if (batch.length > 0) stats.finished += this.commitFiles(repo, batch, seen);
   }
 
   private quarantine(repo: RepoEntry, f: FoundFile, reason: string): void {
@@ -235,7 +241,8 @@ export class SignalEngine {
     return { p, id, result };
   }
 
-  private commitFiles(repo: RepoEntry, batch: PreparedFile[], seen: Map<string, number>): void {
+  /** Commit a batch, then move its files out of the signals folder. Returns how many files left it. */
+  private commitFiles(repo: RepoEntry, batch: PreparedFile[], seen: Map<string, number>): number {
     let outcomes: FileOutcome[] = [];
     const seenBefore = new Map(seen);
     try {
@@ -263,19 +270,32 @@ export class SignalEngine {
         }
       }
     }
-    // Only now, after the commit, does the file leave the signals folder.
+    // Only now, after the commit, does the file leave the signals folder. A file that cannot be moved
+    // (permissions) stays and is finished from its row on a later scan; it never blocks the others.
+    let finished = 0;
     for (const o of outcomes) {
-      if ("prior" in o) {
-        if (o.prior.status === "failed") quarantineFile(o.p.f.dir, o.p.f.name, o.prior.result || "failed", nowIso());
-        else consumeFile(o.p.f.path);
-        continue;
+      try {
+        if ("prior" in o) {
+          if (o.prior.status === "failed") quarantineFile(o.p.f.dir, o.p.f.name, o.prior.result || "failed", nowIso());
+          else consumeFile(o.p.f.path);
+        } else if (o.result.outcome === "done") consumeFile(o.p.f.path);
+        else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso());
+        finished++;
+        this.unremovable.delete(o.p.f.key);
+      } catch (err) {
+        // Said once per file, not on every pass that finds it again.
+        if (!this.unremovable.has(o.p.f.key)) {
+          if (this.unremovable.size >= 10_000) this.unremovable.clear(); // bounded: at worst a file is reported again
+          this.unremovable.add(o.p.f.key);
+          this.log.error(`${repo.project}: signal #${o.id} is recorded but ${o.p.f.dir.rel}/${o.p.f.name} cannot be removed (it is finished from its row once it can): ${(err as Error).message}`);
+        }
       }
-      if (o.result.outcome === "done") consumeFile(o.p.f.path);
-      else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso());
+      if ("prior" in o) continue;
       this.logOutcome(repo, o.p.sig.task, o.p.sig.type, o.result);
       this.onCommitted(repo, o.p.sig.task, o.result);
     }
     this.hub.pump();
+    return finished;
   }
 
   // ---- queued rows ----------------------------------------------------------------------------

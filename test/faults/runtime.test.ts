@@ -17,7 +17,6 @@ afterEach(async () => {
   await sb.cleanup();
 });
 
-
 async function start(program: string): Promise<{ repo: string; daemon: Bun.Subprocess<"ignore", "pipe", "pipe"> }> {
   sb.writeConfig(`poll_interval_sec = 0.2\nauto_advance = false\ndefault_program = "${program}"\n`);
   const repo = makeGitRepo(sb.dir, "shop");
