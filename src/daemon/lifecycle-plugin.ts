@@ -10,7 +10,7 @@ import type { AgentSummary, RepoCounts } from "./daemon.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
-import { type ScanStats, SignalEngine } from "./signal-engine.ts";
+import { type ScanStats, SETTLE_MS, SignalEngine } from "./signal-engine.ts";
 import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
 import { mountAgentRoutes } from "./agent-routes.ts";
 import { mountMetricsRoute } from "./metrics.ts";
@@ -63,6 +63,17 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   // dropped: inotify would deliver ~5 events per file for files the next scan lists anyway. After
   // the first scan that finds nothing, the watches are re-armed and one more scan catches files
   // that landed in between; the poll timer stays the safety net throughout.
+  /** One pending timer per repo that scans it again; an earlier request is kept. */
+  const kickLater = (project: string, ms: number): void => {
+    if (settleTimers.has(project)) return;
+    settleTimers.set(
+      project,
+      setTimeout(() => {
+        settleTimers.delete(project);
+        d.loop.kick(project);
+      }, ms),
+    );
+  };
   const bursts = new Map<string, { files: number; scans: number; t0: number }>();
   const drainBursts = (repo: RepoEntry, stats: ScanStats): void => {
     const w = watchers.get(repo.project);
@@ -81,7 +92,9 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     b.files += stats.finished;
     b.scans++;
     if (stats.finished > 0) {
-      d.loop.kick(repo.project);
+      // Files younger than SETTLE_MS wait anyway: scanning again sooner would commit a handful per
+      // transaction while a writer is still going. One settle period gathers a useful batch.
+      kickLater(repo.project, SETTLE_MS);
     } else if (stats.settleInMs === 0 || stats.files > 0) {
       w.resume();
       bursts.delete(repo.project);
@@ -169,16 +182,8 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       await runner.reconcile(repo);
       // PR retries back off by ≥ 30 s: checking every 10th timer pass is plenty and keeps idle passes cheap.
       if (reason === "timer" && timerPasses % 10 === 1) github.sweep(repo);
-      if (stats.settleInMs > 0 && !settleTimers.has(repo.project)) {
-        // Come back exactly when the freshest file is old enough, for this repo only.
-        settleTimers.set(
-          repo.project,
-          setTimeout(() => {
-            settleTimers.delete(repo.project);
-            d.loop.kick(repo.project);
-          }, Math.ceil(stats.settleInMs)),
-        );
-      }
+      // Come back exactly when the freshest file is old enough, for this repo only.
+      if (stats.settleInMs > 0) kickLater(repo.project, Math.ceil(stats.settleInMs));
     },
     repoCounts() {
       const out = new Map<string, RepoCounts>();
