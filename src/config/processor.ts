@@ -1,5 +1,6 @@
 // The lifecycle processor's view of the daemon config.
 import type { ProcessorConfig } from "../lifecycle/processor.ts";
+import { effectiveConfig, loadRepoOverrides } from "./repo.ts";
 import type { DaemonConfig } from "./schema.ts";
 
 export function processorConfig(c: DaemonConfig): ProcessorConfig {
@@ -14,4 +15,9 @@ export function processorConfig(c: DaemonConfig): ProcessorConfig {
     blueprintSkipThreshold: c.orchestration.blueprint_skip_threshold,
     maxParallelWaveTasks: c.orchestration.max_parallel_wave_tasks,
   };
+}
+
+/** The processor config for one repository: the daemon's, with the repo's .kasmos/config.toml applied. */
+export function repoProcessorConfig(daemon: DaemonConfig, repoPath: string | undefined): ProcessorConfig {
+  return processorConfig(repoPath === undefined ? daemon : effectiveConfig(daemon, loadRepoOverrides(repoPath).overrides));
 }

@@ -14,7 +14,7 @@ import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prom
 import { type SessionInfo, Tmux } from "../agents/tmux.ts";
 import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
-import { processorConfig } from "../config/processor.ts";
+import { repoProcessorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig } from "../config/schema.ts";
 import { type ExpectedAgent, expectedAgents } from "../lifecycle/agents.ts";
@@ -137,7 +137,7 @@ export class AgentRunner {
     if (!t) return;
     const still = expectedAgents(snapshotOf(this.deps.db, t)).some((w) => w.title === a.title);
     if (!still) return; // it signalled (or was superseded): a normal end
-    const cfg = processorConfig(effectiveConfig(this.deps.config(), loadRepoOverrides(repo.path).overrides));
+    const cfg = repoProcessorConfig(this.deps.config(), repo.path);
     if (a.role === "coder" && a.wave > 0) {
       // A wave coder ends its work by exiting: status 0 completes its task, anything else fails it.
       const snap = snapshotOf(this.deps.db, t);

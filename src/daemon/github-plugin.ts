@@ -1,10 +1,10 @@
 // GitHub in the daemon: open (or adopt) the PR when a task is done, retry failed attempts with
 // backoff, and — with [pr_monitor] enabled — turn human PR reviews into fixer rounds. Everything
 // runs off the scan loop (async, bounded by the client); nothing here can crash or stall it.
-import { processorConfig } from "../config/processor.ts";
+import { repoProcessorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import { ensurePullRequest, GitHub, pollPullRequests, prRetriesDue, type PrOutcome, type ReviewInstruction } from "../github/index.ts";
-import { type Action, applyPrReview, type ProcessorConfig, verificationStale } from "../lifecycle/processor.ts";
+import { type Action, applyPrReview, verificationStale } from "../lifecycle/processor.ts";
 import { setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
@@ -95,17 +95,13 @@ export class GitHubWorker {
     writeTx(this.d.db, () => {
       const t = getTask(this.d.db, repo.project, task);
       if (!t || t.status !== "done") return;
-      const result = verificationStale(snapshotOf(this.d.db, t), reason, this.processorCfg(repo), nowIso());
+      const result = verificationStale(snapshotOf(this.d.db, t), reason, repoProcessorConfig(this.d.config, repo.path), nowIso());
       commitResult(this.d.db, { project: repo.project, task, result, signalId: null, signalType: "verification_stale", source: "github:pr" });
       if (result.outcome !== "done") return;
       setAttention(this.d.db, repo.project, task, `verification went stale before the PR: ${reason}`);
       recordAudit(this.d.db, { kind: "attention", project: repo.project, task, message: `verification went stale before the PR: ${reason}`, level: "warn" });
     });
     this.d.loop.kick(repo.project);
-  }
-
-  private processorCfg(repo: RepoEntry | undefined): ProcessorConfig {
-    return processorConfig(repo ? effectiveConfig(this.d.config, loadRepoOverrides(repo.path).overrides) : this.d.config);
   }
 
   // ---- PR monitor ---------------------------------------------------------------------------
@@ -154,7 +150,7 @@ export class GitHubWorker {
     const who = i.authors.map((a) => `@${a}`).join(", ");
     switch (i.kind) {
       case "fix": {
-        const result = applyPrReview(snapshotOf(db, t), `PR #${i.prNumber} review by ${who}:\n\n${i.feedback}`, this.processorCfg(this.d.registry.get(i.project)), nowIso());
+        const result = applyPrReview(snapshotOf(db, t), `PR #${i.prNumber} review by ${who}:\n\n${i.feedback}`, repoProcessorConfig(this.d.config, this.d.registry.get(i.project)?.path), nowIso());
         commitResult(db, { project: i.project, task: i.task, result, signalId: null, signalType: "pr_review", source: `github:${i.prUrl}` });
         break;
       }

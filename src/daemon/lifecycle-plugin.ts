@@ -1,6 +1,6 @@
 // Wires the task lifecycle into the daemon: signal detection (watch + poll), the signal engine,
 // per-repo task counts for status, the task/signal/event routes, and the live event hub.
-import { processorConfig } from "../config/processor.ts";
+import { repoProcessorConfig } from "../config/processor.ts";
 import { ACTIVE_STATUSES, TASK_STATUSES } from "../lifecycle/types.ts";
 import { RepoSignalWatcher } from "../signals/watch.ts";
 import { recordAudit } from "../store/audit.ts";
@@ -17,7 +17,6 @@ import { mountMetricsRoute } from "./metrics.ts";
 import { AgentRunner } from "./agent-runner.ts";
 import { GitHubWorker } from "./github-plugin.ts";
 import { Tmux } from "../agents/tmux.ts";
-import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import { dirname, join } from "node:path";
 import { existsSync } from "node:fs";
 import { storePath } from "../config/paths.ts";
@@ -35,10 +34,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   const hub = new EventHub(d.db);
   const tmux = new Tmux({ socketName: process.env.KASMOS_TMUX_SOCKET || "kasmos" });
   const runner = new AgentRunner({ db: d.db, log: d.log, hub, tmux, config: () => d.config, binDir: binDir() });
-  const repoCfg = (project: string) => {
-    const repo = d.registry.get(project);
-    return processorConfig(repo ? effectiveConfig(d.config, loadRepoOverrides(repo.path).overrides) : d.config);
-  };
+  const repoCfg = (project: string) => repoProcessorConfig(d.config, d.registry.get(project)?.path);
   const github = new GitHubWorker(d, hub);
   const engine = new SignalEngine(d.db, d.log, hub, repoCfg, `daemon:${process.pid}`, (repo, task, result) => {
     runner.onActions(repo, task, result.actions);
