@@ -55,10 +55,6 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     w.refresh();
     watchers.set(repo.project, w);
   };
-  // A burst (many files in one scan) is drained by scanning back to back with the repo's watches
-  // dropped: inotify would deliver ~5 events per file for files the next scan lists anyway. After
-  // the first scan that finds nothing, the watches are re-armed and one more scan catches files
-  // that landed in between; the poll timer stays the safety net throughout.
   /** One pending timer per repo that scans it again; an earlier request is kept. */
   const kickLater = (project: string, ms: number): void => {
     if (settleTimers.has(project)) return;
@@ -70,6 +66,11 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       }, ms),
     );
   };
+  // A burst (many files in one scan) is drained by scanning back to back with the repo's watches
+  // dropped: inotify would deliver ~5 events per file for files the next scan lists anyway. After
+  // the first scan that finds nothing, the watches are re-armed and one more scan catches files
+  // that landed in between; the poll timer stays the safety net throughout.
+  // A repo is in `bursts` exactly while its watches are paused.
   const bursts = new Map<string, { files: number; scans: number; t0: number }>();
   const drainBursts = (repo: RepoEntry, stats: ScanStats): void => {
     const w = watchers.get(repo.project);
@@ -77,7 +78,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     const b = bursts.get(repo.project);
     // Progress is what counts: files that could not be finished (store unavailable, permissions) must
     // not keep the repo scanning back to back.
-    if (!w.paused || !b) {
+    if (!b) {
       if (stats.finished < BURST_FILES) return;
       w.pause();
       bursts.set(repo.project, { files: stats.finished, scans: 1, t0: performance.now() });

@@ -101,7 +101,6 @@ export class SignalEngine {
   async scanRepo(repo: RepoEntry): Promise<ScanStats> {
     const stats: ScanStats = { files: 0, finished: 0, rows: 0, settleInMs: 0 };
     // One config read per scan, not per signal (the repo's overrides file is stat'ed on each read).
-    this.scanCfg.delete(repo.project);
     try {
       await this.bridgeFiles(repo, stats);
       if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) await this.drainQueue(repo, stats);

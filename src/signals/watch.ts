@@ -8,7 +8,8 @@ import { rootSignalDir, signalDirs, worktreesDir } from "./files.ts";
 export class RepoSignalWatcher {
   private watchers = new Map<string, FSWatcher>();
   private closed = false;
-  private pausedNow = false;
+  /** A burst is being drained by back-to-back scans: no inotify watches held. */
+  private paused = false;
 
   constructor(
     private repo: string,
@@ -21,32 +22,27 @@ export class RepoSignalWatcher {
     return [...this.watchers.keys()];
   }
 
-  /** True while a burst is being drained by back-to-back scans (no inotify watches held). */
-  get paused(): boolean {
-    return this.pausedNow;
-  }
-
   /**
    * Drop the inotify watches while the caller drains a burst by scanning back to back: each atomic
    * write costs ~5 events, and delivering them costs more than the signal itself (bun-stack.md §7).
    * The caller must resume() and scan once more after its last empty scan.
    */
   pause(): void {
-    if (this.closed || this.pausedNow) return;
-    this.pausedNow = true;
+    if (this.closed || this.paused) return;
+    this.paused = true;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
   }
 
   resume(): void {
-    if (this.closed || !this.pausedNow) return;
-    this.pausedNow = false;
+    if (this.closed || !this.paused) return;
+    this.paused = false;
     this.refresh();
   }
 
   /** Reconcile watches with the folders that exist now (called at start, on folder events and every poll). */
   refresh(): void {
-    if (this.closed || this.pausedNow) return;
+    if (this.closed || this.paused) return;
     const want = new Map<string, "signals" | "worktrees" | "root">();
     const root = rootSignalDir(this.repo).path;
     try {
@@ -90,7 +86,7 @@ export class RepoSignalWatcher {
   }
 
   private event(kind: "signals" | "worktrees" | "root", name: string): void {
-    if (this.closed || this.pausedNow) return;
+    if (this.closed || this.paused) return;
     if (kind === "signals") {
       if (name.startsWith(".") || name === "failed" || name === "processing" || name === "staging") return;
       this.onSignal();
