@@ -6,7 +6,7 @@ import type { Db } from "./db.ts";
 import { finishSignal } from "./signals.ts";
 import { clearAttention } from "./agents.ts";
 import type { ExecutionState } from "../lifecycle/types.ts";
-import { getTask, writeTaskUpdate, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
+import { executionAfterUpdate, getTask, writeTaskUpdate, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
 
 export interface CommitContext {
   project: string;
@@ -69,20 +69,20 @@ export function commitResult(db: Db, ctx: CommitContext): void {
     const moved = result.transitions.length > 0 || result.update.subtaskStatus !== undefined || result.update.replaceSubtasks !== undefined;
     if (moved && update) update.attention = "";
     else if (moved) clearAttention(db, ctx.project, ctx.task);
-    // The execution state after the update is derived, not read back: RETURNING * costs as much as the UPDATE.
+    // The execution state after the update is derived, not read back: RETURNING * costs as much as the
+    // UPDATE. It is needed for a phase change (own audit row) or a transition (carried in its row).
     let after: ExecutionState | null = null;
     if (update) {
-      const before = ctx.previousExecution ?? getTask(db, ctx.project, ctx.task)?.execution ?? null;
+      const needsState = update.execution !== undefined || result.transitions.length > 0;
+      const before = needsState ? (ctx.previousExecution ?? getTask(db, ctx.project, ctx.task)?.execution ?? null) : null;
       writeTaskUpdate(db, ctx.project, ctx.task, update);
-      after = before ? executionAfter(before, update.execution) : null;
-      // Execution sub-state changes within a status (architecting → wave 1 → wave 2 …) get their own
-      // audit row; with a transition, the plan_transition row carries the new execution state.
-      if (before && after && update.execution && result.transitions.length === 0) {
-        const a = before;
-        const b = after;
-        if (a.phase !== b.phase || a.agent !== b.agent || a.wave !== b.wave) {
-          const fmt = (e: typeof a) => (e.phase || e.agent ? `${e.phase || "-"}/${e.agent || "-"}${e.wave ? ` wave ${e.wave}` : ""}` : "none");
-          recordAudit(db, { kind: "phase_changed", project: ctx.project, task: ctx.task, signalId: ctx.signalId, message: `phase ${fmt(a)} → ${fmt(b)}`, detail: { from: a, to: b } });
+      if (before) {
+        after = executionAfterUpdate(before, update.execution);
+        // Execution sub-state changes within a status (architecting → wave 1 → wave 2 …) get their own
+        // audit row; with a transition, the plan_transition row carries the new execution state.
+        if (update.execution && result.transitions.length === 0 && (before.phase !== after.phase || before.agent !== after.agent || before.wave !== after.wave)) {
+          const fmt = (e: ExecutionState) => (e.phase || e.agent ? `${e.phase || "-"}/${e.agent || "-"}${e.wave ? ` wave ${e.wave}` : ""}` : "none");
+          recordAudit(db, { kind: "phase_changed", project: ctx.project, task: ctx.task, signalId: ctx.signalId, message: `phase ${fmt(before)} → ${fmt(after)}`, detail: { from: before, to: after } });
         }
       }
     }
@@ -129,12 +129,3 @@ export function commitResult(db: Db, ctx: CommitContext): void {
   }
 }
 
-/** What writeTaskUpdate stores for the execution columns (same trimming and clamping). */
-function executionAfter(before: ExecutionState, ex: TaskUpdate["execution"]): ExecutionState {
-  if (!ex) return before;
-  return {
-    phase: ex.phase ?? before.phase,
-    agent: ex.agent !== undefined ? ex.agent.trim() : before.agent,
-    wave: ex.wave !== undefined ? Math.max(0, ex.wave) : before.wave,
-  };
-}

@@ -379,6 +379,26 @@ export function applyTaskUpdate(db: Db, project: string, name: string, update: T
   return toTask(r);
 }
 
+/** An execution update as it is stored: phase checked, agent trimmed, wave a whole number ≥ 0. */
+function storedExecution(ex: Partial<ExecutionState>): Partial<ExecutionState> {
+  const out: Partial<ExecutionState> = {};
+  if (ex.phase !== undefined) {
+    if (ex.phase !== "" && !(EXECUTION_PHASES as readonly string[]).includes(ex.phase)) throw new StoreError("invalid", `invalid execution phase: ${ex.phase}`);
+    out.phase = ex.phase;
+  }
+  if (ex.agent !== undefined) out.agent = ex.agent.trim();
+  if (ex.wave !== undefined) {
+    if (!Number.isInteger(ex.wave)) throw new StoreError("invalid", `invalid active wave: ${ex.wave}`);
+    out.wave = Math.max(0, ex.wave);
+  }
+  return out;
+}
+
+/** The execution state a task has after `update` is written (what writeTaskUpdate stores, without reading it back). */
+export function executionAfterUpdate(before: ExecutionState, ex: TaskUpdate["execution"]): ExecutionState {
+  return ex ? { ...before, ...storedExecution(ex) } : before;
+}
+
 /** applyTaskUpdate without reading the row back (RETURNING * costs as much as the update itself in bursts). */
 export function writeTaskUpdate(db: Db, project: string, name: string, update: TaskUpdate): void {
   const { sql, params, key } = taskUpdateSql(project, name, update);
@@ -401,18 +421,12 @@ function taskUpdateSql(project: string, name: string, update: TaskUpdate): { sql
     setText("status", "status", update.status);
   }
   if (update.execution) {
-    const ex = update.execution;
-    if (ex.phase !== undefined) {
-      if (ex.phase !== "" && !(EXECUTION_PHASES as readonly string[]).includes(ex.phase)) {
-        throw new StoreError("invalid", `invalid execution phase: ${ex.phase}`);
-      }
-      setText("execution_phase", "phase", ex.phase);
-    }
-    setText("active_agent", "agent", ex.agent?.trim());
+    const ex = storedExecution(update.execution);
+    setText("execution_phase", "phase", ex.phase);
+    setText("active_agent", "agent", ex.agent);
     if (ex.wave !== undefined) {
-      if (!Number.isInteger(ex.wave)) throw new StoreError("invalid", `invalid active wave: ${ex.wave}`);
       sets.push("active_wave = $wave");
-      params.wave = Math.max(0, ex.wave);
+      params.wave = ex.wave;
     }
   }
   if (update.reviewCycle !== undefined) sets.push(counterSql("review_cycle", update.reviewCycle, "reviewCycle", params));
