@@ -3,7 +3,7 @@
 // propagate (and roll the whole effect back) instead of being swallowed.
 import { type Db, nowIso, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
-import { normalizeTaskName } from "./tasks.ts";
+import { normalizeTaskName, projectTaskTerms } from "./tasks.ts";
 
 export const AUDIT_KINDS = [
   // tasks / lifecycle
@@ -173,14 +173,7 @@ export function listAudit(db: Db, filter: ListAuditFilter = {}): AuditRow[] {
   if (filter.kinds && filter.kinds.length === 0) return [];
   const where: string[] = [];
   const params: Record<string, string | number> = {};
-  if (filter.project !== undefined) {
-    where.push("project = $project");
-    params.project = filter.project;
-  }
-  if (filter.task !== undefined) {
-    where.push("task = $task");
-    params.task = normalizeTaskName(filter.task);
-  }
+  projectTaskTerms(filter, where, params);
   if (filter.kinds) {
     where.push(`kind IN ${inList("k", filter.kinds, params)}`);
   }

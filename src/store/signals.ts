@@ -3,7 +3,7 @@
 // so two processes (daemon, CLI, tests) can never claim the same row.
 import { type Db, nowIso, writeTx, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
-import { normalizeTaskName } from "./tasks.ts";
+import { normalizeTaskName, projectTaskTerms } from "./tasks.ts";
 import { SIGNAL_TYPES, type SignalRowStatus, type SignalType } from "../lifecycle/types.ts";
 
 export const SIGNAL_ROW_STATUSES: readonly SignalRowStatus[] = ["pending", "processing", "done", "failed"];
@@ -173,14 +173,7 @@ export function listSignals(db: Db, filter: ListSignalsFilter = {}): SignalRow[]
   if (filter.status && filter.status.length === 0) return [];
   const where: string[] = [];
   const params: Record<string, string | number> = {};
-  if (filter.project !== undefined) {
-    where.push("project = $project");
-    params.project = filter.project;
-  }
-  if (filter.task !== undefined) {
-    where.push("task = $task");
-    params.task = normalizeTaskName(filter.task);
-  }
+  projectTaskTerms(filter, where, params);
   if (filter.status) {
     where.push(`status IN ${inList("s", filter.status, params)}`);
   }

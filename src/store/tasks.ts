@@ -163,6 +163,18 @@ export function normalizeTaskName(name: string): string {
   return trimmed.endsWith(".md") ? trimmed.slice(0, -3).trim() : trimmed;
 }
 
+/** WHERE terms for the optional project / task filters of history listings (task names normalised). */
+export function projectTaskTerms(filter: { project?: string; task?: string }, where: string[], params: Record<string, string | number>): void {
+  if (filter.project !== undefined) {
+    where.push("project = $project");
+    params.project = filter.project;
+  }
+  if (filter.task !== undefined) {
+    where.push("task = $task");
+    params.task = normalizeTaskName(filter.task);
+  }
+}
+
 function requireKey(project: string, name: string): { project: string; name: string } {
   const p = project.trim();
   const n = normalizeTaskName(name);
