@@ -49,6 +49,11 @@ test("files that cannot be removed: applied once, logged once each, no back-to-b
 
   sb.writeConfig(["poll_interval_sec = 0.2", "auto_review_fix = false"].join("\n"));
   const daemon = await sb.foreground();
+  let log = "";
+  const decoder = new TextDecoder();
+  const reading = (async () => {
+    for await (const chunk of daemon.stderr) log += decoder.decode(chunk, { stream: true });
+  })();
   expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
   const transitions = () => sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'plan_transition'")[0]!.n;
   await waitFor(() => transitions() === N, 15_000, `${N} transitions`);
@@ -66,10 +71,12 @@ test("files that cannot be removed: applied once, logged once each, no back-to-b
   locked = null;
   await waitFor(() => readdirSync(sig).filter((n) => n.startsWith("review-changes-")).length === 0, 10_000, "the files to be finished from their rows");
   expect(transitions()).toBe(N); // finished, never re-applied
+  // The drain ends one scan after the folder is empty: wait for it rather than race it.
+  await waitFor(() => log.includes("burst drained"), 10_000, "the burst after the unlock to be reported drained");
 
   daemon.kill("SIGTERM");
   expect(await daemon.exited).toBe(0);
-  const log = await new Response(daemon.stderr).text();
+  await reading;
   const errors = log.split("\n").filter((l) => l.includes("cannot be removed"));
   expect(errors).toHaveLength(N); // once per file, not once per pass
   // The only burst is the one that could make progress: all files finished at once after the unlock.
