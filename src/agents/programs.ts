@@ -1,6 +1,8 @@
 // Agent programs: which CLI runs each role and the argv that starts it (reference daemon §2.3, §6.3).
 // Pure: no fs, no env reads. The caller loads daemon.toml / <repo>/.kasmos/config.toml, writes the
 // prompt file, sets KASMOS_PROMPT_FILE and spawns the argv directly (never through a shell).
+import { harnessFor } from "./harness/index.ts";
+import type { Harness, HarnessCommand } from "./harness/types.ts";
 
 export type AgentRole = "planner" | "architect" | "coder" | "reviewer" | "fixer" | "master";
 export const AGENT_ROLES: readonly AgentRole[] = ["planner", "architect", "coder", "reviewer", "fixer", "master"];
@@ -113,120 +115,49 @@ export function splitCommandLine(line: string): SplitResult {
   return { ok: true, argv };
 }
 
-export type AdapterName = "claude" | "opencode" | "codex" | "generic";
-
-/** Adapter for a program's first word: by basename (`/usr/local/bin/claude` → claude), case-insensitive. */
-export function adapterFor(executable: string): AdapterName {
-  const base = (executable.split(/[\\/]/).pop() ?? "").toLowerCase().replace(/\.(exe|cmd)$/, "");
-  switch (base) {
-    case "claude":
-    case "opencode":
-    case "codex":
-      return base;
-    default:
-      return "generic";
-  }
-}
-
 export class ProgramError extends Error {
   override name = "ProgramError";
 }
 
-/**
- * Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN); stay well below it. Larger prompts (a big
- * plan) are handed over as a pointer to the prompt file instead.
- */
-export const MAX_ARG_PROMPT_BYTES = 96 * 1024;
-
-/** The short first prompt used when the real one cannot travel as an argument. */
+/** The first message of every agent: a pointer to its prompt file. */
 export function promptFilePointer(promptFile: string): string {
   return `Read the file ${promptFile} and follow its instructions exactly; it is your complete task prompt.`;
 }
 
-function argPrompt(_prompt: string, promptFile: string): string {
-  // Prompts travel through files, never the command line: argv is readable by every local user in
-  // /proc/<pid>/cmdline and is stored with the agent, and it is capped in size. The first message
-  // only points the agent at its prompt file.
-  return promptFilePointer(promptFile);
+export interface CommandContext {
+  promptFile: string;
+  /** `<kasmos> agent hook`: how the CLI's own hooks report to the daemon (absolute path). */
+  hookCommand?: string[];
+  /** A folder private to this agent run, for per-spawn files (hook settings). */
+  runDir?: string;
 }
 
-export interface AgentCommand {
-  argv: string[];
-  adapter: AdapterName;
+export interface AgentCommand extends HarnessCommand {
+  harness: Harness;
 }
 
 /**
- * The argv that starts an interactive (kept-open) agent session with `prompt` as its first message.
- * Layout: <program words> <adapter model/permission flags> <profile flags> <prompt part>.
- *
- * - claude:   claude [--model M] [--dangerously-skip-permissions] …flags "<prompt>"
- *             (docs.anthropic.com/en/docs/claude-code/cli-reference: `claude "query"` = REPL with initial prompt)
- * - opencode: opencode [--model M] [--auto] …flags --prompt "<prompt>"
- *             (opencode.ai/docs/cli `opencode [project]` TUI flags --prompt/--model; opencode.ai/docs/permissions
- *             "Start OpenCode with --auto"; `opencode run` is one-shot and exits, so not used)
- * - codex:    codex [--model M] [--dangerously-bypass-approvals-and-sandbox] …flags "<prompt>"
- *             (developers.openai.com/codex/cli/features: `codex "…"` = interactive TUI with initial prompt;
- *             …/codex/cli/reference for the bypass flag — --full-auto keeps the sandbox, which blocks git
- *             commits in linked worktrees and `kasmos signal emit`, and may still ask for approval)
- * - generic:  <program> …flags <promptFile>  (the model is not passed: unknown CLI; use flags. The spawner
- *             also sets KASMOS_PROMPT_FILE.)
- *
- * Throws ProgramError for an empty or unparsable program string.
+ * The argv (plus extra env and per-spawn files) that starts an interactive agent with the pointer to its
+ * prompt file as its first message. Prompts never travel in argv: it is readable by every local user in
+ * /proc/<pid>/cmdline, stored with the agent and capped in size. Each CLI's flags live in its harness
+ * (src/agents/harness/). Throws ProgramError for an empty or unparsable program string.
  */
-export function buildCommand(profile: AgentProfile, input: { promptFile: string; prompt: string }): AgentCommand {
+export function buildCommand(profile: AgentProfile, ctx: CommandContext): AgentCommand {
   const split = splitCommandLine(profile.program);
   if (!split.ok) throw new ProgramError(`agent program: ${split.error}`);
   const words = split.argv;
   const exe = words[0];
   if (exe === undefined || exe === "") throw new ProgramError("agent program is empty");
-  const adapter = adapterFor(exe);
-  const model = profile.model.trim();
-  const flags = profile.flags;
-  switch (adapter) {
-    case "claude":
-      return {
-        adapter,
-        argv: [
-          ...words,
-          ...(model ? ["--model", model] : []),
-          ...(profile.skipPermissions ? ["--dangerously-skip-permissions"] : []),
-          ...flags,
-          argPrompt(input.prompt, input.promptFile),
-        ],
-      };
-    case "opencode":
-      return {
-        adapter,
-        argv: [
-          ...words,
-          ...(model ? ["--model", model] : []),
-          ...(profile.skipPermissions ? ["--auto"] : []),
-          ...flags,
-          "--prompt",
-          argPrompt(input.prompt, input.promptFile),
-        ],
-      };
-    case "codex":
-      return {
-        adapter,
-        argv: [
-          ...words,
-          ...(model ? ["--model", model] : []),
-          ...(profile.skipPermissions ? ["--dangerously-bypass-approvals-and-sandbox"] : []),
-          ...flags,
-          argPrompt(input.prompt, input.promptFile),
-        ],
-      };
-    case "generic": {
-      // A relative path starting with "-" would read as an option.
-      const file = input.promptFile.startsWith("-") ? `./${input.promptFile}` : input.promptFile;
-      return { adapter, argv: [...words, ...flags, file] };
-    }
-    default: {
-      const never: never = adapter;
-      return never;
-    }
-  }
+  const harness = harnessFor(exe);
+  const cmd = harness.command({
+    profile: { ...profile, model: profile.model.trim() },
+    words,
+    promptFile: ctx.promptFile,
+    pointer: promptFilePointer(ctx.promptFile),
+    hookCommand: ctx.hookCommand ?? ["kasmos", "agent", "hook"],
+    runDir: ctx.runDir ?? "/tmp",
+  });
+  return { ...cmd, harness };
 }
 
 /** `[agents.<role>]` tables + `default_program` as written in TOML → resolveProfile's input. */

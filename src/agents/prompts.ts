@@ -13,6 +13,11 @@ export interface PromptCommon {
   worktreePath: string;
   branch: string;
   description: string;
+  /**
+   * How the prompt names the kasmos CLI (default "kasmos"). The daemon gives its own absolute path:
+   * some CLIs run commands in a login shell whose /etc/profile resets PATH (codex).
+   */
+  kasmosBin?: string;
 }
 
 export interface PlannerPrompt extends PromptCommon {
@@ -159,8 +164,12 @@ const PLAN_FORMAT = [
   "  or edit the same files. Use a later wave only for a real dependency and start it with `> **depends on wave N:** …`.",
 ];
 
-function storePlanCommands(task: string): string[] {
-  return [`kasmos task plan ${sh(task)} --file ${sh(planDraftPath(task))}`];
+function storePlanCommands(task: string, bin: string): string[] {
+  return [`${bin} task plan ${sh(task)} --file ${sh(planDraftPath(task))}`];
+}
+
+function kasmosWord(p: PromptCommon): string {
+  return p.kasmosBin ? sh(p.kasmosBin) : "kasmos";
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -180,7 +189,7 @@ function plannerPrompt(p: PlannerPrompt): string {
     finish(
       cwd,
       `Write the plan to ${planDraftPath(p.task)}, store it, and when the store command prints "plan stored", signal completion.`,
-      [...storePlanCommands(p.task), touchSignal(signalNames.plannerFinished(p.task))],
+      [...storePlanCommands(p.task, kasmosWord(p)), touchSignal(signalNames.plannerFinished(p.task))],
       ["If storing reports a parse error, fix the plan file and run the store command again before signalling."],
     ),
   ]);
@@ -203,7 +212,7 @@ function architectPrompt(p: ArchitectPrompt): string {
     finish(
       cwd,
       `Write the elaborated plan to ${planDraftPath(p.task)}, store it, and when the store command prints "plan stored", signal completion.`,
-      [...storePlanCommands(p.task), touchSignal(signalNames.elaboratorFinished(p.task))],
+      [...storePlanCommands(p.task, kasmosWord(p)), touchSignal(signalNames.elaboratorFinished(p.task))],
       ["If storing reports a parse error, fix the plan file and run the store command again before signalling."],
     ),
   ]);
@@ -357,8 +366,8 @@ function masterPrompt(p: MasterPrompt): string {
       cwd,
       "Emit exactly one verdict.",
       [
-        `kasmos signal emit verify_approved ${task} --payload '{"reviewed_sha":"${headRef}","body":"<one-line summary>"}'`,
-        `kasmos signal emit verify_failed ${task} --payload '{"reviewed_sha":"${headRef}","body":"<findings>"}'`,
+        `${kasmosWord(p)} signal emit verify_approved ${task} --payload '{"reviewed_sha":"${headRef}","body":"<one-line summary>"}'`,
+        `${kasmosWord(p)} signal emit verify_failed ${task} --payload '{"reviewed_sha":"${headRef}","body":"<findings>"}'`,
       ],
       [
         `reviewed_sha must be the branch HEAD you reviewed${head === "" ? "" : ` (${head})`}; if you committed self-fixes, use \`git rev-parse HEAD\` after your last commit instead.`,

@@ -44,6 +44,8 @@ export interface SessionInfo {
   exitStatus: number | null;
   /** Unix seconds. */
   createdAt: number;
+  /** Unix seconds of the pane's last output (tmux window_activity): unchanged = nothing new on screen. */
+  activityAt: number;
 }
 
 const PREFIX = "kas_";
@@ -123,7 +125,9 @@ export class Tmux {
     // Inside a user's tmux, $TMUX would point the client at their server; never let it leak.
     delete env.TMUX;
     delete env.TMUX_PANE;
-    const full = [this.bin, "-L", this.socketName, "-f", this.configFile, ...args];
+    // -u: tmux 3.3 without a UTF-8 locale (cron, env -i, minimal containers) prints "_" for the tab
+    // separators the list parsing relies on.
+    const full = [this.bin, "-u", "-L", this.socketName, "-f", this.configFile, ...args];
     let proc: Bun.Subprocess<"ignore" | Blob, "pipe", "pipe">;
     try {
       // A Blob stdin is written by Bun in full, with no pipe handling that could outlive the timeout.
@@ -196,7 +200,7 @@ export class Tmux {
 
   /** Every kas_* session on the socket (first pane of each); no server → []. */
   async list(): Promise<SessionInfo[]> {
-    const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", `#{${TITLE_OPTION}}`].join("\t");
+    const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", "#{window_activity}", `#{${TITLE_OPTION}}`].join("\t");
     const r = await this.exec(["list-panes", "-a", "-F", fmt]);
     if (r.code !== 0) {
       if (isNoServer(r.stderr)) return [];
@@ -205,7 +209,7 @@ export class Tmux {
     const seen = new Set<string>();
     const out: SessionInfo[] = [];
     for (const line of r.stdout.split("\n")) {
-      const [name, pid, dead, status, created, rawTitle] = line.split("\t");
+      const [name, pid, dead, status, created, activity, rawTitle] = line.split("\t");
       if (!name?.startsWith(PREFIX) || seen.has(name)) continue;
       seen.add(name);
       const isDead = dead === "1";
@@ -222,6 +226,7 @@ export class Tmux {
         dead: isDead,
         exitStatus: isDead && Number.isInteger(exit) ? exit : null,
         createdAt: Number.parseInt(created ?? "", 10) || 0,
+        activityAt: Number.parseInt(activity ?? "", 10) || 0,
       };
       if (title !== undefined) info.title = title;
       out.push(info);
@@ -329,6 +334,33 @@ export class Tmux {
     }
     const [dead, pid] = r.stdout.trim().split("\t");
     return { dead: dead === "1", pid: Number.parseInt(pid ?? "", 10) || 0 };
+  }
+
+  /** Press keys in the agent's pane (tmux key names: "Enter", "1", "C-c"). */
+  async sendKeys(title: string, ...keys: string[]): Promise<void> {
+    await this.run(["send-keys", "-t", target(sessionNameFor(title)), ...keys]);
+  }
+
+  /** Unix seconds of the pane's last output; null when the session is gone. */
+  async lastActivity(title: string): Promise<number | null> {
+    const r = await this.exec(["display-message", "-p", "-t", target(sessionNameFor(title)), "#{window_activity}"]);
+    if (r.code !== 0) return null;
+    const n = Number.parseInt(r.stdout.trim(), 10);
+    return Number.isInteger(n) ? n : null;
+  }
+
+  /** Remove from the server's global environment every variable not in `keep` (no server: nothing to do). */
+  async pruneGlobalEnv(keep: ReadonlySet<string>): Promise<number> {
+    const r = await this.exec(["show-environment", "-g"]);
+    if (r.code !== 0) return 0;
+    const drop: string[][] = [];
+    for (const line of r.stdout.split("\n")) {
+      const name = line.startsWith("-") ? line.slice(1) : line.split("=")[0] ?? "";
+      if (name === "" || keep.has(name) || !ENV_KEY.test(name)) continue;
+      drop.push(["set-environment", "-g", "-u", name]);
+    }
+    if (drop.length > 0) await this.run(commandList(drop));
+    return drop.length;
   }
 
   /** Stop the whole server (tests and cleanup); no server is fine. */

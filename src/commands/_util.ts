@@ -52,6 +52,9 @@ export function printJson(value: unknown): void {
  */
 export async function clientSocketPath(flag: string | undefined): Promise<string> {
   if (flag && flag.length > 0) return flag;
+  // Agents get the socket of the daemon that started them (it may not be the default one).
+  const fromEnv = process.env.KASMOS_SOCKET;
+  if (fromEnv && fromEnv.length > 0) return fromEnv;
   const cfg = Bun.file(defaultConfigPath());
   if (await cfg.exists()) {
     try {

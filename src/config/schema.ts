@@ -27,6 +27,20 @@ export interface OrchestrationConfig {
   max_parallel_wave_tasks: number;
 }
 
+/** How kasmos watches running agents (kasmos additions). */
+export interface SupervisionConfig {
+  /** Reminders typed into an agent that ended its turn without its signal, before an attention item. */
+  nudges: number;
+  /** Seconds an agent's turn must have ended (no signal) before it is nudged. */
+  nudge_after_sec: number;
+  /** Seconds of pane silence that count as "turn ended" for CLIs that do not report turns themselves. */
+  idle_after_sec: number;
+  /** Seconds a started agent may show no sign of work before its pane is reported. */
+  start_timeout_sec: number;
+  /** Seconds a finished agent may take to end its turn before it is stopped anyway. */
+  stop_grace_sec: number;
+}
+
 export interface DaemonConfig {
   poll_interval_sec: number;
   repos: string[];
@@ -47,6 +61,7 @@ export interface DaemonConfig {
   default_program: string;
   agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
   orchestration: OrchestrationConfig;
+  supervision: SupervisionConfig;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -68,6 +83,7 @@ export function defaultConfig(): DaemonConfig {
     default_program: "",
     agents: {},
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
+    supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
   };
 }
 
@@ -127,7 +143,16 @@ export const ORCHESTRATION_KEYS: KeySpec[] = [
   ]),
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS];
+/** kasmos additions: how running agents are watched. */
+export const SUPERVISION_KEYS: KeySpec[] = [
+  { key: "supervision.nudges", expected: "a whole number >= 0", schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)) },
+  { key: "supervision.nudge_after_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "supervision.idle_after_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "supervision.start_timeout_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "supervision.stop_grace_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS];
 
 /** Edit distance, for "did you mean …" on unknown keys. */
 export function levenshtein(a: string, b: string): number {

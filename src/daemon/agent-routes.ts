@@ -2,7 +2,8 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import { listAgents } from "../store/agents.ts";
-import type { AgentRunner } from "./agent-runner.ts";
+import { AgentEventBody } from "../api/agents.ts";
+import { type AgentRunner, RestartRefused } from "./agent-runner.ts";
 import type { Daemon } from "./daemon.ts";
 import { HttpError, jsonBody } from "./http.ts";
 
@@ -32,6 +33,27 @@ export function mountAgentRoutes(app: Hono, d: Daemon, runner: AgentRunner): voi
     const body = await jsonBody(c, SendBody);
     if (!(await runner.send(p, c.req.param("title"), body.prompt))) throw new HttpError(404, `instance not running: ${c.req.param("title")}`);
     return c.body(null, 204);
+  });
+  // Reports from the agents' own CLIs (Claude Code hooks, codex notify) through `kasmos agent hook`.
+  app.post("/v1/agent-events", async (c) => {
+    const body = await jsonBody(c, AgentEventBody);
+    const r = runner.onAgentEvent(body);
+    if (r === null) throw new HttpError(404, `no running agent ${body.title} in ${body.project}`);
+    return c.json(r);
+  });
+  const restartError = (err: unknown): never => {
+    if (err instanceof RestartRefused) throw new HttpError(err.status, err.message);
+    throw err;
+  };
+  app.post("/v1/repos/:project/instances/:title/restart", async (c) => {
+    const p = project(c.req.param("project"));
+    const repo = d.registry.get(p)!;
+    return c.json(await runner.restart(repo, c.req.param("title")).catch(restartError));
+  });
+  app.post("/v1/repos/:project/tasks/:task/retry", async (c) => {
+    const p = project(c.req.param("project"));
+    const repo = d.registry.get(p)!;
+    return c.json(await runner.retryTask(repo, c.req.param("task")).catch(restartError));
   });
   app.post("/v1/repos/:project/instances/:title/kill", (c) => {
     const p = project(c.req.param("project"));

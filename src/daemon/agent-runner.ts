@@ -6,11 +6,16 @@
 //    the task last changed: no respawn loops, no double starts);
 //  - a live agent that is no longer expected is stopped in the background (bounded grace).
 // Derived from state, so a restart, a SIGKILL or a CLI transition needs no replay.
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { AgentEventBody, RestartReply } from "../api/agents.ts";
+import { HARNESSES } from "../agents/harness/index.ts";
+import type { AgentActivity, Harness } from "../agents/harness/types.ts";
+import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText } from "../agents/supervise.ts";
 import { resolveBranchHead } from "../agents/git.ts";
-import { type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
-import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
+import { type AgentCommand, type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
+import { buildPrompt as buildPromptText } from "../agents/prompts.ts";
+import type { PromptCommon, PromptInput } from "../agents/prompts.ts";
 import { type SessionInfo, Tmux } from "../agents/tmux.ts";
 import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
@@ -21,7 +26,7 @@ import { type ExpectedAgent, expectedAgents } from "../lifecycle/agents.ts";
 import { extractMetadata, headerContext, parsePlan } from "../lifecycle/plan-parser.ts";
 import { type Action, failWaveTask, processSignal } from "../lifecycle/processor.ts";
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
-import { type AgentRow, endAgent, insertAgent, listAgents, liveAgentByTitle, liveAgents, setAttention } from "../store/agents.ts";
+import { type AgentRow, addNudge, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
@@ -40,7 +45,14 @@ export interface RunnerDeps {
   config: () => DaemonConfig;
   /** Directory holding the kasmos binary, put first on agents' PATH. */
   binDir: string;
+  /** The daemon's socket, handed to agents (their hooks and `kasmos` commands talk to this daemon). */
+  socketPath?: string;
+  /** Ask for a scan pass of one repo soon (an agent reported something). */
+  kick?: (project: string) => void;
 }
+
+/** Variables of the daemon's own environment that must not reach agents. */
+const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
 
 
 export class AgentRunner {
@@ -92,9 +104,16 @@ export class AgentRunner {
       const s = byName.get(a.session);
       if (s && !s.dead) continue;
       const status = s?.exitStatus ?? null;
-      endAgent(this.deps.db, a.id, "exited", status, s ? `exited with status ${status ?? "?"}` : "session gone");
-      recordAudit(this.deps.db, { kind: "agent_finished", project: a.project, task: a.task, message: `${a.role} ${a.title} ${s ? `exited (status ${status ?? "?"})` : "session gone"}`, detail: { title: a.title, exit_status: status } });
-      await this.afterExit(repo, a, status);
+      // Why it exited: the last lines it printed (the pane stays after exit: remain-on-exit).
+      const lines = s ? await this.exitLines(a) : [];
+      const why = firstMeaningfulLine(lines, this.harnessOf(a).noise);
+      writeTx(this.deps.db, () => {
+        endAgent(this.deps.db, a.id, "exited", status, s ? `exited with status ${status ?? "?"}${why ? `: ${why}` : ""}` : "session gone");
+        if (lines.length > 0) setLastLines(this.deps.db, a.id, lines.join("\n"));
+        recordAudit(this.deps.db, { kind: "agent_finished", project: a.project, task: a.task, message: `${a.role} ${a.title} ${s ? `exited (status ${status ?? "?"})` : "session gone"}${why ? `: ${why}` : ""}`, detail: { title: a.title, exit_status: status, last_lines: lines } });
+      });
+      this.paneSeen.delete(a.id);
+      await this.afterExit(repo, a, status, why);
     }
     // 2. start expected agents, stop superseded ones
     const liveByTask = new Map<string, AgentRow[]>();
@@ -120,19 +139,157 @@ export class AgentRunner {
     const spawns: Promise<void>[] = [];
     for (const w of want) {
       if (live.some((a) => a.title === w.title)) continue;
-      // Ended naturally since the task last changed → stuck, not a respawn loop.
-      const ended = listAgents(this.deps.db, { project: repo.project, task: t.name, limit: 50 }).find(
-        (a) => a.title === w.title && (a.state === "exited" || a.state === "failed") && (a.endedAt ?? "") > t.updatedAt,
-      );
-      if (ended) continue;
+      // Ended naturally since the task last changed → stuck, not a respawn loop (until an operator restarts it).
+      if (endedSince(this.deps.db, repo.project, t.name, w.title, t.updatedAt)) continue;
       spawns.push(this.spawn(repo, t, w, sessions));
     }
-    // Start the new agents first; the superseded ones stop in the background afterwards.
+    // Start the new agents first; the superseded ones stop in the background afterwards, once their turn ended.
     await Promise.all(spawns);
-    for (const a of live) if (!wantTitles.has(a.title)) this.stop(a, "superseded");
+    for (const a of live) {
+      if (!wantTitles.has(a.title)) this.stop(a, "superseded");
+      else await this.supervise(repo, a, sessions.get(a.session) ?? null);
+    }
   }
 
-  private async afterExit(repo: RepoEntry, a: AgentRow, status: number | null): Promise<void> {
+  // ---- supervision: what running agents are doing ------------------------------------------------
+
+  /** Per agent id: the pane's last output time (tmux window_activity) when we last looked at it. */
+  private paneSeen = new Map<number, number>();
+  /** Attention items already raised, per agent id and activity timestamp: never twice for one state. */
+  private reported = new Set<string>();
+  private answeredTrust = new Set<number>();
+
+  private harnessOf(a: AgentRow): Harness {
+    return HARNESSES[a.harness as keyof typeof HARNESSES] ?? HARNESSES.generic;
+  }
+
+  private async exitLines(a: AgentRow): Promise<string[]> {
+    try {
+      return lastPaneLines(await this.deps.tmux.capture(this.sessionTitle(a.project, a.title), { start: -200 }), 20);
+    } catch {
+      return [];
+    }
+  }
+
+  private async paneText(a: AgentRow, lines = 40): Promise<string> {
+    try {
+      return await this.deps.tmux.capture(this.sessionTitle(a.project, a.title), { start: -lines });
+    } catch {
+      return "";
+    }
+  }
+
+  /** Raise an attention item once per (agent, state). */
+  private raise(a: AgentRow, key: string, kind: "agent_waiting" | "stuck_detected" | "attention", text: string, detail: Record<string, unknown> = {}): void {
+    const k = `${a.id}:${key}`;
+    if (this.reported.has(k)) return;
+    this.reported.add(k);
+    writeTx(this.deps.db, () => {
+      setAttention(this.deps.db, a.project, a.task, text);
+      recordAudit(this.deps.db, { kind, project: a.project, task: a.task, message: text, detail: { title: a.title, ...detail }, level: "warn" });
+    });
+    this.deps.log.warn(`${a.project}/${a.task}: ${text}`);
+    this.deps.hub.pump();
+  }
+
+  /**
+   * One look at a running agent that its task still needs. Hooks (claude, codex) say when a turn ends
+   * or a person is needed; for the rest, and for screens shown before any hook runs, the pane is read —
+   * only when tmux says it changed since the last look (window_activity), so idle agents cost nothing.
+   */
+  private async supervise(repo: RepoEntry, a: AgentRow, s: SessionInfo | null): Promise<void> {
+    if (!s || s.dead || this.killing.has(a.id)) return;
+    const sup = this.deps.config().supervision;
+    const h = this.harnessOf(a);
+    const now = Date.now();
+    const seen = this.paneSeen.get(a.id);
+    const changed = seen === undefined || s.activityAt !== seen;
+    this.paneSeen.set(a.id, s.activityAt);
+    let activity = (a.activity || "starting") as AgentActivity;
+    const since = a.activityAt ? Date.parse(a.activityAt) : Date.parse(a.startedAt);
+
+    // Screens: the pane is read while the CLI has not reported itself yet, or always for CLIs without hooks.
+    if (changed && (!h.reportsTurns || activity === "starting" || activity === "waiting")) {
+      const pane = await this.paneText(a);
+      const dialog = matchDialog(h, pane);
+      if (dialog?.safeKeys && dialog.kind === "trust" && !this.answeredTrust.has(a.id)) {
+        // The one answer kasmos gives for the user: trust of kasmos's own folder (preflight should have made it unnecessary).
+        this.answeredTrust.add(a.id);
+        for (const key of dialog.safeKeys) await this.deps.tmux.sendKeys(this.sessionTitle(a.project, a.title), key).catch(() => undefined);
+        recordAudit(this.deps.db, { kind: "agent_preflight", project: a.project, task: a.task, message: `${a.title}: answered "${dialog.what}" with trust (kasmos's own folder ${a.cwd})`, detail: { title: a.title } });
+        return;
+      }
+      if (dialog) {
+        if (activity !== "waiting") setActivity(this.deps.db, a.id, "waiting", dialog.what);
+        const first = firstMeaningfulLine(lastPaneLines(pane, 20), h.noise);
+        this.raise(a, `dialog:${dialog.kind}`, "agent_waiting", `${a.role} ${a.title} is waiting: ${dialog.what}${first ? ` — "${first}"` : ""} (answer it with \`kas agent send ${a.title} …\` or attach: tmux -L ${this.deps.tmux.socketName} attach -t ${s.name})`, { pane: lastPaneLines(pane, 20) });
+        return;
+      }
+      if (!h.reportsTurns && activity !== "working") {
+        setActivity(this.deps.db, a.id, "working", "");
+        activity = "working";
+      }
+    }
+    if (!h.reportsTurns && activity === "working" && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= sup.idle_after_sec) {
+      setActivity(this.deps.db, a.id, "idle", `no output for ${sup.idle_after_sec} s`);
+      return; // reacted to on the next look, like a reported turn end
+    }
+    if (h.reportsTurns && activity === "starting" && now - since >= sup.start_timeout_sec * 1000) {
+      const first = firstMeaningfulLine(lastPaneLines(await this.paneText(a), 20), h.noise);
+      this.raise(a, "start-timeout", "stuck_detected", `${a.role} ${a.title} shows no sign of work after ${sup.start_timeout_sec} s${first ? `: "${first}"` : ""} (look: kas agent capture ${a.title}; restart: kas agent restart ${a.title})`);
+      return;
+    }
+    if (activity === "waiting") {
+      const pane = lastPaneLines(await this.paneText(a), 20);
+      const first = a.activityNote || firstMeaningfulLine(pane, h.noise);
+      this.raise(a, `waiting:${a.activityAt ?? ""}`, "agent_waiting", `${a.role} ${a.title} is waiting for input: ${first} (answer: kas agent send ${a.title} '…'; look: kas agent capture ${a.title})`, { pane });
+      return;
+    }
+    if (activity === "idle" && now - since >= sup.nudge_after_sec * 1000) {
+      // Its turn ended and its task still expects it: it has not emitted its signal.
+      if (a.nudges < sup.nudges) {
+        const text = nudgeText(this.promptOf(a));
+        try {
+          await this.deps.tmux.sendText(this.sessionTitle(a.project, a.title), text);
+        } catch (err) {
+          this.deps.log.warn(`nudge ${a.title}: ${(err as Error).message}`);
+          return;
+        }
+        writeTx(this.deps.db, () => {
+          addNudge(this.deps.db, a.id);
+          recordAudit(this.deps.db, { kind: "agent_nudged", project: a.project, task: a.task, message: `${a.role} ${a.title} ended its turn without its signal: reminded (${a.nudges + 1}/${sup.nudges})`, detail: { title: a.title, text } });
+        });
+        this.deps.log.info(`${a.project}/${a.task}: nudged ${a.title} (${a.nudges + 1}/${sup.nudges})`);
+        this.deps.hub.pump();
+        return;
+      }
+      this.raise(a, `idle:${a.nudges}`, "stuck_detected", `${a.role} ${a.title} ended its turn without its signal${sup.nudges > 0 ? ` (reminded ${a.nudges} time${a.nudges === 1 ? "" : "s"})` : ""}: look with kas agent capture ${a.title}, then kas agent send ${a.title} '…' or kas agent restart ${a.title}`);
+    }
+  }
+
+  private promptOf(a: AgentRow): string {
+    try {
+      return readFileSync(join(configDir(), "prompts", a.project, `${a.title}.md`), "utf8");
+    } catch {
+      return "";
+    }
+  }
+
+  /** A report from the agent's own CLI (hooks, notify): its activity now. */
+  onAgentEvent(ev: AgentEventBody): { activity: string } | null {
+    const a = liveAgentByTitle(this.deps.db, ev.project, ev.title);
+    if (!a) return null;
+    const read = activityFromEvent(ev.cli, ev.event, ev.payload);
+    if (read === null) return { activity: "" };
+    const transcript = typeof ev.payload.transcript_path === "string" ? ev.payload.transcript_path : undefined;
+    setActivity(this.deps.db, a.id, read.activity, read.note, transcript);
+    if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
+    // Look again soon: a turn end needs a decision (signal processed? nudge?), a prompt an attention item.
+    this.deps.kick?.(a.project);
+    return { activity: read.activity };
+  }
+
+  private async afterExit(repo: RepoEntry, a: AgentRow, status: number | null, why = ""): Promise<void> {
     const t = getTask(this.deps.db, a.project, a.task);
     if (!t) return;
     const still = expectedAgents(snapshotOf(this.deps.db, t)).some((w) => w.title === a.title);
@@ -141,7 +298,7 @@ export class AgentRunner {
     if (a.role === "coder" && a.wave > 0) {
       // A wave coder ends its work by exiting: status 0 completes its task, anything else fails it.
       const snap = snapshotOf(this.deps.db, t);
-      const reason = status === 0 ? "" : `session ended (status ${status ?? "?"}) without implement-task-finished`;
+      const reason = status === 0 ? "" : `session ended (status ${status ?? "?"}) without implement-task-finished${why ? `: ${why}` : ""}`;
       const result =
         status === 0
           ? processSignal(
@@ -154,7 +311,7 @@ export class AgentRunner {
       this.deps.log.info(`${a.project}/${a.task}: ${a.title} exited (${status ?? "?"}): ${result.result}`);
       return;
     }
-    const msg = `${a.role} ${a.title} exited (status ${status ?? "?"}) without its signal`;
+    const msg = `${a.role} ${a.title} exited (status ${status ?? "?"}) without its signal${why ? `: ${why}` : ""} (restart: kas agent restart ${a.title})`;
     writeTx(this.deps.db, () => {
       recordAudit(this.deps.db, { kind: "stuck_detected", project: a.project, task: a.task, message: msg, detail: { title: a.title, exit_status: status }, level: "warn" });
       setAttention(this.deps.db, a.project, a.task, msg);
@@ -199,6 +356,9 @@ export class AgentRunner {
     this.killing.add(a.id);
     void (async () => {
       try {
+        // An agent that just signalled may still be finishing its turn (its last tool call returning):
+        // stop it once the turn ended, bounded by stop_grace_sec.
+        if (reason === "superseded") await this.turnEnded(a);
         await this.deps.tmux.kill(this.sessionTitle(a.project, a.title), { graceMs: KILL_GRACE_MS });
       } catch (err) {
         this.deps.log.warn(`kill ${a.title}: ${(err as Error).message}`);
@@ -210,8 +370,128 @@ export class AgentRunner {
         }
       });
       this.killing.delete(a.id);
+      this.paneSeen.delete(a.id);
       this.deps.hub.pump();
     })();
+  }
+
+  /** Wait (bounded) until the agent's turn is over: its hook said so, or its pane went quiet. Generic programs are not waited for. */
+  private async turnEnded(a: AgentRow): Promise<void> {
+    const h = this.harnessOf(a);
+    if (h.name === "generic") return;
+    const deadline = Date.now() + this.deps.config().supervision.stop_grace_sec * 1000;
+    const quietMs = 2000;
+    while (Date.now() < deadline) {
+      if (h.reportsTurns) {
+        const row = liveAgentByTitle(this.deps.db, a.project, a.title);
+        if (!row || row.id !== a.id || row.activity === "idle" || row.activity === "waiting" || row.activity === "ended") return;
+      } else {
+        const last = await this.deps.tmux.lastActivity(this.sessionTitle(a.project, a.title)).catch(() => null);
+        if (last === null || Date.now() - last * 1000 >= quietMs) return;
+      }
+      await Bun.sleep(250);
+    }
+  }
+
+  /** The environment every agent gets: the daemon's own (API keys, IS_SANDBOX, …) minus its private variables. */
+  private baseEnv(): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !PRIVATE_ENV.test(k)) env[k] = v;
+    return env;
+  }
+
+  // ---- operator recovery ------------------------------------------------------------------------
+
+  /**
+   * Restart one agent in place: a live one is stopped and started again, an ended or failed one starts
+   * again; the task keeps its phase. A failed wave coder's task is retried (retry_wave). Throws RestartRefused.
+   */
+  async restart(repo: RepoEntry, title: string): Promise<RestartReply> {
+    const row = latestAgentByTitle(this.deps.db, repo.project, title);
+    const t = row ? getTask(this.deps.db, repo.project, row.task) : this.taskOfTitle(repo.project, title);
+    if (!t) throw new RestartRefused(404, `no agent or task for ${title} in ${repo.project}`);
+    return this.restartTitles(repo, t, [title]);
+  }
+
+  /** Every agent the task needs now that is missing, failed or ended without its signal (and failed wave tasks). */
+  async retryTask(repo: RepoEntry, task: string): Promise<RestartReply> {
+    const t = getTask(this.deps.db, repo.project, task);
+    if (!t) throw new RestartRefused(404, `task not found: ${task}`);
+    const want = expectedAgents(snapshotOf(this.deps.db, t)).map((w) => w.title);
+    const live = new Set(liveAgents(this.deps.db, { project: repo.project, task }).map((a) => a.title));
+    return this.restartTitles(repo, t, want.filter((x) => !live.has(x)), true);
+  }
+
+  /** A title that never ran: which task it belongs to, from the reference's title scheme (<task>-<suffix>). */
+  private taskOfTitle(project: string, title: string): TaskRow | null {
+    for (const t of tasksMaybeNeedingAgents(this.deps.db, project, [])) if (expectedAgents(snapshotOf(this.deps.db, t)).some((w) => w.title === title)) return t;
+    return null;
+  }
+
+  private async restartTitles(repo: RepoEntry, t: TaskRow, titles: string[], failedWaves = false): Promise<RestartReply> {
+    const { db } = this.deps;
+    const restarted: string[] = [];
+    // A wave coder whose task failed: retry the wave's failed tasks (the processor's retry_wave).
+    const snap = snapshotOf(db, t);
+    const exec = snap.execution;
+    const failedSubs = (snap.subtasks ?? []).filter((x) => x.wave === exec.wave && x.status === "failed");
+    const wantsFailedWave = failedSubs.length > 0 && (failedWaves || titles.some((x) => failedSubs.some((f) => x === `${t.name}-W${f.wave}-T${f.number}`)));
+    if (wantsFailedWave) {
+      const cfg = repoProcessorConfig(this.deps.config(), repo.path);
+      const result = processSignal({ task: snap, taskName: t.name, type: "retry_wave", payload: { body: "", fsmApplied: false, origin: "", reviewedSha: "", reviewedBaseSha: "", waveNumber: exec.wave, taskNumber: 0 }, source: "user", head: null, now: nowIso() }, cfg);
+      if (result.outcome === "done") {
+        writeTx(db, () => {
+          for (const f of failedSubs) markRestarted(db, repo.project, `${t.name}-W${f.wave}-T${f.number}`);
+          commitResult(db, { project: repo.project, task: t.name, result, signalId: null, signalType: "retry_wave", source: "operator:restart" });
+        });
+        restarted.push(...failedSubs.map((f) => `${t.name}-W${f.wave}-T${f.number}`));
+      }
+    }
+    const fresh = getTask(db, repo.project, t.name) ?? t;
+    const want = new Set(expectedAgents(snapshotOf(db, fresh)).map((w) => w.title));
+    const refused: string[] = [];
+    for (const title of titles) {
+      if (restarted.includes(title)) continue;
+      if (!want.has(title)) {
+        refused.push(title);
+        continue;
+      }
+      const live = liveAgentByTitle(db, repo.project, title);
+      writeTx(db, () => {
+        markRestarted(db, repo.project, title);
+        clearAttentionOf(db, repo.project, t.name);
+        recordAudit(db, { kind: "agent_restarted", project: repo.project, task: t.name, message: `${title} restarted by operator${live ? " (running session stopped)" : ""}`, detail: { title } });
+      });
+      if (live) await this.stopNow(live, "restarted by operator");
+      restarted.push(title);
+    }
+    if (restarted.length === 0) {
+      const needs = [...want];
+      const note = refused.length > 0 ? `${refused.join(", ")} is not needed in the task's current state (${fresh.status}${snap.execution.phase ? `, ${snap.execution.phase}` : ""}); it needs ${needs.length > 0 ? needs.join(", ") : "no agent"}` : `every agent it needs is running (${needs.join(", ") || "none needed"})`;
+      if (!failedWaves) throw new RestartRefused(409, `cannot restart ${titles.join(", ")}: ${note}`);
+      this.deps.hub.pump();
+      return { task: t.name, restarted, note };
+    }
+    this.deps.hub.pump();
+    this.deps.kick?.(repo.project);
+    return { task: t.name, restarted, note: "" };
+  }
+
+  /** Stop now (no turn wait) and record it; resolves once the session is gone. */
+  private async stopNow(a: AgentRow, reason: string): Promise<void> {
+    this.killing.add(a.id);
+    try {
+      await this.deps.tmux.kill(this.sessionTitle(a.project, a.title), { graceMs: KILL_GRACE_MS }).catch(() => false);
+      writeTx(this.deps.db, () => {
+        if (endAgent(this.deps.db, a.id, "killed", null, reason)) {
+          markRestarted(this.deps.db, a.project, a.title);
+          recordAudit(this.deps.db, { kind: "agent_killed", project: a.project, task: a.task, message: `${a.role} ${a.title} stopped: ${reason}`, detail: { title: a.title } });
+        }
+      });
+    } finally {
+      this.killing.delete(a.id);
+      this.paneSeen.delete(a.id);
+    }
   }
 
   private async spawn(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo> = new Map()): Promise<void> {
@@ -229,16 +509,32 @@ export class AgentRunner {
     await run;
   }
 
-  /** A start that failed: recorded (row, audit, attention) so the reconciler stops retrying until the task changes. */
-  private recordFailedStart(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, program: string, why: string): void {
+  /**
+   * A start that failed or was refused: recorded (row, audit, attention) so the reconciler stops retrying
+   * until the task changes or an operator restarts it. A wave coder's task fails, so the wave settles
+   * and retry_wave / `kas agent restart` can bring it back.
+   */
+  private recordFailedStart(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, program: string, why: string, refused = false): void {
     const { db } = this.deps;
+    const text = refused ? `${w.role} ${w.title} not started: ${why}` : `${w.role} could not start: ${why}`;
+    let actions: Action[] = [];
     writeTx(db, () => {
       const row = insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: "", cwd: "", program });
       endAgent(db, row.id, "failed", null, why);
-      recordAudit(db, { kind: "agent_failed", project: repo.project, task: t.name, message: `${w.role} ${w.title} could not start: ${why}`, detail: { title: w.title, program }, level: "error" });
-      setAttention(db, repo.project, t.name, `${w.role} could not start: ${why}`);
+      recordAudit(db, { kind: refused ? "agent_refused" : "agent_failed", project: repo.project, task: t.name, message: `${w.role} ${w.title} ${refused ? "not started" : "could not start"}: ${why}`, detail: { title: w.title, program }, level: "error" });
+      if (w.mode === "wave" && w.wave && w.taskNumber) {
+        const cfg = repoProcessorConfig(this.deps.config(), repo.path);
+        const fresh = getTask(db, repo.project, t.name) ?? t;
+        const result = failWaveTask(snapshotOf(db, fresh), w.wave, w.taskNumber, `agent could not start: ${why}`, cfg, nowIso());
+        if (result.outcome === "done") {
+          commitResult(db, { project: repo.project, task: t.name, result, signalId: null, signalType: "wave_task_failed", source: `agent:${w.title}` });
+          actions = result.actions;
+        }
+      }
+      setAttention(db, repo.project, t.name, `${text} (after fixing it: kas agent restart ${w.title})`);
     });
-    this.deps.log.error(`${repo.project}/${t.name}: ${w.role} ${w.title} could not start: ${why}`);
+    this.deps.log.error(`${repo.project}/${t.name}: ${text}`);
+    this.onActions(repo, t.name, actions.filter((x) => x.kind !== "wave_failed"));
     this.deps.hub.pump();
   }
 
@@ -250,18 +546,23 @@ export class AgentRunner {
     const eff = effectiveConfig(daemonCfg, overrides);
     const role = w.role as AgentRole;
     const profile = resolveProfile(role, { daemon: profilesFromConfig(daemonCfg.agents, daemonCfg.default_program), repo: profilesFromConfig(overrides.agents, overrides.default_program ?? "") });
-    const fail = (why: string): void => this.recordFailedStart(repo, t, w, profile.program, why);
+    const fail = (why: string, refused = false): void => this.recordFailedStart(repo, t, w, profile.program, why, refused);
 
     // Cheap checks first: a missing program must not cost a git worktree.
     const promptFile = join(configDir(), "prompts", repo.project, `${w.title}.md`);
-    let argv: string[];
+    const runDir = join(configDir(), "run", repo.project, w.title);
+    const kasmosBin = join(this.deps.binDir, "kasmos");
+    const hookCommand = [kasmosBin, "agent", "hook"];
+    let cmd: AgentCommand;
     try {
-      argv = buildCommand(profile, { promptFile, prompt: "" }).argv;
+      cmd = buildCommand(profile, { promptFile, hookCommand, runDir });
     } catch (err) {
       return fail((err as Error).message);
     }
+    const env: Record<string, string> = { ...this.baseEnv(), ...cmd.env };
     const path = `${this.deps.binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`;
-    const exe = argv[0]!;
+    env.PATH = path;
+    const exe = cmd.argv[0]!;
     const resolved = exe.includes("/") ? (existsSync(exe) ? exe : null) : Bun.which(exe, { PATH: path });
     if (!resolved) return fail(`agent program not found: ${exe} (set [agents.${role}] program in daemon.toml or .kasmos/config.toml)`);
 
@@ -281,13 +582,21 @@ export class AgentRunner {
         return fail(`worktree for ${t.branch}: ${(err as Error).message}`);
       }
     }
-    const prompt = await this.prompt(repo, t, w, cwd, eff);
+    // The CLI's own gates and state: trust kasmos's folders (only those), refuse what a person must do.
+    const folders = [...new Set([repo.path, cwd].map((f) => realpathOr(f)))];
+    try {
+      const pre = await cmd.harness.preflight({ folders, skipPermissions: profile.skipPermissions, env, isRoot: process.getuid?.() === 0, executable: resolved });
+      if (!pre.ok) return fail(`${pre.refusal.reason} — fix: ${pre.refusal.fix}`, true);
+      for (const note of pre.notes) recordAudit(db, { kind: "agent_preflight", project: repo.project, task: t.name, message: `${w.title}: ${note}`, detail: { title: w.title } });
+    } catch (err) {
+      return fail(`preflight for ${cmd.harness.name}: ${(err as Error).message}`, true);
+    }
+    const prompt = await this.prompt(repo, t, w, cwd, eff, kasmosBin);
     mkdirSync(dirname(promptFile), { recursive: true, mode: 0o700 });
     writeFileSync(promptFile, prompt);
-    argv = buildCommand(profile, { promptFile, prompt }).argv;
-    const env: Record<string, string> = {
-      PATH: path,
-      HOME: process.env.HOME ?? "",
+    mkdirSync(runDir, { recursive: true, mode: 0o700 });
+    for (const [name, text] of Object.entries(cmd.files)) writeFileSync(join(runDir, name), text, { mode: 0o600 });
+    Object.assign(env, {
       KASMOS_MANAGED: "1",
       KASMOS_PROJECT: repo.project,
       KASMOS_TASK: t.name,
@@ -295,8 +604,8 @@ export class AgentRunner {
       KASMOS_INSTANCE_TITLE: w.title,
       KASMOS_PROMPT_FILE: promptFile,
       KASMOS_REPO: repo.path,
-    };
-    if (process.env.XDG_RUNTIME_DIR) env.XDG_RUNTIME_DIR = process.env.XDG_RUNTIME_DIR;
+    });
+    if (this.deps.socketPath) env.KASMOS_SOCKET = this.deps.socketPath;
     if (process.env.KASMOS_STORE) env.KASMOS_STORE = process.env.KASMOS_STORE;
     if (w.mode === "wave") {
       env.KASMOS_WAVE = String(w.wave ?? 0);
@@ -309,21 +618,34 @@ export class AgentRunner {
       // A dead session of an earlier attempt with this title would block the name (the pass's
       // session list says whether there is one: no extra tmux call in the common case).
       if (sessions.has(tmux.sessionName(sessionTitle))) await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
-      started = await tmux.spawn({ title: sessionTitle, cwd, argv, env });
+      await this.syncServerEnv(env);
+      started = await tmux.spawn({ title: sessionTitle, cwd, argv: cmd.argv, env });
     } catch (err) {
       return fail(`tmux: ${(err as Error).message}`);
     }
     const baseSha = role === "master" ? ((await resolveBranchHead(repo.path, t.branch))?.sha ?? "") : "";
     writeTx(db, () => {
-      insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: argv.join(" ").slice(0, 500), baseSha });
-      recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd } });
+      insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: cmd.argv.join(" ").slice(0, 500), baseSha, harness: cmd.harness.name });
+      recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd, harness: cmd.harness.name } });
     });
-    log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (session ${started.name}, pid ${started.panePid})`);
+    log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (${cmd.harness.name}, session ${started.name}, pid ${started.panePid})`);
     this.deps.hub.pump();
   }
 
-  private async prompt(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, cwd: string, eff: DaemonConfig): Promise<string> {
-    const common: PromptCommon = { project: repo.project, task: t.name, repoPath: repo.path, worktreePath: cwd, branch: t.branch, description: t.description };
+  /**
+   * Sessions get their environment explicitly (-e for every variable), but tmux adds its server's global
+   * environment underneath: a server that outlived an earlier daemon would hand agents variables this
+   * daemon no longer has. Once per daemon run, drop those from the global environment.
+   */
+  private serverEnvSynced = false;
+  private async syncServerEnv(env: Record<string, string>): Promise<void> {
+    if (this.serverEnvSynced) return;
+    this.serverEnvSynced = true;
+    await this.deps.tmux.pruneGlobalEnv(new Set(Object.keys(env))).catch((err: unknown) => this.deps.log.warn(`tmux environment: ${(err as Error).message}`));
+  }
+
+  private async prompt(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, cwd: string, eff: DaemonConfig, kasmosBin: string): Promise<string> {
+    const common: PromptCommon = { project: repo.project, task: t.name, repoPath: repo.path, worktreePath: cwd, branch: t.branch, description: t.description, kasmosBin };
     let input: PromptInput;
     switch (w.role) {
       case "planner":
@@ -361,7 +683,7 @@ export class AgentRunner {
         break;
       }
     }
-    return buildPrompt(input);
+    return buildPromptText(input);
   }
 
   // ---- instances (API / CLI) ---------------------------------------------------------------
@@ -370,7 +692,11 @@ export class AgentRunner {
     const a = liveAgentByTitle(this.deps.db, project, title) ?? listAgents(this.deps.db, { project, limit: 1000 }).find((x) => x.title === title) ?? null;
     if (!a) return null;
     try {
-      return await this.deps.tmux.capture(this.sessionTitle(project, title), lines ? { start: -lines } : { start: "-" });
+      if (!lines) return await this.deps.tmux.capture(this.sessionTitle(project, title), { start: "-" });
+      // The last N lines of output: the visible screen's empty bottom lines do not count.
+      const text = await this.deps.tmux.capture(this.sessionTitle(project, title), { start: -(lines + 200) });
+      const all = text.replace(/\s+$/, "").split("\n");
+      return `${all.slice(-lines).join("\n")}\n`;
     } catch {
       return "";
     }
@@ -388,5 +714,24 @@ export class AgentRunner {
     if (!a) return false;
     this.stop(a, "killed by operator", false, true);
     return true;
+  }
+}
+
+/** A restart the task's state does not allow (HTTP status for the API). */
+export class RestartRefused extends Error {
+  override name = "RestartRefused";
+  constructor(
+    readonly status: 404 | 409,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function realpathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
   }
 }

@@ -33,7 +33,7 @@ const BURST_FILES = 16;
 export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngine; runner: AgentRunner } {
   const hub = new EventHub(d.db);
   const tmux = new Tmux({ socketName: process.env.KASMOS_TMUX_SOCKET || "kasmos" });
-  const runner = new AgentRunner({ db: d.db, log: d.log, hub, tmux, config: () => d.config, binDir: binDir() });
+  const runner = new AgentRunner({ db: d.db, log: d.log, hub, tmux, config: () => d.config, binDir: binDir(), socketPath: d.socket, kick: (project) => d.loop.kick(project) });
   const repoCfg = (project: string) => repoProcessorConfig(d.config, d.registry.get(project)?.path);
   const github = new GitHubWorker(d, hub);
   const engine = new SignalEngine(d.db, d.log, hub, repoCfg, `daemon:${process.pid}`, (repo, task, result) => {

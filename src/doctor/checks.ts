@@ -151,7 +151,7 @@ export function agentBinDir(): string {
 export function resolveAgentExecutable(profile: AgentProfile): { exe: string; path: string | null; error: string | null } {
   let argv: string[];
   try {
-    argv = buildCommand(profile, { promptFile: "/tmp/kasmos-doctor.md", prompt: "" }).argv;
+    argv = buildCommand(profile, { promptFile: "/tmp/kasmos-doctor.md" }).argv;
   } catch (err) {
     return { exe: profile.program, path: null, error: (err as Error).message };
   }

@@ -22,6 +22,19 @@ export interface AgentRow {
   endedAt: string | null;
   /** HEAD of the task branch when the agent started (masters: the commit under review). */
   baseSha: string;
+  /** The CLI harness that started it (claude, codex, opencode, generic). */
+  harness: string;
+  /** What it is doing: starting, working, idle (turn ended), waiting (for a person), ended; "" = unknown. */
+  activity: string;
+  activityAt: string | null;
+  /** The CLI's own message with the activity (a permission prompt's text, …). */
+  activityNote: string;
+  /** The CLI's transcript file, when it told us. */
+  transcript: string;
+  /** Times kasmos typed a reminder into it. */
+  nudges: number;
+  /** Last non-empty pane lines when it ended (why it exited). */
+  lastLines: string;
 }
 
 interface Raw {
@@ -41,6 +54,13 @@ interface Raw {
   started_at: string;
   ended_at: string | null;
   base_sha: string;
+  harness: string;
+  activity: string;
+  activity_at: string | null;
+  activity_note: string;
+  transcript: string;
+  nudges: number;
+  last_lines: string;
 }
 
 const toRow = (r: Raw): AgentRow => ({
@@ -60,6 +80,13 @@ const toRow = (r: Raw): AgentRow => ({
   startedAt: r.started_at,
   endedAt: r.ended_at,
   baseSha: r.base_sha,
+  harness: r.harness,
+  activity: r.activity,
+  activityAt: r.activity_at,
+  activityNote: r.activity_note,
+  transcript: r.transcript,
+  nudges: r.nudges,
+  lastLines: r.last_lines,
 });
 
 export interface NewAgent {
@@ -73,15 +100,16 @@ export interface NewAgent {
   cwd: string;
   program: string;
   baseSha?: string;
+  harness?: string;
 }
 
 export function insertAgent(db: Db, a: NewAgent): AgentRow {
   const r = db
     .query<Raw, Record<string, string | number>>(
-      `INSERT INTO agents (project, task, title, role, wave, task_number, session, cwd, program, state, started_at, base_sha)
-       VALUES ($project, $task, $title, $role, $wave, $taskNumber, $session, $cwd, $program, 'running', $now, $baseSha) RETURNING *`,
+      `INSERT INTO agents (project, task, title, role, wave, task_number, session, cwd, program, state, started_at, base_sha, harness, activity, activity_at)
+       VALUES ($project, $task, $title, $role, $wave, $taskNumber, $session, $cwd, $program, 'running', $now, $baseSha, $harness, 'starting', $now) RETURNING *`,
     )
-    .get({ project: a.project, task: a.task, title: a.title, role: a.role, wave: a.wave ?? 0, taskNumber: a.taskNumber ?? 0, session: a.session, cwd: a.cwd, program: a.program, now: nowIso(), baseSha: a.baseSha ?? "" })!;
+    .get({ project: a.project, task: a.task, title: a.title, role: a.role, wave: a.wave ?? 0, taskNumber: a.taskNumber ?? 0, session: a.session, cwd: a.cwd, program: a.program, now: nowIso(), baseSha: a.baseSha ?? "", harness: a.harness ?? "" })!;
   return toRow(r);
 }
 
@@ -134,4 +162,46 @@ export function lastMaster(db: Db, project: string, task: string): AgentRow | nu
 /** Clear an open attention item (a no-op write-free statement when there is none). */
 export function clearAttention(db: Db, project: string, task: string): void {
   db.query("UPDATE tasks SET attention = '' WHERE project = $project AND name = $task AND attention != ''").run({ project, task });
+}
+
+/** Record what a live agent is doing (from its hooks or the pane watcher). Returns false for an agent no longer running. */
+export function setActivity(db: Db, id: number, activity: string, note: string, transcript?: string): boolean {
+  return (
+    db
+      .query(
+        `UPDATE agents SET activity = $activity, activity_at = $now, activity_note = $note,
+           transcript = CASE WHEN $transcript = '' THEN transcript ELSE $transcript END
+         WHERE id = $id AND state = 'running'`,
+      )
+      .run({ id, activity, note: note.slice(0, 4000), transcript: transcript ?? "", now: nowIso() }).changes > 0
+  );
+}
+
+export function addNudge(db: Db, id: number): void {
+  db.query("UPDATE agents SET nudges = nudges + 1, activity = 'working', activity_at = $now WHERE id = $id").run({ id, now: nowIso() });
+}
+
+export function setLastLines(db: Db, id: number, lines: string): void {
+  db.query("UPDATE agents SET last_lines = $lines WHERE id = $id").run({ id, lines: lines.slice(0, 8000) });
+}
+
+/** Ended rows of this title no longer count as "ended since the task changed": an operator asked for a restart. */
+export function markRestarted(db: Db, project: string, title: string): number {
+  return db.query("UPDATE agents SET restarted = 1 WHERE project = $project AND title = $title AND state != 'running' AND restarted = 0").run({ project, title }).changes;
+}
+
+/** The newest row of a title (any state). */
+export function latestAgentByTitle(db: Db, project: string, title: string): AgentRow | null {
+  const r = db.query<Raw, { project: string; title: string }>("SELECT * FROM agents WHERE project = $project AND title = $title ORDER BY id DESC LIMIT 1").get({ project, title });
+  return r ? toRow(r) : null;
+}
+
+/** The newest ended (not restarted) row of a title that ended after `since`, if any: that agent is not restarted automatically. */
+export function endedSince(db: Db, project: string, task: string, title: string, since: string): AgentRow | null {
+  const r = db
+    .query<Raw, { project: string; task: string; title: string; since: string }>(
+      "SELECT * FROM agents WHERE project = $project AND task = $task AND title = $title AND state IN ('exited', 'failed') AND restarted = 0 AND ended_at > $since ORDER BY id DESC LIMIT 1",
+    )
+    .get({ project, task, title, since });
+  return r ? toRow(r) : null;
 }

@@ -201,4 +201,19 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX idx_tasks_may_need_agent ON tasks (project) WHERE ${MAY_NEED_AGENT};
     `);
   },
+  // 8: what an agent is doing, from its CLI's own hooks or the pane watcher (activity), how often it
+  // was nudged, the transcript its CLI keeps, the last pane lines when it ended (why it exited), and
+  // ended rows an operator restarted (no longer block a new start).
+  (db) => {
+    db.exec(`
+      ALTER TABLE agents ADD COLUMN harness TEXT NOT NULL DEFAULT '';
+      ALTER TABLE agents ADD COLUMN activity TEXT NOT NULL DEFAULT '';
+      ALTER TABLE agents ADD COLUMN activity_at TEXT;
+      ALTER TABLE agents ADD COLUMN activity_note TEXT NOT NULL DEFAULT '';
+      ALTER TABLE agents ADD COLUMN transcript TEXT NOT NULL DEFAULT '';
+      ALTER TABLE agents ADD COLUMN nudges INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE agents ADD COLUMN last_lines TEXT NOT NULL DEFAULT '';
+      ALTER TABLE agents ADD COLUMN restarted INTEGER NOT NULL DEFAULT 0;
+    `);
+  },
 ];

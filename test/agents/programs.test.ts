@@ -2,15 +2,14 @@ import { describe, expect, test } from "bun:test";
 import {
   AGENT_ROLES,
   DEFAULT_PROGRAM,
-  MAX_ARG_PROMPT_BYTES,
   ProgramError,
-  adapterFor,
   buildCommand,
   promptFilePointer,
   resolveProfile,
   splitCommandLine,
   type AgentProfile,
 } from "../../src/agents/programs.ts";
+import { harnessNameFor as adapterFor } from "../../src/agents/harness/index.ts";
 
 const FILE = "/repo/.kasmos/prompts/login-throttle-coder.md";
 const PROMPT = "You are the coder agent for task \"login-throttle\"; run `rm -rf $HOME` && echo 'never via a shell'";
@@ -21,8 +20,15 @@ function profile(p: Partial<AgentProfile>): AgentProfile {
   return { program: "claude", flags: [], model: "", skipPermissions: false, ...p };
 }
 
-function cmd(p: Partial<AgentProfile>, prompt = PROMPT): { argv: string[]; adapter: string } {
-  return buildCommand(profile(p), { promptFile: FILE, prompt });
+const HOOK = ["/opt/kasmos/kasmos", "agent", "hook"];
+const RUN = "/state/run/app/t-coder";
+/** What kasmos adds for its own supervision (hooks), per CLI. */
+const CLAUDE_SETTINGS = ["--settings", `${RUN}/claude-settings.json`];
+const CODEX_OWN = ["--disable", "daemon_auto_start", "-c", `notify=["/opt/kasmos/kasmos","agent","hook","--cli","codex","--event","notify"]`];
+
+function cmd(p: Partial<AgentProfile>, _prompt = PROMPT): { argv: string[]; adapter: string; env: Record<string, string>; files: Record<string, string> } {
+  const r = buildCommand(profile(p), { promptFile: FILE, hookCommand: HOOK, runDir: RUN });
+  return { argv: r.argv, adapter: r.harness.name, env: r.env, files: r.files };
 }
 
 describe("adapter selection", () => {
@@ -54,7 +60,7 @@ describe("adapter selection", () => {
 
 describe("claude adapter", () => {
   test("bare: program then the prompt as one argument", () => {
-    expect(cmd({}).argv).toEqual(["claude", POINTER]);
+    expect(cmd({}).argv).toEqual(["claude", ...CLAUDE_SETTINGS, POINTER]);
   });
 
   test("model, skip-permissions, profile flags, prompt — in that order", () => {
@@ -63,6 +69,7 @@ describe("claude adapter", () => {
       "--model",
       "opus",
       "--dangerously-skip-permissions",
+      ...CLAUDE_SETTINGS,
       "--verbose",
       "--add-dir",
       "../lib",
@@ -71,21 +78,28 @@ describe("claude adapter", () => {
   });
 
   test("absolute program path is kept as argv[0]", () => {
-    expect(cmd({ program: "/usr/local/bin/claude", skipPermissions: true }).argv).toEqual(["/usr/local/bin/claude", "--dangerously-skip-permissions", POINTER]);
+    expect(cmd({ program: "/usr/local/bin/claude", skipPermissions: true }).argv).toEqual(["/usr/local/bin/claude", "--dangerously-skip-permissions", ...CLAUDE_SETTINGS, POINTER]);
   });
 
   test("a blank model is omitted", () => {
-    expect(cmd({ model: "   " }).argv).toEqual(["claude", POINTER]);
+    expect(cmd({ model: "   " }).argv).toEqual(["claude", ...CLAUDE_SETTINGS, POINTER]);
+  });
+
+  test("hooks for every event kasmos reads run `kasmos agent hook` from a per-spawn settings file", () => {
+    const settings = JSON.parse(cmd({}).files["claude-settings.json"] ?? "{}") as { hooks: Record<string, { hooks: { type: string; command: string }[] }[]> };
+    expect(Object.keys(settings.hooks).sort()).toEqual(["Notification", "PreToolUse", "SessionEnd", "SessionStart", "Stop", "UserPromptSubmit"]);
+    expect(settings.hooks.Stop?.[0]?.hooks[0]).toMatchObject({ type: "command", command: "/opt/kasmos/kasmos agent hook --cli claude --event Stop" });
   });
 });
 
 describe("opencode adapter", () => {
-  test("model, --auto, flags, then --prompt <prompt> (TUI session, not one-shot `run`)", () => {
-    expect(cmd({ program: "opencode", model: "anthropic/claude-sonnet-4", skipPermissions: true, flags: ["--agent", "build"] }).argv).toEqual([
+  test("model, flags, then --prompt <prompt> (TUI session, not one-shot `run`); skip-permissions allows every tool", () => {
+    const r = cmd({ program: "opencode", model: "anthropic/claude-sonnet-4", skipPermissions: true, flags: ["--agent", "build"] });
+    expect(JSON.parse(r.env.OPENCODE_PERMISSION ?? "null")).toEqual({ "*": "allow" });
+    expect(r.argv).toEqual([
       "opencode",
       "--model",
       "anthropic/claude-sonnet-4",
-      "--auto",
       "--agent",
       "build",
       "--prompt",
@@ -93,8 +107,9 @@ describe("opencode adapter", () => {
     ]);
   });
 
-  test("without skip-permissions there is no --auto", () => {
+  test("without skip-permissions the user's own permission rules apply", () => {
     expect(cmd({ program: "opencode" }).argv).toEqual(["opencode", "--prompt", POINTER]);
+    expect(cmd({ program: "opencode" }).env).toEqual({});
   });
 });
 
@@ -105,6 +120,7 @@ describe("codex adapter", () => {
       "--model",
       "gpt-5-codex",
       "--dangerously-bypass-approvals-and-sandbox",
+      ...CODEX_OWN,
       "-c",
       "model_reasoning_effort=high",
       POINTER,
@@ -112,7 +128,7 @@ describe("codex adapter", () => {
   });
 
   test("without skip-permissions no bypass flag", () => {
-    expect(cmd({ program: "codex", model: "o3" }).argv).toEqual(["codex", "--model", "o3", POINTER]);
+    expect(cmd({ program: "codex", model: "o3" }).argv).toEqual(["codex", "--model", "o3", ...CODEX_OWN, POINTER]);
   });
 });
 
@@ -125,7 +141,7 @@ describe("generic adapter", () => {
   });
 
   test("a relative prompt file starting with '-' is made unambiguous", () => {
-    expect(buildCommand(profile({ program: "agent" }), { promptFile: "-p.md", prompt: "x" }).argv).toEqual(["agent", "./-p.md"]);
+    expect(buildCommand(profile({ program: "agent" }), { promptFile: "-p.md" }).argv).toEqual(["agent", "./-p.md"]);
   });
 });
 
@@ -133,7 +149,7 @@ describe("programs with spaces and quotes", () => {
   test("split shell-like into argv; adapter from the first word", () => {
     const r = cmd({ program: "'/opt/my tools/claude' --verbose", skipPermissions: true });
     expect(r.adapter).toBe("claude");
-    expect(r.argv).toEqual(["/opt/my tools/claude", "--verbose", "--dangerously-skip-permissions", POINTER]);
+    expect(r.argv).toEqual(["/opt/my tools/claude", "--verbose", "--dangerously-skip-permissions", ...CLAUDE_SETTINGS, POINTER]);
   });
 
   test("double quotes, escapes and extra whitespace", () => {
@@ -167,7 +183,7 @@ describe("prompt delivery", () => {
   });
 
   test("any size of prompt: the argv stays small", () => {
-    const big = "x".repeat(MAX_ARG_PROMPT_BYTES + 1);
+    const big = "x".repeat(200 * 1024);
     for (const program of ["claude", "opencode", "codex"]) {
       const argv = cmd({ program }, big).argv;
       expect(argv.at(-1)).toBe(promptFilePointer(FILE));
@@ -176,7 +192,7 @@ describe("prompt delivery", () => {
   });
 
   test("a prompt that would parse as an option goes through the file", () => {
-    expect(cmd({}, "--help").argv).toEqual(["claude", promptFilePointer(FILE)]);
+    expect(cmd({}, "--help").argv).toEqual(["claude", ...CLAUDE_SETTINGS, promptFilePointer(FILE)]);
   });
 });
 
@@ -238,6 +254,6 @@ describe("resolveProfile", () => {
 
   test("resolved profile feeds buildCommand", () => {
     const p = resolveProfile("coder", { daemon: { coder: { program: "/usr/local/bin/claude", model: "opus" } } });
-    expect(buildCommand(p, { promptFile: FILE, prompt: "go" }).argv).toEqual(["/usr/local/bin/claude", "--model", "opus", "--dangerously-skip-permissions", POINTER]);
+    expect(buildCommand(p, { promptFile: FILE, hookCommand: HOOK, runDir: RUN }).argv).toEqual(["/usr/local/bin/claude", "--model", "opus", "--dangerously-skip-permissions", ...CLAUDE_SETTINGS, POINTER]);
   });
 });

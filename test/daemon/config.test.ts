@@ -76,6 +76,7 @@ describe("config", () => {
       default_program: "",
       agents: {},
       orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
+      supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
     });
   });
 

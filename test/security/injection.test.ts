@@ -128,7 +128,7 @@ describe("bodies never reach a shell or an argv", () => {
     const { buildCommand } = await import("../../src/agents/programs.ts");
     const secret = "feedback $(touch /tmp/x) with secrets";
     for (const program of ["claude", "opencode", "codex"]) {
-      const { argv } = buildCommand({ program, flags: [], model: "", skipPermissions: true }, { promptFile: "/p/prompt.md", prompt: secret });
+      const { argv } = buildCommand({ program, flags: [], model: "", skipPermissions: true }, { promptFile: "/p/prompt.md" });
       expect(argv.join(" ")).not.toContain("secrets");
       expect(argv.join(" ")).toContain("/p/prompt.md");
     }

@@ -8,5 +8,7 @@ export default defineCommand({
     capture: () => import("./capture.ts").then((m) => m.default),
     send: () => import("./send.ts").then((m) => m.default),
     kill: () => import("./kill.ts").then((m) => m.default),
+    restart: () => import("./restart.ts").then((m) => m.default),
+    hook: () => import("./hook.ts").then((m) => m.default),
   },
 });

@@ -10,5 +10,6 @@ export default defineCommand({
     plan: () => import("./plan.ts").then((m) => m.default),
     transition: () => import("./transition.ts").then((m) => m.default),
     history: () => import("./history.ts").then((m) => m.default),
+    retry: () => import("./retry.ts").then((m) => m.default),
   },
 });

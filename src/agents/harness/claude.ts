@@ -1,0 +1,135 @@
+// Claude Code (`claude`). Facts this file relies on (2.1.x, checked against the real CLI):
+// - `claude "<text>"` opens the interactive REPL with a first message; --model, --dangerously-skip-permissions.
+// - In a folder it has not seen it shows a workspace-trust dialog ("No, exit" preselected) even with
+//   --dangerously-skip-permissions; accepting stores projects["<realpath>"].hasTrustDialogAccepted = true
+//   in $CLAUDE_CONFIG_DIR/.claude.json, else ~/.claude.json. kasmos writes that entry for its own folders.
+// - The one-time "Bypass Permissions mode" disclaimer, once accepted, is
+//   "skipDangerousModePermissionPrompt": true in settings.json; kasmos never accepts it for the user.
+// - As root, --dangerously-skip-permissions exits at once unless IS_SANDBOX=1.
+// - `--settings <file>` adds settings (hooks) for one run without touching the user's files; hooks get
+//   a JSON object on stdin (hook_event_name, session_id, transcript_path, cwd, notification_type, …).
+import { join } from "node:path";
+import { childObject, readJsonObject, updateJsonFile } from "./config-file.ts";
+import type { Harness, PreflightContext, PreflightResult } from "./types.ts";
+import { agentHome, shellLine } from "./util.ts";
+
+/** The hook events kasmos listens to. */
+export const CLAUDE_HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "Notification", "SessionEnd"] as const;
+
+export function claudeConfigDir(env: Record<string, string | undefined>): string | null {
+  const d = env.CLAUDE_CONFIG_DIR?.trim();
+  return d ? d : null;
+}
+
+/** The global config file Claude Code reads (onboarding, API-key approvals, per-folder trust). */
+export function claudeStateFile(env: Record<string, string | undefined>): string {
+  const dir = claudeConfigDir(env);
+  return dir ? join(dir, ".claude.json") : join(agentHome(env), ".claude.json");
+}
+
+/** The user settings file (permissions, the bypass disclaimer). */
+export function claudeSettingsFile(env: Record<string, string | undefined>): string {
+  const dir = claudeConfigDir(env);
+  return dir ? join(dir, "settings.json") : join(agentHome(env), ".claude", "settings.json");
+}
+
+function hasCredentials(env: Record<string, string | undefined>, state: Record<string, unknown> | null): boolean {
+  if (env.ANTHROPIC_API_KEY || env.ANTHROPIC_AUTH_TOKEN || env.CLAUDE_CODE_OAUTH_TOKEN) return true;
+  if (env.CLAUDE_CODE_USE_BEDROCK || env.CLAUDE_CODE_USE_VERTEX) return true;
+  if (state && (state.oauthAccount || state.primaryApiKey)) return true;
+  const dir = claudeConfigDir(env) ?? join(agentHome(env), ".claude");
+  return Bun.file(join(dir, ".credentials.json")).size > 0;
+}
+
+export async function claudePreflight(ctx: PreflightContext): Promise<PreflightResult> {
+  const stateFile = claudeStateFile(ctx.env);
+  const settingsFile = claudeSettingsFile(ctx.env);
+  if (ctx.skipPermissions && ctx.isRoot && ctx.env.IS_SANDBOX !== "1") {
+    return {
+      ok: false,
+      refusal: {
+        reason: "Claude Code refuses --dangerously-skip-permissions when run as root",
+        fix: "run the daemon as a normal user, or — only inside a sandbox (container, VM) — set IS_SANDBOX=1 in the daemon's environment (systemd: Environment=IS_SANDBOX=1), or set skip_permissions = false for this role",
+      },
+    };
+  }
+  const state = readJsonObject(stateFile);
+  if (!hasCredentials(ctx.env, state)) {
+    return {
+      ok: false,
+      refusal: {
+        reason: "Claude Code is not logged in and no API key is set",
+        fix: "run `claude` once in a terminal and log in, or set ANTHROPIC_API_KEY in the daemon's environment",
+      },
+    };
+  }
+  if (!state || state.hasCompletedOnboarding !== true) {
+    return {
+      ok: false,
+      refusal: {
+        reason: `Claude Code's first-run setup was never completed (${stateFile} has no hasCompletedOnboarding)`,
+        fix: "run `claude` once in a terminal and finish its first-run screens",
+      },
+    };
+  }
+  if (ctx.skipPermissions) {
+    const settings = readJsonObject(settingsFile);
+    if (settings?.skipDangerousModePermissionPrompt !== true) {
+      return {
+        ok: false,
+        refusal: {
+          reason: "Claude Code's one-time Bypass Permissions disclaimer was never accepted",
+          fix: `run \`claude --dangerously-skip-permissions\` once in a terminal and choose "Yes, I accept" (it records "skipDangerousModePermissionPrompt": true in ${settingsFile}), or set skip_permissions = false for this role`,
+        },
+      };
+    }
+  }
+  const trusted: string[] = [];
+  await updateJsonFile(stateFile, (obj) => {
+    const projects = childObject(obj, "projects", stateFile);
+    let changed = false;
+    for (const folder of ctx.folders) {
+      const entry = childObject(projects, folder, stateFile);
+      if (entry.hasTrustDialogAccepted === true) continue;
+      entry.hasTrustDialogAccepted = true;
+      trusted.push(folder);
+      changed = true;
+    }
+    return changed;
+  });
+  return { ok: true, notes: trusted.map((f) => `trusted ${f} for Claude Code`) };
+}
+
+export const claude: Harness = {
+  name: "claude",
+  minVersion: "2.1.0",
+  reportsTurns: true,
+  command({ words, profile, pointer, hookCommand, runDir }) {
+    const hook = (event: string) => [{ hooks: [{ type: "command", command: shellLine([...hookCommand, "--cli", "claude", "--event", event]), timeout: 10 }] }];
+    const hooks: Record<string, unknown> = {};
+    for (const e of CLAUDE_HOOK_EVENTS) hooks[e] = hook(e);
+    const settings = join(runDir, "claude-settings.json");
+    return {
+      argv: [
+        ...words,
+        ...(profile.model ? ["--model", profile.model] : []),
+        ...(profile.skipPermissions ? ["--dangerously-skip-permissions"] : []),
+        "--settings",
+        settings,
+        ...profile.flags,
+        pointer,
+      ],
+      env: {},
+      files: { "claude-settings.json": `${JSON.stringify({ hooks }, null, 2)}\n` },
+    };
+  },
+  preflight: claudePreflight,
+  dialogs: [
+    { kind: "trust", pattern: /Quick safety check|Do you trust the files in this folder|Yes, I trust this folder/i, safeKeys: ["1", "Enter"], what: "Claude Code asks whether to trust this folder" },
+    { kind: "disclaimer", pattern: /Bypass Permissions mode/i, what: "Claude Code shows its one-time Bypass Permissions disclaimer" },
+    { kind: "login", pattern: /Select login method|Log in with your Anthropic account|Invalid API key|Please run \/login/i, what: "Claude Code needs a login" },
+    { kind: "onboarding", pattern: /Choose the text style|Let's get started/i, what: "Claude Code shows its first-run setup" },
+    { kind: "permission", pattern: /Do you want to proceed\?|Do you want to (make this edit|create|allow)/i, what: "Claude Code asks for permission" },
+  ],
+  noise: /^[\s│╭╮╰╯─━┃┏┓┗┛>❯✻✽·*]*$|^\s*\? for shortcuts|^\s*⏵⏵|bypass permissions on/i,
+};

@@ -1,0 +1,118 @@
+// OpenAI codex (`codex`). Facts this file relies on (0.16x, checked against the real CLI):
+// - `codex "<text>"` opens the TUI with a first message; --model, --dangerously-bypass-approvals-and-sandbox
+//   (--full-auto keeps the sandbox, which blocks git commits in linked worktrees).
+// - "Trust this folder?" appears in unseen folders, bypass flag or not; accepting writes
+//   [projects."<path>"] trust_level = "trusted" to $CODEX_HOME/config.toml (default ~/.codex).
+// - By default work is handed to one shared background app-server per CODEX_HOME that outlives the
+//   session and keeps the first agent's environment: `--disable daemon_auto_start` keeps one process
+//   per agent with its own KASMOS_* variables.
+// - `-c notify=[…]` runs a program at each turn end with a JSON object as its last argument.
+// - The shell tool runs a login shell (/etc/profile resets PATH): prompts name kasmos by absolute path.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseTOML } from "confbox";
+import { ConfigFileError, withFileLock, writeAtomic } from "./config-file.ts";
+import type { Harness, PreflightContext, PreflightResult } from "./types.ts";
+import { agentHome } from "./util.ts";
+
+export function codexHome(env: Record<string, string | undefined>): string {
+  const d = env.CODEX_HOME?.trim();
+  return d ? d : join(agentHome(env), ".codex");
+}
+
+function tomlString(s: string): string {
+  return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+/** `"a","b"` TOML array of strings, for a `-c key=[…]` override. */
+function tomlArray(items: readonly string[]): string {
+  return `[${items.map(tomlString).join(",")}]`;
+}
+
+type TomlTable = Record<string, unknown>;
+
+function readToml(path: string): { text: string; data: TomlTable } {
+  let text = "";
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new ConfigFileError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (text.trim() === "") return { text, data: {} };
+  try {
+    return { text, data: parseTOML<TomlTable>(text) };
+  } catch (err) {
+    throw new ConfigFileError(`${path} is not valid TOML (${(err as Error).message}); kasmos will not rewrite it — fix it`);
+  }
+}
+
+function projectTrust(data: TomlTable, folder: string): string | undefined {
+  const projects = data.projects;
+  if (!projects || typeof projects !== "object") return undefined;
+  const entry = (projects as TomlTable)[folder];
+  if (!entry || typeof entry !== "object") return undefined;
+  const level = (entry as TomlTable).trust_level;
+  return typeof level === "string" ? level : "";
+}
+
+export async function codexPreflight(ctx: PreflightContext): Promise<PreflightResult> {
+  const home = codexHome(ctx.env);
+  const file = join(home, "config.toml");
+  const { data } = readToml(file);
+  const customProvider = typeof data.model_provider === "string" && data.model_provider !== "";
+  const signedIn = Bun.file(join(home, "auth.json")).size > 0;
+  if (!customProvider && !signedIn && !ctx.env.OPENAI_API_KEY && !ctx.env.CODEX_API_KEY) {
+    return {
+      ok: false,
+      refusal: { reason: "codex is not signed in and no API key is set", fix: `run \`codex login\` once in a terminal (or configure a model_provider in ${file})` },
+    };
+  }
+  const trusted: string[] = [];
+  await withFileLock(file, () => {
+    const { text, data: now } = readToml(file);
+    let out = text;
+    for (const folder of ctx.folders) {
+      const level = projectTrust(now, folder);
+      if (level === "trusted") continue;
+      if (level !== undefined && level !== "") {
+        throw new ConfigFileError(`${file} sets trust_level = "${level}" for ${folder}; kasmos will not override it — remove that entry`);
+      }
+      const header = `[projects.${tomlString(folder)}]`;
+      if (level === "") out = out.replace(header, `${header}\ntrust_level = "trusted"`);
+      else out = `${out}${out === "" || out.endsWith("\n") ? "" : "\n"}\n${header}\ntrust_level = "trusted"\n`;
+      trusted.push(folder);
+    }
+    if (trusted.length > 0) writeAtomic(file, out);
+  });
+  return { ok: true, notes: trusted.map((f) => `trusted ${f} for codex`) };
+}
+
+export const codex: Harness = {
+  name: "codex",
+  minVersion: "0.160.0",
+  reportsTurns: true,
+  command({ words, profile, pointer, hookCommand }) {
+    return {
+      argv: [
+        ...words,
+        ...(profile.model ? ["--model", profile.model] : []),
+        ...(profile.skipPermissions ? ["--dangerously-bypass-approvals-and-sandbox"] : []),
+        "--disable",
+        "daemon_auto_start",
+        "-c",
+        `notify=${tomlArray([...hookCommand, "--cli", "codex", "--event", "notify"])}`,
+        ...profile.flags,
+        pointer,
+      ],
+      env: {},
+      files: {},
+    };
+  },
+  preflight: codexPreflight,
+  dialogs: [
+    { kind: "trust", pattern: /Trust this folder\?|Do you trust the contents of this directory/i, safeKeys: ["1", "Enter"], what: "codex asks whether to trust this folder" },
+    { kind: "login", pattern: /Choose how you want to use Codex|Sign in with ChatGPT/i, what: "codex needs a sign-in" },
+    { kind: "permission", pattern: /Allow command\?|Would you like to run the following command|Approve/i, what: "codex asks for approval" },
+  ],
+  noise: /^[\s│╭╮╰╯─>›▌•]*$|^\s*⏎ send|esc to interrupt/i,
+};

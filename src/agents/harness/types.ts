@@ -1,0 +1,75 @@
+// One harness per agent CLI: everything kasmos knows about running that CLI unattended sits in one
+// file (claude.ts, codex.ts, opencode.ts, generic.ts); adding a CLI is adding a file and one line in
+// index.ts. Command building and pane reading are pure; preflight does the (bounded, idempotent) file
+// work a CLI needs before it can start without a human, and reports the gates kasmos must not pass.
+import type { AgentProfile } from "../programs.ts";
+
+export type HarnessName = "claude" | "codex" | "opencode" | "generic";
+
+/** What the agent is doing, as far as kasmos can tell. */
+export type AgentActivity = "starting" | "working" | "idle" | "waiting" | "ended";
+
+export interface CommandInput {
+  profile: AgentProfile;
+  /** Program words of the profile, already split (program may carry arguments). */
+  words: string[];
+  promptFile: string;
+  /** First message: a pointer to the prompt file (prompts never travel in argv). */
+  pointer: string;
+  /** The command that reports an agent event to the daemon: `<kasmos> agent hook`, absolute path. */
+  hookCommand: string[];
+  /** A folder private to this agent run where the harness may write per-spawn files (settings, plugins). */
+  runDir: string;
+}
+
+export interface HarnessCommand {
+  argv: string[];
+  /** Extra environment for this CLI (on top of the daemon's own and the KASMOS_* variables). */
+  env: Record<string, string>;
+  /** Files to write into runDir before the start: name → content. */
+  files: Record<string, string>;
+}
+
+/** A blocking screen the CLI can show, recognised from pane text. */
+export interface Dialog {
+  kind: "trust" | "permission" | "login" | "disclaimer" | "onboarding";
+  pattern: RegExp;
+  /** Keys that answer it safely (only for trusting kasmos's own folders); absent = a person must answer. */
+  safeKeys?: string[];
+  /** One line for the attention item. */
+  what: string;
+}
+
+export interface PreflightContext {
+  /** Real paths of the folders the agent works in (repo root and, for worktree roles, the worktree). */
+  folders: string[];
+  skipPermissions: boolean;
+  /** The environment the agent will get (daemon env + KASMOS_*). */
+  env: Record<string, string | undefined>;
+  isRoot: boolean;
+  /** The resolved program path. */
+  executable: string;
+}
+
+/** A gate kasmos will not pass for the user: the spawn is refused with this reason and fix. */
+export interface Refusal {
+  reason: string;
+  fix: string;
+}
+
+export type PreflightResult = { ok: true; notes: string[] } | { ok: false; refusal: Refusal };
+
+export interface Harness {
+  name: HarnessName;
+  /** Oldest CLI version this harness was written and tested against (doctor warns below it). */
+  minVersion: string | null;
+  /** The CLI reports turn ends / prompts / session ends itself (hooks, notify); else the pane watcher decides. */
+  reportsTurns: boolean;
+  command(input: CommandInput): HarnessCommand;
+  /** Idempotent file work before a spawn (trust kasmos's folders, …) and gates that refuse it. */
+  preflight(ctx: PreflightContext): Promise<PreflightResult>;
+  /** Screens that block the CLI, most specific first. */
+  dialogs: Dialog[];
+  /** Lines of the pane that say nothing about why it exited (banners, box borders, prompts). */
+  noise?: RegExp;
+}

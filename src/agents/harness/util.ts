@@ -1,0 +1,43 @@
+// Small pieces the harnesses share.
+import { realpathSync } from "node:fs";
+import { homedir } from "node:os";
+
+/** A word for `sh -c` (hook commands are run by the CLI through a shell). */
+export function shellWord(s: string): string {
+  return /^[A-Za-z0-9._\/:=@%+-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+export function shellLine(argv: readonly string[]): string {
+  return argv.map(shellWord).join(" ");
+}
+
+/** The agent's HOME (the environment it will get), else the daemon's. */
+export function agentHome(env: Record<string, string | undefined>): string {
+  const h = env.HOME?.trim();
+  return h ? h : homedir();
+}
+
+/** Real path when it exists (trust entries are keyed by it), else the path as given. */
+export function realOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** "2.1.328 (Claude Code)" → [2, 1, 328]; null when no version is found. */
+export function parseVersion(text: string): number[] | null {
+  const m = /(\d+)\.(\d+)\.(\d+)/.exec(text);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
+}
+
+export function versionAtLeast(have: number[], min: string): boolean {
+  const want = parseVersion(min) ?? [0, 0, 0];
+  for (let i = 0; i < 3; i++) {
+    const a = have[i] ?? 0;
+    const b = want[i] ?? 0;
+    if (a !== b) return a > b;
+  }
+  return true;
+}

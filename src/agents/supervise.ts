@@ -1,0 +1,114 @@
+// Reading what an agent is doing (pure): its CLI's hook events, its pane text, and the reminder kasmos
+// types into an agent that ended its turn without its signal.
+import type { AgentActivity, Dialog, Harness, HarnessName } from "./harness/types.ts";
+
+export interface ActivityReading {
+  activity: AgentActivity;
+  /** The CLI's own words (a permission prompt's message, …). */
+  note: string;
+}
+
+function str(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/**
+ * A hook event → the agent's activity; null = an event that says nothing about it.
+ * - claude: SessionStart/UserPromptSubmit/PreToolUse → working, Stop → idle (turn ended),
+ *   Notification permission_prompt (or any other needing a person) → waiting, idle_prompt → idle,
+ *   SessionEnd → ended.
+ * - codex: notify {type: "agent-turn-complete"} → idle.
+ * - opencode / generic (plugins or wrappers calling `kasmos agent hook`): working, idle, waiting, ended by name.
+ */
+export function activityFromEvent(cli: HarnessName, event: string, payload: Record<string, unknown>): ActivityReading | null {
+  switch (cli) {
+    case "claude":
+      switch (event) {
+        case "SessionStart":
+        case "UserPromptSubmit":
+        case "PreToolUse":
+          return { activity: "working", note: "" };
+        case "Stop":
+          return { activity: "idle", note: "" };
+        case "SessionEnd":
+          return { activity: "ended", note: str(payload.reason) };
+        case "Notification": {
+          const type = str(payload.notification_type);
+          const message = str(payload.message);
+          if (type === "idle_prompt") return { activity: "idle", note: message };
+          if (type === "auth_success") return null;
+          return { activity: "waiting", note: message || type || "Claude Code needs your attention" };
+        }
+        default:
+          return null;
+      }
+    case "codex": {
+      const type = str(payload.type);
+      if (event === "notify" && (type === "agent-turn-complete" || type === "")) return { activity: "idle", note: str(payload["last-assistant-message"]).slice(0, 500) };
+      if (type === "approval-requested") return { activity: "waiting", note: "codex asks for approval" };
+      return null;
+    }
+    case "opencode":
+    case "generic":
+      switch (event) {
+        case "working":
+        case "idle":
+        case "waiting":
+        case "ended":
+          return { activity: event, note: str(payload.message) };
+        default:
+          return null;
+      }
+    default: {
+      const never: never = cli;
+      return never;
+    }
+  }
+}
+
+/** The last `n` non-empty lines of a pane, without tmux's "Pane is dead" notice. */
+export function lastPaneLines(text: string, n: number): string[] {
+  const lines = text
+    .split("\n")
+    .map((l) => l.replace(/\s+$/, ""))
+    .filter((l) => l.trim() !== "" && !/^Pane is dead/.test(l.trim()));
+  return lines.slice(-n);
+}
+
+/** The first line of `lines` that says something (not a border, banner or prompt of the CLI). */
+export function firstMeaningfulLine(lines: readonly string[], noise?: RegExp): string {
+  for (const l of lines) {
+    const t = l.trim().replace(/^[│┃|>❯⎿\s]+/, "").replace(/[│┃|\s]+$/, "");
+    if (t.length < 3) continue;
+    if (noise?.test(t) || noise?.test(l)) continue;
+    return t.length > 300 ? `${t.slice(0, 297)}...` : t;
+  }
+  return "";
+}
+
+/** The first blocking screen of the harness the pane shows (only the bottom of the pane counts). */
+export function matchDialog(h: Harness, pane: string): Dialog | null {
+  const bottom = lastPaneLines(pane, 30).join("\n");
+  for (const d of h.dialogs) if (d.pattern.test(bottom)) return d;
+  return null;
+}
+
+/** The Finish section's commands of a kasmos prompt (indented by four spaces, comments dropped). */
+export function finishCommands(prompt: string): string[] {
+  const lines = prompt.split("\n");
+  const start = lines.findIndex((l) => l.startsWith("## Finish"));
+  if (start < 0) return [];
+  const out: string[] = [];
+  for (const l of lines.slice(start + 1)) {
+    if (l.startsWith("## ")) break;
+    if (l.startsWith("    ") && !l.trim().startsWith("#")) out.push(l.trim());
+  }
+  return out;
+}
+
+/** The reminder typed into an agent whose turn ended without its signal: one line, naming the exact command. */
+export function nudgeText(prompt: string): string {
+  const cmds = finishCommands(prompt);
+  const signal = cmds.length === 0 ? "the command of the Finish section of your prompt file" : cmds.length === 1 ? `\`${cmds[0]}\`` : cmds.map((c) => `\`${c}\``).join(" or ");
+  return `kasmos: your turn ended but kasmos has not received your completion signal. If your work is complete and committed, run ${signal} now, as the Finish section of your prompt says; if it is not complete, finish it first, then signal.`;
+}

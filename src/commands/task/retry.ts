@@ -1,0 +1,28 @@
+import { defineCommand } from "citty";
+import type { RestartReply } from "../../api/agents.ts";
+import { daemonClient } from "../../daemon/client.ts";
+import { withExamples } from "../_help.ts";
+import { repoArg, resolveRepo } from "../_store.ts";
+import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "retry", description: "Start again every agent the task needs now that is missing, failed or ended without its signal" },
+    args: {
+      task: { type: "positional", required: true, description: "task name", valueHint: "task" },
+      ...repoArg,
+      json: { type: "boolean", description: "print the daemon's answer as JSON" },
+      socket: { type: "string", description: "daemon socket", valueHint: "path" },
+    },
+    async run({ args }) {
+      await guard(async () => {
+        const repo = resolveRepo(args.repo);
+        const r = await daemonClient(await clientSocketPath(args.socket))<RestartReply>(`/v1/repos/${encodeURIComponent(repo.project)}/tasks/${encodeURIComponent(args.task)}/retry`, { method: "POST", timeout: 30_000 });
+        if (args.json) return printJson(r);
+        if (r.restarted.length === 0) fail(`nothing to retry for ${r.task}: ${r.note}`);
+        print(`restarting ${r.restarted.join(", ")}`);
+      });
+    },
+  }),
+  ["kas task retry login-throttle", "kas task retry login-throttle --json"],
+);
