@@ -26,4 +26,14 @@ if [ -n "$missing" ]; then
 fi
 
 bun install --frozen-lockfile >/dev/null
-echo "setup: bun $(bun --version), $(git --version), $(tmux -V 2>/dev/null || echo 'tmux missing')" >&2
+
+# The real agent CLIs the real-agent tests run (pinned in test/real-agents/clis/package-lock.json),
+# installed into the project, never globally. Skipped when the installed set matches the lockfile.
+clis=test/real-agents/clis
+if ! cmp -s "$clis/package-lock.json" "$clis/node_modules/.package-lock.kasmos" 2>/dev/null; then
+  echo "setup: installing the pinned agent CLIs (claude, codex, opencode) into $clis" >&2
+  # npm ci refuses this lockfile (opencode lists platform packages the registry lacks); the versions are exact pins anyway.
+  npm install --prefix "$clis" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$clis/package-lock.json" "$clis/node_modules/.package-lock.kasmos"
+fi
+echo "setup: bun $(bun --version), $(git --version), $(tmux -V 2>/dev/null || echo 'tmux missing'), claude $("$clis/node_modules/.bin/claude" --version 2>/dev/null | cut -d' ' -f1), codex $("$clis/node_modules/.bin/codex" --version 2>/dev/null | cut -d' ' -f2), opencode $("$clis/node_modules/.bin/opencode" --version 2>/dev/null)" >&2

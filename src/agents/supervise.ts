@@ -44,6 +44,9 @@ export function activityFromEvent(cli: HarnessName, event: string, payload: Reco
       }
     case "codex": {
       const type = str(payload.type);
+      // codex also notifies for its own side request that names the thread (title generation).
+      const inputs = Array.isArray(payload["input-messages"]) ? payload["input-messages"] : [];
+      if (typeof inputs[0] === "string" && inputs[0].startsWith("Generate a concise")) return null;
       if (event === "notify" && (type === "agent-turn-complete" || type === "")) return { activity: "idle", note: str(payload["last-assistant-message"]).slice(0, 500) };
       if (type === "approval-requested") return { activity: "waiting", note: "codex asks for approval" };
       return null;

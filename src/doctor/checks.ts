@@ -4,6 +4,9 @@
 import { accessSync, constants, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute } from "node:path";
 import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
+import { HARNESSES, harnessNameFor } from "../agents/harness/index.ts";
+import type { HarnessName } from "../agents/harness/types.ts";
+import { parseVersion, versionAtLeast } from "../agents/harness/util.ts";
 import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
 import { configDir, defaultConfigPath } from "../config/paths.ts";
 import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
@@ -231,6 +234,73 @@ export function checkAgents(outcome: ConfigOutcome): CheckResult {
 }
 
 /**
+ * One check per agent CLI the config uses (claude, codex, opencode): found, its version against the
+ * oldest kasmos was tested with, and the gates preflight would refuse a spawn for (not logged in, no
+ * API key, first-run setup or the bypass disclaimer never done, root without IS_SANDBOX), plus whether
+ * the config file kasmos records folder trust in is writable. Severity warn: only tasks reaching a
+ * role with that CLI are affected.
+ */
+export async function checkAgentClis(outcome: ConfigOutcome): Promise<CheckResult[]> {
+  if (outcome.error !== null) return [];
+  const cfg = outcome.loaded.config;
+  const scope: AgentScope = { daemon: profilesFromConfig(cfg.agents, cfg.default_program) };
+  const byCli = new Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }>();
+  for (const role of AGENT_ROLES) {
+    const profile = resolveProfile(role, scope);
+    const r = resolveAgentExecutable(profile);
+    if (r.path === null) continue; // reported by the agents check
+    const h = harnessNameFor(r.exe);
+    if (h === "generic") continue;
+    const e = byCli.get(h) ?? { path: r.path, roles: [], skip: false };
+    e.roles.push(role);
+    e.skip ||= profile.skipPermissions;
+    byCli.set(h, e);
+  }
+  const out: CheckResult[] = [];
+  for (const [name, e] of byCli) {
+    const h = HARNESSES[name];
+    const check = `cli ${name}`;
+    const v = runTool([e.path, "--version"], 15_000);
+    const version = v && v.code === 0 ? parseVersion(v.stdout) : null;
+    if (version === null) {
+      out.push(problem(check, "warn", `${e.path} --version failed${v ? `: ${(v.stderr || v.stdout).trim().split("\n")[0] ?? ""}` : ""}`, `reinstall ${name}, or point [agents.<role>] program at a working ${name}`));
+      continue;
+    }
+    const vs = version.join(".");
+    if (h.minVersion && !versionAtLeast(version, h.minVersion)) {
+      out.push(problem(check, "warn", `${name} ${vs} is older than ${h.minVersion}, the oldest kasmos supports`, `upgrade ${name} (npm install -g …) to ${h.minVersion} or newer`));
+      continue;
+    }
+    const env = { ...process.env } as Record<string, string | undefined>;
+    let pre;
+    try {
+      pre = await h.preflight({ folders: [], skipPermissions: e.skip, env, isRoot: myUid() === 0, executable: e.path });
+    } catch (err) {
+      out.push(problem(check, "warn", `${name} ${vs}: ${(err as Error).message}`, `fix the file named above`));
+      continue;
+    }
+    if (!pre.ok) {
+      out.push(problem(check, "warn", `${name} ${vs} (${roleList(e.roles)}): ${pre.refusal.reason}`, pre.refusal.fix));
+      continue;
+    }
+    const unwritable = (h.stateFiles?.(env) ?? []).filter((f) => {
+      try {
+        accessSync(existsSync(f) ? f : dirname(f), constants.W_OK);
+        return false;
+      } catch {
+        return existsSync(f) || existsSync(dirname(f));
+      }
+    });
+    if (unwritable.length > 0) {
+      out.push(problem(check, "warn", `${name} ${vs}: ${unwritable.join(", ")} is not writable: kasmos cannot record trust of its worktrees`, `chmod u+w ${unwritable.join(" ")}`));
+      continue;
+    }
+    out.push(pass(check, "warn", `${name} ${vs} at ${e.path} (${roleList(e.roles)}): ready${h.minVersion ? ` (minimum ${h.minVersion})` : ""}`));
+  }
+  return out;
+}
+
+/**
  * One check per repo of daemon.toml `repos`: the directory is a git work tree, its .kasmos/config.toml
  * parses, and the programs that config sets (repo [agents.*] or default_program) resolve. Roles the repo
  * does not override are covered by the "agents" check.
@@ -399,7 +469,7 @@ export async function checkDaemon(socket: string, state: SocketProbe): Promise<C
 export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]> {
   const configPath = opts.configPath && opts.configPath.length > 0 ? opts.configPath : defaultConfigPath();
   const outcome = loadConfigOutcome(configPath);
-  const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(), checkConfig(outcome, configPath), checkAgents(outcome)];
+  const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(), checkConfig(outcome, configPath), checkAgents(outcome), ...(await checkAgentClis(outcome))];
   if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome));
   results.push(checkConfigDir());
   const socket = resolveSocketPath(opts.socketFlag, outcome.loaded?.config.socket_path);

@@ -124,6 +124,7 @@ export const claude: Harness = {
     };
   },
   preflight: claudePreflight,
+  stateFiles: (env) => [claudeStateFile(env)],
   dialogs: [
     { kind: "trust", pattern: /Quick safety check|Do you trust the files in this folder|Yes, I trust this folder/i, safeKeys: ["1", "Enter"], what: "Claude Code asks whether to trust this folder" },
     { kind: "disclaimer", pattern: /Bypass Permissions mode/i, what: "Claude Code shows its one-time Bypass Permissions disclaimer" },

@@ -2,12 +2,16 @@
 // - `codex "<text>"` opens the TUI with a first message; --model, --dangerously-bypass-approvals-and-sandbox
 //   (--full-auto keeps the sandbox, which blocks git commits in linked worktrees).
 // - "Trust this folder?" appears in unseen folders, bypass flag or not; accepting writes
-//   [projects."<path>"] trust_level = "trusted" to $CODEX_HOME/config.toml (default ~/.codex).
+//   [projects."<path>"] trust_level = "trusted" to $CODEX_HOME/config.toml (default ~/.codex), for the
+//   realpath (a linked worktree's main repo when accepted by hand; an entry for the worktree works too).
+// - Without auth.json or a custom model_provider it shows its sign-in screen, even with OPENAI_API_KEY.
 // - By default work is handed to one shared background app-server per CODEX_HOME that outlives the
 //   session and keeps the first agent's environment: `--disable daemon_auto_start` keeps one process
 //   per agent with its own KASMOS_* variables.
 // - `-c notify=[…]` runs a program at each turn end with a JSON object as its last argument.
-// - The shell tool runs a login shell (/etc/profile resets PATH): prompts name kasmos by absolute path.
+// - The shell tool's environment comes from a login-shell snapshot (/etc/profile resets PATH): prompts name
+//   kasmos by absolute path. Other variables (KASMOS_*) survive.
+// - notify also fires for its title-generation side request ("Generate a concise …"): ignored.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTOML } from "confbox";
@@ -61,10 +65,11 @@ export async function codexPreflight(ctx: PreflightContext): Promise<PreflightRe
   const { data } = readToml(file);
   const customProvider = typeof data.model_provider === "string" && data.model_provider !== "";
   const signedIn = Bun.file(join(home, "auth.json")).size > 0;
-  if (!customProvider && !signedIn && !ctx.env.OPENAI_API_KEY && !ctx.env.CODEX_API_KEY) {
+  // 0.169 shows its sign-in screen without auth.json or a custom provider, even with OPENAI_API_KEY set.
+  if (!customProvider && !signedIn) {
     return {
       ok: false,
-      refusal: { reason: "codex is not signed in and no API key is set", fix: `run \`codex login\` once in a terminal (or configure a model_provider in ${file})` },
+      refusal: { reason: "codex is not signed in (it would stop at its sign-in screen)", fix: `run \`codex login\` once in a terminal (or configure a model_provider with its [model_providers.<id>] table in ${file})` },
     };
   }
   const trusted: string[] = [];
@@ -109,6 +114,7 @@ export const codex: Harness = {
     };
   },
   preflight: codexPreflight,
+  stateFiles: (env) => [join(codexHome(env), "config.toml")],
   dialogs: [
     { kind: "trust", pattern: /Trust this folder\?|Do you trust the contents of this directory/i, safeKeys: ["1", "Enter"], what: "codex asks whether to trust this folder" },
     { kind: "login", pattern: /Choose how you want to use Codex|Sign in with ChatGPT/i, what: "codex needs a sign-in" },

@@ -72,4 +72,6 @@ export interface Harness {
   dialogs: Dialog[];
   /** Lines of the pane that say nothing about why it exited (banners, box borders, prompts). */
   noise?: RegExp;
+  /** Config files preflight edits (doctor checks they are writable). */
+  stateFiles?: (env: Record<string, string | undefined>) => string[];
 }

@@ -1,0 +1,187 @@
+// Harness preflight (real files in a temp HOME) and the pure supervision readers.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseTOML } from "confbox";
+import { claude } from "../../src/agents/harness/claude.ts";
+import { codex } from "../../src/agents/harness/codex.ts";
+import { updateJsonFile, withFileLock } from "../../src/agents/harness/config-file.ts";
+import { HARNESSES, harnessNameFor } from "../../src/agents/harness/index.ts";
+import type { PreflightContext } from "../../src/agents/harness/types.ts";
+import { activityFromEvent, finishCommands, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText } from "../../src/agents/supervise.ts";
+
+let home: string;
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), "kasmos-harness-"));
+});
+afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+function ctx(over: Partial<PreflightContext> = {}): PreflightContext {
+  return { folders: ["/work/repo", "/work/repo/.worktrees/plan-x"], skipPermissions: true, env: { HOME: home, ANTHROPIC_API_KEY: "sk-test" }, isRoot: false, executable: "/usr/bin/claude", ...over };
+}
+
+/** What a user has after their one-time setup of Claude Code (no folder trusted). */
+function claudeUser(extra: Record<string, unknown> = {}): void {
+  writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, numStartups: 3, projects: { "/mine": { allowedTools: ["Bash"], hasTrustDialogAccepted: false } }, ...extra }, null, 2));
+  mkdirSync(join(home, ".claude"));
+  writeFileSync(join(home, ".claude", "settings.json"), JSON.stringify({ skipDangerousModePermissionPrompt: true, theme: "dark" }));
+}
+
+describe("claude preflight", () => {
+  test("trusts exactly kasmos's folders, keeps every other key, idempotent", async () => {
+    claudeUser();
+    chmodSync(join(home, ".claude.json"), 0o600);
+    const r = await claude.preflight(ctx());
+    expect(r).toEqual({ ok: true, notes: ["trusted /work/repo for Claude Code", "trusted /work/repo/.worktrees/plan-x for Claude Code"] });
+    const after = JSON.parse(readFileSync(join(home, ".claude.json"), "utf8")) as { projects: Record<string, Record<string, unknown>>; numStartups: number };
+    expect(after.numStartups).toBe(3);
+    expect(after.projects["/mine"]).toEqual({ allowedTools: ["Bash"], hasTrustDialogAccepted: false }); // never widened
+    expect(after.projects["/work/repo"]).toEqual({ hasTrustDialogAccepted: true });
+    expect(after.projects["/work/repo/.worktrees/plan-x"]).toEqual({ hasTrustDialogAccepted: true });
+    expect(statSync(join(home, ".claude.json")).mode & 0o777).toBe(0o600);
+    expect(await claude.preflight(ctx())).toEqual({ ok: true, notes: [] });
+  });
+
+  test("CLAUDE_CONFIG_DIR moves both files", async () => {
+    const dir = join(home, "cfg");
+    mkdirSync(dir);
+    writeFileSync(join(dir, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
+    writeFileSync(join(dir, "settings.json"), JSON.stringify({ skipDangerousModePermissionPrompt: true }));
+    const r = await claude.preflight(ctx({ env: { HOME: home, CLAUDE_CONFIG_DIR: dir, ANTHROPIC_API_KEY: "k" } }));
+    expect(r.ok).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, ".claude.json"), "utf8")).projects["/work/repo"].hasTrustDialogAccepted).toBe(true);
+  });
+
+  test("root without IS_SANDBOX: refused with the fix; IS_SANDBOX=1 or no skip-permissions passes", async () => {
+    claudeUser();
+    const r = await claude.preflight(ctx({ isRoot: true }));
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.refusal.reason).toContain("root");
+      expect(r.refusal.fix).toContain("IS_SANDBOX=1");
+    }
+    expect((await claude.preflight(ctx({ isRoot: true, env: { HOME: home, ANTHROPIC_API_KEY: "k", IS_SANDBOX: "1" } }))).ok).toBe(true);
+    expect((await claude.preflight(ctx({ isRoot: true, skipPermissions: false }))).ok).toBe(true);
+  });
+
+  test("the gates a person must pass are refused, never passed for them", async () => {
+    // nothing at all: not logged in
+    let r = await claude.preflight(ctx({ env: { HOME: home } }));
+    expect(!r.ok && r.refusal.reason).toContain("not logged in");
+    // key, but first run never done
+    r = await claude.preflight(ctx());
+    expect(!r.ok && r.refusal.reason).toContain("first-run");
+    // onboarding done, disclaimer never accepted
+    writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
+    r = await claude.preflight(ctx());
+    expect(!r.ok && r.refusal.reason).toContain("Bypass Permissions");
+    expect(!r.ok && r.refusal.fix).toContain("claude --dangerously-skip-permissions");
+    // …which does not matter without skip-permissions
+    expect((await claude.preflight(ctx({ skipPermissions: false }))).ok).toBe(true);
+    // nothing was written for the refused ones
+    expect(JSON.parse(readFileSync(join(home, ".claude.json"), "utf8")).projects).toEqual({ "/work/repo": { hasTrustDialogAccepted: true }, "/work/repo/.worktrees/plan-x": { hasTrustDialogAccepted: true } });
+  });
+
+  test("a broken .claude.json is reported and left alone", async () => {
+    writeFileSync(join(home, ".claude.json"), "{ not json");
+    await expect(claude.preflight(ctx())).rejects.toThrow("not valid JSON");
+    expect(readFileSync(join(home, ".claude.json"), "utf8")).toBe("{ not json");
+  });
+});
+
+describe("config file lock", () => {
+  test("concurrent updates under the lock lose nothing", async () => {
+    const f = join(home, "c.json");
+    await Promise.all(Array.from({ length: 20 }, (_, i) => updateJsonFile(f, (o) => ((o[`k${i}`] = i), true))));
+    expect(Object.keys(JSON.parse(readFileSync(f, "utf8"))).length).toBe(20);
+  });
+
+  test("a held lock makes the writer wait; a stale one is taken over", async () => {
+    const f = join(home, "c.json");
+    mkdirSync(`${f}.lock`);
+    await expect(withFileLock(f, () => 1, 100)).rejects.toThrow("locked");
+    const old = new Date(Date.now() - 60_000);
+    const { utimesSync } = await import("node:fs");
+    utimesSync(`${f}.lock`, old, old);
+    expect(await withFileLock(f, () => 2, 100)).toBe(2);
+  });
+});
+
+describe("codex preflight", () => {
+  const codexCtx = (over: Partial<PreflightContext> = {}): PreflightContext => ctx({ env: { HOME: home }, executable: "/usr/bin/codex", ...over });
+
+  test("trusts kasmos's folders in config.toml, keeps the user's text", async () => {
+    mkdirSync(join(home, ".codex"));
+    const user = `# my settings\nmodel_provider = "local"\n\n[model_providers.local]\nname = "L"\nbase_url = "http://127.0.0.1:1/v1"\n\n[projects."/mine"]\ntrust_level = "untrusted"\n`;
+    writeFileSync(join(home, ".codex", "config.toml"), user);
+    const r = await codex.preflight(codexCtx());
+    expect(r.ok).toBe(true);
+    const text = readFileSync(join(home, ".codex", "config.toml"), "utf8");
+    expect(text.startsWith(user)).toBe(true);
+    const data = parseTOML<{ projects: Record<string, { trust_level: string }> }>(text);
+    expect(data.projects["/work/repo"]?.trust_level).toBe("trusted");
+    expect(data.projects["/work/repo/.worktrees/plan-x"]?.trust_level).toBe("trusted");
+    expect(data.projects["/mine"]?.trust_level).toBe("untrusted");
+    expect(await codex.preflight(codexCtx())).toEqual({ ok: true, notes: [] });
+    expect(readFileSync(join(home, ".codex", "config.toml"), "utf8")).toBe(text);
+  });
+
+  test("not signed in and no key: refused", async () => {
+    const r = await codex.preflight(codexCtx());
+    expect(!r.ok && r.refusal.fix).toContain("codex login");
+  });
+
+  test("a folder the user marked untrusted is not overridden", async () => {
+    mkdirSync(join(home, ".codex"));
+    writeFileSync(join(home, ".codex", "config.toml"), `model_provider = "x"\n[projects."/work/repo"]\ntrust_level = "untrusted"\n`);
+    await expect(codex.preflight(codexCtx())).rejects.toThrow('trust_level = "untrusted"');
+  });
+});
+
+describe("harness selection", () => {
+  test("by the program's basename", () => {
+    expect(harnessNameFor("/opt/node_modules/.bin/claude")).toBe("claude");
+    expect(harnessNameFor("codex")).toBe("codex");
+    expect(harnessNameFor("OpenCode.exe")).toBe("opencode");
+    expect(harnessNameFor("aider")).toBe("generic");
+    expect(Object.keys(HARNESSES).sort()).toEqual(["claude", "codex", "generic", "opencode"]);
+  });
+});
+
+describe("supervision readers", () => {
+  test("claude hook events → activity", () => {
+    expect(activityFromEvent("claude", "SessionStart", { transcript_path: "/t.jsonl" })).toEqual({ activity: "working", note: "" });
+    expect(activityFromEvent("claude", "Stop", {})?.activity).toBe("idle");
+    expect(activityFromEvent("claude", "Notification", { notification_type: "permission_prompt", message: "Claude needs your permission to use Bash" })).toEqual({ activity: "waiting", note: "Claude needs your permission to use Bash" });
+    expect(activityFromEvent("claude", "Notification", { notification_type: "idle_prompt", message: "waiting" })?.activity).toBe("idle");
+    expect(activityFromEvent("claude", "SessionEnd", { reason: "other" })?.activity).toBe("ended");
+    expect(activityFromEvent("claude", "PostCompact", {})).toBeNull();
+  });
+
+  test("codex notify → idle", () => {
+    expect(activityFromEvent("codex", "notify", { type: "agent-turn-complete", "last-assistant-message": "done" })).toEqual({ activity: "idle", note: "done" });
+  });
+
+  test("exit diagnosis: last lines without tmux's notice, first meaningful line", () => {
+    const pane = "\n╭────╮\n│ ✻ Welcome │\n--dangerously-skip-permissions cannot be used with root/sudo privileges for security reasons\n\nPane is dead (status 1, Wed Dec 2)\n\n";
+    const lines = lastPaneLines(pane, 20);
+    expect(lines.at(-1)).toContain("cannot be used with root");
+    expect(firstMeaningfulLine(["╭────╮", "│  │", "--dangerously-skip-permissions cannot be used with root/sudo privileges"], claude.noise)).toBe("--dangerously-skip-permissions cannot be used with root/sudo privileges");
+  });
+
+  test("dialogs are matched at the bottom of the pane", () => {
+    expect(matchDialog(claude, "Quick safety check: Is this a project you created or one you trust?\n ❯ 1. Yes, I trust this folder\n   2. No, exit")?.kind).toBe("trust");
+    expect(matchDialog(claude, "WARNING: Claude Code running in Bypass Permissions mode\n❯ 1. No, exit\n  2. Yes, I accept")?.kind).toBe("disclaimer");
+    expect(matchDialog(claude, "all good, working")).toBeNull();
+    expect(matchDialog(HARNESSES.generic, "Do you want to proceed?")).toBeNull();
+  });
+
+  test("the nudge names the prompt's exact signal command", () => {
+    const prompt = "## Job\nx\n\n## Finish\nWhen done, signal. Run from /r:\n\n    mkdir -p .kasmos/signals && touch .kasmos/signals/implement-finished-t\n\nThe signal is your LAST action.\n";
+    expect(finishCommands(prompt)).toEqual(["mkdir -p .kasmos/signals && touch .kasmos/signals/implement-finished-t"]);
+    expect(nudgeText(prompt)).toContain("`mkdir -p .kasmos/signals && touch .kasmos/signals/implement-finished-t`");
+    expect(nudgeText("")).toContain("Finish section");
+    expect(nudgeText(prompt)).not.toContain("\n");
+  });
+});

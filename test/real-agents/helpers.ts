@@ -1,0 +1,69 @@
+// Shared by the real-agent tests: where the pinned CLIs are (scripts/setup.sh installs them), the
+// one-time user setup each CLI needs (what a real user with an API key has done once — never any
+// folder trust: that is kasmos's job), and a daemon config that runs a real CLI for some roles and the
+// scripted fake agent for the others.
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../helpers/env.ts";
+import { FAKE_AGENT } from "../helpers/agents.ts";
+
+export const CLI_BIN = join(ROOT, "test", "real-agents", "clis", "node_modules", ".bin");
+
+/** Absolute path of a pinned CLI; a clear failure when setup has not installed it. */
+export function cliPath(name: "claude" | "codex" | "opencode"): string {
+  const p = join(CLI_BIN, name);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run \`sh scripts/setup.sh\` (it installs the pinned agent CLIs)`);
+  return p;
+}
+
+export const LOOPBACK_KEY_ENV = "KASMOS_LOOPBACK_API_KEY";
+
+/** codex: a custom model provider pointing at the loopback server (the user's one-time config). */
+export function codexUser(home: string, baseUrl: string): void {
+  const dir = join(home, ".codex");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, "config.toml"),
+    [
+      'model_provider = "loopback"',
+      'model = "loopback-model"',
+      "check_for_update_on_startup = false",
+      "",
+      "[model_providers.loopback]",
+      'name = "Loopback"',
+      `base_url = "${baseUrl}"`,
+      'wire_api = "responses"',
+      `env_key = "${LOOPBACK_KEY_ENV}"`,
+      "",
+    ].join("\n"),
+  );
+}
+
+/** The environment the daemon (hence every agent) gets in these tests, besides the sandbox's own. */
+export function agentDaemonEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    [LOOPBACK_KEY_ENV]: "loopback-key",
+    // Real CLIs run as root here (CI): Claude Code needs this for --dangerously-skip-permissions.
+    IS_SANDBOX: "1",
+    ...extra,
+  };
+}
+
+/** daemon.toml: fast polling, auto flags on, the fake agent for every role but those given. */
+export function mixedConfig(roles: Partial<Record<"planner" | "architect" | "coder" | "reviewer" | "fixer" | "master", string>>, fakeEnv: string, extra = ""): string {
+  const lines = [
+    "poll_interval_sec = 0.5",
+    "auto_advance = true",
+    "auto_review_fix = true",
+    "auto_readiness_review = true",
+    `default_program = "env ${fakeEnv} ${FAKE_AGENT}"`,
+    "",
+    "[supervision]",
+    "nudge_after_sec = 1",
+    "stop_grace_sec = 20",
+    "",
+  ];
+  for (const [role, program] of Object.entries(roles)) lines.push(`[agents.${role}]`, `program = "${program}"`, "");
+  lines.push(extra);
+  return lines.join("\n");
+}
