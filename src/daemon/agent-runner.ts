@@ -129,7 +129,13 @@ export class AgentRunner {
     }
     // live agents whose task is gone or no longer active
     const active = new Set(tasks.filter((t) => (ACTIVE_STATUSES as readonly string[]).includes(t.status)).map((t) => t.name));
-    for (const [task, agents] of liveByTask) if (!active.has(task)) for (const a of agents) this.stop(a, "task no longer active");
+    for (const [task, agents] of liveByTask) {
+      if (active.has(task)) continue;
+      // A task that reached done got there by its agent's signal: let that agent finish its turn. Any
+      // other end (cancelled, deleted) stops its agents at once.
+      const finished = getTask(this.deps.db, repo.project, task)?.status === "done";
+      for (const a of agents) this.stop(a, finished ? "superseded" : "task no longer active");
+    }
     this.deps.hub.pump();
   }
 
@@ -355,10 +361,11 @@ export class AgentRunner {
     if (this.killing.has(a.id)) return;
     this.killing.add(a.id);
     void (async () => {
+      let turnEnded: boolean | null = null;
       try {
         // An agent that just signalled may still be finishing its turn (its last tool call returning):
         // stop it once the turn ended, bounded by stop_grace_sec.
-        if (reason === "superseded") await this.turnEnded(a);
+        if (reason === "superseded") turnEnded = await this.turnEnded(a);
         await this.deps.tmux.kill(this.sessionTitle(a.project, a.title), { graceMs: KILL_GRACE_MS });
       } catch (err) {
         this.deps.log.warn(`kill ${a.title}: ${(err as Error).message}`);
@@ -366,7 +373,7 @@ export class AgentRunner {
       writeTx(this.deps.db, () => {
         if (endAgent(this.deps.db, a.id, final ? "exited" : "killed", null, reason)) {
           if (final) setAttention(this.deps.db, a.project, a.task, `${a.role} ${a.title} ${reason}`);
-          recordAudit(this.deps.db, { kind: "agent_killed", project: a.project, task: a.task, message: `${a.role} ${a.title} stopped: ${reason}`, detail: { title: a.title, replaced } });
+          recordAudit(this.deps.db, { kind: "agent_killed", project: a.project, task: a.task, message: `${a.role} ${a.title} stopped: ${reason}${turnEnded === false ? " (its turn had not ended after stop_grace_sec)" : ""}`, detail: { title: a.title, replaced, turn_ended: turnEnded } });
         }
       });
       this.killing.delete(a.id);
@@ -375,22 +382,26 @@ export class AgentRunner {
     })();
   }
 
-  /** Wait (bounded) until the agent's turn is over: its hook said so, or its pane went quiet. Generic programs are not waited for. */
-  private async turnEnded(a: AgentRow): Promise<void> {
+  /**
+   * Wait (bounded by stop_grace_sec) until the agent's turn is over: its hook said so, or its pane went
+   * quiet. True = it ended, false = the grace ran out, null = not waited for (generic programs).
+   */
+  private async turnEnded(a: AgentRow): Promise<boolean | null> {
     const h = this.harnessOf(a);
-    if (h.name === "generic") return;
+    if (h.name === "generic") return null;
     const deadline = Date.now() + this.deps.config().supervision.stop_grace_sec * 1000;
     const quietMs = 2000;
     while (Date.now() < deadline) {
       if (h.reportsTurns) {
         const row = liveAgentByTitle(this.deps.db, a.project, a.title);
-        if (!row || row.id !== a.id || row.activity === "idle" || row.activity === "waiting" || row.activity === "ended") return;
+        if (!row || row.id !== a.id || row.activity === "idle" || row.activity === "waiting" || row.activity === "ended") return true;
       } else {
         const last = await this.deps.tmux.lastActivity(this.sessionTitle(a.project, a.title)).catch(() => null);
-        if (last === null || Date.now() - last * 1000 >= quietMs) return;
+        if (last === null || Date.now() - last * 1000 >= quietMs) return true;
       }
       await Bun.sleep(250);
     }
+    return false;
   }
 
   /** The environment every agent gets: the daemon's own (API keys, IS_SANDBOX, …) minus its private variables. */
@@ -559,6 +570,17 @@ export class AgentRunner {
     } catch (err) {
       return fail((err as Error).message);
     }
+    // CLIs that trip over simultaneous starts in one repo start one at a time; the rest come back on a
+    // later pass (never a sleep inside the pass: signals would wait for it).
+    if (cmd.harness.staggerMs) {
+      const key = `${cmd.harness.name}\0${repo.project}`;
+      const wait = (this.lastStart.get(key) ?? 0) + cmd.harness.staggerMs - Date.now();
+      if (wait > 0) {
+        setTimeout(() => this.deps.kick?.(repo.project), wait + 10).unref?.();
+        return;
+      }
+      this.lastStart.set(key, Date.now());
+    }
     const env: Record<string, string> = { ...this.baseEnv(), ...cmd.env };
     const path = `${this.deps.binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`;
     env.PATH = path;
@@ -638,6 +660,8 @@ export class AgentRunner {
    * daemon no longer has. Once per daemon run, drop those from the global environment.
    */
   private serverEnvSynced = false;
+  /** Per (harness, repo): when an agent of a staggered CLI last started. */
+  private lastStart = new Map<string, number>();
   private async syncServerEnv(env: Record<string, string>): Promise<void> {
     if (this.serverEnvSynced) return;
     this.serverEnvSynced = true;

@@ -23,7 +23,7 @@ function ctx(over: Partial<PreflightContext> = {}): PreflightContext {
 
 /** What a user has after their one-time setup of Claude Code (no folder trusted). */
 function claudeUser(extra: Record<string, unknown> = {}): void {
-  writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, numStartups: 3, projects: { "/mine": { allowedTools: ["Bash"], hasTrustDialogAccepted: false } }, ...extra }, null, 2));
+  writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, numStartups: 3, customApiKeyResponses: { approved: ["sk-test"], rejected: [] }, projects: { "/mine": { allowedTools: ["Bash"], hasTrustDialogAccepted: false } }, ...extra }, null, 2));
   mkdirSync(join(home, ".claude"));
   writeFileSync(join(home, ".claude", "settings.json"), JSON.stringify({ skipDangerousModePermissionPrompt: true, theme: "dark" }));
 }
@@ -46,7 +46,7 @@ describe("claude preflight", () => {
   test("CLAUDE_CONFIG_DIR moves both files", async () => {
     const dir = join(home, "cfg");
     mkdirSync(dir);
-    writeFileSync(join(dir, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
+    writeFileSync(join(dir, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, customApiKeyResponses: { approved: ["k"] } }));
     writeFileSync(join(dir, "settings.json"), JSON.stringify({ skipDangerousModePermissionPrompt: true }));
     const r = await claude.preflight(ctx({ env: { HOME: home, CLAUDE_CONFIG_DIR: dir, ANTHROPIC_API_KEY: "k" } }));
     expect(r.ok).toBe(true);
@@ -61,7 +61,7 @@ describe("claude preflight", () => {
       expect(r.refusal.reason).toContain("root");
       expect(r.refusal.fix).toContain("IS_SANDBOX=1");
     }
-    expect((await claude.preflight(ctx({ isRoot: true, env: { HOME: home, ANTHROPIC_API_KEY: "k", IS_SANDBOX: "1" } }))).ok).toBe(true);
+    expect((await claude.preflight(ctx({ isRoot: true, env: { HOME: home, ANTHROPIC_API_KEY: "sk-test", IS_SANDBOX: "1" } }))).ok).toBe(true);
     expect((await claude.preflight(ctx({ isRoot: true, skipPermissions: false }))).ok).toBe(true);
   });
 
@@ -72,13 +72,17 @@ describe("claude preflight", () => {
     // key, but first run never done
     r = await claude.preflight(ctx());
     expect(!r.ok && r.refusal.reason).toContain("first-run");
-    // onboarding done, disclaimer never accepted
-    writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
-    r = await claude.preflight(ctx());
+    // onboarding done, but the key in the environment was never approved ("Detected a custom API key")
+    writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, customApiKeyResponses: { approved: ["another-key-1234567890"], rejected: [] } }));
+    r = await claude.preflight(ctx({ env: { HOME: home, ANTHROPIC_API_KEY: "sk-ant-0123456789abcdefghijKLMN" } }));
+    expect(!r.ok && r.refusal.reason).toContain("ANTHROPIC_API_KEY");
+    // approved (last 20 characters), but the disclaimer was never accepted
+    writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, customApiKeyResponses: { approved: ["0123456789abcdefghijKLMN".slice(-20)], rejected: [] } }));
+    r = await claude.preflight(ctx({ env: { HOME: home, ANTHROPIC_API_KEY: "sk-ant-0123456789abcdefghijKLMN" } }));
     expect(!r.ok && r.refusal.reason).toContain("Bypass Permissions");
     expect(!r.ok && r.refusal.fix).toContain("claude --dangerously-skip-permissions");
     // …which does not matter without skip-permissions
-    expect((await claude.preflight(ctx({ skipPermissions: false }))).ok).toBe(true);
+    expect((await claude.preflight(ctx({ skipPermissions: false, env: { HOME: home, ANTHROPIC_API_KEY: "sk-ant-0123456789abcdefghijKLMN" } }))).ok).toBe(true);
     // nothing was written for the refused ones
     expect(JSON.parse(readFileSync(join(home, ".claude.json"), "utf8")).projects).toEqual({ "/work/repo": { hasTrustDialogAccepted: true }, "/work/repo/.worktrees/plan-x": { hasTrustDialogAccepted: true } });
   });

@@ -93,13 +93,13 @@ describe("claude adapter", () => {
 });
 
 describe("opencode adapter", () => {
-  test("model, flags, then --prompt <prompt> (TUI session, not one-shot `run`); skip-permissions allows every tool", () => {
+  test("model, --auto, flags, then --prompt <prompt> (TUI session, not one-shot `run`)", () => {
     const r = cmd({ program: "opencode", model: "anthropic/claude-sonnet-4", skipPermissions: true, flags: ["--agent", "build"] });
-    expect(JSON.parse(r.env.OPENCODE_PERMISSION ?? "null")).toEqual({ "*": "allow" });
     expect(r.argv).toEqual([
       "opencode",
       "--model",
       "anthropic/claude-sonnet-4",
+      "--auto",
       "--agent",
       "build",
       "--prompt",
@@ -107,7 +107,7 @@ describe("opencode adapter", () => {
     ]);
   });
 
-  test("without skip-permissions the user's own permission rules apply", () => {
+  test("without skip-permissions there is no --auto: the user's own permission rules apply", () => {
     expect(cmd({ program: "opencode" }).argv).toEqual(["opencode", "--prompt", POINTER]);
     expect(cmd({ program: "opencode" }).env).toEqual({});
   });

@@ -67,3 +67,42 @@ export function mixedConfig(roles: Partial<Record<"planner" | "architect" | "cod
   lines.push(extra);
   return lines.join("\n");
 }
+
+export const ANTHROPIC_KEY = "sk-ant-loopback-0000000000000000AAAA";
+
+/**
+ * Claude Code's one-time user setup, as a real user with an API key has it after running `claude` once:
+ * first-run screens done, the key approved, the Bypass Permissions disclaimer accepted. No folder is
+ * trusted — that is kasmos's preflight's job.
+ */
+export function claudeUser(home: string, opts: { disclaimer?: boolean } = {}): void {
+  writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, customApiKeyResponses: { approved: [ANTHROPIC_KEY.slice(-20)], rejected: [] } }, null, 2));
+  mkdirSync(join(home, ".claude"), { recursive: true });
+  if (opts.disclaimer !== false) writeFileSync(join(home, ".claude", "settings.json"), JSON.stringify({ skipDangerousModePermissionPrompt: true }, null, 2));
+}
+
+/** Daemon environment for Claude Code against the loopback model (no other network). */
+export function claudeEnv(baseUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return agentDaemonEnv({
+    ANTHROPIC_BASE_URL: baseUrl,
+    ANTHROPIC_API_KEY: ANTHROPIC_KEY,
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+    DISABLE_AUTOUPDATER: "1",
+    DISABLE_TELEMETRY: "1",
+    DISABLE_ERROR_REPORTING: "1",
+    ...extra,
+  });
+}
+
+/** opencode: a loopback provider in ~/.config/opencode/opencode.json (the user's one-time config). */
+export function opencodeUser(home: string, baseUrl: string): void {
+  const dir = join(home, ".config", "opencode");
+  mkdirSync(dir, { recursive: true });
+  const provider = { npm: "@ai-sdk/openai-compatible", name: "Loopback", options: { baseURL: baseUrl, apiKey: "loopback-key" }, models: { brain: { name: "Brain" } } };
+  writeFileSync(join(dir, "opencode.json"), JSON.stringify({ $schema: "https://opencode.ai/config.json", provider: { loopback: provider } }, null, 2));
+}
+
+/** Daemon environment for opencode: no update checks, no model list download, no sharing. */
+export function opencodeEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return agentDaemonEnv({ OPENCODE_DISABLE_AUTOUPDATE: "1", OPENCODE_DISABLE_MODELS_FETCH: "1", OPENCODE_DISABLE_SHARE: "1", ...extra });
+}

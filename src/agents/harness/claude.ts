@@ -3,9 +3,16 @@
 // - In a folder it has not seen it shows a workspace-trust dialog ("No, exit" preselected) even with
 //   --dangerously-skip-permissions; accepting stores projects["<realpath>"].hasTrustDialogAccepted = true
 //   in $CLAUDE_CONFIG_DIR/.claude.json, else ~/.claude.json. kasmos writes that entry for its own folders.
-// - The one-time "Bypass Permissions mode" disclaimer, once accepted, is
-//   "skipDangerousModePermissionPrompt": true in settings.json; kasmos never accepts it for the user.
-// - As root, --dangerously-skip-permissions exits at once unless IS_SANDBOX=1.
+// - A trusted main repo covers its linked worktrees (<repo>/.worktrees/x); kasmos records both.
+// - Gates a person passes once, which kasmos never passes for them (the spawn is refused with the fix):
+//   first-run setup (hasCompletedOnboarding), "Detected a custom API key … use this API key?" for
+//   ANTHROPIC_API_KEY (customApiKeyResponses.approved holds the key's last 20 characters; default
+//   answer No), the one-time "Bypass Permissions mode" disclaimer ("skipDangerousModePermissionPrompt":
+//   true in settings.json; default answer No).
+// - As root, --dangerously-skip-permissions prints "… cannot be used with root/sudo privileges …" and
+//   exits 1 unless IS_SANDBOX=1.
+// - Without --dangerously-skip-permissions the default permission mode is "auto", whose checks run at
+//   Anthropic: a custom ANTHROPIC_BASE_URL makes it ask for every action.
 // - `--settings <file>` adds settings (hooks) for one run without touching the user's files; hooks get
 //   a JSON object on stdin (hook_event_name, session_id, transcript_path, cwd, notification_type, …).
 import { join } from "node:path";
@@ -41,6 +48,13 @@ function hasCredentials(env: Record<string, string | undefined>, state: Record<s
   return Bun.file(join(dir, ".credentials.json")).size > 0;
 }
 
+function apiKeyApproved(state: Record<string, unknown>, key: string): boolean {
+  const responses = state.customApiKeyResponses;
+  if (!responses || typeof responses !== "object") return false;
+  const approved = (responses as Record<string, unknown>).approved;
+  return Array.isArray(approved) && approved.includes(key.slice(-20));
+}
+
 export async function claudePreflight(ctx: PreflightContext): Promise<PreflightResult> {
   const stateFile = claudeStateFile(ctx.env);
   const settingsFile = claudeSettingsFile(ctx.env);
@@ -60,6 +74,16 @@ export async function claudePreflight(ctx: PreflightContext): Promise<PreflightR
       refusal: {
         reason: "Claude Code is not logged in and no API key is set",
         fix: "run `claude` once in a terminal and log in, or set ANTHROPIC_API_KEY in the daemon's environment",
+      },
+    };
+  }
+  const key = ctx.env.ANTHROPIC_API_KEY ?? "";
+  if (key !== "" && !ctx.env.ANTHROPIC_AUTH_TOKEN && state?.hasCompletedOnboarding === true && !apiKeyApproved(state, key)) {
+    return {
+      ok: false,
+      refusal: {
+        reason: "Claude Code would ask whether to use ANTHROPIC_API_KEY (\"Detected a custom API key\", default No) — that key was never approved",
+        fix: `run \`claude\` once in a terminal with the same ANTHROPIC_API_KEY and answer Yes (it records the key's last 20 characters under customApiKeyResponses.approved in ${stateFile})`,
       },
     };
   }
@@ -126,9 +150,11 @@ export const claude: Harness = {
   preflight: claudePreflight,
   stateFiles: (env) => [claudeStateFile(env)],
   dialogs: [
-    { kind: "trust", pattern: /Quick safety check|Do you trust the files in this folder|Yes, I trust this folder/i, safeKeys: ["1", "Enter"], what: "Claude Code asks whether to trust this folder" },
+    // "❯ No, exit" is preselected: Down selects "Yes, I trust this folder", Enter confirms.
+    { kind: "trust", pattern: /Quick safety check|Yes, I trust this folder/i, safeKeys: ["Down", "Enter"], what: "Claude Code asks whether to trust this folder" },
+    { kind: "login", pattern: /Detected a custom API key|Do you want to use this API key\?/i, what: "Claude Code asks whether to use ANTHROPIC_API_KEY" },
     { kind: "disclaimer", pattern: /Bypass Permissions mode/i, what: "Claude Code shows its one-time Bypass Permissions disclaimer" },
-    { kind: "login", pattern: /Select login method|Log in with your Anthropic account|Invalid API key|Please run \/login/i, what: "Claude Code needs a login" },
+    { kind: "login", pattern: /Select login method|Log in with your Anthropic account|Invalid API key|Please run \/login|Unable to connect to Anthropic services/i, what: "Claude Code needs a login" },
     { kind: "onboarding", pattern: /Choose the text style|Let's get started/i, what: "Claude Code shows its first-run setup" },
     { kind: "permission", pattern: /Do you want to proceed\?|Do you want to (make this edit|create|allow)/i, what: "Claude Code asks for permission" },
   ],

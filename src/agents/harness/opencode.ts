@@ -1,28 +1,31 @@
 // opencode (`opencode`). Facts this file relies on (1.18.x, checked against the real CLI):
-// - `opencode --prompt "<text>"` opens the TUI with a first message; --model provider/model.
-// - No first-run gates once a provider is configured; no folder trust.
-// - Two TUIs started at the same instant in a project opencode has never opened can hang after "init":
-//   the runner starts the first opencode agent of a project alone (firstStartAlone) and the others
-//   only once it is up.
+// - `opencode --prompt "<text>"` opens the TUI with a first message; --model provider/model; --auto
+//   answers its permission prompts itself (reading the prompt file outside the repo asks for
+//   "Access external directory" otherwise).
+// - No first-run gates once a provider is configured; no folder trust. Writes only .git/opencode in the repo.
+// - Turn ends are not reported to kasmos: its plugin mechanism would work (OPENCODE_CONFIG_CONTENT), but
+//   any plugin makes every start install @opencode-ai/plugin from npm under a cross-process lock first
+//   (a 70 s stall without a registry), so the pane watcher decides (output silence).
+// - Two TUIs started at the same instant in a project opencode has never opened were reported to hang
+//   after "init" (not reproduced here in 12 paired starts): the runner spaces opencode starts in one
+//   repo by staggerMs.
 import type { Harness } from "./types.ts";
 
 export const opencode: Harness = {
   name: "opencode",
   minVersion: "1.18.0",
   reportsTurns: false,
+  staggerMs: 3000,
   command({ words, profile, pointer }) {
-    const env: Record<string, string> = {};
-    if (profile.skipPermissions) env.OPENCODE_PERMISSION = JSON.stringify({ "*": "allow" });
     return {
-      argv: [...words, ...(profile.model ? ["--model", profile.model] : []), ...profile.flags, "--prompt", pointer],
-      // Unattended: every tool runs without asking (the config's own permission rules otherwise).
-      env,
+      argv: [...words, ...(profile.model ? ["--model", profile.model] : []), ...(profile.skipPermissions ? ["--auto"] : []), ...profile.flags, "--prompt", pointer],
+      env: {},
       files: {},
     };
   },
   async preflight() {
     return { ok: true, notes: [] };
   },
-  dialogs: [{ kind: "permission", pattern: /Permission required|Allow once|Always allow/i, what: "opencode asks for permission" }],
+  dialogs: [{ kind: "permission", pattern: /Permission required|Allow once\s+Allow always/i, what: "opencode asks for permission" }],
   noise: /^[\s│┃╭╮╰╯─>]*$/,
 };

@@ -65,6 +65,8 @@ export interface Harness {
   minVersion: string | null;
   /** The CLI reports turn ends / prompts / session ends itself (hooks, notify); else the pane watcher decides. */
   reportsTurns: boolean;
+  /** Minimum time between two starts of this CLI in one repo (CLIs that trip over simultaneous starts). */
+  staggerMs?: number;
   command(input: CommandInput): HarnessCommand;
   /** Idempotent file work before a spawn (trust kasmos's folders, …) and gates that refuse it. */
   preflight(ctx: PreflightContext): Promise<PreflightResult>;

@@ -4,6 +4,7 @@
 // kasmos prompt: read the prompt file with the CLI's read tool, then run the prompt's Finish commands
 // (plus the work they presuppose: write the plan, commit a file) with the CLI's shell tool, one per
 // turn, then end its turn with a short text.
+import { readFileSync } from "node:fs";
 
 /** What the conversation holds, in order, as the wire adapter decoded it. */
 export type TurnEvent = { kind: "user"; text: string } | { kind: "tool_result"; text: string } | { kind: "assistant"; text: string };
@@ -26,6 +27,15 @@ export interface Scenario {
 }
 
 export const POINTER = /Read the file (\S+?) and follow its instructions/;
+
+/** The prompt file as written by kasmos (the servers read it from disk: CLIs number lines in tool output). */
+export function readPromptFile(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+}
 
 /** The prompt file path the CLI was started with (the first user message points at it). */
 export function promptPointer(events: readonly TurnEvent[]): string | null {

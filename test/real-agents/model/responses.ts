@@ -8,8 +8,7 @@
 // `text.format` = json_schema "codex_output_schema" ({title}) and a user message quoting the first
 // prompt. It is answered with schema-shaped JSON and zero usage (codex does not count it in the
 // thread's token_count events), so `usage` × turn requests = the session's total token usage.
-import { readFileSync } from "node:fs";
-import { nextStep, type Scenario, type Step, type TurnEvent } from "./brain.ts";
+import { nextStep, type Scenario, type Step, type TurnEvent, readPromptFile } from "./brain.ts";
 
 export interface ResponsesUsage {
   input_tokens: number;
@@ -238,19 +237,12 @@ function responseStream(id: string, model: string, item: { text: string } | Tool
   return sse(events);
 }
 
-function readPromptFromDisk(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
-  }
-}
 
 export async function startResponsesModel(opts: ResponsesModelOptions): Promise<ResponsesModel> {
   const requests: RecordedRequest[] = [];
   const usage = usageJson(opts.usage ?? { input_tokens: 100, output_tokens: 10 });
   const zero = usageJson({ input_tokens: 0, output_tokens: 0 });
-  const readPrompt = opts.readPrompt ?? readPromptFromDisk;
+  const readPrompt = opts.readPrompt ?? readPromptFile;
   let seq = 0;
 
   const json = (status: number, body: Json): Response => Response.json(body, { status });

@@ -1,0 +1,133 @@
+// Live agents with state tracking on: 40 agents that behave like Claude Code as the daemon sees it —
+// started through the claude harness (preflight, per-agent hook settings), printing to their pane every
+// second and reporting turns through `kasmos agent hook` (PreToolUse … Stop, every 2–4 s each) — while
+// a probe repo measures signal file → committed transition (from the daemon's SSE stream). The same
+// probe runs first with no agents, so the figures compare 0 and 40 live agents in one run, and the
+// daemon's CPU is taken over each window. The agents are a shell script named `claude` (the harness is
+// picked by basename): the real CLI would need 40 model conversations and ~40 × 300 MB.
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { BIN, cpuMs, type BenchResult, type Figure, percentile, round, waitFor } from "./lib.ts";
+import { query, tomlString, withAgentSandbox, writeDaemonToml } from "./agent-lib.ts";
+import { AgentProbe } from "./agent-probe.ts";
+import { registerRepo } from "./signal-lib.ts";
+
+const AGENTS = 40;
+const REPOS = 4;
+const WINDOW_MS = 30_000;
+const PLAN = "# Live\n**Goal:** one task\n\n## Wave 1: a\n### Task 1: work\nkeep working\n";
+
+/** A stand-in for Claude Code: output every second, hook reports like a CLI in a loop of turns. */
+function fakeClaude(dir: string, hooksLog: string): string {
+  const file = join(dir, "claude");
+  writeFileSync(
+    file,
+    [
+      "#!/bin/sh",
+      "# argv: claude [--settings <file>] … <pointer>; behaves like a CLI working in turns",
+      `hook() { echo '{"hook_event_name":"'"$1"'","transcript_path":"/dev/null"}' | ${BIN} agent hook --cli claude --event "$1"; echo "$1" >> ${hooksLog}; }`,
+      "hook SessionStart",
+      "i=0",
+      "while [ $i -lt 100000 ]; do",
+      "  i=$((i + 1))",
+      "  hook PreToolUse",
+      "  n=$(( (i % 3) + 2 ))",
+      '  while [ $n -gt 0 ]; do echo "working on step $i ($n)"; sleep 1; n=$((n - 1)); done',
+      "  hook Stop",
+      "done",
+      "",
+    ].join("\n"),
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+function window(samples: { commit: number }[]): { p50: number; p99: number; max: number; n: number } {
+  const xs = samples.map((s) => s.commit).sort((a, b) => a - b);
+  return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1] ?? Number.NaN, n: xs.length };
+}
+
+export async function run(): Promise<BenchResult> {
+  return withAgentSandbox("kbV-", async (sb) => {
+    const bin = join(sb.dir, "fakecli");
+    mkdirSync(bin, { recursive: true });
+    const hooksLog = join(sb.dir, "hooks.log");
+    writeFileSync(hooksLog, "");
+    const claude = fakeClaude(bin, hooksLog);
+    // The user's one-time Claude Code setup (credentials, first run done); no folder trusted.
+    writeFileSync(join(sb.home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
+    mkdirSync(join(sb.home, ".claude"), { recursive: true });
+    writeFileSync(join(sb.home, ".claude", ".credentials.json"), "{}");
+    writeDaemonToml(sb, [
+      "poll_interval_sec = 2.0",
+      "watch_signals = true",
+      "auto_review_fix = true",
+      "auto_readiness_review = false",
+      "[agents.coder]",
+      `program = ${tomlString(claude)}`,
+      "skip_permissions = false",
+      "[supervision]",
+      "nudges = 0",
+    ]);
+    const repos = Array.from({ length: REPOS }, (_, i) => sb.makeGitRepo(`live${i}`));
+    const planFile = join(sb.dir, "plan.md");
+    writeFileSync(planFile, PLAN);
+    const probe = AgentProbe.prepare(sb);
+    const d = await sb.startDaemon();
+    for (const r of repos) await registerRepo(d.socket, r);
+    await probe.register(d.socket);
+    const names: { repo: string; task: string }[] = [];
+    for (let i = 0; i < AGENTS; i++) {
+      const repo = repos[i % REPOS]!;
+      const task = `t${String(i).padStart(2, "0")}`;
+      const r = sb.run(["task", "create", task, "--plan", planFile, "--repo", repo]);
+      if (r.code !== 0) throw new Error(`task create ${task}: ${r.stderr}`);
+      names.push({ repo, task });
+    }
+
+    // Window 1: no live agents.
+    await probe.start(d.socket);
+    let cpu0 = cpuMs(d.pid);
+    let t0 = performance.now();
+    await Bun.sleep(WINDOW_MS);
+    const idleCpu = cpuMs(d.pid) - cpu0;
+    const idleWall = performance.now() - t0;
+    const before = window(probe.samples);
+    const cut = probe.samples.length;
+
+    // Start 40 agents, wait until all run and report, then window 2.
+    for (const n of names) {
+      const r = sb.run(["task", "transition", n.task, "implement_start", "--repo", n.repo]);
+      if (r.code !== 0) throw new Error(`implement_start ${n.task}: ${r.stderr}`);
+    }
+    await waitFor(() => query<{ n: number }>(sb, "SELECT COUNT(*) AS n FROM agents WHERE state = 'running' AND harness = 'claude' AND activity IN ('working', 'idle')")[0]!.n === AGENTS, 60_000, `${AGENTS} agents reporting`, 200);
+    const hooks0 = readFileSync(hooksLog, "utf8").split("\n").length;
+    cpu0 = cpuMs(d.pid);
+    t0 = performance.now();
+    await Bun.sleep(WINDOW_MS);
+    const liveCpu = cpuMs(d.pid) - cpu0;
+    const liveWall = performance.now() - t0;
+    const hooks = readFileSync(hooksLog, "utf8").split("\n").length - hooks0;
+    const samples = await probe.stop();
+    const live = window(samples.slice(cut));
+    const running = query<{ n: number }>(sb, "SELECT COUNT(*) AS n FROM agents WHERE state = 'running'")[0]!.n;
+    const trusted = Object.keys((JSON.parse(readFileSync(join(sb.home, ".claude.json"), "utf8")) as { projects?: object }).projects ?? {}).length;
+
+    const figures: Figure[] = [
+      { label: "live agents (claude harness, hooks on)", value: running - 1, unit: `(+1 probe agent)`, target: `${AGENTS}`, pass: running - 1 >= AGENTS },
+      { label: "hook reports received in the 30 s window", value: hooks, unit: `(${round(hooks / (liveWall / 1000), 1)}/s)` },
+      { label: "signal → transition p50, 0 live agents", value: round(before.p50, 1), unit: "ms" },
+      { label: "signal → transition p99 / max, 0 live agents", value: round(before.p99, 1), unit: `ms / ${round(before.max, 1)} ms` },
+      { label: "signal → transition p50, 40 live agents", value: round(live.p50, 1), unit: "ms" },
+      { label: "signal → transition p99 / max, 40 live agents", value: round(live.p99, 1), unit: `ms / ${round(live.max, 1)} ms`, target: "p99 ≤ 10 ms", pass: live.p99 <= 10 },
+      { label: "daemon CPU, 0 live agents", value: round((idleCpu / idleWall) * 100, 2), unit: "% of one core" },
+      { label: "daemon CPU, 40 live agents", value: round((liveCpu / liveWall) * 100, 2), unit: "% of one core" },
+    ];
+    const notes = [
+      `${AGENTS} single-coder tasks over ${REPOS} repos; the coder program is a shell script named \`claude\` (${dirname(claude)}): it prints a line per second and runs \`kasmos agent hook --cli claude --event PreToolUse|Stop\` around 2–4 s "turns" — what the daemon sees of a working Claude Code. Preflight trusted ${trusted} folders in the sandbox's ~/.claude.json.`,
+      `probe: a separate repo whose task is bounced implementing ⇄ reviewing by signal files 100–200 ms apart (${before.n} samples without agents, ${live.n} with ${AGENTS} live agents), timed from the daemon's SSE stream; windows of ${WINDOW_MS / 1000} s each, CPU = utime + stime of the daemon over each window`,
+      "supervision.nudges = 0: a turn end without a signal raises one attention item per agent instead of typing into it",
+    ];
+    return { name: "agents-live", figures, notes };
+  });
+}
