@@ -102,6 +102,8 @@ export async function run(): Promise<BenchResult> {
     }
     await waitFor(() => query<{ n: number }>(sb, "SELECT COUNT(*) AS n FROM agents WHERE state = 'running' AND harness = 'claude' AND activity IN ('working', 'idle')")[0]!.n === AGENTS, 60_000, `${AGENTS} agents reporting`, 200);
     const hooks0 = readFileSync(hooksLog, "utf8").split("\n").length;
+    const storm = window(probe.samples.slice(cut));
+    const cut2 = probe.samples.length;
     cpu0 = cpuMs(d.pid);
     t0 = performance.now();
     await Bun.sleep(WINDOW_MS);
@@ -109,17 +111,19 @@ export async function run(): Promise<BenchResult> {
     const liveWall = performance.now() - t0;
     const hooks = readFileSync(hooksLog, "utf8").split("\n").length - hooks0;
     const samples = await probe.stop();
-    const live = window(samples.slice(cut));
-    const running = query<{ n: number }>(sb, "SELECT COUNT(*) AS n FROM agents WHERE state = 'running'")[0]!.n;
+    const live = window(samples.slice(cut2));
+    const running = query<{ n: number }>(sb, "SELECT COUNT(*) AS n FROM agents WHERE state = 'running' AND harness = 'claude'")[0]!.n;
+    const slow = readFileSync(sb.logFile, "utf8").split("\n").filter((l) => l.includes("slow ") && l.includes(" pass: "));
     const trusted = Object.keys((JSON.parse(readFileSync(join(sb.home, ".claude.json"), "utf8")) as { projects?: object }).projects ?? {}).length;
 
     const figures: Figure[] = [
-      { label: "live agents (claude harness, hooks on)", value: running - 1, unit: `(+1 probe agent)`, target: `${AGENTS}`, pass: running - 1 >= AGENTS },
+      { label: "live agents (claude harness, hooks on)", value: running, unit: "", target: `${AGENTS}`, pass: running === AGENTS },
       { label: "hook reports received in the 30 s window", value: hooks, unit: `(${round(hooks / (liveWall / 1000), 1)}/s)` },
       { label: "signal → transition p50, 0 live agents", value: round(before.p50, 1), unit: "ms" },
       { label: "signal → transition p99 / max, 0 live agents", value: round(before.p99, 1), unit: `ms / ${round(before.max, 1)} ms` },
       { label: "signal → transition p50, 40 live agents", value: round(live.p50, 1), unit: "ms" },
-      { label: "signal → transition p99 / max, 40 live agents", value: round(live.p99, 1), unit: `ms / ${round(live.max, 1)} ms`, target: "p99 ≤ 10 ms", pass: live.p99 <= 10 },
+      { label: "signal → transition p99 / max, 40 live agents", value: round(live.p99, 1), unit: `ms / ${round(live.max, 1)} ms`, target: "p99 within 5 ms of 0 agents", pass: live.p99 <= before.p99 + 5 },
+      { label: "signal → transition p99 / max while the 40 agents start (not a target here: see the fleet-scale issue)", value: round(storm.p99, 1), unit: `ms / ${round(storm.max, 1)} ms (${storm.n} samples)` },
       { label: "daemon CPU, 0 live agents", value: round((idleCpu / idleWall) * 100, 2), unit: "% of one core" },
       { label: "daemon CPU, 40 live agents", value: round((liveCpu / liveWall) * 100, 2), unit: "% of one core" },
     ];
@@ -128,6 +132,7 @@ export async function run(): Promise<BenchResult> {
       `probe: a separate repo whose task is bounced implementing ⇄ reviewing by signal files 100–200 ms apart (${before.n} samples without agents, ${live.n} with ${AGENTS} live agents), timed from the daemon's SSE stream; windows of ${WINDOW_MS / 1000} s each, CPU = utime + stime of the daemon over each window`,
       "supervision.nudges = 0: a turn end without a signal raises one attention item per agent instead of typing into it",
     ];
+    if (slow.length > 0) notes.push(`daemon log, passes over 250 ms: ${slow.slice(0, 8).map((l) => l.replace(/^.*?slow/, "slow")).join("; ")}${slow.length > 8 ? ` (+${slow.length - 8} more)` : ""}`);
     return { name: "agents-live", figures, notes };
   });
 }

@@ -290,8 +290,10 @@ export class AgentRunner {
     const transcript = typeof ev.payload.transcript_path === "string" ? ev.payload.transcript_path : undefined;
     setActivity(this.deps.db, a.id, read.activity, read.note, transcript);
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
-    // Look again soon: a turn end needs a decision (signal processed? nudge?), a prompt an attention item.
-    this.deps.kick?.(a.project);
+    // A person is needed: say so now. Everything else (a nudge after nudge_after_sec, stopping a finished
+    // agent) waits for the next timer pass — a pass per hook report would delay signals (12 reports/s
+    // from 40 agents measured +6 ms on the signal p99).
+    if (read.activity === "waiting") this.deps.kick?.(a.project);
     return { activity: read.activity };
   }
 

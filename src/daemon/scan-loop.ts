@@ -10,6 +10,8 @@ import type { RepoEntry } from "./repos.ts";
 export type PassReason = "timer" | "event";
 export type RepoWork = (repo: RepoEntry, reason: PassReason) => Promise<void>;
 
+const SLOW_PASS_MS = 250;
+
 export class ScanLoop {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private kickTimer: ReturnType<typeof setTimeout> | null = null;
@@ -105,7 +107,10 @@ export class ScanLoop {
       this.hooks.afterPass?.(reason);
     })();
     await this.current;
-    this.durations[reason].observe((performance.now() - t0) / 1000);
+    const ms = performance.now() - t0;
+    this.durations[reason].observe(ms / 1000);
+    // Signals wait for a pass in progress: a long one is worth a line in the log.
+    if (ms > SLOW_PASS_MS) this.log.warn(`slow ${reason} pass: ${Math.round(ms)} ms${only ? ` (${[...only].join(", ")})` : ""}`);
     if (reason === "timer") {
       this.ticks++;
       this.lastTickAt = new Date().toISOString();
