@@ -435,10 +435,10 @@ export class AgentRunner {
     return this.restartTitles(repo, t, want.filter((x) => !live.has(x)), true);
   }
 
-  /** A title that never ran: which task it belongs to, from the reference's title scheme (<task>-<suffix>). */
+  /** A title that never ran: which task it belongs to, from the title scheme (<task>-plan, -W1-T2, -review-3, …). */
   private taskOfTitle(project: string, title: string): TaskRow | null {
-    for (const t of tasksMaybeNeedingAgents(this.deps.db, project, [])) if (expectedAgents(snapshotOf(this.deps.db, t)).some((w) => w.title === title)) return t;
-    return null;
+    const m = /^(.+)-(?:plan|architect|coder|W\d+-T\d+|review-\d+|fix-\d+|verify-\d+)$/.exec(title);
+    return m?.[1] ? getTask(this.deps.db, project, m[1]) : null;
   }
 
   private async restartTitles(repo: RepoEntry, t: TaskRow, titles: string[], failedWaves = false): Promise<RestartReply> {

@@ -60,4 +60,32 @@ describe("codex, for real", () => {
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 200_000);
+
+  test("turn ended without the signal: nudged once (typed into codex), then it signals; one that ignores the reminder gets an attention item", async () => {
+    const small = "# Small\n**Goal:** one\n\n## Wave 1: a\n### Task 1: x\ndo x\n";
+    model = await startResponsesModel({ scenario: { plan: small, scripts: { quiet: { silentFirstTurn: true }, deaf: { neverSignal: true } } } });
+    codexUser(sb.home, model.url);
+    const repo = makeGitRepo(sb.dir, "shop");
+    writeFileSync(join(sb.dir, "small.md"), small);
+    sb.writeConfig(mixedConfig({ coder: cliPath("codex") }, "FAKE_REVIEW_ROUNDS=0"));
+    const daemon = await sb.foreground([], agentDaemonEnv());
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    for (const t of ["quiet", "deaf"]) {
+      expect((await sb.run(["task", "create", t, "--plan", join(sb.dir, "small.md")], { cwd: repo })).code).toBe(0);
+      expect((await sb.run(["task", "transition", t, "implement_start"], { cwd: repo })).code).toBe(0);
+    }
+    const attention = (t: string) => sb.query<{ attention: string }>("SELECT attention FROM tasks WHERE name = ?", t)[0]?.attention ?? "";
+    await waitFor(() => status("quiet") === "done" && attention("deaf").includes("without its signal"), 120_000, "quiet done and deaf flagged");
+    const nudged = (t: string) => sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'agent_nudged' AND task = ?", t);
+    expect(nudged("quiet").length).toBe(1);
+    expect(nudged("deaf").length).toBe(1);
+    expect(attention("deaf")).toContain("deaf-coder ended its turn without its signal (reminded 1 time)");
+    expect(attention("deaf")).toContain("kas agent restart deaf-coder");
+    expect(status("deaf")).toBe("implementing");
+    // The reminder reached codex as a user message naming the signal command.
+    const reminded = model.requests.some((r) => (r.events ?? []).some((e) => e.kind === "user" && e.text.includes("touch .kasmos/signals/implement-finished-quiet")));
+    expect(reminded).toBe(true);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 180_000);
 });

@@ -15,6 +15,8 @@ export type Step = { kind: "read"; path: string } | { kind: "shell"; command: st
 export interface AgentScript {
   /** End the first turn without the final signal command (it runs after the next user message, e.g. a nudge). */
   silentFirstTurn?: boolean;
+  /** Never run the signal command, whatever the user says (an agent that ignores reminders). */
+  neverSignal?: boolean;
   /** Review rounds ≤ N request changes (reviewer only). */
   reviewChangesRounds?: number;
 }
@@ -153,10 +155,11 @@ export function nextStep(events: readonly TurnEvent[], scenario: Scenario, readP
   // The prompt as the read tool returned it; CLIs number lines ("   1→…", "1\t…"), so prefer the file.
   const prompt = readPrompt(pointer) ?? stripLineNumbers(results[0]?.text ?? "");
   const plan = planFor(prompt, scenario);
-  const script = { ...scenario.scripts?.["*"], ...scenario.scripts?.[plan.role] };
+  const task = /^- Task: (.+)$/m.exec(prompt)?.[1] ?? "";
+  const script = { ...scenario.scripts?.["*"], ...scenario.scripts?.[plan.role], ...scenario.scripts?.[task] };
   const done = results.length - 1;
   const laterUser = after.some((e) => e.kind === "user" && e.text.trim() !== "");
-  const limit = script.silentFirstTurn && !laterUser ? plan.commands.length - 1 : plan.commands.length;
+  const limit = script.neverSignal || (script.silentFirstTurn && !laterUser) ? plan.commands.length - 1 : plan.commands.length;
   const command = plan.commands[done];
   if (done < limit && command !== undefined) return { kind: "shell", command };
   return { kind: "text", text: done >= plan.commands.length ? "Done: the work is committed and the signal was emitted." : "I have finished the work." };
