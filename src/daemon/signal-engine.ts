@@ -17,6 +17,7 @@ import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
 import { consumeFile, ensureSignalDirs, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
+import { bodyMatters } from "../signals/grammar.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
@@ -28,6 +29,11 @@ import type { RepoEntry } from "./repos.ts";
 
 /** A file younger than this may still be being written (`echo … > file`); it is picked up once it is this old. */
 export const SETTLE_MS = 5;
+/**
+ * An EMPTY review-changes / review-approved file younger than this is not final: its writer may have
+ * opened it and not written yet. A file left empty on purpose still goes through after this long.
+ */
+export const EMPTY_BODY_SETTLE_MS = 1000;
 /** Signals committed per transaction, and processed before yielding to the event loop. */
 const BATCH = 200;
 
@@ -164,8 +170,9 @@ export class SignalEngine {
       for (const f of files) {
         const age = now - f.mtimeMs;
         // A future mtime (clock jump, skewed writer) counts as settled: waiting for it could take days.
-        if (f.regular && age >= 0 && age < SETTLE_MS) {
-          const wait = SETTLE_MS - age;
+        const settle = f.regular && f.size === 0 && bodyMatters(f.name) ? EMPTY_BODY_SETTLE_MS : SETTLE_MS;
+        if (f.regular && age >= 0 && age < settle) {
+          const wait = settle - age;
           stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);
           continue;
         }

@@ -137,6 +137,14 @@ export function parseSignalFileName(name: string): ParseFileNameResult {
   return parseName(base);
 }
 
+/**
+ * Signals whose body is the point (review feedback, the approval summary): an empty one may be a file
+ * whose writer has not written yet (`(sleep 0.05; echo …) > review-changes-t` opens it empty first).
+ */
+export function bodyMatters(name: string): boolean {
+  return /^(review-changes|review-approved)-/.test(lastComponent(name));
+}
+
 /** Dedup key across repo and worktree signal dirs (§2.5). */
 export function dedupKey(signal: FileSignal): string {
   switch (signal.kind) {
@@ -156,7 +164,8 @@ export function dedupKey(signal: FileSignal): string {
 export function fileSignalPayload(signal: FileSignal, body: string): string {
   switch (signal.kind) {
     case "fsm":
-      return JSON.stringify({ body: body.trim() });
+      // CRLF (Windows editors, some CLIs) must not reach prompts as stray \r.
+      return JSON.stringify({ body: body.replace(/\r\n?/g, "\n").trim() });
     case "task":
       return JSON.stringify({ wave_number: signal.wave ?? 0, task_number: signal.taskNumber ?? 0 });
     case "wave":

@@ -1,0 +1,69 @@
+// Signal files as real writers produce them (regressions of the robustness pass): a shell redirect
+// opens the file empty and writes later — the body must not be lost; CRLF bodies reach the store as LF.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = new Sandbox();
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+const PLAN = "## Wave 1: a\n### Task 1: x\ny\n";
+const row = (name: string) => sb.query<{ status: string; latest_feedback: string; review_cycle: number }>("SELECT status, latest_feedback, review_cycle FROM tasks WHERE name = ?", name)[0];
+
+function drop(dir: string, name: string, body = ""): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `.tmp-${name}`), body);
+  renameSync(join(dir, `.tmp-${name}`), join(dir, name));
+}
+
+async function reviewing(repo: string, sig: string, names: string[]): Promise<void> {
+  writeFileSync(join(sb.dir, "p.md"), PLAN);
+  for (const n of names) {
+    expect((await sb.run(["task", "create", n, "--plan", join(sb.dir, "p.md")], { cwd: repo })).code).toBe(0);
+    expect((await sb.run(["task", "transition", n, "implement_start"], { cwd: repo })).code).toBe(0);
+    drop(sig, `implement-finished-${n}`);
+  }
+  await waitFor(() => names.every((n) => row(n)?.status === "reviewing"), 15_000, "tasks in reviewing");
+}
+
+describe("signal writers", () => {
+  test("a body written after the file was created empty (shell redirect with a delay) is not lost: 20 of 20", async () => {
+    const repo = makeGitRepo(sb.dir, "w");
+    const sig = join(repo, ".kasmos", "signals");
+    sb.writeConfig("poll_interval_sec = 0.5\nauto_review_fix = false\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    const names = Array.from({ length: 20 }, (_, i) => `r${i}`);
+    await reviewing(repo, sig, names);
+    // Exactly the reported writer: the shell opens (creates) the file, the text comes 50 ms later.
+    await Promise.all(names.map((n) => Bun.spawn(["sh", "-c", `(sleep 0.05; echo 'Fix the off-by-one in ${n}') > ${sig}/review-changes-${n}`]).exited));
+    await waitFor(() => names.every((n) => row(n)?.status === "implementing"), 20_000, "all change requests applied");
+    for (const n of names) expect(row(n)!.latest_feedback).toBe(`Fix the off-by-one in ${n}`);
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
+
+  test("an empty review-changes file left empty on purpose still goes through within about a second; CRLF bodies become LF", async () => {
+    const repo = makeGitRepo(sb.dir, "w");
+    const sig = join(repo, ".kasmos", "signals");
+    sb.writeConfig("poll_interval_sec = 0.5\nauto_review_fix = false\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    await reviewing(repo, sig, ["empty", "crlf"]);
+    const t0 = Date.now();
+    writeFileSync(join(sig, "review-changes-empty"), "");
+    drop(sig, "review-changes-crlf", "Review round 1\r\n- fix a\r\n- fix b\r\n");
+    await waitFor(() => row("empty")?.status === "implementing" && row("crlf")?.status === "implementing", 10_000, "both applied");
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(row("empty")!.latest_feedback).toBe("");
+    expect(row("crlf")!.latest_feedback).toBe("Review round 1\n- fix a\n- fix b");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
+});
