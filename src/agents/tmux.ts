@@ -53,14 +53,16 @@ const MAX_TITLE = 100;
 const TITLE_OPTION = "@kas_title";
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** `kas_<title>` restricted to [A-Za-z0-9_-]; over-long titles are cut and given a hash suffix so names stay unique. */
+/**
+ * `kas_<title>` restricted to [A-Za-z0-9_-]. Sanitising is lossy (`a-b` and `a.b`, `my app` and
+ * `my-app`, `café` and `cafè` all map alike), so a title that needed any change — or is over-long — gets
+ * `_<hash of the exact title>`: names stay unique and stable per identity.
+ */
 export function sessionNameFor(title: string): string {
-  let safe = title.replace(/[^A-Za-z0-9_-]/g, "-");
-  if (safe.length > MAX_TITLE) {
-    const hash = createHash("sha1").update(title).digest("hex").slice(0, 8);
-    safe = `${safe.slice(0, MAX_TITLE - 9)}-${hash}`;
-  }
-  return PREFIX + safe;
+  const safe = title.replace(/[^A-Za-z0-9_-]/g, "-");
+  if (safe === title && safe.length <= MAX_TITLE) return PREFIX + safe;
+  const hash = createHash("sha1").update(title).digest("hex").slice(0, 8);
+  return `${PREFIX}${safe.slice(0, MAX_TITLE - 9)}_${hash}`;
 }
 
 // tmux splits its argv into a command list at any argument ending in ";" (even inside an agent's argv);
@@ -295,6 +297,8 @@ export class Tmux {
     const graceMs = opts.graceMs ?? 5000;
     const state = await this.paneState(name);
     if (!state) return false;
+    // Never stop a session that belongs to another identity (its recorded title differs).
+    if (state.title !== null && state.title !== title) return false;
     if (!state.dead && graceMs > 0) {
       await this.exec(["send-keys", "-t", target(name), "C-c"]);
       const deadline = Date.now() + graceMs;
@@ -326,14 +330,20 @@ export class Tmux {
     }
   }
 
-  private async paneState(name: string): Promise<{ dead: boolean; pid: number } | null> {
-    const r = await this.exec(["display-message", "-p", "-t", target(name), "#{pane_dead}\t#{pane_pid}"]);
+  private async paneState(name: string): Promise<{ dead: boolean; pid: number; title: string | null } | null> {
+    const r = await this.exec(["display-message", "-p", "-t", target(name), `#{pane_dead}\t#{pane_pid}\t#{${TITLE_OPTION}}`]);
     if (r.code !== 0) {
       if (isNoServer(r.stderr) || isNoSession(r.stderr)) return null;
       throw new TmuxError(r.stderr || `tmux display-message exited ${r.code}`, ["display-message"], r.stderr, r.code);
     }
-    const [dead, pid] = r.stdout.trim().split("\t");
-    return { dead: dead === "1", pid: Number.parseInt(pid ?? "", 10) || 0 };
+    const [dead, pid, raw] = r.stdout.replace(/\n$/, "").split("\t");
+    let title: string | null = null;
+    try {
+      title = raw ? decodeURIComponent(raw) : null;
+    } catch {
+      title = null;
+    }
+    return { dead: dead === "1", pid: Number.parseInt(pid ?? "", 10) || 0, title };
   }
 
   /** Press keys in the agent's pane (tmux key names: "Enter", "1", "C-c"). */

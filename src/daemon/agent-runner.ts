@@ -101,7 +101,9 @@ export class AgentRunner {
     // 1. sessions that ended
     for (const a of liveAgents(this.deps.db, { project: repo.project })) {
       if (this.killing.has(a.id)) continue; // being stopped: stop() records how it ended
-      const s = byName.get(a.session);
+      const found = byName.get(a.session);
+      // A session under this name recorded for another identity is not this agent's.
+      const s = found && (found.title === undefined || found.title === this.sessionTitle(a.project, a.title)) ? found : undefined;
       if (s && !s.dead) continue;
       const status = s?.exitStatus ?? null;
       // Why it exited: the last lines it printed (the pane stays after exit: remain-on-exit).

@@ -38,18 +38,25 @@ const sh = (script: string): string[] => ["sh", "-c", script];
 describe("sessionName", () => {
   test("prefix, sanitisation and unique truncation", () => {
     expect(tmux.sessionName("feat-coder")).toBe("kas_feat-coder");
-    expect(tmux.sessionName("my.plan: W1 T2")).toBe("kas_my-plan--W1-T2");
-    expect(tmux.sessionName("a\tb\nc/d#e$f'g\"h;i")).toBe("kas_a-b-c-d-e-f-g-h-i");
-    expect(tmux.sessionName("Ünïcode_ok")).toBe("kas_-n-code_ok");
+    expect(tmux.sessionName("my.plan: W1 T2")).toMatch(/^kas_my-plan--W1-T2_[0-9a-f]{8}$/);
+    expect(tmux.sessionName("a\tb\nc/d#e$f'g\"h;i")).toMatch(/^kas_a-b-c-d-e-f-g-h-i_[0-9a-f]{8}$/);
+    expect(tmux.sessionName("Ünïcode_ok")).toMatch(/^kas_-n-code_ok_[0-9a-f]{8}$/);
     const a = "x".repeat(150);
     const b = `${"x".repeat(149)}y`;
     const na = tmux.sessionName(a);
     expect(na.length).toBe(4 + 100);
-    expect(na).toMatch(/^kas_x+-[0-9a-f]{8}$/);
+    expect(na).toMatch(/^kas_x+_[0-9a-f]{8}$/);
     expect(tmux.sessionName(b)).not.toBe(na);
     expect(tmux.sessionName(a)).toBe(na);
     expect(tmux.sessionName("y".repeat(100))).toBe(`kas_${"y".repeat(100)}`);
     expect(sessionNameFor("q")).toBe("kas_q");
+  });
+
+  test("titles that sanitise alike get different names (tasks a-b / a.b, repos 'my app' / my-app, café / cafè)", () => {
+    for (const [x, y] of [["web--a-b-coder", "web--a.b-coder"], ["my app--t-plan", "my-app--t-plan"], ["café--t-plan", "cafè--t-plan"], ["web.app--t-plan", "web-app--t-plan"]] as const) {
+      expect(sessionNameFor(x)).not.toBe(sessionNameFor(y));
+      expect(sessionNameFor(x)).toBe(sessionNameFor(x)); // stable
+    }
   });
 });
 
@@ -191,7 +198,7 @@ describe("Tmux", () => {
     const byName = new Map((await tmux.list()).map((s) => [s.name, s]));
     const quick = byName.get("kas_quick");
     expect(quick).toMatchObject({ title: "quick", dead: true, exitStatus: 1 });
-    const exits = byName.get("kas_exits-7-now");
+    const exits = byName.get(sessionNameFor("exits.7 now"));
     expect(exits).toMatchObject({ title: "exits.7 now", dead: true, exitStatus: 7 });
     const alive = byName.get("kas_alive");
     expect(alive).toMatchObject({ title: "alive", dead: false, exitStatus: null });
@@ -206,6 +213,15 @@ describe("Tmux", () => {
     expect(performance.now() - t0).toBeLessThan(1500);
     for (const t of ["quick", "alive"]) await tmux.kill(t, { graceMs: 0 });
     expect((await tmux.list()).map((s) => s.name)).toEqual([]);
+  });
+
+  test("kill never stops a session recorded for another identity", async () => {
+    await tmux.spawn({ title: "owner", cwd: dir, argv: sh("exec sleep 30"), env: {} });
+    // Someone else's session under the name "owner" maps to: its recorded title differs.
+    Bun.spawnSync(["tmux", "-L", socket, "set-option", "-t", "=kas_owner:", "@kas_title", "someone-else"]);
+    expect(await tmux.kill("owner", { graceMs: 0 })).toBe(false);
+    expect(await tmux.has("owner")).toBe(true);
+    Bun.spawnSync(["tmux", "-L", socket, "kill-session", "-t", "=kas_owner:"]);
   });
 
   test("list ignores sessions that are not kas_*; instant exits never lose the pane", async () => {

@@ -79,3 +79,25 @@ describe("agent recovery", () => {
     await daemon.exited;
   }, 60_000);
 });
+
+describe("agent identity", () => {
+  test("tasks a-b and a.b run side by side: neither agent is killed or taken for the other", async () => {
+    const repo = makeGitRepo(sb.dir, "web");
+    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "sh -c 'exec sleep 600'"\n`);
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    for (const t of ["a-b", "a.b"]) {
+      expect((await sb.run(["task", "create", t], { cwd: repo })).code).toBe(0);
+      expect((await sb.run(["task", "transition", t, "plan_start"], { cwd: repo })).code).toBe(0);
+    }
+    await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 2, 20_000, "both planners");
+    await Bun.sleep(1500); // several passes
+    const rows = sb.query<{ title: string; session: string; state: string }>("SELECT title, session, state FROM agents ORDER BY id");
+    expect(rows.map((r) => r.state)).toEqual(["running", "running"]);
+    expect(new Set(rows.map((r) => r.session)).size).toBe(2);
+    const panes = Bun.spawnSync(["tmux", "-L", sb.tmuxSocket, "list-sessions", "-F", "#{session_name}"]).stdout.toString().trim().split("\n");
+    expect(panes.sort()).toEqual(rows.map((r) => r.session).sort());
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
+});
