@@ -21,4 +21,11 @@ const main = defineCommand({
   },
 });
 
+// Unknown commands and options fail with a suggestion instead of being ignored.
+const { strictArgsError } = await import("./commands/_strict.ts");
+const problem = await strictArgsError(main, process.argv.slice(2));
+if (problem) {
+  console.error(`${problem.message}\nrun \`kasmos ${problem.path ? `${problem.path} ` : ""}--help\` for usage`);
+  process.exit(1);
+}
 runMain(main, { showUsage });

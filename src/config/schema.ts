@@ -1,5 +1,8 @@
 // Daemon configuration keys, defaults (product page, binding) and per-key validation (valibot).
 import * as v from "valibot";
+import { levenshtein } from "../util/levenshtein.ts";
+
+export { levenshtein };
 
 export interface PrMonitorConfig {
   enabled: boolean;
@@ -153,21 +156,6 @@ export const SUPERVISION_KEYS: KeySpec[] = [
 ];
 
 export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS];
-
-/** Edit distance, for "did you mean …" on unknown keys. */
-export function levenshtein(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
-    }
-  }
-  return prev[b.length]!;
-}
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

@@ -31,8 +31,28 @@ describe("cli", () => {
   test("unknown command and missing argument fail with exit 1", async () => {
     const r = await sb.run(["daemon", "frobnicate"]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("Unknown command");
+    expect(r.stderr).toContain("unknown command frobnicate");
     const r2 = await sb.run(["daemon", "add"]);
     expect(r2.code).toBe(1);
+  });
+
+  test("typos are refused with a suggestion, never ignored: options and commands, exit 1, nothing done", async () => {
+    const cases: [string[], string][] = [
+      [["task", "create", "t", "--descripton", "x", "--plna", "p.md"], "unknown option --descripton (did you mean --description?)"],
+      [["task", "list", "--stauts", "done"], "unknown option --stauts (did you mean --status?)"],
+      [["deamon", "start"], "unknown command deamon (did you mean daemon?)"],
+      [["daemon", "--socket", "/tmp/none.sock", "statu"], "unknown command statu (did you mean status?)"],
+      [["agent", "capture", "x", "--line", "3"], "unknown option --line (did you mean --lines?)"],
+    ];
+    for (const [args, msg] of cases) {
+      const r = await sb.run(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(msg);
+      expect(r.stdout).toBe("");
+    }
+    // Valid spellings still work: kebab and camel, --no- for booleans, values that look like numbers.
+    expect((await sb.run(["daemon", "status", "--json"])).stderr).not.toContain("unknown");
+    expect((await sb.run(["daemon", "logs", "-n", "-1"])).stderr).not.toContain("unknown option");
+    expect((await sb.run(["task", "list", "--no-json", "--repo", sb.dir])).stderr).not.toContain("unknown option");
   });
 });
