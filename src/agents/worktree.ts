@@ -1,7 +1,8 @@
 // Shared task worktrees: `<repo>/.worktrees/<branch with "/" → "-">`, created on demand from the default branch.
 // Git's worktree metadata is not safe under concurrent `worktree add`, so all mutations for one repo are
 // serialised through an in-process promise chain.
-import { appendFile, mkdir, readFile, readdir, realpath, rename, rmdir, stat } from "node:fs/promises";
+import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdir, readdir, realpath, rename, rmdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 
 export class GitError extends Error {
@@ -28,7 +29,6 @@ export interface WorktreeInfo {
 }
 
 const WORKTREES_DIR = ".worktrees";
-const EXCLUDE_LINE = ".worktrees/";
 
 interface GitResult {
   code: number;
@@ -144,15 +144,42 @@ async function withRepoLock<T>(repo: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Add `.worktrees/` to the repo's info/exclude (untracked, local) unless already listed. */
-async function ensureExcluded(repo: string): Promise<void> {
-  const info = join(await gitCommonDir(repo), "info");
+/**
+ * kasmos's own files in a repository and in every task worktree: never staged by an agent's `git add -A`,
+ * never shown as untracked, never in a PR. `.kasmos/config.toml` (the repo's settings) is not excluded:
+ * users may commit it.
+ */
+export const KASMOS_EXCLUDES = ["/.worktrees/", "/.kasmos/signals/", "/.kasmos/cache/"] as const;
+
+/** The lines of KASMOS_EXCLUDES missing from an info/exclude text (an existing equivalent spelling counts). */
+export function missingExcludes(text: string): string[] {
+  const have = new Set(text.split("\n").map((l) => l.trim().replace(/^\//, "").replace(/\/$/, "")));
+  return KASMOS_EXCLUDES.filter((l) => !have.has(l.replace(/^\//, "").replace(/\/$/, "")));
+}
+
+/**
+ * Add kasmos's own folders to the repo's info/exclude (of the common git dir: it covers every linked
+ * worktree), once. Synchronous: called when a repo is registered and before a worktree is created.
+ */
+export function ensureExcludedSync(repo: string): void {
+  const r = Bun.spawnSync(["git", "-C", repo, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
+  if (r.exitCode !== 0) return; // not a git repo (any more): the repo's own problem is reported elsewhere
+  const info = join(r.stdout.toString().trim(), "info");
   const file = join(info, "exclude");
-  const text = await readFile(file, "utf8").catch(() => "");
-  const lines = text.split("\n").map((l) => l.trim());
-  if (lines.some((l) => l === EXCLUDE_LINE || l === `/${EXCLUDE_LINE}` || l === WORKTREES_DIR || l === `/${WORKTREES_DIR}`)) return;
-  await mkdir(info, { recursive: true });
-  await appendFile(file, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}${EXCLUDE_LINE}\n`);
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    text = "";
+  }
+  const missing = missingExcludes(text);
+  if (missing.length === 0) return;
+  mkdirSync(info, { recursive: true });
+  appendFileSync(file, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}# kasmos (its own state; never committed)\n${missing.join("\n")}\n`);
+}
+
+async function ensureExcluded(repo: string): Promise<void> {
+  ensureExcludedSync(repo);
 }
 
 /** A leftover folder is set aside, not deleted: it may hold an agent's uncommitted work. */

@@ -17,6 +17,7 @@ import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
 import { consumeFile, ensureSignalDirs, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
+import { ensureExcludedSync } from "../agents/worktree.ts";
 import { bodyMatters } from "../signals/grammar.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
@@ -84,6 +85,11 @@ export class SignalEngine {
 
   prepareRepo(repo: RepoEntry): void {
     if (repo.problem) return;
+    try {
+      ensureExcludedSync(repo.path); // before the first signal folder exists: never `?? .kasmos/` in git status
+    } catch (err) {
+      this.log.warn(`${repo.project}: cannot update .git/info/exclude: ${(err as Error).message}`);
+    }
     for (const d of signalDirs(repo.path)) {
       try {
         if (d.worktree === "") ensureSignalDirs(d.path);

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { defaultBranch, ensureWorktree, GitError, headOf, listWorktrees, removeWorktree, worktreePath } from "../../src/agents/worktree.ts";
+import { defaultBranch, missingExcludes, ensureWorktree, GitError, headOf, listWorktrees, removeWorktree, worktreePath } from "../../src/agents/worktree.ts";
 
 const gitEnv = { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
 let root = "";
@@ -34,7 +34,7 @@ function makeRepo(branch = "main"): string {
 const excludeLines = (repo: string): string[] =>
   readFileSync(join(repo, ".git", "info", "exclude"), "utf8")
     .split("\n")
-    .filter((l) => l.trim() === ".worktrees/");
+    .filter((l) => l.trim() === "/.worktrees/");
 
 describe("defaultBranch", () => {
   test("current branch of the main checkout; origin/HEAD wins when set; main/master fallback", async () => {
@@ -156,16 +156,34 @@ describe("ensureWorktree", () => {
     await expect(ensureWorktree(repo, "bad..name")).rejects.toBeInstanceOf(GitError);
   });
 
-  test("info/exclude gets .worktrees/ once, after existing content, without touching tracked files", async () => {
+  test("info/exclude gets kasmos's folders once, after existing content, without touching tracked files", async () => {
     const repo = makeRepo();
     const exclude = join(repo, ".git", "info", "exclude");
     writeFileSync(exclude, "# mine\n*.log");
     await ensureWorktree(repo, "plan/e1");
     await ensureWorktree(repo, "plan/e2");
     await ensureWorktree(repo, "plan/e1");
-    expect(readFileSync(exclude, "utf8")).toBe("# mine\n*.log\n.worktrees/\n");
+    expect(readFileSync(exclude, "utf8")).toBe("# mine\n*.log\n# kasmos (its own state; never committed)\n/.worktrees/\n/.kasmos/signals/\n/.kasmos/cache/\n");
     expect(existsSync(join(repo, ".gitignore"))).toBe(false);
     expect(git(repo, "status", "--porcelain")).toBe("");
+  });
+
+  test("kasmos's state never reaches a task branch: `git add -A` in a worktree stages none of .kasmos/signals or cache; config.toml stays committable", async () => {
+    const repo = makeRepo();
+    const { path } = await ensureWorktree(repo, "plan/clean");
+    for (const f of [".kasmos/signals/failed/x.reason", ".kasmos/signals/review-changes-t", ".kasmos/cache/t-plan.md", "src.txt"]) {
+      mkdirSync(join(path, f, ".."), { recursive: true });
+      writeFileSync(join(path, f), "x");
+    }
+    mkdirSync(join(repo, ".kasmos", "signals"), { recursive: true });
+    writeFileSync(join(repo, ".kasmos", "signals", "stray"), "");
+    writeFileSync(join(path, ".kasmos", "config.toml"), "auto_advance = true\n");
+    git(path, "add", "-A");
+    expect(git(path, "diff", "--cached", "--name-only").trim().split("\n").sort()).toEqual([".kasmos/config.toml", "src.txt"]);
+    expect(git(repo, "status", "--porcelain")).toBe("");
+  });
+  test("an existing equivalent spelling is not added twice", () => {
+    expect(missingExcludes(".worktrees/\n.kasmos/signals\n")).toEqual(["/.kasmos/cache/"]);
   });
 });
 

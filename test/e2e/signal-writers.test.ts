@@ -66,4 +66,17 @@ describe("signal writers", () => {
     daemon.kill("SIGTERM");
     await daemon.exited;
   }, 60_000);
+
+  test("registering a repo leaves its git status clean: kasmos's folders are excluded, quarantined files too", async () => {
+    const repo = makeGitRepo(sb.dir, "clean");
+    sb.writeConfig("poll_interval_sec = 0.5\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    writeFileSync(join(repo, ".kasmos", "signals", "not-a-signal"), "x"); // quarantined into failed/ with a .reason
+    await waitFor(() => sb.query("SELECT * FROM audit_events WHERE kind = 'signal_quarantined'").length > 0, 10_000, "the quarantine");
+    const st = Bun.spawnSync(["git", "-C", repo, "status", "--porcelain", "--untracked-files=all"]).stdout.toString();
+    expect(st).toBe("");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 30_000);
 });
