@@ -4,7 +4,7 @@ import { SIGNAL_TYPES } from "../../lifecycle/types.ts";
 import { recordAudit } from "../../store/audit.ts";
 import { writeTx } from "../../store/db.ts";
 import { countSignals, enqueueSignal, MAX_PENDING_SIGNALS } from "../../store/signals.ts";
-import { normalizeTaskName, taskNameProblem } from "../../store/tasks.ts";
+import { getTask, normalizeTaskName, taskNameProblem } from "../../store/tasks.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
@@ -32,6 +32,8 @@ export default withExamples(
         const repo = resolveRepo(args.repo);
         const db = openCliStore();
         const id = writeTx(db, () => {
+          // A signal for a task the store does not have would only be quarantined later: say so now.
+          if (!getTask(db, repo.project, task)) fail(`no task ${task} in ${repo.project} (see kas task list --repo ${repo.path})`);
           if (countSignals(db, repo.project).pending >= MAX_PENDING_SIGNALS) fail(`signal queue of ${repo.project} is full (${MAX_PENDING_SIGNALS} pending); is the daemon running?`);
           const id = enqueueSignal(db, { project: repo.project, task, type: canon.type, payload: payload.payload, source: "cli" });
           recordAudit(db, { kind: "signal_enqueued", project: repo.project, task, event: canon.type, signalId: id, message: `${canon.type} queued (cli)` });
