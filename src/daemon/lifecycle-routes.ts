@@ -12,6 +12,7 @@ import { nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { ingestPlan } from "../store/plans.ts";
 import { countSignals, enqueueSignal, listSignals, MAX_PENDING_SIGNALS, SIGNAL_ROW_STATUSES } from "../store/signals.ts";
+import { StoreError } from "../store/errors.ts";
 import { branchProblem, createTask, getTask, listSubtasks, listTasks, normalizeTaskName, taskNameProblem } from "../store/tasks.ts";
 import type { Daemon } from "./daemon.ts";
 import type { EventHub } from "./events.ts";
@@ -77,12 +78,20 @@ export function mountLifecycleRoutes(app: Hono, d: Daemon, hub: EventHub): void 
       const p = parsePlan(body.plan);
       if (!p.ok) throw new HttpError(400, `invalid plan: ${p.error}`);
     }
+    const branch = body.branch ?? `plan/${name}`;
+    const { defaultBranch } = await import("../agents/worktree.ts");
+    if (branch === (await defaultBranch(repo.path).catch(() => ""))) throw new HttpError(400, `branch ${branch} is the repository's default branch; a task works on its own branch (default plan/${name})`);
     writeTx(d.db, () => {
       if (getTask(d.db, repo.project, name)) throw new HttpError(409, `task already exists: ${repo.project}/${name}`);
-      createTask(d.db, { project: repo.project, name, description: body.description ?? "", topic: body.topic ?? "", branch: body.branch ?? `plan/${name}` });
+      try {
+        createTask(d.db, { project: repo.project, name, description: body.description ?? "", topic: body.topic ?? "", branch });
+      } catch (err) {
+        if (err instanceof StoreError && err.code === "conflict") throw new HttpError(409, err.message);
+        throw err;
+      }
       recordAudit(d.db, { kind: "task_created", project: repo.project, task: name, toStatus: "ready", message: "task created (api)" });
+      if (body.plan !== undefined) ingestPlan(d.db, repo.project, name, body.plan, { allowDraft: false, source: "api" });
     });
-    if (body.plan !== undefined) ingestPlan(d.db, repo.project, name, body.plan, { allowDraft: false, source: "api" });
     hub.pump();
     return c.json(getTask(d.db, repo.project, name), 201);
   });

@@ -29,7 +29,7 @@ export interface ParsedPlan extends PlanMetadata {
   waves: PlanWave[];
 }
 
-export type ParsePlanResult = { ok: true; plan: ParsedPlan } | { ok: false; error: string };
+export type ParsePlanResult = { ok: true; plan: ParsedPlan; warnings: string[] } | { ok: false; error: string };
 
 export const NO_WAVE_HEADERS = "no wave headers found in plan; add ## Wave N sections before implementing";
 export const EMPTY_PLAN = "empty plan content";
@@ -45,12 +45,13 @@ const FENCE_RE = /^ {0,3}(`{3,}|~{3,})/;
 
 type LineKind =
   | { kind: "wave"; number: number; title: string }
-  | { kind: "task"; title: string }
+  | { kind: "task"; title: string; written: number }
   | { kind: "near_miss"; error: string }
   | { kind: "text" };
 
 function splitLines(md: string): string[] {
-  return md.split(/\r?\n/);
+  // A byte-order mark (some editors write one) would hide the first heading.
+  return md.replace(/^\uFEFF/, "").split(/\r?\n/);
 }
 
 /**
@@ -107,7 +108,7 @@ function classify(line: string, lineNo: number): LineKind {
     return { kind: "wave", number: Number(wave[1]), title: (wave[2] ?? "").replace(WAVE_TITLE_STRIP_RE, "").trim() };
   }
   const task = TASK_RE.exec(line);
-  if (task?.[2] !== undefined) return { kind: "task", title: task[2].trim() };
+  if (task?.[2] !== undefined) return { kind: "task", title: task[2].trim(), written: Number(task[1]) };
 
   const waveLike = WAVE_LIKE_RE.exec(line);
   if (waveLike?.[1] !== undefined) {
@@ -169,7 +170,7 @@ interface OpenWave {
   title: string;
   line: number;
   /** `heading` = line index of the task heading; its body starts on the next line. */
-  tasks: { title: string; heading: number }[];
+  tasks: { title: string; heading: number; written: number }[];
 }
 
 export function parsePlan(md: string): ParsePlanResult {
@@ -181,6 +182,7 @@ export function parsePlan(md: string): ParsePlanResult {
   const waveLines = new Map<number, number>(); // wave number → heading line
   let current: OpenWave | null = null;
   let nextTaskNumber = 1;
+  const warnings: string[] = [];
 
   // Close the open wave at line index `end` (exclusive): cut task bodies, renumber globally.
   const closeWave = (end: number): string | null => {
@@ -189,7 +191,9 @@ export function parsePlan(md: string): ParsePlanResult {
     if (w.tasks.length === 0) return `line ${w.line}: wave ${w.number} has no tasks`;
     const tasks = w.tasks.map((t, k) => {
       const stop = w.tasks[k + 1]?.heading ?? end; // body runs to the next task heading or the section end
-      return { number: nextTaskNumber++, title: t.title, body: lines.slice(t.heading + 1, stop).join("\n").trim() };
+      const number = nextTaskNumber++;
+      if (t.written !== number) warnings.push(`line ${t.heading + 1}: "Task ${t.written}" is task ${number} of the plan (tasks are numbered 1, 2, 3… across waves; renumbered)`);
+      return { number, title: t.title, body: lines.slice(t.heading + 1, stop).join("\n").trim() };
     });
     waves.push({ number: w.number, title: w.title, tasks });
     return null;
@@ -222,7 +226,7 @@ export function parsePlan(md: string): ParsePlanResult {
       }
       case "task":
         if (current === null) return { ok: false, error: `line ${lineNo}: task heading before the first wave` };
-        current.tasks.push({ title: c.title, heading: i });
+        current.tasks.push({ title: c.title, heading: i, written: c.written });
         break;
       default: {
         const never: never = c;
@@ -233,7 +237,7 @@ export function parsePlan(md: string): ParsePlanResult {
   if (current === null) return { ok: false, error: NO_WAVE_HEADERS };
   const closeErr = closeWave(lines.length);
   if (closeErr !== null) return { ok: false, error: closeErr };
-  return { ok: true, plan: { ...extractMetadata(md), waves } };
+  return { ok: true, plan: { ...extractMetadata(md), waves }, warnings };
 }
 
 /** Total number of tasks across all waves. */

@@ -230,6 +230,12 @@ function notFound(project: string, name: string): StoreError {
 export function createTask(db: Db, input: CreateTaskInput): TaskRow {
   const { project, name } = requireKey(input.project, input.name);
   const now = nowIso();
+  // Two tasks on one branch would share one worktree: their coders would overwrite each other.
+  const branch = input.branch ?? "";
+  if (branch !== "") {
+    const owner = db.query<{ name: string }, { project: string; branch: string; name: string }>("SELECT name FROM tasks WHERE project = $project AND branch = $branch AND name != $name LIMIT 1").get({ project, branch, name });
+    if (owner) throw new StoreError("conflict", `branch ${branch} is already the branch of task ${owner.name}; give this task its own (default plan/${name})`);
+  }
   const res = db
     .query(
       `INSERT INTO tasks (project, name, status, description, topic, branch, content, created_at, updated_at)

@@ -6,7 +6,8 @@ import { ingestPlan } from "../../store/plans.ts";
 import { branchProblem, createTask, normalizeTaskName, requireTask, taskNameProblem } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { fail, guard, print, printJson } from "../_util.ts";
+import { defaultBranch } from "../../agents/worktree.ts";
+import { fail, guard, print, printErr, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -21,7 +22,7 @@ export default withExamples(
       json: { type: "boolean", description: "print the created task as JSON" },
     },
     async run({ args }) {
-      await guard(() => {
+      await guard(async () => {
         const repo = resolveRepo(args.repo);
         const name = normalizeTaskName(args.name);
         const nameProblem = taskNameProblem(name);
@@ -35,16 +36,18 @@ export default withExamples(
             fail(`cannot read plan file ${args.plan}: ${(err as Error).message}`);
           }
         }
+        const branch = args.branch ?? `plan/${name}`;
+        const def = await defaultBranch(repo.path).catch(() => "");
+        if (def !== "" && branch === def) fail(`branch ${branch} is the repository's default branch; a task works on its own branch (default plan/${name})`);
         const db = openCliStore();
-        writeTx(db, () => {
-          createTask(db, { project: repo.project, name, description: args.description ?? "", topic: args.topic ?? "", branch: args.branch ?? `plan/${name}` });
+        // One transaction: a plan that does not parse leaves no task behind (the retry is not "already exists").
+        const planned = writeTx(db, () => {
+          createTask(db, { project: repo.project, name, description: args.description ?? "", topic: args.topic ?? "", branch });
           recordAudit(db, { kind: "task_created", project: repo.project, task: name, toStatus: "ready", message: `task created (cli) in ${repo.path}` });
+          return md !== null ? ingestPlan(db, repo.project, name, md, { allowDraft: false, source: "cli" }) : null;
         });
-        let planNote = "";
-        if (md !== null) {
-          const r = ingestPlan(db, repo.project, name, md, { allowDraft: false, source: "cli" });
-          planNote = `, plan: ${r.waves} waves, ${r.tasks} tasks`;
-        }
+        const planNote = planned ? `, plan: ${planned.waves} waves, ${planned.tasks} tasks` : "";
+        for (const w of planned?.warnings ?? []) printErr(`warning: ${w}`);
         const task = requireTask(db, repo.project, name);
         db.close();
         if (args.json) return printJson(task);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { ingestPlan } from "../../store/plans.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
-import { fail, guard, print, printJson } from "../_util.ts";
+import { fail, guard, print, printErr, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -28,6 +28,7 @@ export default withExamples(
         try {
           const r = ingestPlan(db, repo.project, args.name, md, { allowDraft: Boolean(args.draft), source: "cli" });
           if (args.json) return printJson(r);
+          for (const w of r.warnings) printErr(`warning: ${w}`);
           print(r.draftReason ? `plan stored as draft: ${r.draftReason}\n` : `plan stored: ${r.waves} waves, ${r.tasks} tasks\n`);
         } finally {
           db.close();

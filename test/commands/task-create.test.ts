@@ -1,0 +1,77 @@
+// `kas task create` / `kas task plan` robustness regressions: atomic create with a plan, one branch per
+// task (never the default branch), plans with a byte-order mark, renumbered tasks reported by line.
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { api, makeGitRepo, Sandbox } from "../helpers/env.ts";
+
+let sb: Sandbox;
+let repo: string;
+beforeEach(() => {
+  sb = new Sandbox();
+  repo = makeGitRepo(sb.dir, "shop");
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+const GOOD = "## Wave 1: a\n### Task 1: x\ny\n";
+const file = (name: string, text: string): string => {
+  const p = join(sb.dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+const tasks = () => sb.query<{ name: string }>("SELECT name FROM tasks").map((r) => r.name);
+
+describe("task create", () => {
+  test("a plan that does not parse creates nothing; the retry with a good plan works", async () => {
+    const bad = await sb.run(["task", "create", "x", "--plan", file("bad.md", "### Task 1: before any wave\n")], { cwd: repo });
+    expect(bad.code).toBe(1);
+    expect(tasks()).toEqual([]);
+    const ok = await sb.run(["task", "create", "x", "--plan", file("good.md", GOOD)], { cwd: repo });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain("plan: 1 waves, 1 tasks");
+  });
+
+  test("a branch another task works on, or the default branch, is refused with the reason", async () => {
+    expect((await sb.run(["task", "create", "a-b"], { cwd: repo })).code).toBe(0);
+    const shared = await sb.run(["task", "create", "c", "--branch", "plan/a-b"], { cwd: repo });
+    expect(shared.code).toBe(1);
+    expect(shared.stderr).toContain("branch plan/a-b is already the branch of task a-b");
+    const main = await sb.run(["task", "create", "d", "--branch", "main"], { cwd: repo });
+    expect(main.code).toBe(1);
+    expect(main.stderr).toContain("default branch");
+    expect(tasks()).toEqual(["a-b"]);
+  });
+
+  test("the API refuses them too (409 / 400), and is atomic with a plan", async () => {
+    sb.writeConfig("poll_interval_sec = 5\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    expect((await api(sb.socket, "POST", "/v1/repos/shop/tasks", { name: "one" })).status).toBe(201);
+    expect((await api(sb.socket, "POST", "/v1/repos/shop/tasks", { name: "two", branch: "plan/one" })).status).toBe(409);
+    expect((await api(sb.socket, "POST", "/v1/repos/shop/tasks", { name: "three", branch: "main" })).status).toBe(400);
+    expect((await api(sb.socket, "POST", "/v1/repos/shop/tasks", { name: "four", plan: "no waves here" })).status).toBe(400);
+    expect(tasks()).toEqual(["one"]);
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  });
+});
+
+describe("plans", () => {
+  test("a plan starting with a byte-order mark parses", async () => {
+    const r = await sb.run(["task", "create", "bom", "--plan", file("bom.md", `\uFEFF${GOOD}`)], { cwd: repo });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("");
+  });
+
+  test("renumbered tasks are kept but reported with their line numbers", async () => {
+    const plan = "## Wave 1: a\n### Task 1: x\nx\n### Task 1: y\ny\n\n## Wave 2: b\n### Task 7: z\nz\n";
+    await sb.run(["task", "create", "n"], { cwd: repo });
+    const r = await sb.run(["task", "plan", "n", "--file", file("n.md", plan)], { cwd: repo });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("plan stored: 2 waves, 3 tasks");
+    expect(r.stderr).toContain('warning: line 4: "Task 1" is task 2 of the plan');
+    expect(r.stderr).toContain('warning: line 8: "Task 7" is task 3 of the plan');
+  });
+});
