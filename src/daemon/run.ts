@@ -124,6 +124,12 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   process.on("SIGHUP", () => {
     daemon.reload("SIGHUP");
   });
+  // One that came while starting (caught by src/cli.ts) is applied now.
+  const early = globalThis as { kasmosEarlySighup?: boolean };
+  if (early.kasmosEarlySighup) {
+    early.kasmosEarlySighup = false;
+    daemon.reload("SIGHUP");
+  }
   // A bug in one handler must not take the daemon (and every repo's automation) down with it.
   process.on("uncaughtException", (err) => log.error(`uncaught exception: ${err.stack ?? err.message}`));
   process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
