@@ -1,6 +1,7 @@
 // CLI access to the store (the source of truth: task and signal commands work with or without a daemon).
-import { basename, dirname, resolve } from "node:path";
-import { existsSync, realpathSync } from "node:fs";
+import { basename, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { realOr, repoRootOf } from "../util/repo-root.ts";
 import { storePath } from "../config/paths.ts";
 import { type Db, openStore } from "../store/db.ts";
 import { fail } from "./_util.ts";
@@ -23,33 +24,14 @@ export function resolveRepo(flag: string | undefined): RepoRef {
   const envRepo = process.env.KASMOS_REPO;
   const envProject = process.env.KASMOS_PROJECT;
   if (!flag && envRepo && envProject && within(start, envRepo)) return { project: envProject, path: envRepo };
-  // --git-common-dir points at the main repo's .git even from a linked worktree (.worktrees/<x>).
-  const r = Bun.spawnSync(["git", "-C", start, "rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"], { stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) {
-    fail(flag ? `not inside a git work tree: ${start}` : "not inside a git work tree; run this in a repository or pass --repo <path>");
-  }
-  const [common, top] = r.stdout.toString().trim().split("\n");
-  let root = common && basename(common) === ".git" ? dirname(common) : (top ?? start);
-  if (common && basename(common) !== ".git") {
-    // A submodule's git dir lives in the superproject (.git/modules/<name>); its main work tree is
-    // that git dir's core.worktree — the same for the submodule and every linked worktree of it.
-    const main = Bun.spawnSync(["git", "--git-dir", common, "rev-parse", "--path-format=absolute", "--show-toplevel"], { stdout: "pipe", stderr: "pipe" });
-    const t = main.exitCode === 0 ? main.stdout.toString().trim() : "";
-    if (t !== "") root = t;
-  }
-  return { project: basename(root), path: root };
+  const r = repoRootOf(start);
+  if (!r.ok) fail(flag ? r.error : "not inside a git work tree; run this in a repository or pass --repo <path>");
+  return { project: basename(r.root), path: r.root };
 }
 
 function within(path: string, dir: string): boolean {
-  const real = (p: string): string => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return resolve(p);
-    }
-  };
-  const p = real(path);
-  const d = real(dir);
+  const p = realOr(path);
+  const d = realOr(dir);
   return p === d || p.startsWith(`${d}/`);
 }
 

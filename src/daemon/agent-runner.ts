@@ -492,6 +492,11 @@ export class AgentRunner {
     return { task: t.name, restarted, note: "" };
   }
 
+  /** Stop every live agent of a repo (it was unregistered); recorded as ended, not restarted. */
+  stopRepo(project: string, reason: string): void {
+    for (const a of liveAgents(this.deps.db, { project })) this.stop(a, reason, false, true);
+  }
+
   /** Stop now (no turn wait) and record it; resolves once the session is gone. */
   private async stopNow(a: AgentRow, reason: string): Promise<void> {
     this.killing.add(a.id);

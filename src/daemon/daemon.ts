@@ -6,7 +6,8 @@ import type { DaemonConfig } from "../config/schema.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import type { Logger } from "./log.ts";
-import { type RepoEntry, RepoRegistry } from "./repos.ts";
+import { claimRepo, releaseRepo } from "./repo-lock.ts";
+import { type RepoEntry, RepoRegistry, repoWarnings } from "./repos.ts";
 import { ScanLoop } from "./scan-loop.ts";
 
 export interface AgentSummary {
@@ -97,7 +98,14 @@ export class Daemon {
   ) {
     this.config = loaded.config;
     this.configPath = loaded.path;
-    this.registry = new RepoRegistry(db);
+    this.registry = new RepoRegistry(
+      db,
+      (path) => {
+        const c = claimRepo(path, socket);
+        return c.ok ? null : c.owner;
+      },
+      releaseRepo,
+    );
     this.loop = new ScanLoop(this.config.poll_interval_sec * 1000, () => this.registry.list(), (repo, reason) => this.scanRepo(repo, reason), log, {
       beforePass: (reason) => {
         for (const p of this.plugins) p.beforePass?.(reason);
@@ -132,6 +140,7 @@ export class Daemon {
   async stop(): Promise<void> {
     await this.loop.stop();
     for (const p of this.plugins) await p.stop?.();
+    this.registry.releaseAll();
   }
 
   private async scanRepo(repo: RepoEntry, reason: "timer" | "event"): Promise<void> {
@@ -168,12 +177,14 @@ export class Daemon {
     };
   }
 
-  addRepo(path: string): RepoEntry {
+  addRepo(path: string): RepoEntry & { warnings: string[] } {
     const entry = this.registry.addFromApi(path);
+    const warnings = repoWarnings(entry.path);
     this.log.info(`repo registered: ${entry.project} (${entry.path})`);
+    for (const w of warnings) this.log.warn(`${entry.project}: ${w}`);
     for (const p of this.plugins) p.onRepoAdded?.(entry);
     this.loop.kick(entry.project);
-    return entry;
+    return { ...entry, warnings };
   }
 
   removeRepo(project: string): RepoEntry {

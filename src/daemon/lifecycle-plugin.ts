@@ -163,6 +163,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     onRepoRemoved(repo) {
       unwatch(repo.project);
+      runner.stopRepo(repo.project, "repo removed");
       audit("repo_removed", repo.project, `repo unregistered: ${repo.path}`);
     },
     async scanRepo(repo, reason) {

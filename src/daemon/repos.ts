@@ -3,6 +3,7 @@
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Db } from "../store/db.ts";
+import { expandHome, repoRootOf } from "../util/repo-root.ts";
 import { deleteStoredRepo, insertStoredRepo, listStoredRepos } from "../store/repos.ts";
 
 export type RepoSource = "config" | "api" | "config+api";
@@ -29,6 +30,8 @@ export class RepoError extends Error {
 export function repoPathProblem(path: string): string | null {
   if (!existsSync(path)) return `path does not exist: ${path}`;
   if (!statSync(path).isDirectory()) return `path is not a directory: ${path}`;
+  const kasmosDir = statSync(join(path, ".kasmos"), { throwIfNoEntry: false });
+  if (kasmosDir && !kasmosDir.isDirectory()) return `${join(path, ".kasmos")} is not a directory (kasmos keeps its signals there): move it away`;
   // Walk up looking for .git (a directory in a main checkout, a file in a linked worktree).
   let dir = path;
   for (let i = 0; i < 256; i++) {
@@ -40,18 +43,39 @@ export function repoPathProblem(path: string): string | null {
   return `not inside a git work tree: ${path}`;
 }
 
+/**
+ * The path a repo is registered under: `~`/`$HOME` expanded, absolute, and — when it exists inside a git
+ * work tree — its repository's root by real path (a symlink and its target, a subdirectory and its
+ * repo, a linked worktree and its main checkout are one repo; the CLI resolves the same way).
+ */
 export function normalizeRepoPath(path: string): string {
   if (typeof path !== "string" || path.trim().length === 0) throw new RepoError("path is required", 400);
   if (path.includes("\0")) throw new RepoError("path contains a NUL byte", 400);
-  if (!isAbsolute(path)) throw new RepoError(`path must be absolute: ${path}`, 400);
-  const p = resolve(path);
+  const expanded = expandHome(path.trim());
+  if (!isAbsolute(expanded)) throw new RepoError(`path must be absolute: ${path}`, 400);
+  const p = resolve(expanded);
+  if (existsSync(p) && repoPathProblem(p) === null) {
+    const root = repoRootOf(p);
+    if (root.ok) return root.root;
+  }
   return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
+}
+
+/** Things that work but will bite later (shown by `add` and in the log, not a problem). */
+export function repoWarnings(path: string): string[] {
+  const head = Bun.spawnSync(["git", "-C", path, "rev-parse", "--verify", "--quiet", "HEAD"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 });
+  return head.exitCode === 0 ? [] : [`${path} has no commits yet: task worktrees branch from one (git commit --allow-empty -m init)`];
 }
 
 export class RepoRegistry {
   private repos = new Map<string, RepoEntry>();
 
-  constructor(private db: Db) {}
+  /** `claim(path)`: null when this daemon may scan the repo, else why not (another daemon owns it). */
+  constructor(
+    private db: Db,
+    private claim: (path: string) => string | null = () => null,
+    private release: (path: string) => void = () => undefined,
+  ) {}
 
   list(): RepoEntry[] {
     return [...this.repos.values()];
@@ -86,6 +110,8 @@ export class RepoRegistry {
     if (clash) throw new RepoError(clash, 409);
     const problem = repoPathProblem(path);
     if (problem) throw new RepoError(problem, 400);
+    const owned = this.claim(path);
+    if (owned) throw new RepoError(owned, 409);
     insertStoredRepo(this.db, project, path);
     const entry: RepoEntry = { project, path, source: "api", problem: null };
     this.repos.set(project, entry);
@@ -97,6 +123,7 @@ export class RepoRegistry {
     if (!entry) throw new RepoError(`repo not registered: ${project}`, 404);
     this.repos.delete(project);
     deleteStoredRepo(this.db, project);
+    this.release(entry.path);
     return entry;
   }
 
@@ -138,8 +165,8 @@ export class RepoRegistry {
     }
     for (const [project, w] of wanted) {
       const source: RepoSource = w.config && w.api ? "config+api" : w.config ? "config" : "api";
-      const problem = repoPathProblem(w.path);
-      if (problem) notes.push(`repo ${project}: ${problem} (kept registered, skipped by scans until it exists)`);
+      const problem = repoPathProblem(w.path) ?? this.claim(w.path);
+      if (problem) notes.push(`repo ${project}: ${problem} (kept registered, skipped by scans until that changes)`);
       const prev = this.repos.get(project);
       if (!prev) added.push(w.path);
       this.repos.set(project, { project, path: w.path, source, problem });
@@ -149,6 +176,11 @@ export class RepoRegistry {
 
   /** Re-check a repo's directory (called by the scan loop) so a repo that reappears is picked up again. */
   refresh(entry: RepoEntry): void {
-    entry.problem = repoPathProblem(entry.path);
+    entry.problem = repoPathProblem(entry.path) ?? this.claim(entry.path);
+  }
+
+  /** Give up every repo this daemon holds (shutdown). */
+  releaseAll(): void {
+    for (const r of this.repos.values()) this.release(r.path);
   }
 }

@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import * as v from "valibot";
+import { liveAgents } from "../store/agents.ts";
 import { HttpError, jsonBody } from "./http.ts";
 import type { Daemon } from "./daemon.ts";
 import { RepoError } from "./repos.ts";
@@ -25,11 +26,16 @@ export function createApp(d: Daemon): Hono {
   app.post("/v1/repos", async (c) => {
     const body = await jsonBody(c, AddRepoBody);
     const entry = d.addRepo(body.path);
-    return c.json({ status: "added", project: entry.project, path: entry.path }, 201);
+    return c.json({ status: "added", project: entry.project, path: entry.path, warnings: entry.warnings }, 201);
   });
   app.delete("/v1/repos/:project", (c) => {
-    const entry = d.removeRepo(c.req.param("project"));
-    return c.json({ status: "removed", project: entry.project, path: entry.path });
+    const project = c.req.param("project");
+    const force = c.req.query("force") === "1" || c.req.query("force") === "true";
+    // Agents of an unregistered repo would run on with nobody watching them: refuse, or stop them (force).
+    const live = d.registry.get(project) ? liveAgents(d.db, { project }).length : 0;
+    if (live > 0 && !force) throw new HttpError(409, `${live} agent${live === 1 ? "" : "s"} of ${project} still running; stop them first (kas agent list) or remove with --force to stop them`);
+    const entry = d.removeRepo(project);
+    return c.json({ status: "removed", project: entry.project, path: entry.path, agents_stopped: live });
   });
   app.post("/v1/reload", (c) => {
     const r = d.reload("api");

@@ -1,27 +1,45 @@
 import { defineCommand } from "citty";
-import { withExamples } from "../_help.ts";
-import { basename, resolve } from "node:path";
+import { existsSync } from "node:fs";
 import { daemonClient } from "../../daemon/client.ts";
+import { normalizeRepoPath } from "../../daemon/repos.ts";
+import { withExamples } from "../_help.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
-export default withExamples(defineCommand({
-  meta: {
-    name: "remove",
-    description: "Unregister a repository from the running daemon. The project name is the basename of the path (DELETE /v1/repos/<project>)."  },
-  args: {
-    path: { type: "positional", required: true, description: "repository path (or project name)", valueHint: "repo-path" },
-    json: { type: "boolean", description: "print the JSON response" },
-    ...socketArg,
-  },
-  async run({ args }) {
-    await guard(async () => {
-      const abs = resolve(args.path);
-      const project = basename(abs);
-      if (!project) fail(`cannot derive a project name from ${args.path}`);
-      const r = await daemonClient(await clientSocketPath(socketFlag(args)))<{ project: string; path: string }>(`/v1/repos/${encodeURIComponent(project)}`, { method: "DELETE" });
-      if (args.json) return printJson(r);
-      print(`unregistered repo: ${r.path} (project ${r.project})\n`);
-    });
-  },
-}), ["kas daemon remove /home/user/myproject"]);
+export default withExamples(
+  defineCommand({
+    meta: {
+      name: "remove",
+      description: "Unregister a repository from the running daemon (by its path, or by its project name). Refused while its agents run, unless --force stops them.",
+    },
+    args: {
+      path: { type: "positional", required: true, description: "repository path, or a registered project name", valueHint: "repo-path|project" },
+      force: { type: "boolean", description: "stop the repo's running agents and remove it" },
+      json: { type: "boolean", description: "print the JSON response" },
+      ...socketArg,
+    },
+    async run({ args }) {
+      await guard(async () => {
+        const api = daemonClient(await clientSocketPath(socketFlag(args)));
+        const repos = await api<{ project: string; path: string }[]>("/v1/repos");
+        // A path must match a registered path exactly (after the same normalisation as `add`); a bare
+        // name is a project name. Never a basename match: /not/here/proj must not remove /tmp/x/proj.
+        const looksLikePath = args.path.includes("/") || args.path.startsWith("~") || existsSync(args.path);
+        let project: string;
+        if (looksLikePath) {
+          const abs = normalizeRepoPath(args.path.startsWith("/") || args.path.startsWith("~") || args.path.startsWith("$") ? args.path : `${process.cwd()}/${args.path}`);
+          const hit = repos.find((r) => r.path === abs);
+          if (!hit) fail(`not registered: ${abs}${repos.length > 0 ? ` (registered: ${repos.map((r) => r.path).join(", ")})` : ""}`);
+          project = hit.project;
+        } else {
+          if (!repos.some((r) => r.project === args.path)) fail(`no registered project named ${args.path}`);
+          project = args.path;
+        }
+        const r = await api<{ project: string; path: string; agents_stopped: number }>(`/v1/repos/${encodeURIComponent(project)}${args.force ? "?force=1" : ""}`, { method: "DELETE" });
+        if (args.json) return printJson(r);
+        print(`unregistered repo: ${r.path} (project ${r.project})${r.agents_stopped > 0 ? `; stopping its ${r.agents_stopped} agent${r.agents_stopped === 1 ? "" : "s"}` : ""}\n`);
+      });
+    },
+  }),
+  ["kas daemon remove /home/user/myproject", "kas daemon remove myproject", "kas daemon remove ~/src/shop --force"],
+);

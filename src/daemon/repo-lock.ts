@@ -1,0 +1,64 @@
+// One daemon per repository: two daemons (two HOMEs, or a symlink and its target) scanning one signals
+// folder quarantine each other's signals as "unknown task". The owner is recorded in the repository's
+// git common dir (shared by every linked worktree); a live owner that is not us makes the repo refused.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+export const LOCK_NAME = "kasmos-daemon.lock";
+
+interface Owner {
+  pid: number;
+  socket: string;
+  home: string;
+}
+
+function gitCommonDir(repo: string): string | null {
+  const r = Bun.spawnSync(["git", "-C", repo, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function readOwner(file: string): Owner | null {
+  try {
+    const o = JSON.parse(readFileSync(file, "utf8")) as Partial<Owner>;
+    return typeof o.pid === "number" ? { pid: o.pid, socket: String(o.socket ?? ""), home: String(o.home ?? "") } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Take the repo for this daemon; the other live owner's description when it is taken. */
+export function claimRepo(repo: string, socket: string): { ok: true } | { ok: false; owner: string } {
+  const dir = gitCommonDir(repo);
+  if (dir === null) return { ok: true }; // not a git repo (yet): reported as the repo's problem elsewhere
+  const file = join(dir, LOCK_NAME);
+  const me: Owner = { pid: process.pid, socket, home: process.env.HOME ?? "" };
+  const cur = readOwner(file);
+  if (cur && cur.pid !== process.pid && alive(cur.pid) && cur.socket !== socket) {
+    return { ok: false, owner: `another kasmos daemon (pid ${cur.pid}, socket ${cur.socket}${cur.home ? `, HOME ${cur.home}` : ""}) manages this repository; remove it there first (kas daemon remove --socket ${cur.socket} ${repo})` };
+  }
+  if (!cur || cur.pid !== me.pid || cur.socket !== me.socket) {
+    try {
+      writeFileSync(file, `${JSON.stringify(me)}\n`);
+    } catch {
+      // read-only git dir: nothing to record, nothing to guard
+    }
+  }
+  return { ok: true };
+}
+
+/** Give the repo up (remove, shutdown) when we hold it. */
+export function releaseRepo(repo: string): void {
+  const dir = gitCommonDir(repo);
+  if (dir === null) return;
+  const file = join(dir, LOCK_NAME);
+  if (readOwner(file)?.pid === process.pid) rmSync(file, { force: true });
+}
