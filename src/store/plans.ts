@@ -13,12 +13,25 @@ export interface IngestResult {
   warnings: string[];
 }
 
+/**
+ * Why a task's plan may not be replaced now, or null. The planner (planning) and the architect
+ * (implementing, architecting) store plans themselves; once coders, reviewers or masters work from it,
+ * it is fixed.
+ */
+export function planLocked(status: string, phase: string, wave: number): string | null {
+  if (status === "reviewing" || status === "verifying") return status;
+  if (status === "implementing" && phase !== "" && phase !== "architecting") return `implementing (${phase.replaceAll("_", " ")}${wave > 0 ? `, wave ${wave}` : ""})`;
+  return null;
+}
+
 /** Store plan markdown. A draft (no valid waves) is stored only when `allowDraft`; otherwise it throws. */
 export function ingestPlan(db: Db, project: string, name: string, md: string, opts: { allowDraft: boolean; source: string }): IngestResult {
   const parsed = parsePlan(md);
   if (!parsed.ok && !opts.allowDraft) throw new PlanError(parsed.error);
   return writeTx(db, () => {
-    requireTask(db, project, name);
+    const task = requireTask(db, project, name);
+    const locked = planLocked(task.status, task.execution.phase, task.execution.wave);
+    if (locked) throw new PlanError(`task ${name} is ${locked}: its plan cannot change while agents work from it (their subtasks would be reset under them); cancel it first (kas task transition ${name} cancel, then reopen and implement_start with the new plan)`);
     setContent(db, project, name, md);
     let result: IngestResult;
     if (parsed.ok) {

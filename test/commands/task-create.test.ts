@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { api, makeGitRepo, Sandbox } from "../helpers/env.ts";
+import { api, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 
 let sb: Sandbox;
 let repo: string;
@@ -74,4 +74,27 @@ describe("plans", () => {
     expect(r.stderr).toContain('warning: line 4: "Task 1" is task 2 of the plan');
     expect(r.stderr).toContain('warning: line 8: "Task 7" is task 3 of the plan');
   });
+});
+
+describe("plan changes while agents work", () => {
+  test("kas task plan during a running wave is refused with the way out; the wave keeps running", async () => {
+    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "sh -c 'exec sleep 600'"\n[orchestration]\nblueprint_skip_threshold = 0\n`);
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    const plan = "## Wave 1: a\n### Task 1: x\nx\n### Task 2: y\ny\n";
+    await sb.run(["task", "create", "pc", "--plan", file("pc.md", plan)], { cwd: repo });
+    await sb.run(["task", "transition", "pc", "implement_start"], { cwd: repo });
+    // The architect idles; move on to the wave as its signal would.
+    await waitFor(() => sb.query("SELECT * FROM agents WHERE title = 'pc-architect' AND state = 'running'").length === 1, 20_000, "the architect");
+    writeFileSync(join(repo, ".kasmos", "signals", "elaborator-finished-pc"), "");
+    await waitFor(() => sb.query("SELECT * FROM agents WHERE title LIKE 'pc-W1-%' AND state = 'running'").length === 2, 20_000, "wave 1");
+    const r = await sb.run(["task", "plan", "pc", "--file", file("other.md", GOOD)], { cwd: repo });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("task pc is implementing (wave running, wave 1): its plan cannot change");
+    expect(r.stderr).toContain("kas task transition pc cancel");
+    expect(sb.query<{ status: string }>("SELECT status FROM subtasks WHERE task = 'pc' ORDER BY number").map((x) => x.status)).toEqual(["running", "running"]);
+    expect(sb.query("SELECT * FROM agents WHERE title LIKE 'pc-W1-%' AND state = 'running'").length).toBe(2);
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
 });

@@ -101,3 +101,19 @@ describe("agent identity", () => {
     await daemon.exited;
   }, 60_000);
 });
+
+describe("agent capture", () => {
+  test("--lines N prints the last N lines of output, not the whole screen", async () => {
+    const repo = makeGitRepo(sb.dir, "cap");
+    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "sh -c 'seq 1 100; exec sleep 600'"\n`);
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    await sb.run(["task", "create", "t"], { cwd: repo });
+    await sb.run(["task", "transition", "t", "plan_start"], { cwd: repo });
+    await waitFor(async () => (await sb.run(["agent", "capture", "t-plan"], { cwd: repo })).stdout.includes("100"), 20_000, "the output");
+    const r = await sb.run(["agent", "capture", "t-plan", "--lines", "3"], { cwd: repo });
+    expect(r.stdout).toBe("98\n99\n100\n");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
+});
