@@ -39,3 +39,18 @@ function within(path: string, dir: string): boolean {
 export const repoArg = {
   repo: { type: "string", description: "repository path (default: the git top level of the current directory)", valueHint: "path" },
 } as const;
+
+/**
+ * Commands that start work (create, transition, plan, emit) in a repo the running daemon does not watch
+ * would wait forever for agents: say so on stderr (exit status unchanged). Silent when no daemon runs.
+ */
+export async function warnIfUnwatched(repo: RepoRef): Promise<void> {
+  try {
+    const { daemonClient } = await import("../daemon/client.ts");
+    const { clientSocketPath } = await import("./_util.ts");
+    const repos = await daemonClient(await clientSocketPath(undefined))<{ path: string }[]>("/v1/repos", { timeout: 1000 });
+    if (!repos.some((r) => r.path === repo.path)) console.error(`warning: the running daemon does not watch ${repo.path}: nothing will happen until you run kas daemon add ${repo.path}`);
+  } catch {
+    // no daemon (the store still records everything) or it did not answer in time
+  }
+}

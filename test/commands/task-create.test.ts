@@ -98,3 +98,23 @@ describe("plan changes while agents work", () => {
     await daemon.exited;
   }, 60_000);
 });
+
+describe("repos the daemon does not watch", () => {
+  test("create and transition there warn on stderr (exit 0); nothing is said in a watched repo", async () => {
+    const watched = makeGitRepo(sb.dir, "watched");
+    sb.writeConfig("poll_interval_sec = 5\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", watched]);
+    const c = await sb.run(["task", "create", "t"], { cwd: repo });
+    expect(c.code).toBe(0);
+    expect(c.stderr).toContain(`warning: the running daemon does not watch ${repo}: nothing will happen until you run kas daemon add ${repo}`);
+    const t = await sb.run(["task", "transition", "t", "plan_start"], { cwd: repo });
+    expect(t.code).toBe(0);
+    expect(t.stderr).toContain("does not watch");
+    const w = await sb.run(["task", "create", "t"], { cwd: watched });
+    expect(w.code).toBe(0);
+    expect(w.stderr).toBe("");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  });
+});

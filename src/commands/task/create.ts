@@ -5,7 +5,7 @@ import { writeTx } from "../../store/db.ts";
 import { ingestPlan } from "../../store/plans.ts";
 import { branchProblem, createTask, normalizeTaskName, requireTask, taskNameProblem } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
 import { defaultBranch } from "../../agents/worktree.ts";
 import { fail, guard, print, printErr, printJson } from "../_util.ts";
 
@@ -50,6 +50,7 @@ export default withExamples(
         for (const w of planned?.warnings ?? []) printErr(`warning: ${w}`);
         const task = requireTask(db, repo.project, name);
         db.close();
+        await warnIfUnwatched(repo);
         if (args.json) return printJson(task);
         print(`task created: ${repo.project}/${name} (ready${planNote})\n`);
       });

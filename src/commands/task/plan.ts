@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { readFileSync } from "node:fs";
 import { ingestPlan } from "../../store/plans.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
 import { fail, guard, print, printErr, printJson } from "../_util.ts";
 
 export default withExamples(
@@ -27,6 +27,7 @@ export default withExamples(
         const db = openCliStore();
         try {
           const r = ingestPlan(db, repo.project, args.name, md, { allowDraft: Boolean(args.draft), source: "cli" });
+          await warnIfUnwatched(repo);
           if (args.json) return printJson(r);
           for (const w of r.warnings) printErr(`warning: ${w}`);
           print(r.draftReason ? `plan stored as draft: ${r.draftReason}\n` : `plan stored: ${r.waves} waves, ${r.tasks} tasks\n`);

@@ -7,7 +7,7 @@ import { nowIso, writeTx } from "../../store/db.ts";
 import { commitResult, snapshotOf } from "../../store/effects.ts";
 import { getTask, requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
-import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
+import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
 import { fail, guard, print, printJson } from "../_util.ts";
 import { processorConfig } from "../../config/processor.ts";
 
@@ -39,6 +39,7 @@ export default withExamples(
         });
         const task = requireTask(db, repo.project, before.name);
         db.close();
+        await warnIfUnwatched(repo);
         if (args.json) {
           printJson({ result: out, task });
           if (out.outcome === "failed") process.exit(1);
