@@ -4,7 +4,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, s
 import { dirname } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { logFilePath, pidFilePath } from "../config/paths.ts";
-import { readPidFile } from "./pidfile.ts";
+import { processAlive, readPidFile } from "./pidfile.ts";
 import { checkSocketPathLength, probeSocket, resolveSocketPath } from "./socket.ts";
 
 export interface DetachResult {
@@ -57,6 +57,11 @@ export async function startDetached(opts: { configPath?: string | undefined; soc
   const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
   const pidFile = pidFilePath();
   while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // Lost a race with another start: the start lock names the winner.
+      const holder = readPidFile(`${socket}.lock`);
+      if (holder !== null && holder !== child.pid && processAlive(holder)) return { ok: false, message: `daemon already running (pid ${holder})` };
+    }
     if (child.exitCode !== null || child.signalCode !== null) {
       const last = tail(log, 15);
       return { ok: false, message: `daemon failed to start (exit ${child.exitCode ?? child.signalCode}); last lines of ${log}:\n${last}` };

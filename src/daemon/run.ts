@@ -5,7 +5,7 @@ import { pidFilePath, storePath } from "../config/paths.ts";
 import { openStore } from "../store/db.ts";
 import { Daemon } from "./daemon.ts";
 import { createDaemonLogger } from "./log.ts";
-import { readPidFile, removePidFile, writePidFile } from "./pidfile.ts";
+import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "./pidfile.ts";
 import { createApp } from "./routes.ts";
 import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "./socket.ts";
 import { VERSION } from "../version.ts";
@@ -38,17 +38,27 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     log.error((err as Error).message);
     return 1;
   }
+  const lockFile = `${socket}.lock`;
+  const lock = acquireStartLock(lockFile);
+  if (!lock.ok) {
+    log.error(`daemon already running${lock.pid ? ` (pid ${lock.pid})` : ""}`);
+    return 1;
+  }
+  const release = (code: number): number => {
+    removePidFile(lockFile, process.pid);
+    return code;
+  };
   const state = await probeSocket(socket);
   if (state === "alive") {
     const pid = readPidFile(pidFilePath());
     log.error(`daemon already running${pid ? ` (pid ${pid})` : ""} on ${socket}`);
-    return 1;
+    return release(1);
   }
   if (state === "stale") {
     // Never unlink something that is not a socket (a mistyped socket_path pointing at a real file).
     if (!lstatSync(socket).isSocket()) {
       log.error(`refusing to use ${socket}: a file that is not a unix socket is in the way`);
-      return 1;
+      return release(1);
     }
     log.warn(`removing stale socket ${socket}`);
     removeStaleSocket(socket);
@@ -59,7 +69,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     db = openStore(storePath());
   } catch (err) {
     log.error((err as Error).message);
-    return 1;
+    return release(1);
   }
   // Bursts commit thousands of pages; checkpointing every 1,000 (the default) re-copies the same hot
   // index pages over and over. A larger window keeps the WAL bounded (~30 MB) at a fraction of the cost.
@@ -82,7 +92,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     process.umask(oldUmask);
     log.error(`cannot listen on ${socket}: ${(err as Error).message}`);
     db.close();
-    return 1;
+    return release(1);
   }
   process.umask(oldUmask);
 
@@ -118,6 +128,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   const cleanupFiles = (): void => {
     if (existsSync(socket)) removeStaleSocket(socket);
     removePidFile(pidFile, process.pid);
+    removePidFile(lockFile, process.pid);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,20 +1,10 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
-import { readFileSync } from "node:fs";
 import { pidFilePath } from "../../config/paths.ts";
-import { processAlive, readPidFile, removePidFile } from "../../daemon/pidfile.ts";
+import { looksLikeDaemon, processAlive, readPidFile, removePidFile } from "../../daemon/pidfile.ts";
 import { fail, guard, print } from "../_util.ts";
 
 /** Guard against PID reuse: only signal a process that looks like a kasmos daemon. */
-function looksLikeDaemon(pid: number): boolean {
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    return argv.includes("daemon") && argv.includes("start");
-  } catch {
-    return true; // no /proc: trust the PID file
-  }
-}
-
 export default withExamples(defineCommand({
   meta: {
     name: "stop",
