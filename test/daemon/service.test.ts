@@ -74,6 +74,24 @@ describe("daemon service (no user systemd)", () => {
     verifyUnit(unitFile);
   });
 
+  test("a hand-edited unit is not overwritten without --force; --force keeps a .bak; a kasmos-written one is updated freely", async () => {
+    expect((await sb.run(["daemon", "service", "install"])).code).toBe(0);
+    // A kasmos-written unit (even for another config) is replaced without asking.
+    expect((await sb.run(["daemon", "service", "install", "--config", join(sb.dir, "a.toml")])).stdout).toContain(`updated ${unitFile}`);
+    const edited = readFileSync(unitFile, "utf8").replace("[Service]\n", "[Service]\nEnvironment=GH_TOKEN=ghp_mine\n");
+    writeFileSync(unitFile, edited);
+    const r = await sb.run(["daemon", "service", "install"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("was edited by hand");
+    expect(r.stderr).toContain("--force");
+    expect(readFileSync(unitFile, "utf8")).toBe(edited);
+    const f = await sb.run(["daemon", "service", "install", "--force"]);
+    expect(f.code).toBe(0);
+    expect(f.stdout).toContain(`kept as ${unitFile}.bak`);
+    expect(readFileSync(`${unitFile}.bak`, "utf8")).toBe(edited);
+    expect(readFileSync(unitFile, "utf8")).not.toContain("GH_TOKEN");
+  });
+
   test("status reports the installed unit and its ExecStart", async () => {
     const r = await sb.run(["daemon", "service", "status"]);
     expect(r.code).toBe(0);

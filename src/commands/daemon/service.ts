@@ -16,6 +16,7 @@ import {
   SERVICE_NAME,
   SYSTEMCTL_INSTALL,
   SYSTEMCTL_UNINSTALL,
+  splitExecLine,
   systemctl,
   unitPath,
   userSystemdReachable,
@@ -32,6 +33,17 @@ function readText(path: string): string | null {
   }
 }
 
+/** Is `text` exactly a unit kasmos renders (for whatever binary and config it names)? */
+function writtenByKasmos(text: string): boolean {
+  const exec = execStartOf(text);
+  if (exec === null) return false;
+  const words = splitExecLine(exec);
+  const binary = words[0];
+  if (!binary) return false;
+  const config = words[4] === "--config" ? words[5] : undefined;
+  return renderUnit({ binary, configPath: config }) === text;
+}
+
 export const install = withExamples(defineCommand({
   meta: {
     name: "install",
@@ -39,6 +51,7 @@ export const install = withExamples(defineCommand({
   },
   args: {
     config: { type: "string", description: "daemon TOML config passed to ExecStart as --config (made absolute)", valueHint: "path" },
+    force: { type: "boolean", description: "replace a unit that was edited by hand (the old one is kept as kasmos.service.bak)" },
   },
   async run({ args }) {
     await guard(() => {
@@ -48,12 +61,20 @@ export const install = withExamples(defineCommand({
       const text = renderUnit({ binary, configPath });
       const path = unitPath();
       const previous = readText(path);
+      // A hand-edited unit (Environment=GH_TOKEN=…, other limits) is the user's: never overwritten silently.
+      let backup = "";
+      if (previous !== null && previous !== text && !writtenByKasmos(previous)) {
+        if (!args.force) fail(`${path} was edited by hand (it is not a unit kasmos writes); refusing to overwrite it. Keep your changes with a drop-in (systemctl --user edit ${SERVICE_NAME}) or replace it with --force (the old file is kept as ${path}.bak)`);
+        backup = `${path}.bak`;
+        writeFileSync(backup, previous, { mode: 0o644 });
+      }
       mkdirSync(dirname(path), { recursive: true });
       const tmp = `${path}.${process.pid}.tmp`;
       writeFileSync(tmp, text, { mode: 0o644 });
       renameSync(tmp, path);
       const verb = previous === null ? "wrote" : previous === text ? "unchanged" : "updated";
       const lines = [`${verb} ${path}`, `  ExecStart=${execStartOf(text)}`];
+      if (backup) lines.push(`  the hand-edited unit was kept as ${backup}`);
       if (configPath && !existsSync(configPath)) lines.push(`note: ${configPath} does not exist yet (the daemon uses defaults until it does)`);
 
       const sd = userSystemdReachable();
