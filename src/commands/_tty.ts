@@ -2,21 +2,29 @@
 // stream machinery (~7 ms, a third of `kas daemon status`); libc's isatty through bun:ffi is free.
 import { dlopen, FFIType } from "bun:ffi";
 
-let cached: boolean | null = null;
+const cached = new Map<number, boolean>();
 
-export function stdoutIsTTY(): boolean {
-  if (cached !== null) return cached;
+/** Is file descriptor `fd` (1 = stdout, 2 = stderr) a terminal? */
+export function isTTY(fd: number): boolean {
+  const known = cached.get(fd);
+  if (known !== undefined) return known;
+  let tty = false;
   try {
     const lib = dlopen("libc.so.6", { isatty: { args: [FFIType.i32], returns: FFIType.i32 } });
-    cached = lib.symbols.isatty(1) === 1;
+    tty = lib.symbols.isatty(fd) === 1;
     lib.close();
   } catch {
-    cached = false; // no glibc: plain output
+    tty = false; // no glibc: plain output
   }
-  return cached;
+  cached.set(fd, tty);
+  return tty;
+}
+
+export function stdoutIsTTY(): boolean {
+  return isTTY(1);
 }
 
 /** Colour only on a terminal, and never with NO_COLOR set (https://no-color.org). */
-export function useColor(): boolean {
-  return process.env.NO_COLOR === undefined && process.env.TERM !== "dumb" && stdoutIsTTY();
+export function useColor(fd = 1): boolean {
+  return process.env.NO_COLOR === undefined && process.env.TERM !== "dumb" && isTTY(fd);
 }

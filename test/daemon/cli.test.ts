@@ -55,4 +55,18 @@ describe("cli", () => {
     expect((await sb.run(["daemon", "logs", "-n", "-1"])).stderr).not.toContain("unknown option");
     expect((await sb.run(["task", "list", "--no-json", "--repo", sb.dir])).stderr).not.toContain("unknown option");
   });
+
+  test("off a terminal: no colour and no trailing spaces in help; a usage error goes to stderr, short, nothing on stdout", async () => {
+    for (const args of [["--help"], ["daemon", "--help"], ["task", "create", "--help"], ["agent", "restart", "--help"]]) {
+      const r = await sb.run(args, { env: { NO_COLOR: "" } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain("\u001b[");
+      expect(r.stdout.split("\n").filter((l) => / $/.test(l))).toEqual([]);
+    }
+    const r = await sb.run(["daemon", "add"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr.trim().split("\n")).toEqual(["Missing required positional argument: PATH", "usage: kasmos daemon add [OPTIONS] <PATH>", "run `kasmos daemon add --help` for the options and examples"]);
+    expect(r.stderr).not.toContain("\u001b[");
+  });
 });
