@@ -38,7 +38,9 @@ export function signalDirs(repo: string): SignalDir[] {
   } catch {
     return dirs;
   }
-  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  // Only git worktrees (a `.git` file points at the repo): a user's own folder that happens to sit under
+  // .worktrees/ is not kasmos's to scan or to create signal folders in.
+  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".") && lstatSync(join(wt, e.name, ".git"), { throwIfNoEntry: false })?.isFile() === true).map((e) => e.name);
   names.sort();
   for (const name of names) {
     const rel = join(".worktrees", name, SIGNALS_REL);

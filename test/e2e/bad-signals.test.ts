@@ -53,6 +53,7 @@ beforeAll(async () => {
   expect((await sb.run(["task", "transition", "beta", "implement_start"], { cwd: repo })).code).toBe(0);
   // Written while the daemon is down, so one pass sees both: the same signal in the root and a worktree.
   drop(sig, "implement-finished-beta");
+  Bun.spawnSync(["git", "-C", repo, "worktree", "add", "-q", ".worktrees/plan-beta", "-b", "plan/beta"]);
   drop(join(repo, ".worktrees", "plan-beta", ".kasmos", "signals"), "implement-finished-beta");
   proc = await sb.foreground();
 });

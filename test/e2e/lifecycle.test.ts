@@ -115,7 +115,7 @@ for (const mode of ["watch", "poll"] as const) {
 
       // The coder works in a worktree created after the daemon started.
       const wt = join(repo, ".worktrees", "plan-feat");
-      mkdirSync(wt, { recursive: true });
+      expect(Bun.spawnSync(["git", "-C", repo, "worktree", "add", "-q", wt, "plan/feat"]).exitCode).toBe(0);
       drop(join(wt, ".kasmos", "signals"), "implement-finished-feat");
       await waitStatus(sb, "shop", "feat", "reviewing");
 

@@ -1,7 +1,7 @@
 // Signal files as real writers produce them (regressions of the robustness pass): a shell redirect
 // opens the file empty and writes later — the body must not be lost; CRLF bodies reach the store as LF.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 
@@ -76,6 +76,22 @@ describe("signal writers", () => {
     await waitFor(() => sb.query("SELECT * FROM audit_events WHERE kind = 'signal_quarantined'").length > 0, 10_000, "the quarantine");
     const st = Bun.spawnSync(["git", "-C", repo, "status", "--porcelain", "--untracked-files=all"]).stdout.toString();
     expect(st).toBe("");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 30_000);
+
+  test("a user's own folder under .worktrees/ (not a git worktree) is left alone; real worktrees are scanned", async () => {
+    const repo = makeGitRepo(sb.dir, "wt");
+    mkdirSync(join(repo, ".worktrees", "notes"), { recursive: true });
+    writeFileSync(join(repo, ".worktrees", "notes", "todo.txt"), "mine");
+    Bun.spawnSync(["git", "-C", repo, "worktree", "add", "-q", ".worktrees/plan-t", "-b", "plan/t"]);
+    sb.writeConfig("poll_interval_sec = 0.2\nauto_review_fix = false\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    await reviewing(repo, join(repo, ".worktrees", "plan-t", ".kasmos", "signals"), ["t"]); // its signal came from the real worktree
+    await Bun.sleep(600);
+    expect(existsSync(join(repo, ".worktrees", "notes", ".kasmos"))).toBe(false);
+    expect(existsSync(join(repo, ".worktrees", "plan-t", ".kasmos", "signals"))).toBe(true);
     daemon.kill("SIGTERM");
     await daemon.exited;
   }, 30_000);

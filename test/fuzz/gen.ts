@@ -487,6 +487,8 @@ export async function startFuzzDaemon(): Promise<SignalCtx & { proc: Bun.Subproc
   const sb = new SB("kfz-");
   try {
     const repo = makeGitRepo(sb.dir, "fz");
+    // A real linked worktree: only those are scanned (a plain folder under .worktrees/ is the user's).
+    Bun.spawnSync(["git", "-C", repo, "worktree", "add", "-q", ".worktrees/plan-fuzz", "-b", "fuzz-wt"]);
     sb.writeConfig(`poll_interval_sec = 0.2\nrepos = [${JSON.stringify(repo)}]\ndefault_program = "/nonexistent/kasmos-fuzz-agent"\nauto_create_pr = false\n`);
     const proc = await sb.foreground();
     if (proc.exitCode !== null) throw new Error(`daemon exited ${proc.exitCode}: ${await new Response(proc.stderr).text()}`);
