@@ -44,6 +44,14 @@ export interface SupervisionConfig {
   stop_grace_sec: number;
 }
 
+/** How long kasmos keeps what it no longer needs (kasmos additions). */
+export interface RetentionConfig {
+  /** Age limit in days (0 = forever) for quarantined signal files. */
+  days: number;
+  /** At most this many quarantined signal files per signals folder (the oldest go first). */
+  quarantine_max_files: number;
+}
+
 export interface DaemonConfig {
   poll_interval_sec: number;
   repos: string[];
@@ -65,6 +73,7 @@ export interface DaemonConfig {
   agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
   orchestration: OrchestrationConfig;
   supervision: SupervisionConfig;
+  retention: RetentionConfig;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -87,6 +96,7 @@ export function defaultConfig(): DaemonConfig {
     agents: {},
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
+    retention: { days: 90, quarantine_max_files: 1000 },
   };
 }
 
@@ -155,7 +165,13 @@ export const SUPERVISION_KEYS: KeySpec[] = [
   { key: "supervision.stop_grace_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS];
+/** kasmos additions: what is kept, for how long. */
+export const RETENTION_KEYS: KeySpec[] = [
+  { key: "retention.days", expected: "a whole number of days >= 0 (0 = forever)", schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000)) },
+  { key: "retention.quarantine_max_files", expected: "a whole number >= 1", schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)) },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS];
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

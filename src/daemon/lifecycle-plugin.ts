@@ -18,6 +18,7 @@ import { AgentRunner } from "./agent-runner.ts";
 import { GitHubWorker } from "./github-plugin.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { dirname, join } from "node:path";
+import { pruneQuarantine, signalDirs } from "../signals/files.ts";
 import { existsSync } from "node:fs";
 import { storePath } from "../config/paths.ts";
 
@@ -178,6 +179,14 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       const stats = await engine.scanRepo(repo);
       drainBursts(repo, stats);
       await runner.reconcile(repo);
+      // Quarantined files do not pile up forever ([retention]); once a minute or so is plenty.
+      if (reason === "timer" && timerPasses % 30 === 2) {
+        const { days, quarantine_max_files } = d.config.retention;
+        for (const dir of signalDirs(repo.path)) {
+          const n = pruneQuarantine(dir, { maxDays: days, maxFiles: quarantine_max_files, nowMs: Date.now() });
+          if (n > 0) d.log.info(`${repo.project}: removed ${n} quarantined signal file${n === 1 ? "" : "s"} from ${dir.rel}/failed ([retention] days = ${days}, quarantine_max_files = ${quarantine_max_files})`);
+        }
+      }
       // PR retries back off by ≥ 30 s: checking every 10th timer pass is plenty and keeps idle passes cheap.
       if (reason === "timer" && timerPasses % 10 === 1) github.sweep(repo);
       // Come back exactly when the freshest file is old enough, for this repo only.

@@ -193,3 +193,41 @@ export function recoverProcessing(dir: SignalDir): number {
   }
   return moved;
 }
+
+/**
+ * Retention of quarantined files: `failed/` keeps at most `maxFiles` quarantined signals (each with its
+ * .reason) and none older than `maxDays` (0 = no age limit); the oldest go first. Returns how many
+ * signals were removed. Their rows and audit entries stay in the store.
+ */
+export function pruneQuarantine(dir: SignalDir, opts: { maxFiles: number; maxDays: number; nowMs: number }): number {
+  const failed = join(dir.path, "failed");
+  let names: string[];
+  try {
+    names = readdirSync(failed);
+  } catch {
+    return 0;
+  }
+  const entries: { name: string; mtimeMs: number }[] = [];
+  for (const n of names) {
+    if (n.endsWith(".reason") || n.endsWith(".reason.tmp")) continue;
+    const st = lstatSync(join(failed, n), { throwIfNoEntry: false });
+    if (st) entries.push({ name: n, mtimeMs: st.mtimeMs });
+  }
+  entries.sort((a, b) => a.mtimeMs - b.mtimeMs);
+  const cutoff = opts.maxDays > 0 ? opts.nowMs - opts.maxDays * 86_400_000 : Number.NEGATIVE_INFINITY;
+  let removed = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    const over = entries.length - i > opts.maxFiles;
+    if (!over && e.mtimeMs >= cutoff) break;
+    for (const f of [e.name, `${e.name}.reason`]) {
+      try {
+        unlinkSync(join(failed, f));
+      } catch {
+        // already gone
+      }
+    }
+    removed++;
+  }
+  return removed;
+}

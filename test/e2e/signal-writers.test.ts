@@ -1,7 +1,7 @@
 // Signal files as real writers produce them (regressions of the robustness pass): a shell redirect
 // opens the file empty and writes later — the body must not be lost; CRLF bodies reach the store as LF.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 
@@ -95,4 +95,26 @@ describe("signal writers", () => {
     daemon.kill("SIGTERM");
     await daemon.exited;
   }, 30_000);
+
+  test("quarantined files are kept within [retention]: at most quarantine_max_files, none older than days", async () => {
+    const repo = makeGitRepo(sb.dir, "ret");
+    const failed = join(repo, ".kasmos", "signals", "failed");
+    mkdirSync(failed, { recursive: true });
+    const old = new Date(Date.now() - 40 * 86_400_000);
+    for (let i = 0; i < 30; i++) {
+      const at = i < 5 ? old : new Date(Date.now() - (30 - i) * 1000); // distinct ages, oldest first
+      for (const f of [`bad-${i}`, `bad-${i}.reason`]) {
+        writeFileSync(join(failed, f), "x");
+        utimesSync(join(failed, f), at, at);
+      }
+    }
+    sb.writeConfig("poll_interval_sec = 0.1\n[retention]\ndays = 30\nquarantine_max_files = 20\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    await waitFor(() => readdirSync(failed).length === 40, 30_000, "the quarantine to be pruned to 20 signals");
+    const left = readdirSync(failed).filter((f) => !f.endsWith(".reason")).sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)));
+    expect(left).toEqual(Array.from({ length: 20 }, (_, i) => `bad-${i + 10}`)); // the 5 expired and the 5 oldest of the rest went
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
 });
