@@ -10,7 +10,7 @@ import { parseVersion, versionAtLeast } from "../agents/harness/util.ts";
 import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
 import { configDir, defaultConfigPath } from "../config/paths.ts";
 import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
-import { repoPathProblem } from "../daemon/repos.ts";
+import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
 
 export type Severity = "error" | "warn";
@@ -310,6 +310,8 @@ export function checkRepo(repo: string, outcome: ConfigOutcome & { error: null }
   if (!isAbsolute(repo)) return problem(name, "warn", `${repo}: path must be absolute`, `use an absolute path in repos of ${outcome.loaded.path}`);
   const pathProblem = repoPathProblem(repo);
   if (pathProblem) return problem(name, "warn", `${pathProblem} (the daemon skips this repo)`, `fix or remove the entry in repos of ${outcome.loaded.path}`);
+  const noCommits = repoWarnings(repo);
+  if (noCommits.length > 0) return problem(name, "warn", noCommits[0]!, `cd ${repo} && git commit --allow-empty -m init`);
   const { overrides, error } = loadRepoOverrides(repo);
   if (error) return problem(name, "warn", error, `fix ${repoConfigPath(repo)} (or delete it to use the daemon's values)`);
   const cfg = outcome.loaded.config;

@@ -127,6 +127,13 @@ describe("repos that will bite later", () => {
     const e = await sb.run(["daemon", "add", empty]);
     expect(e.code).toBe(0);
     expect(e.stderr).toContain("has no commits yet");
+    // doctor says so too, for repos of daemon.toml
+    sb.writeConfig(`repos = [${JSON.stringify(empty)}]\n`);
+    const doc = JSON.parse((await sb.run(["doctor", "--json"])).stdout) as { checks: { name: string; ok: boolean; detail: string; fix: string }[] };
+    const check = doc.checks.find((c) => c.name === "repo empty")!;
+    expect(check.ok).toBe(false);
+    expect(check.detail).toContain("has no commits yet");
+    expect(check.fix).toContain("git commit --allow-empty");
     daemon.kill("SIGTERM");
     await daemon.exited;
   });
