@@ -121,21 +121,37 @@ export function endAgent(db: Db, id: number, state: Exclude<AgentState, "running
   );
 }
 
+/**
+ * The WHERE terms for a project/task filter, built per filter: `($p IS NULL OR project = $p)` cannot use
+ * an index, so every call scanned every agent row ever stored (70–83 ms at 450 k rows).
+ */
+function filterTerms(filter: { project?: string; task?: string }): { where: string[]; params: Record<string, string> } {
+  const where: string[] = [];
+  const params: Record<string, string> = {};
+  if (filter.project !== undefined) {
+    where.push("project = $project");
+    params.project = filter.project;
+  }
+  if (filter.task !== undefined) {
+    where.push("task = $task");
+    params.task = filter.task;
+  }
+  return { where, params };
+}
+
 export function liveAgents(db: Db, filter: { project?: string; task?: string } = {}): AgentRow[] {
+  const { where, params } = filterTerms(filter);
   return db
-    .query<Raw, { project: string | null; task: string | null }>(
-      "SELECT * FROM agents WHERE state = 'running' AND ($project IS NULL OR project = $project) AND ($task IS NULL OR task = $task) ORDER BY id",
-    )
-    .all({ project: filter.project ?? null, task: filter.task ?? null })
+    .query<Raw, Record<string, string>>(`SELECT * FROM agents WHERE ${["state = 'running'", ...where].join(" AND ")} ORDER BY id`)
+    .all(params)
     .map(toRow);
 }
 
 export function listAgents(db: Db, filter: { project?: string; task?: string; limit?: number } = {}): AgentRow[] {
+  const { where, params } = filterTerms(filter);
   return db
-    .query<Raw, { project: string | null; task: string | null; limit: number }>(
-      "SELECT * FROM agents WHERE ($project IS NULL OR project = $project) AND ($task IS NULL OR task = $task) ORDER BY id DESC LIMIT $limit",
-    )
-    .all({ project: filter.project ?? null, task: filter.task ?? null, limit: Math.max(1, Math.min(1000, filter.limit ?? 200)) })
+    .query<Raw, Record<string, string | number>>(`SELECT * FROM agents ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $limit`)
+    .all({ ...params, limit: Math.max(1, Math.min(1000, filter.limit ?? 200)) })
     .map(toRow);
 }
 

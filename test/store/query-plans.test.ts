@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
 import { createTask, projectsMaybeNeedingAgents } from "../../src/store/tasks.ts";
+import { endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
 
 /** The SQL statements `fn` prepares (via db.query), each with SQLite's plan for it. */
 function plansOf(db: Db, fn: () => unknown): { sql: string; plan: string }[] {
@@ -29,6 +30,7 @@ function store(): Db {
   const db = openStore(":memory:");
   createTask(db, { project: "p", name: "t1", content: "" });
   for (let i = 0; i < 50; i++) enqueueSignal(db, { project: "p", task: "t1", type: "implement_finished", source: `file:x#${i}` });
+  for (let i = 0; i < 50; i++) insertAgent(db, { project: i % 2 ? "p" : "q", task: `t${i % 5}`, title: `t${i % 5}-x${i}`, role: "coder", session: `s${i}`, cwd: "", program: "" });
   db.exec("ANALYZE");
   return db;
 }
@@ -42,6 +44,12 @@ describe("per-signal and per-pass queries use their indexes", () => {
     ["recoverStuckSignals (start)", (db) => recoverStuckSignals(db, 60_000), /idx_signals_processing/],
     ["enqueue with a dedup key", (db) => enqueueSignal(db, { project: "p", task: "t1", type: "implement_finished", source: "cli", dedupKey: "k1" }), /idx_signals_dedup_active/],
     ["projectsMaybeNeedingAgents (every pass)", (db) => projectsMaybeNeedingAgents(db), /SCAN tasks USING INDEX idx_tasks_may_need_agent/],
+    // Agent lookups run per repo per pass and per missing agent: never a scan of every agent ever stored.
+    ["liveAgents of a project (every pass)", (db) => liveAgents(db, { project: "p" }), /USING (COVERING )?INDEX idx_agents_(task|live_title)/],
+    ["liveAgents of a task", (db) => liveAgents(db, { project: "p", task: "t1" }), /USING (COVERING )?INDEX idx_agents_task/],
+    ["listAgents of a task", (db) => listAgents(db, { project: "p", task: "t1", limit: 50 }), /USING (COVERING )?INDEX idx_agents_task/],
+    ["liveAgentByTitle (before every start)", (db) => liveAgentByTitle(db, "p", "t1-plan"), /USING INDEX idx_agents_live_title/],
+    ["endedSince (per missing agent)", (db) => endedSince(db, "p", "t1", "t1-plan", "2026-01-01"), /USING INDEX idx_agents_task/],
   ];
   for (const [name, fn, want] of cases) {
     test(name, () => {
@@ -52,7 +60,7 @@ describe("per-signal and per-pass queries use their indexes", () => {
         const hit = plans.find((p) => want.test(p.plan));
         if (!hit) throw new Error(`no statement used ${want}; plans:\n${plans.map((p) => `${p.sql.replace(/\s+/g, " ")}\n  → ${p.plan}`).join("\n")}`);
         // No statement of these functions scans the signals table itself.
-        for (const p of plans) expect(p.plan).not.toMatch(/SCAN signals(?! USING)/);
+        for (const p of plans) expect(p.plan).not.toMatch(/SCAN (signals|agents)(?! USING)/);
       } finally {
         db.close();
       }
