@@ -25,6 +25,7 @@ const main = defineCommand({
     signal: () => import("./commands/signal/index.ts").then((m) => m.default),
     agent: () => import("./commands/agent/index.ts").then((m) => m.default),
     doctor: () => import("./commands/doctor.ts").then((m) => m.default),
+    usage: () => import("./commands/usage.ts").then((m) => m.default),
     completion: () => import("./commands/completion.ts").then((m) => m.default),
   },
 });

@@ -68,6 +68,7 @@ export function rootCommand(): AnyCommand {
       signal: () => import("./signal/index.ts").then((m) => m.default as unknown as AnyCommand),
       agent: () => import("./agent/index.ts").then((m) => m.default as unknown as AnyCommand),
       doctor: () => import("./doctor.ts").then((m) => m.default as unknown as AnyCommand),
+      usage: () => import("./usage.ts").then((m) => m.default as unknown as AnyCommand),
       completion: () => Promise.resolve(completionCommand as unknown as AnyCommand),
     },
   };

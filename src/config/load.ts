@@ -3,7 +3,7 @@ import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { defaultConfigPath } from "./paths.ts";
-import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey } from "./schema.ts";
+import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey, PriceSchema } from "./schema.ts";
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -54,6 +54,20 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
   const visit = (table: Record<string, unknown>, prefix: string): void => {
     for (const [k, value] of Object.entries(table)) {
       const key = prefix ? `${prefix}.${k}` : k;
+      if (key === "pricing") {
+        // Model names are free-form keys: one table per model.
+        if (!isPlainObject(value)) {
+          errors.push(`${path}: key "pricing": expected a table of models ([pricing."<model>"] input = …), got ${describe(value)}`);
+          continue;
+        }
+        for (const [model, price] of Object.entries(value)) {
+          const res = v.safeParse(PriceSchema, price);
+          if (!res.success) errors.push(`${path}: key "pricing.${model}": expected input and output (and optionally cache_write, cache_read) as USD per million tokens >= 0, got ${describe(price)}`);
+          else config.pricing[model] = res.output;
+        }
+        sources.pricing = "file";
+        continue;
+      }
       if (isPlainObject(value) && isTable(key)) {
         visit(value, key);
         continue;

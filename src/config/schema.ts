@@ -1,6 +1,7 @@
 // Daemon configuration keys, defaults (product page, binding) and per-key validation (valibot).
 import * as v from "valibot";
 import { levenshtein } from "../util/levenshtein.ts";
+import type { ModelPrice } from "./pricing.ts";
 
 export { levenshtein };
 
@@ -74,6 +75,8 @@ export interface DaemonConfig {
   orchestration: OrchestrationConfig;
   supervision: SupervisionConfig;
   retention: RetentionConfig;
+  /** `[pricing."<model>"]`: USD per million tokens (kasmos addition; see src/config/pricing.ts). */
+  pricing: Record<string, ModelPrice>;
 }
 
 export function defaultConfig(): DaemonConfig {
@@ -97,6 +100,7 @@ export function defaultConfig(): DaemonConfig {
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
     retention: { days: 90, quarantine_max_files: 1000 },
+    pricing: {},
   };
 }
 
@@ -188,3 +192,11 @@ export function nearestKey(key: string): string {
   }
   return best;
 }
+
+/** One `[pricing."<model>"]` table: USD per million tokens. */
+export const PriceSchema = v.object({
+  input: v.pipe(v.number(), v.minValue(0)),
+  output: v.pipe(v.number(), v.minValue(0)),
+  cache_write: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  cache_read: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+});

@@ -2,6 +2,8 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import { listAgents } from "../store/agents.ts";
+import { listUsage } from "../store/usage.ts";
+import { parseSince, summarizeUsage, USAGE_GROUPINGS, type UsageGrouping } from "../api/usage.ts";
 import { AgentEventBody } from "../api/agents.ts";
 import { type AgentRunner, RestartRefused } from "./agent-runner.ts";
 import type { Daemon } from "./daemon.ts";
@@ -33,6 +35,18 @@ export function mountAgentRoutes(app: Hono, d: Daemon, runner: AgentRunner): voi
     const body = await jsonBody(c, SendBody);
     if (!(await runner.send(p, c.req.param("title"), body.prompt))) throw new HttpError(404, `instance not running: ${c.req.param("title")}`);
     return c.body(null, 204);
+  });
+  // Tokens and cost (GET /v1/usage?project=&task=&since=7d&by=task|role|model|repo|day).
+  app.get("/v1/usage", (c) => {
+    const by = (c.req.query("by") ?? "task") as UsageGrouping;
+    if (!(USAGE_GROUPINGS as readonly string[]).includes(by)) throw new HttpError(400, `by must be one of ${USAGE_GROUPINGS.join(", ")}`);
+    const sinceRaw = c.req.query("since");
+    const since = sinceRaw ? parseSince(sinceRaw) : null;
+    if (sinceRaw && since === null) throw new HttpError(400, `since: cannot read "${sinceRaw}" (use 7d, 24h, 90m or a date)`);
+    const project = c.req.query("project");
+    const task = c.req.query("task");
+    const rows = listUsage(d.db, { ...(project ? { project } : {}), ...(task ? { task } : {}), ...(since ? { since } : {}) });
+    return c.json(summarizeUsage(rows, by, d.config.pricing, since));
   });
   // Reports from the agents' own CLIs (Claude Code hooks, codex notify) through `kasmos agent hook`.
   app.post("/v1/agent-events", async (c) => {

@@ -28,6 +28,7 @@ import { type Action, failWaveTask, processSignal } from "../lifecycle/processor
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
 import { type AgentRow, addNudge, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
+import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { branchProblem, getTask, projectsMaybeNeedingAgents, type TaskRow, tasksMaybeNeedingAgents } from "../store/tasks.ts";
@@ -67,12 +68,14 @@ export class AgentRunner {
   }
 
   private sessionsCache: Promise<SessionInfo[] | null> | null = null;
+  private passes = 0;
 
   /** Projects that may need reconciling this pass (one query for all repos), null = not computed yet. */
   private busyProjects: Set<string> | null = null;
 
   /** Forget the per-pass snapshots (called at the start of every scan pass). */
   newPass(): void {
+    this.passes++;
     this.sessionsCache = null;
     this.busyProjects = null;
   }
@@ -115,6 +118,7 @@ export class AgentRunner {
         recordAudit(this.deps.db, { kind: "agent_finished", project: a.project, task: a.task, message: `${a.role} ${a.title} ${s ? `exited (status ${status ?? "?"})` : "session gone"}${why ? `: ${why}` : ""}`, detail: { title: a.title, exit_status: status, last_lines: lines } });
       });
       this.paneSeen.delete(a.id);
+      this.collectUsage(a);
       await this.afterExit(repo, a, status, why);
     }
     // 2. start expected agents, stop superseded ones
@@ -155,7 +159,10 @@ export class AgentRunner {
     await Promise.all(spawns);
     for (const a of live) {
       if (!wantTitles.has(a.title)) this.stop(a, "superseded");
-      else await this.supervise(repo, a, sessions.get(a.session) ?? null);
+      else {
+        await this.supervise(repo, a, sessions.get(a.session) ?? null);
+        if (this.passes % 10 === 0) this.collectUsage(a);
+      }
     }
   }
 
@@ -275,6 +282,23 @@ export class AgentRunner {
     }
   }
 
+  /**
+   * Read the agent's token usage from its CLI's own records (incrementally, from the stored cursor) and
+   * store the totals. Never throws: usage is bookkeeping, not worth failing an agent for.
+   */
+  collectUsage(a: AgentRow): void {
+    const h = this.harnessOf(a);
+    if (!h.readUsage) return;
+    const fresh = a.id > 0 ? (listAgents(this.deps.db, { project: a.project, task: a.task, limit: 200 }).find((x) => x.id === a.id) ?? a) : a;
+    try {
+      const ctx = { transcript: fresh.transcript, cwd: fresh.cwd, promptFile: join(configDir(), "prompts", a.project, `${a.title}.md`), model: /--model (\S+)/.exec(fresh.program)?.[1] ?? "", env: process.env };
+      const r = h.readUsage(ctx, cursorOf(fresh.usageCursor), usageOfAgent(this.deps.db, a.id));
+      if (r) writeTx(this.deps.db, () => setAgentUsage(this.deps.db, { id: a.id, project: a.project, task: a.task, role: a.role }, r.totals, r.cursor));
+    } catch (err) {
+      this.deps.log.warn(`${a.project}/${a.task}: usage of ${a.title}: ${(err as Error).message}`);
+    }
+  }
+
   private promptOf(a: AgentRow): string {
     try {
       return readFileSync(join(configDir(), "prompts", a.project, `${a.title}.md`), "utf8");
@@ -289,8 +313,11 @@ export class AgentRunner {
     if (!a) return null;
     const read = activityFromEvent(ev.cli, ev.event, ev.payload);
     if (read === null) return { activity: "" };
-    const transcript = typeof ev.payload.transcript_path === "string" ? ev.payload.transcript_path : undefined;
+    const h = this.harnessOf(a);
+    const transcript = a.transcript === "" ? (h.transcriptFrom?.(ev.event, ev.payload, process.env) ?? undefined) : undefined;
     setActivity(this.deps.db, a.id, read.activity, read.note, transcript);
+    // A turn ended: its tokens are in the CLI's records now.
+    if (read.activity === "idle" || read.activity === "ended") this.collectUsage({ ...a, transcript: transcript ?? a.transcript });
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
     // A person is needed: say so now. Everything else (a nudge after nudge_after_sec, stopping a finished
     // agent) waits for the next timer pass — a pass per hook report would delay signals (12 reports/s
@@ -374,6 +401,7 @@ export class AgentRunner {
       } catch (err) {
         this.deps.log.warn(`kill ${a.title}: ${(err as Error).message}`);
       }
+      this.collectUsage(liveAgentByTitle(this.deps.db, a.project, a.title) ?? a);
       writeTx(this.deps.db, () => {
         if (endAgent(this.deps.db, a.id, final ? "exited" : "killed", null, reason)) {
           if (final) setAttention(this.deps.db, a.project, a.task, `${a.role} ${a.title} ${reason}`);

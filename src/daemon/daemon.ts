@@ -24,6 +24,9 @@ export interface ActiveTaskStatus {
   wave: number;
   agents: AgentSummary[];
   attention: string;
+  /** Tokens the task's agents used so far (all kinds) and their cost (null = a model without a price). */
+  tokens: number;
+  cost_usd: number | null;
 }
 
 export interface RepoCounts {

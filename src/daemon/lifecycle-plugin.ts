@@ -19,6 +19,8 @@ import { GitHubWorker } from "./github-plugin.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { dirname, join } from "node:path";
 import { pruneQuarantine, signalDirs } from "../signals/files.ts";
+import { summarizeUsage } from "../api/usage.ts";
+import { usageOfTasks } from "../store/usage.ts";
 import { existsSync } from "node:fs";
 import { storePath } from "../config/paths.ts";
 
@@ -203,8 +205,15 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         const k = `${a.project}/${a.task}`;
         agentsByTask.set(k, [...(agentsByTask.get(k) ?? []), { title: a.title, role: a.role, wave: a.wave, started_at: a.startedAt }]);
       }
-      for (const t of activeTaskSummaries(d.db)) {
-        out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, wave: t.wave, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [] });
+      const active = activeTaskSummaries(d.db);
+      const spend = new Map<string, { tokens: number; cost: number | null }>();
+      for (const project of new Set(active.map((t) => t.project))) {
+        const rows = usageOfTasks(d.db, project, active.filter((t) => t.project === project).map((t) => t.name));
+        for (const g of summarizeUsage(rows, "task", d.config.pricing).groups) spend.set(g.key, { tokens: g.input + g.output + g.cache_write + g.cache_read, cost: g.cost_usd });
+      }
+      for (const t of active) {
+        const s = spend.get(`${t.project}/${t.name}`);
+        out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, wave: t.wave, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [], tokens: s?.tokens ?? 0, cost_usd: s?.cost ?? null });
       }
       const since = new Date(Date.now() - 86_400_000).toISOString();
       for (const row of d.db

@@ -2,6 +2,7 @@
 // Counters come from the store (so they survive restarts and include rows the CLI wrote), read
 // incrementally (StoreMetricsReader); the scan duration histogram and process gauges come from this process.
 import type { Hono } from "hono";
+import { costOf, priceOf } from "../config/pricing.ts";
 import { AGENT_ROLES } from "../agents/programs.ts";
 import { SIGNAL_TYPES, TASK_STATUSES } from "../lifecycle/types.ts";
 import type { Db } from "../store/db.ts";
@@ -52,6 +53,8 @@ export interface MetricsInput {
   rssBytes: number;
   uptimeSeconds: number;
   repos: number;
+  /** Tokens by repo, role, model and kind, and their cost (USD; absent for models without a price). */
+  usage?: { project: string; role: string; model: string; input: number; output: number; cache_write: number; cache_read: number; cost: number | null }[];
 }
 
 type Labels = Record<string, string>;
@@ -191,6 +194,20 @@ export function renderMetrics(m: MetricsInput): string {
       help: "Seconds since the daemon started.",
       type: "gauge",
       samples: [{ labels: {}, value: m.uptimeSeconds }],
+    },
+    {
+      name: "kasmos_tokens_total",
+      help: "Tokens the agents used (from their CLIs' own records), by repo, role, model and kind.",
+      type: "counter",
+      samples: (m.usage ?? []).flatMap((u) =>
+        (["input", "output", "cache_write", "cache_read"] as const).map((kind) => ({ labels: { project: u.project, role: u.role, model: u.model, kind }, value: u[kind] })),
+      ),
+    },
+    {
+      name: "kasmos_cost_usd_total",
+      help: "Cost of the agents' tokens in USD at the configured prices, by repo, role and model (models without a price are left out).",
+      type: "counter",
+      samples: (m.usage ?? []).filter((u) => u.cost !== null).map((u) => ({ labels: { project: u.project, role: u.role, model: u.model }, value: u.cost ?? 0 })),
     },
     {
       name: "kasmos_repos",
@@ -341,7 +358,18 @@ export function collectMetrics(d: Daemon, store: StoreMetricsReader): MetricsInp
     rssBytes: rss(),
     uptimeSeconds: (Date.now() - d.startedAt) / 1000,
     repos: d.registry.list().length,
+    usage: usageSeries(d),
   };
+}
+
+/** Usage grouped by (repo, role, model), priced with the config in force. */
+function usageSeries(d: Daemon): NonNullable<MetricsInput["usage"]> {
+  const rows = d.db
+    .query<{ project: string; role: string; model: string; input: number; output: number; cache_write: number; cache_read: number }, []>(
+      "SELECT project, role, model, SUM(input) AS input, SUM(output) AS output, SUM(cache_write) AS cache_write, SUM(cache_read) AS cache_read FROM agent_usage GROUP BY project, role, model",
+    )
+    .all();
+  return rows.map((r) => ({ ...r, cost: costOf({ input: r.input, output: r.output, cacheWrite: r.cache_write, cacheRead: r.cache_read }, priceOf(r.model, d.config.pricing)) }));
 }
 
 export function mountMetricsRoute(app: Hono, d: Daemon): void {

@@ -35,6 +35,8 @@ export interface AgentRow {
   nudges: number;
   /** Last non-empty pane lines when it ended (why it exited). */
   lastLines: string;
+  /** Where the usage reader stopped in the transcript (JSON). */
+  usageCursor: string;
 }
 
 interface Raw {
@@ -61,6 +63,7 @@ interface Raw {
   transcript: string;
   nudges: number;
   last_lines: string;
+  usage_cursor: string;
 }
 
 const toRow = (r: Raw): AgentRow => ({
@@ -87,6 +90,7 @@ const toRow = (r: Raw): AgentRow => ({
   transcript: r.transcript,
   nudges: r.nudges,
   lastLines: r.last_lines,
+  usageCursor: r.usage_cursor,
 });
 
 export interface NewAgent {
@@ -178,6 +182,11 @@ export function lastMaster(db: Db, project: string, task: string): AgentRow | nu
 /** Clear an open attention item (a no-op write-free statement when there is none). */
 export function clearAttention(db: Db, project: string, task: string): void {
   db.query("UPDATE tasks SET attention = '' WHERE project = $project AND name = $task AND attention != ''").run({ project, task });
+}
+
+/** Where the CLI keeps this run's transcript (set once it is known). */
+export function setTranscript(db: Db, id: number, path: string): void {
+  db.query("UPDATE agents SET transcript = $path WHERE id = $id AND transcript != $path").run({ id, path });
 }
 
 /** Record what a live agent is doing (from its hooks or the pane watcher). Returns false for an agent no longer running. */

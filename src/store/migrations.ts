@@ -216,4 +216,26 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE agents ADD COLUMN restarted INTEGER NOT NULL DEFAULT 0;
     `);
   },
+  // 9: token usage per agent run and model, read from the agent CLIs' own records (kept when the
+  // transcripts are gone), and where the reader stopped in its transcript.
+  (db) => {
+    db.exec(`
+      CREATE TABLE agent_usage (
+        agent_id     INTEGER NOT NULL,
+        project      TEXT    NOT NULL,
+        task         TEXT    NOT NULL,
+        role         TEXT    NOT NULL,
+        model        TEXT    NOT NULL,
+        input        INTEGER NOT NULL DEFAULT 0,
+        output       INTEGER NOT NULL DEFAULT 0,
+        cache_write  INTEGER NOT NULL DEFAULT 0,
+        cache_read   INTEGER NOT NULL DEFAULT 0,
+        updated_at   TEXT    NOT NULL,
+        PRIMARY KEY (agent_id, model)
+      );
+      CREATE INDEX idx_agent_usage_task ON agent_usage (project, task);
+      CREATE INDEX idx_agent_usage_time ON agent_usage (updated_at);
+      ALTER TABLE agents ADD COLUMN usage_cursor TEXT NOT NULL DEFAULT '';
+    `);
+  },
 ];

@@ -25,7 +25,7 @@ const status = (task: string) => sb.query<{ status: string }>("SELECT status FRO
 
 describe("opencode, for real", () => {
   test("opencode wave coders (two at once in a fresh project, then one): signals from the real CLI, task done", async () => {
-    model = await startChatModel({ scenario: { plan: WAVES_PLAN } });
+    model = await startChatModel({ scenario: { plan: WAVES_PLAN }, usage: { prompt_tokens: 1234, completion_tokens: 56, cached_tokens: 7 } });
     opencodeUser(sb.home, model.url);
     const repo = makeGitRepo(sb.dir, "shop");
     writeFileSync(join(sb.dir, "p.md"), WAVES_PLAN);
@@ -51,6 +51,11 @@ describe("opencode, for real", () => {
     expect(stops.filter((d) => d.title.startsWith("feat-W")).map((d) => d.turn_ended)).toEqual([true, true, true]);
     // The model was really used by opencode: reads and shell commands through its own tools.
     expect(model.requests.length).toBeGreaterThanOrEqual(9);
+    // Usage from opencode's own session records equals what the server reported (title requests aside;
+    // opencode counts input without the cached part).
+    const n = model.requests.filter((r) => r.path.endsWith("/chat/completions") && r.answer !== "side" && !r.answer.startsWith("error")).length;
+    const u = sb.query<{ model: string; input: number; output: number; cache_read: number; runs: number }>("SELECT model, SUM(input) AS input, SUM(output) AS output, SUM(cache_read) AS cache_read, COUNT(*) AS runs FROM agent_usage WHERE task = 'feat' GROUP BY model");
+    expect(u).toEqual([{ model: "loopback/brain", input: n * 1227, output: n * 56, cache_read: n * 7, runs: 3 }]);
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 300_000);

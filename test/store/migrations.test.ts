@@ -37,9 +37,9 @@ describe("migrations", () => {
     const db = openStore(path);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
-    expect(tables(db)).toEqual(["agents", "audit_events", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
+    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
     expect(indexes(db)).toEqual(
-      expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active"]),
+      expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active", "idx_agent_usage_task"]),
     );
     // Migration 7 replaced the full-table signal indexes with partial ones.
     expect(indexes(db)).not.toContain("idx_signals_claim");

@@ -26,11 +26,11 @@ const fixture: StatusResponse = {
       tasks_by_status: { ready: 1, planning: 1, implementing: 1, reviewing: 1, verifying: 1, done: 2, cancelled: 1 },
       failed_signals_24h: 2,
       tasks: [
-        { name: "plan-me", status: "planning", phase: "", wave: 0, attention: "", agents: [{ title: "plan-me-plan", role: "planner", wave: 0, started_at: "2026-11-23T11:59:30.000Z" }] },
-        { name: "waves", status: "implementing", phase: "wave_running", wave: 2, attention: "", agents: [{ title: "waves-W2-T3", role: "coder", wave: 2, started_at: "2026-11-23T11:55:00.000Z" }] },
-        { name: "rev", status: "reviewing", phase: "reviewing", wave: 0, attention: "", agents: [{ title: "rev-review-2", role: "reviewer", wave: 0, started_at: "2026-11-23T10:00:00.000Z" }] },
-        { name: "ver", status: "verifying", phase: "", wave: 0, attention: "master ver-verify-1 exited (status 1) without its signal", agents: [] },
-        { name: "old", status: "done", phase: "", wave: 0, attention: "review-fix cycle limit reached (3/2)", agents: [] },
+        { name: "plan-me", status: "planning", phase: "", wave: 0, attention: "", tokens: 0, cost_usd: null, agents: [{ title: "plan-me-plan", role: "planner", wave: 0, started_at: "2026-11-23T11:59:30.000Z" }] },
+        { name: "waves", status: "implementing", phase: "wave_running", wave: 2, attention: "", tokens: 120_000, cost_usd: 0.4213, agents: [{ title: "waves-W2-T3", role: "coder", wave: 2, started_at: "2026-11-23T11:55:00.000Z" }] },
+        { name: "rev", status: "reviewing", phase: "reviewing", wave: 0, attention: "", tokens: 5000, cost_usd: null, agents: [{ title: "rev-review-2", role: "reviewer", wave: 0, started_at: "2026-11-23T10:00:00.000Z" }] },
+        { name: "ver", status: "verifying", phase: "", wave: 0, attention: "master ver-verify-1 exited (status 1) without its signal", tokens: 0, cost_usd: null, agents: [] },
+        { name: "old", status: "done", phase: "", wave: 0, attention: "review-fix cycle limit reached (3/2)", tokens: 0, cost_usd: null, agents: [] },
       ],
     },
     { project: "gone", path: "/src/gone", source: "config", problem: "path does not exist: /src/gone", active_plans: 0, tasks_by_status: {}, failed_signals_24h: 0, tasks: [] },
@@ -45,9 +45,11 @@ describe("renderStatus", () => {
     expect(lines[0]).toBe("daemon running (pid 42, version 0.1.0, up 1h2m5s)");
     expect(out).toContain("  - shop (/src/shop) [4 active plans] ready 1, planning 1, implementing 1, reviewing 1, verifying 1, done 2, cancelled 1");
     const header = lines.find((l) => l.includes("TASK"))!;
-    expect(header.trim()).toMatch(/^TASK\s+STATUS\s+PHASE\s+AGENTS$/);
+    expect(header.trim()).toMatch(/^TASK\s+STATUS\s+PHASE\s+SPEND\s+AGENTS$/);
     const row = lines.find((l) => l.trim().startsWith("waves"))!;
     expect(row).toContain("wave_running w2");
+    expect(row).toContain("$0.421");
+    expect(lines.find((l) => l.trim().startsWith("rev "))).toContain("unknown");
     expect(row).toContain("waves-W2-T3 (coder w2, 5m0s)");
     expect(lines.find((l) => l.trim().startsWith("rev "))).toContain("rev-review-2 (reviewer, 2h0m0s)");
     // columns line up: STATUS starts at the same offset in every row

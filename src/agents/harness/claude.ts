@@ -16,6 +16,7 @@
 // - `--settings <file>` adds settings (hooks) for one run without touching the user's files; hooks get
 //   a JSON object on stdin (hook_event_name, session_id, transcript_path, cwd, notification_type, …).
 import { join } from "node:path";
+import { readClaudeTranscript } from "../usage.ts";
 import { childObject, readJsonObject, updateJsonFile } from "./config-file.ts";
 import type { Harness, PreflightContext, PreflightResult } from "./types.ts";
 import { agentHome, shellLine } from "./util.ts";
@@ -148,6 +149,9 @@ export const claude: Harness = {
     };
   },
   preflight: claudePreflight,
+  // The hooks give transcript_path; each assistant line carries message.usage (once per message id).
+  readUsage: (ctx, cursor, prev) => (ctx.transcript ? readClaudeTranscript(ctx.transcript, cursor, prev) : null),
+  transcriptFrom: (_event, payload) => (typeof payload.transcript_path === "string" && payload.transcript_path !== "" ? payload.transcript_path : null),
   stateFiles: (env) => [claudeStateFile(env)],
   dialogs: [
     // "❯ No, exit" is preselected: Down selects "Yes, I trust this folder", Enter confirms.

@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTOML } from "confbox";
+import { findCodexRollout, readCodexRollout } from "../usage.ts";
 import { ConfigFileError, withFileLock, writeAtomic } from "./config-file.ts";
 import type { Harness, PreflightContext, PreflightResult } from "./types.ts";
 import { agentHome } from "./util.ts";
@@ -114,6 +115,14 @@ export const codex: Harness = {
     };
   },
   preflight: codexPreflight,
+  // notify names the thread; its rollout file holds cumulative token_count events.
+  readUsage: (ctx, cursor, prev) => (ctx.transcript ? readCodexRollout(ctx.transcript, cursor, prev) : null),
+  transcriptFrom: (_event, payload, env) => {
+    const thread = payload["thread-id"];
+    const inputs = Array.isArray(payload["input-messages"]) ? payload["input-messages"] : [];
+    if (typeof inputs[0] === "string" && inputs[0].startsWith("Generate a concise")) return null; // its title side request
+    return typeof thread === "string" ? findCodexRollout(codexHome(env), thread) : null;
+  },
   stateFiles: (env) => [join(codexHome(env), "config.toml")],
   dialogs: [
     { kind: "trust", pattern: /Trust this folder\?|Do you trust the contents of this directory/i, safeKeys: ["1", "Enter"], what: "codex asks whether to trust this folder" },

@@ -9,7 +9,10 @@
 // - Two TUIs started at the same instant in a project opencode has never opened were reported to hang
 //   after "init" (not reproduced here in 12 paired starts): the runner spaces opencode starts in one
 //   repo by staggerMs.
+import { join } from "node:path";
+import { readOpencodeSession } from "../usage.ts";
 import type { Harness } from "./types.ts";
+import { agentHome } from "./util.ts";
 
 export const opencode: Harness = {
   name: "opencode",
@@ -22,6 +25,12 @@ export const opencode: Harness = {
       env: {},
       files: {},
     };
+  },
+  // Totals of the session this run created (its first message names the prompt file), from opencode's database.
+  readUsage: (ctx, cursor) => {
+    const data = ctx.env.XDG_DATA_HOME?.trim() || join(agentHome(ctx.env), ".local", "share");
+    const totals = readOpencodeSession(join(data, "opencode", "opencode.db"), ctx.cwd, ctx.promptFile, ctx.model);
+    return totals ? { totals, cursor } : null;
   },
   async preflight() {
     return { ok: true, notes: [] };

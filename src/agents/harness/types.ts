@@ -3,6 +3,7 @@
 // index.ts. Command building and pane reading are pure; preflight does the (bounded, idempotent) file
 // work a CLI needs before it can start without a human, and reports the gates kasmos must not pass.
 import type { AgentProfile } from "../programs.ts";
+import type { UsageByModel, UsageCursor } from "../usage.ts";
 
 export type HarnessName = "claude" | "codex" | "opencode" | "generic";
 
@@ -74,6 +75,23 @@ export interface Harness {
   dialogs: Dialog[];
   /** Lines of the pane that say nothing about why it exited (banners, box borders, prompts). */
   noise?: RegExp;
+  /**
+   * The agent's token usage so far, from the CLI's own records (absolute totals per model), continuing
+   * from `cursor`; null when there is nothing to read (yet).
+   */
+  readUsage?: (ctx: UsageContext, cursor: UsageCursor, prev: UsageByModel) => { totals: UsageByModel; cursor: UsageCursor } | null;
+  /** Where the CLI keeps this run's transcript, from one of its hook/notify reports; null = not in this one. */
+  transcriptFrom?: (event: string, payload: Record<string, unknown>, env: Record<string, string | undefined>) => string | null;
   /** Config files preflight edits (doctor checks they are writable). */
   stateFiles?: (env: Record<string, string | undefined>) => string[];
+}
+
+export interface UsageContext {
+  /** Transcript path the CLI reported (hooks, notify), "" when none. */
+  transcript: string;
+  cwd: string;
+  promptFile: string;
+  /** The model the agent was started with ("" = the CLI's default). */
+  model: string;
+  env: Record<string, string | undefined>;
 }

@@ -1,5 +1,6 @@
 // Human rendering of GET /v1/status: per repo, tasks by state, then an aligned table of active
 // tasks with phase and agents (role, wave, age), then attention items. Pure, so it is unit-tested.
+import { formatCost } from "../../api/usage.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
 
 export function fmtDuration(sec: number): string {
@@ -27,13 +28,15 @@ export function renderStatus(s: StatusResponse, opts: { color: boolean; now: num
     const tasks = r.tasks ?? [];
     const active = tasks.filter((t) => ["planning", "implementing", "reviewing", "verifying"].includes(t.status));
     if (active.length > 0) {
-      const rows = [["TASK", "STATUS", "PHASE", "AGENTS"]];
+      const rows = [["TASK", "STATUS", "PHASE", "SPEND", "AGENTS"]];
       for (const t of active) {
         const phase = t.phase ? `${t.phase}${t.wave > 0 ? ` w${t.wave}` : ""}` : "-";
         const agents = t.agents.length
           ? t.agents.map((a) => `${a.title} (${a.role}${a.wave ? ` w${a.wave}` : ""}, ${fmtDuration((opts.now - Date.parse(a.started_at)) / 1000)})`).join(", ")
           : "-";
-        rows.push([t.name, t.status, phase, agents]);
+        const tokens = t.tokens ?? 0;
+        const spend = tokens === 0 ? "-" : formatCost(t.cost_usd ?? null);
+        rows.push([t.name, t.status, phase, spend, agents]);
       }
       lines.push(...table(rows, "      "));
     }

@@ -4,6 +4,9 @@ import { listSubtasks, requireTask } from "../../store/tasks.ts";
 import { getAttention, liveAgents } from "../../store/agents.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
+import { formatCost, summarizeUsage } from "../../api/usage.ts";
+import { loadConfig } from "../../config/load.ts";
+import { listUsage } from "../../store/usage.ts";
 import { guard, print, printJson } from "../_util.ts";
 import { historyLine, phaseText } from "./_format.ts";
 
@@ -24,8 +27,10 @@ export default withExamples(
         const history = listAudit(db, { project: repo.project, task: task.name, limit: 10 });
         const agents = liveAgents(db, { project: repo.project, task: task.name });
         const attention = getAttention(db, repo.project, task.name);
+        const usage = summarizeUsage(listUsage(db, { project: repo.project, task: task.name }), "model", loadConfig(undefined).config.pricing);
         db.close();
-        if (args.json) return printJson({ task, subtasks, history, agents, attention });
+        if (args.json) return printJson({ task, subtasks, history, agents, attention, usage });
+        const t = usage.total;
         const v = task.verification;
         const lines = [
           `task ${task.project}/${task.name}`,
@@ -42,6 +47,7 @@ export default withExamples(
           ...(task.latestFeedback ? [`  last feedback: ${task.latestFeedback.split("\n")[0]!.slice(0, 120)}`] : []),
           ...(attention ? [`  ATTENTION:     ${attention}`] : []),
           `  agents:        ${agents.length === 0 ? "none" : agents.map((a) => `${a.title} (${a.role})`).join(", ")}`,
+          `  spend:         ${t.agent_runs === 0 ? "nothing recorded yet" : `${formatCost(t.cost_usd, t.unpriced_tokens)} — ${t.input + t.output + t.cache_write + t.cache_read} tokens (in ${t.input}, out ${t.output}, cache write ${t.cache_write}, cache read ${t.cache_read}) over ${t.agent_runs} agent run${t.agent_runs === 1 ? "" : "s"}; ${usage.groups.map((g) => g.key).join(", ")}`}`,
           `  plan:          ${task.content ? `${subtasks.length} subtasks` : "none"}`,
           ...subtasks.map((s) => `    W${s.wave} T${s.number} [${s.status}] ${s.title}`),
           `  updated:       ${task.updatedAt}`,
