@@ -1,6 +1,7 @@
 // Agents the daemon started: one row per tmux session, the source of truth for "is this agent
 // already running?" (no double starts) and for re-adopting sessions after a restart.
 import { type Db, nowIso } from "./db.ts";
+import { projectTaskTerms } from "./tasks.ts";
 
 export type AgentState = "running" | "exited" | "killed" | "failed";
 
@@ -126,27 +127,21 @@ export function endAgent(db: Db, id: number, state: Exclude<AgentState, "running
 }
 
 /**
- * The WHERE terms for a project/task filter, built per filter: `($p IS NULL OR project = $p)` cannot use
- * an index, so every call scanned every agent row ever stored (70–83 ms at 450 k rows).
+ * The WHERE terms for a project/task filter, built per filter (projectTaskTerms): `($p IS NULL OR
+ * project = $p)` cannot use an index, so every call scanned every agent row ever stored (70–83 ms at
+ * 450 k rows).
  */
-function filterTerms(filter: { project?: string; task?: string }): { where: string[]; params: Record<string, string> } {
+function filterTerms(filter: { project?: string; task?: string }): { where: string[]; params: Record<string, string | number> } {
   const where: string[] = [];
-  const params: Record<string, string> = {};
-  if (filter.project !== undefined) {
-    where.push("project = $project");
-    params.project = filter.project;
-  }
-  if (filter.task !== undefined) {
-    where.push("task = $task");
-    params.task = filter.task;
-  }
+  const params: Record<string, string | number> = {};
+  projectTaskTerms(filter, where, params);
   return { where, params };
 }
 
 export function liveAgents(db: Db, filter: { project?: string; task?: string } = {}): AgentRow[] {
   const { where, params } = filterTerms(filter);
   return db
-    .query<Raw, Record<string, string>>(`SELECT * FROM agents WHERE ${["state = 'running'", ...where].join(" AND ")} ORDER BY id`)
+    .query<Raw, Record<string, string | number>>(`SELECT * FROM agents WHERE ${["state = 'running'", ...where].join(" AND ")} ORDER BY id`)
     .all(params)
     .map(toRow);
 }

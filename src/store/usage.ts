@@ -2,6 +2,7 @@
 // replaces them, so reading a transcript twice never counts twice.
 import type { TokenTotals, UsageByModel, UsageCursor } from "../agents/usage.ts";
 import { type Db, nowIso } from "./db.ts";
+import { projectTaskTerms } from "./tasks.ts";
 
 export interface UsageRow extends TokenTotals {
   agentId: number;
@@ -70,21 +71,14 @@ export interface UsageFilter {
 
 export function listUsage(db: Db, filter: UsageFilter = {}): UsageRow[] {
   const where: string[] = [];
-  const params: Record<string, string> = {};
-  if (filter.project !== undefined) {
-    where.push("project = $project");
-    params.project = filter.project;
-  }
-  if (filter.task !== undefined) {
-    where.push("task = $task");
-    params.task = filter.task;
-  }
+  const params: Record<string, string | number> = {};
+  projectTaskTerms(filter, where, params);
   if (filter.since !== undefined) {
     where.push("updated_at >= $since");
     params.since = filter.since;
   }
   return db
-    .query<Raw, Record<string, string>>(`SELECT * FROM agent_usage ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY agent_id`)
+    .query<Raw, Record<string, string | number>>(`SELECT * FROM agent_usage ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY agent_id`)
     .all(params)
     .map(toRow);
 }
