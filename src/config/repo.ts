@@ -18,6 +18,8 @@ export interface RepoOverrides {
   blueprint_skip_threshold?: number;
   max_parallel_wave_tasks?: number;
   default_program?: string;
+  /** `[budget]` of the repo: its tasks' limits (day_usd stays daemon-wide). */
+  budget?: { task_usd?: number; task_tokens?: number };
   agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
 }
 
@@ -44,6 +46,7 @@ const RepoFile = v.object({
     }),
   ),
   orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(Int0), max_parallel_wave_tasks: v.optional(Int0) })),
+  budget: v.optional(v.object({ task_usd: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))), task_tokens: v.optional(Int0) })),
   agents: v.optional(v.record(v.picklist(AGENT_ROLE_NAMES), Agent)),
 });
 
@@ -79,6 +82,7 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
           ...(f.ui ?? {}),
           ...(f.orchestration ?? {}),
           ...(f.default_program !== undefined ? { default_program: f.default_program } : {}),
+          ...(f.budget !== undefined ? { budget: f.budget } : {}),
           agents: (f.agents ?? {}) as Partial<Record<AgentRoleName, AgentRoleConfig>>,
         },
         error: null,
@@ -104,6 +108,11 @@ export function effectiveConfig(daemon: DaemonConfig, o: RepoOverrides): DaemonC
     readiness_max_verify_cycles: o.readiness_max_verify_cycles ?? daemon.readiness_max_verify_cycles,
     auto_create_pr: o.auto_create_pr ?? daemon.auto_create_pr,
     default_program: o.default_program ?? daemon.default_program,
+    budget: {
+      task_usd: o.budget?.task_usd ?? daemon.budget.task_usd,
+      task_tokens: o.budget?.task_tokens ?? daemon.budget.task_tokens,
+      day_usd: daemon.budget.day_usd,
+    },
     orchestration: {
       blueprint_skip_threshold: o.blueprint_skip_threshold ?? daemon.orchestration.blueprint_skip_threshold,
       max_parallel_wave_tasks: o.max_parallel_wave_tasks ?? daemon.orchestration.max_parallel_wave_tasks,

@@ -53,6 +53,16 @@ export interface RetentionConfig {
   quarantine_max_files: number;
 }
 
+/** Spending limits (kasmos additions; 0 = no limit). */
+export interface BudgetConfig {
+  /** USD per task (its agents' tokens at the configured prices). */
+  task_usd: number;
+  /** Tokens per task (all kinds). */
+  task_tokens: number;
+  /** USD per day across every repository (UTC day). */
+  day_usd: number;
+}
+
 export interface DaemonConfig {
   poll_interval_sec: number;
   repos: string[];
@@ -75,6 +85,7 @@ export interface DaemonConfig {
   orchestration: OrchestrationConfig;
   supervision: SupervisionConfig;
   retention: RetentionConfig;
+  budget: BudgetConfig;
   /** `[pricing."<model>"]`: USD per million tokens (kasmos addition; see src/config/pricing.ts). */
   pricing: Record<string, ModelPrice>;
 }
@@ -100,6 +111,7 @@ export function defaultConfig(): DaemonConfig {
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
     retention: { days: 90, quarantine_max_files: 1000 },
+    budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
     pricing: {},
   };
 }
@@ -175,7 +187,14 @@ export const RETENTION_KEYS: KeySpec[] = [
   { key: "retention.quarantine_max_files", expected: "a whole number >= 1", schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)) },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS];
+/** kasmos additions: spending limits (0 = none). */
+export const BUDGET_KEYS: KeySpec[] = [
+  { key: "budget.task_usd", expected: "a number of USD >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.finite(), v.minValue(0)) },
+  { key: "budget.task_tokens", expected: "a whole number of tokens >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.integer(), v.minValue(0)) },
+  { key: "budget.day_usd", expected: "a number of USD >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.finite(), v.minValue(0)) },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...BUDGET_KEYS];
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

@@ -29,6 +29,8 @@ import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
 import { type AgentRow, addNudge, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
+import { checkBudget, utcDay } from "../lifecycle/budget.ts";
+import { daySpend, holdOf, releaseHold, setHold, taskSpend } from "../store/budget.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { branchProblem, getTask, projectsMaybeNeedingAgents, type TaskRow, tasksMaybeNeedingAgents } from "../store/tasks.ts";
@@ -97,6 +99,7 @@ export class AgentRunner {
 
   /** One reconcile pass over a repo (called by the scan loop after signals were processed). */
   async reconcile(repo: RepoEntry): Promise<void> {
+    this.repos.set(repo.project, repo);
     if (this.idle(repo.project)) return;
     const sessions = await this.sessions();
     if (sessions === null) return;
@@ -146,6 +149,11 @@ export class AgentRunner {
   }
 
   private async reconcileTask(repo: RepoEntry, t: TaskRow, live: AgentRow[], sessions: Map<string, SessionInfo>): Promise<void> {
+    // A task on budget hold needs no agent until the limit is raised or an operator resumes it.
+    if ((holdOf(this.deps.db, repo.project, t.name)?.hold ?? "") !== "" && this.enforceBudget(repo.project, t.name)) {
+      for (const a of live) this.stop(a, "budget");
+      return;
+    }
     const want = expectedAgents(snapshotOf(this.deps.db, t)); // subtasks are loaded only for wave phases
     const wantTitles = new Set(want.map((w) => w.title));
     const spawns: Promise<void>[] = [];
@@ -290,14 +298,75 @@ export class AgentRunner {
     const h = this.harnessOf(a);
     if (!h.readUsage) return;
     const fresh = a.id > 0 ? (listAgents(this.deps.db, { project: a.project, task: a.task, limit: 200 }).find((x) => x.id === a.id) ?? a) : a;
+    let changed = false;
     try {
       const ctx = { transcript: fresh.transcript, cwd: fresh.cwd, promptFile: join(configDir(), "prompts", a.project, `${a.title}.md`), model: /--model (\S+)/.exec(fresh.program)?.[1] ?? "", env: process.env };
       const r = h.readUsage(ctx, cursorOf(fresh.usageCursor), usageOfAgent(this.deps.db, a.id));
-      if (r) writeTx(this.deps.db, () => setAgentUsage(this.deps.db, { id: a.id, project: a.project, task: a.task, role: a.role }, r.totals, r.cursor));
+      if (r) changed = writeTx(this.deps.db, () => setAgentUsage(this.deps.db, { id: a.id, project: a.project, task: a.task, role: a.role }, r.totals, r.cursor));
     } catch (err) {
       this.deps.log.warn(`${a.project}/${a.task}: usage of ${a.title}: ${(err as Error).message}`);
     }
+    if (changed) this.enforceBudget(a.project, a.task);
   }
+
+  // ---- budgets ------------------------------------------------------------------------------------
+
+  private repos = new Map<string, RepoEntry>();
+
+  /**
+   * Hold a task that crossed a budget (its agents stop, nothing new starts, attention says how to go
+   * on), warn once at 80 %, and release a hold whose limit was raised. Returns whether the task is held.
+   */
+  enforceBudget(project: string, task: string): boolean {
+    const { db } = this.deps;
+    const repo = this.repos.get(project);
+    const daemonCfg = this.deps.config();
+    const limits = repo ? effectiveConfig(daemonCfg, loadRepoOverrides(repo.path).overrides).budget : daemonCfg.budget;
+    const h = holdOf(db, project, task);
+    if (!h) return false;
+    if (limits.task_usd <= 0 && limits.task_tokens <= 0 && limits.day_usd <= 0 && h.hold === "") return false;
+    const today = utcDay(nowIso());
+    const verdict = checkBudget(taskSpend(db, project, task, daemonCfg.pricing), h.base, { usd: limits.day_usd > 0 ? daySpend(db, today, daemonCfg.pricing) : 0, date: today }, limits);
+    if (h.hold !== "") {
+      if (verdict.state === "over") return true;
+      writeTx(db, () => {
+        releaseHold(db, project, task, null);
+        clearAttentionOf(db, project, task);
+        recordAudit(db, { kind: "task_resumed", project, task, message: `budget hold released: the limit was raised (${h.hold})` });
+      });
+      this.deps.log.info(`${project}/${task}: budget hold released (limit raised)`);
+      this.deps.hub.pump();
+      this.deps.kick?.(project);
+      return false;
+    }
+    if (verdict.state === "ok") return false;
+    if (verdict.state === "warn") {
+      const key = `${project}/${task}:${verdict.limit}:${h.base.at}`;
+      if (this.warned.has(key)) return false;
+      this.warned.add(key);
+      const seen = db
+        .query<{ n: number }, { project: string; task: string; like: string; since: string }>("SELECT COUNT(*) AS n FROM audit_events WHERE project = $project AND task = $task AND kind = 'budget_warning' AND message LIKE $like AND timestamp >= $since")
+        .get({ project, task, like: `%${verdict.limit}%`, since: h.base.at || "0" });
+      if ((seen?.n ?? 0) === 0) {
+        recordAudit(db, { kind: "budget_warning", project, task, message: verdict.text, level: "warn", detail: { limit: verdict.limit } });
+        this.deps.log.warn(`${project}/${task}: ${verdict.text}`);
+        this.deps.hub.pump();
+      }
+      return false;
+    }
+    const text = `on hold: ${verdict.text} — raise [budget] ${verdict.limit} (daemon.toml${verdict.limit === "day_usd" ? "" : " or .kasmos/config.toml"}) and kas daemon reload, or run kas task resume ${task}`;
+    writeTx(db, () => {
+      setHold(db, project, task, verdict.text);
+      setAttention(db, project, task, text);
+      recordAudit(db, { kind: "budget_exceeded", project, task, message: verdict.text, level: "warn", detail: { limit: verdict.limit } });
+    });
+    this.deps.log.warn(`${project}/${task}: ${text}`);
+    for (const a of liveAgents(db, { project, task })) this.stop(a, "budget");
+    this.deps.hub.pump();
+    return true;
+  }
+
+  private warned = new Set<string>();
 
   private promptOf(a: AgentRow): string {
     try {
@@ -317,7 +386,8 @@ export class AgentRunner {
     const transcript = a.transcript === "" ? (h.transcriptFrom?.(ev.event, ev.payload, process.env) ?? undefined) : undefined;
     setActivity(this.deps.db, a.id, read.activity, read.note, transcript);
     // A turn ended: its tokens are in the CLI's records now.
-    if (read.activity === "idle" || read.activity === "ended") this.collectUsage({ ...a, transcript: transcript ?? a.transcript });
+    // Tokens are in the CLI's records by each report (a tool about to run, a turn ended): budgets act on them.
+    this.collectUsage({ ...a, transcript: transcript ?? a.transcript });
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
     // A person is needed: say so now. Everything else (a nudge after nudge_after_sec, stopping a finished
     // agent) waits for the next timer pass — a pass per hook report would delay signals (12 reports/s

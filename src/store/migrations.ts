@@ -238,4 +238,11 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE agents ADD COLUMN usage_cursor TEXT NOT NULL DEFAULT '';
     `);
   },
+  // 10: a task held by its budget (why; "" = not held) and the spend an operator's resume granted past.
+  (db) => {
+    db.exec(`
+      ALTER TABLE tasks ADD COLUMN hold TEXT NOT NULL DEFAULT '';
+      ALTER TABLE tasks ADD COLUMN budget_base TEXT NOT NULL DEFAULT '';
+    `);
+  },
 ];

@@ -78,6 +78,7 @@ describe("config", () => {
       orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
       supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
       retention: { days: 90, quarantine_max_files: 1000 },
+      budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
       pricing: {},
     });
   });

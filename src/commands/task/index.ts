@@ -11,5 +11,6 @@ export default defineCommand({
     transition: () => import("./transition.ts").then((m) => m.default),
     history: () => import("./history.ts").then((m) => m.default),
     retry: () => import("./retry.ts").then((m) => m.default),
+    resume: () => import("./resume.ts").then((m) => m.default),
   },
 });

@@ -1,0 +1,31 @@
+// A task's budget hold (migration 10): why it is held ("" = not held) and the spend a resume granted past.
+import { type BudgetBase, parseBase } from "../lifecycle/budget.ts";
+import { summarizeUsage } from "../api/usage.ts";
+import type { ModelPrice } from "../config/pricing.ts";
+import type { Db } from "./db.ts";
+import { listUsage } from "./usage.ts";
+
+export function holdOf(db: Db, project: string, task: string): { hold: string; base: BudgetBase } | null {
+  const r = db.query<{ hold: string; budget_base: string }, { project: string; task: string }>("SELECT hold, budget_base FROM tasks WHERE project = $project AND name = $task").get({ project, task });
+  return r ? { hold: r.hold, base: parseBase(r.budget_base) } : null;
+}
+
+export function setHold(db: Db, project: string, task: string, reason: string): void {
+  db.query("UPDATE tasks SET hold = $reason WHERE project = $project AND name = $task").run({ project, task, reason });
+}
+
+export function releaseHold(db: Db, project: string, task: string, base: BudgetBase | null): void {
+  if (base === null) db.query("UPDATE tasks SET hold = '' WHERE project = $project AND name = $task").run({ project, task });
+  else db.query("UPDATE tasks SET hold = '', budget_base = $base WHERE project = $project AND name = $task").run({ project, task, base: JSON.stringify(base) });
+}
+
+/** What a task has spent so far (all its agent runs). */
+export function taskSpend(db: Db, project: string, task: string, prices: Record<string, ModelPrice>): { usd: number | null; tokens: number } {
+  const t = summarizeUsage(listUsage(db, { project, task }), "task", prices).total;
+  return { usd: t.cost_usd, tokens: t.input + t.output + t.cache_write + t.cache_read };
+}
+
+/** USD spent on the given UTC day across every repository (an agent run counts on the day it was last read). */
+export function daySpend(db: Db, day: string, prices: Record<string, ModelPrice>): number {
+  return summarizeUsage(listUsage(db, { since: `${day}T00:00:00.000Z` }), "repo", prices).total.cost_usd ?? 0;
+}
