@@ -26,6 +26,7 @@ const main = defineCommand({
     agent: () => import("./commands/agent/index.ts").then((m) => m.default),
     doctor: () => import("./commands/doctor.ts").then((m) => m.default),
     usage: () => import("./commands/usage.ts").then((m) => m.default),
+    notify: () => import("./commands/notify/index.ts").then((m) => m.default),
     completion: () => import("./commands/completion.ts").then((m) => m.default),
   },
 });

@@ -63,6 +63,27 @@ export interface BudgetConfig {
   day_usd: number;
 }
 
+export const NOTIFY_KINDS = ["waiting", "stuck", "failed", "cap", "budget", "done"] as const;
+export type NotifyKind = (typeof NOTIFY_KINDS)[number];
+
+/** Notifications on what needs a person (kasmos additions). */
+export interface NotifyConfig {
+  /** Program run with the event as JSON on stdin ("" = none). */
+  command: string;
+  /** URL the event is POSTed to ("" = none). */
+  webhook: string;
+  /** Webhook body: the event as JSON, a Slack message, or an ntfy message. */
+  format: "json" | "slack" | "ntfy";
+  /** notify-send / osascript when present. */
+  desktop: boolean;
+  /** Only these kinds ([] = all). */
+  kinds: NotifyKind[];
+  /** Only these repos (project names, [] = all). */
+  repos: string[];
+  /** One reminder when an attention item is still open this long after its notification (0 = none). */
+  reminder_after_sec: number;
+}
+
 export interface DaemonConfig {
   poll_interval_sec: number;
   repos: string[];
@@ -86,6 +107,7 @@ export interface DaemonConfig {
   supervision: SupervisionConfig;
   retention: RetentionConfig;
   budget: BudgetConfig;
+  notify: NotifyConfig;
   /** `[pricing."<model>"]`: USD per million tokens (kasmos addition; see src/config/pricing.ts). */
   pricing: Record<string, ModelPrice>;
 }
@@ -112,6 +134,7 @@ export function defaultConfig(): DaemonConfig {
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
     retention: { days: 90, quarantine_max_files: 1000 },
     budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
+    notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
     pricing: {},
   };
 }
@@ -194,7 +217,18 @@ export const BUDGET_KEYS: KeySpec[] = [
   { key: "budget.day_usd", expected: "a number of USD >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.finite(), v.minValue(0)) },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...BUDGET_KEYS];
+/** kasmos additions: notifications. */
+export const NOTIFY_KEYS: KeySpec[] = [
+  { key: "notify.command", expected: "a command line (\"\" = none)", schema: v.string() },
+  { key: "notify.webhook", expected: "an http(s) URL (\"\" = none)", schema: v.union([v.literal(""), v.pipe(v.string(), v.regex(/^https?:\/\/[^\s/]+/), v.url())]) },
+  { key: "notify.format", expected: '"json", "slack" or "ntfy"', schema: v.picklist(["json", "slack", "ntfy"]) },
+  { key: "notify.desktop", expected: "a boolean (true or false)", schema: bool },
+  { key: "notify.kinds", expected: `an array of ${NOTIFY_KINDS.join(", ")}`, schema: v.array(v.picklist(NOTIFY_KINDS)) },
+  { key: "notify.repos", expected: "an array of project names", schema: v.array(v.string()) },
+  { key: "notify.reminder_after_sec", expected: "a number of seconds >= 0 (0 = no reminder)", schema: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(604_800)) },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS];
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

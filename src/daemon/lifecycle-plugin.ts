@@ -20,6 +20,7 @@ import { Tmux } from "../agents/tmux.ts";
 import { dirname, join } from "node:path";
 import { pruneQuarantine, signalDirs } from "../signals/files.ts";
 import { summarizeUsage } from "../api/usage.ts";
+import { Notifier } from "./notifier.ts";
 import { usageOfTasks } from "../store/usage.ts";
 import { existsSync } from "node:fs";
 import { storePath } from "../config/paths.ts";
@@ -120,9 +121,11 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   let started = false; // repos restored at start are not "added" again in the audit log
   const storeFile = storePath();
   let storeGoneReported = false;
+  const notifier = new Notifier(d.db, d.log, () => d.config.notify);
   d.use({
     start() {
       started = true;
+      notifier.start();
       engine.recover(d.registry.list());
       for (const r of d.registry.list()) watch(r);
       // First pass right away: signals that arrived while the daemon was down are not left waiting a full interval.
@@ -144,6 +147,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       engine.endPass();
     },
     async stop() {
+      notifier.stop();
       github.stop();
       for (const t of settleTimers.values()) clearTimeout(t);
       settleTimers.clear();
@@ -232,6 +236,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     mountRoutes(app) {
       mountLifecycleRoutes(app, d, hub);
+      app.post("/v1/notify/test", async (c) => c.json({ results: await notifier.test() }));
       mountAgentRoutes(app, d, runner);
       mountMetricsRoute(app, d);
     },

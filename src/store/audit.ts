@@ -34,6 +34,8 @@ export const AUDIT_KINDS = [
   "budget_warning",
   "budget_exceeded",
   "task_resumed",
+  "notify_sent",
+  "notify_failed",
   "prompt_sent",
   "phase_changed",
   "wave_started",

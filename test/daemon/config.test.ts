@@ -79,6 +79,7 @@ describe("config", () => {
       supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
       retention: { days: 90, quarantine_max_files: 1000 },
       budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
+      notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
       pricing: {},
     });
   });

@@ -1,0 +1,24 @@
+import { defineCommand } from "citty";
+import { daemonClient } from "../../daemon/client.ts";
+import { withExamples } from "../_help.ts";
+import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
+
+export default withExamples(
+  defineCommand({
+    meta: { name: "test", description: "Send a sample notification through every channel of [notify] (command, webhook, desktop) and report each" },
+    args: {
+      json: { type: "boolean", description: "print JSON {results: [{channel, ok, detail}]}" },
+      socket: { type: "string", description: "daemon socket", valueHint: "path" },
+    },
+    async run({ args }) {
+      await guard(async () => {
+        const r = await daemonClient(await clientSocketPath(args.socket))<{ results: { channel: string; ok: boolean; detail: string }[] }>("/v1/notify/test", { method: "POST", timeout: 60_000 });
+        if (args.json) return printJson(r);
+        if (r.results.length === 0) fail("no notification channel configured: set [notify] command, webhook or desktop in daemon.toml, then kas daemon reload");
+        print(`${r.results.map((x) => `${x.ok ? "ok  " : "FAIL"} ${x.channel}: ${x.detail}`).join("\n")}\n`);
+        if (r.results.some((x) => !x.ok)) process.exit(1);
+      });
+    },
+  }),
+  ["kas notify test", "kas notify test --json"],
+);
