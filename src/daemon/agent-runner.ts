@@ -70,6 +70,8 @@ export class AgentRunner {
   }
 
   private sessionsCache: Promise<SessionInfo[] | null> | null = null;
+  /** When the pass's session list was asked for: an agent recorded after that is not in it (starts run beside the pass). */
+  private sessionsAt = 0;
   private passes = 0;
 
   /** Projects that may need reconciling this pass (one query for all repos), null = not computed yet. */
@@ -84,6 +86,7 @@ export class AgentRunner {
 
   private sessions(): Promise<SessionInfo[] | null> {
     // One `tmux list-panes` per pass, shared by every repo, and only when some repo needs it.
+    if (this.sessionsCache === null) this.sessionsAt = Date.now();
     this.sessionsCache ??= this.deps.tmux.list().catch((err: unknown) => {
       this.deps.log.warn(`tmux list failed: ${(err as Error).message}`);
       return null;
@@ -107,6 +110,7 @@ export class AgentRunner {
     // 1. sessions that ended
     for (const a of liveAgents(this.deps.db, { project: repo.project })) {
       if (this.killing.has(a.id)) continue; // being stopped: stop() records how it ended
+      if (Date.parse(a.startedAt) >= this.sessionsAt) continue; // started after the list was taken: judged next pass
       const found = byName.get(a.session);
       // A session under this name recorded for another identity is not this agent's.
       const s = found && (found.title === undefined || found.title === this.sessionTitle(a.project, a.title)) ? found : undefined;
@@ -159,18 +163,23 @@ export class AgentRunner {
     const spawns: Promise<void>[] = [];
     for (const w of want) {
       if (live.some((a) => a.title === w.title)) continue;
+      const key = `${repo.project}/${w.title}`;
+      if (this.spawning.has(key)) continue; // a start already under way (from an earlier pass)
       // Ended naturally since the task last changed → stuck, not a respawn loop (until an operator restarts it).
       if (endedSince(this.deps.db, repo.project, t.name, w.title, t.updatedAt)) continue;
-      spawns.push(this.spawn(repo, t, w, sessions));
+      this.spawning.add(key);
+      spawns.push(this.spawn(repo, t, w, sessions).finally(() => this.spawning.delete(key)));
     }
-    // Start the new agents first; the superseded ones stop in the background afterwards, once their turn ended.
-    await Promise.all(spawns);
+    // Starts run beside the scan loop (bounded), never inside the pass: a signal landing during a start
+    // storm is not kept waiting for it. The superseded agents stop once the new ones started.
+    const superseded = live.filter((a) => !wantTitles.has(a.title));
+    if (superseded.length > 0) void Promise.all(spawns).then(() => {
+      for (const a of superseded) this.stop(a, "superseded");
+    });
     for (const a of live) {
-      if (!wantTitles.has(a.title)) this.stop(a, "superseded");
-      else {
-        await this.supervise(repo, a, sessions.get(a.session) ?? null);
-        if (this.passes % 10 === 0) this.collectUsage(a);
-      }
+      if (!wantTitles.has(a.title)) continue;
+      await this.supervise(repo, a, sessions.get(a.session) ?? null);
+      if (this.passes % 10 === 0) this.collectUsage(a);
     }
   }
 
@@ -612,11 +621,29 @@ export class AgentRunner {
     }
   }
 
+  /** Starts in flight, by project/title (a later pass never queues a second one). */
+  private spawning = new Set<string>();
+  private slotsFree = 6;
+  private slotWaiters: (() => void)[] = [];
+
+  /** At most 6 starts at once across every repo (each runs tmux and git). */
+  private async withStartSlot<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.slotsFree === 0) await new Promise<void>((r) => this.slotWaiters.push(r));
+    else this.slotsFree--;
+    try {
+      return await fn();
+    } finally {
+      const next = this.slotWaiters.shift();
+      if (next) next();
+      else this.slotsFree++;
+    }
+  }
+
   private async spawn(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo> = new Map()): Promise<void> {
     const { log } = this.deps;
     const key = `${repo.project}/${t.name}`;
     const prev = this.chains.get(key) ?? Promise.resolve();
-    const run = prev.then(() => this.spawnNow(repo, t, w, sessions)).catch((err: unknown) => {
+    const run = prev.then(() => this.withStartSlot(() => this.spawnNow(repo, t, w, sessions))).catch((err: unknown) => {
       try {
         this.recordFailedStart(repo, t, w, "", (err as Error).message);
       } catch (e) {
