@@ -1,5 +1,6 @@
 // Reading what an agent is doing (pure): its CLI's hook events, its pane text, and the reminder kasmos
 // types into an agent that ended its turn without its signal.
+import { isCodexTitleRequest } from "./harness/codex.ts";
 import type { AgentActivity, Dialog, Harness, HarnessName } from "./harness/types.ts";
 
 export interface ActivityReading {
@@ -45,8 +46,7 @@ export function activityFromEvent(cli: HarnessName, event: string, payload: Reco
     case "codex": {
       const type = str(payload.type);
       // codex also notifies for its own side request that names the thread (title generation).
-      const inputs = Array.isArray(payload["input-messages"]) ? payload["input-messages"] : [];
-      if (typeof inputs[0] === "string" && inputs[0].startsWith("Generate a concise")) return null;
+      if (isCodexTitleRequest(payload)) return null;
       if (event === "notify" && (type === "agent-turn-complete" || type === "")) return { activity: "idle", note: str(payload["last-assistant-message"]).slice(0, 500) };
       if (type === "approval-requested") return { activity: "waiting", note: "codex asks for approval" };
       return null;

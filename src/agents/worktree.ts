@@ -1,6 +1,7 @@
 // Shared task worktrees: `<repo>/.worktrees/<branch with "/" → "-">`, created on demand from the default branch.
 // Git's worktree metadata is not safe under concurrent `worktree add`, so all mutations for one repo are
 // serialised through an in-process promise chain.
+import { gitCommonDirSync } from "../util/repo-root.ts";
 import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, realpath, rename, rmdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
@@ -162,9 +163,9 @@ export function missingExcludes(text: string): string[] {
  * worktree), once. Synchronous: called when a repo is registered and before a worktree is created.
  */
 export function ensureExcludedSync(repo: string): void {
-  const r = Bun.spawnSync(["git", "-C", repo, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
-  if (r.exitCode !== 0) return; // not a git repo (any more): the repo's own problem is reported elsewhere
-  const info = join(r.stdout.toString().trim(), "info");
+  const common = gitCommonDirSync(repo);
+  if (common === null) return; // not a git repo (any more): the repo's own problem is reported elsewhere
+  const info = join(common, "info");
   const file = join(info, "exclude");
   let text = "";
   try {
@@ -176,10 +177,6 @@ export function ensureExcludedSync(repo: string): void {
   if (missing.length === 0) return;
   mkdirSync(info, { recursive: true });
   appendFileSync(file, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}# kasmos (its own state; never committed)\n${missing.join("\n")}\n`);
-}
-
-async function ensureExcluded(repo: string): Promise<void> {
-  ensureExcludedSync(repo);
 }
 
 /** A leftover folder is set aside, not deleted: it may hold an agent's uncommitted work. */
@@ -200,7 +197,7 @@ export async function ensureWorktree(repo: string, branch: string): Promise<{ pa
   if (!branch || branch.startsWith("-")) throw new GitError(`invalid branch name: ${branch}`);
   await gitOk(repo, ["check-ref-format", "--branch", branch]);
   return withRepoLock(repo, async () => {
-    await ensureExcluded(repo);
+    ensureExcludedSync(repo);
     const path = worktreePath(repo, branch);
     const real = await realOrResolved(path);
     let folder = await stat(path).catch(() => null);

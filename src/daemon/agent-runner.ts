@@ -6,7 +6,7 @@
 //    the task last changed: no respawn loops, no double starts);
 //  - a live agent that is no longer expected is stopped in the background (bounded grace).
 // Derived from state, so a restart, a SIGKILL or a CLI transition needs no replay.
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentEventBody, RestartReply } from "../api/agents.ts";
 import { HARNESSES } from "../agents/harness/index.ts";
@@ -14,21 +14,21 @@ import type { AgentActivity, Harness } from "../agents/harness/types.ts";
 import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText } from "../agents/supervise.ts";
 import { resolveBranchHead } from "../agents/git.ts";
 import { type AgentCommand, type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
-import { buildPrompt as buildPromptText } from "../agents/prompts.ts";
-import type { PromptCommon, PromptInput } from "../agents/prompts.ts";
+import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
 import { type SessionInfo, Tmux } from "../agents/tmux.ts";
 import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
 import { repoProcessorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig } from "../config/schema.ts";
-import { type ExpectedAgent, expectedAgents } from "../lifecycle/agents.ts";
+import { type ExpectedAgent, expectedAgents, waveCoderTitle } from "../lifecycle/agents.ts";
 import { extractMetadata, headerContext, parsePlan } from "../lifecycle/plan-parser.ts";
 import { type Action, failWaveTask, processSignal } from "../lifecycle/processor.ts";
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
-import { type AgentRow, addNudge, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
+import { type AgentRow, addNudge, agentById, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
+import { realOr } from "../util/repo-root.ts";
 import { checkBudget, utcDay } from "../lifecycle/budget.ts";
 import { daySpend, holdOf, releaseHold, setHold, taskSpend } from "../store/budget.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
@@ -57,6 +57,10 @@ export interface RunnerDeps {
 /** Variables of the daemon's own environment that must not reach agents. */
 const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
 
+/** Where an agent's prompt is written (and read back for its reminder and its usage lookup). */
+function promptFileOf(project: string, title: string): string {
+  return join(configDir(), "prompts", project, `${title}.md`);
+}
 
 export class AgentRunner {
   /** Per-task chains: reconcile work for one task never interleaves. */
@@ -306,10 +310,11 @@ export class AgentRunner {
   collectUsage(a: AgentRow): void {
     const h = this.harnessOf(a);
     if (!h.readUsage) return;
-    const fresh = a.id > 0 ? (listAgents(this.deps.db, { project: a.project, task: a.task, limit: 200 }).find((x) => x.id === a.id) ?? a) : a;
+    // The stored row: the transcript and cursor may have moved since `a` was read.
+    const fresh = agentById(this.deps.db, a.id) ?? a;
     let changed = false;
     try {
-      const ctx = { transcript: fresh.transcript, cwd: fresh.cwd, promptFile: join(configDir(), "prompts", a.project, `${a.title}.md`), model: /--model (\S+)/.exec(fresh.program)?.[1] ?? "", env: process.env };
+      const ctx = { transcript: fresh.transcript, cwd: fresh.cwd, promptFile: promptFileOf(a.project, a.title), model: /--model (\S+)/.exec(fresh.program)?.[1] ?? "", env: process.env };
       const r = h.readUsage(ctx, cursorOf(fresh.usageCursor), usageOfAgent(this.deps.db, a.id));
       if (r) changed = writeTx(this.deps.db, () => setAgentUsage(this.deps.db, { id: a.id, project: a.project, task: a.task, role: a.role }, r.totals, r.cursor));
     } catch (err) {
@@ -379,7 +384,7 @@ export class AgentRunner {
 
   private promptOf(a: AgentRow): string {
     try {
-      return readFileSync(join(configDir(), "prompts", a.project, `${a.title}.md`), "utf8");
+      return readFileSync(promptFileOf(a.project, a.title), "utf8");
     } catch {
       return "";
     }
@@ -394,9 +399,8 @@ export class AgentRunner {
     const h = this.harnessOf(a);
     const transcript = a.transcript === "" ? (h.transcriptFrom?.(ev.event, ev.payload, process.env) ?? undefined) : undefined;
     setActivity(this.deps.db, a.id, read.activity, read.note, transcript);
-    // A turn ended: its tokens are in the CLI's records now.
     // Tokens are in the CLI's records by each report (a tool about to run, a turn ended): budgets act on them.
-    this.collectUsage({ ...a, transcript: transcript ?? a.transcript });
+    this.collectUsage(a); // reads the stored row, transcript included
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
     // A person is needed: say so now. Everything else (a nudge after nudge_after_sec, stopping a finished
     // agent) waits for the next timer pass — a pass per hook report would delay signals (12 reports/s
@@ -480,7 +484,7 @@ export class AgentRunner {
       } catch (err) {
         this.deps.log.warn(`kill ${a.title}: ${(err as Error).message}`);
       }
-      this.collectUsage(liveAgentByTitle(this.deps.db, a.project, a.title) ?? a);
+      this.collectUsage(a);
       writeTx(this.deps.db, () => {
         if (endAgent(this.deps.db, a.id, final ? "exited" : "killed", null, reason)) {
           if (final) setAttention(this.deps.db, a.project, a.task, `${a.role} ${a.title} ${reason}`);
@@ -557,16 +561,17 @@ export class AgentRunner {
     const snap = snapshotOf(db, t);
     const exec = snap.execution;
     const failedSubs = (snap.subtasks ?? []).filter((x) => x.wave === exec.wave && x.status === "failed");
-    const wantsFailedWave = failedSubs.length > 0 && (failedWaves || titles.some((x) => failedSubs.some((f) => x === `${t.name}-W${f.wave}-T${f.number}`)));
+    const failedTitles = failedSubs.map((f) => waveCoderTitle(t.name, f.wave, f.number));
+    const wantsFailedWave = failedSubs.length > 0 && (failedWaves || titles.some((x) => failedTitles.includes(x)));
     if (wantsFailedWave) {
       const cfg = repoProcessorConfig(this.deps.config(), repo.path);
       const result = processSignal({ task: snap, taskName: t.name, type: "retry_wave", payload: { body: "", fsmApplied: false, origin: "", reviewedSha: "", reviewedBaseSha: "", waveNumber: exec.wave, taskNumber: 0 }, source: "user", head: null, now: nowIso() }, cfg);
       if (result.outcome === "done") {
         writeTx(db, () => {
-          for (const f of failedSubs) markRestarted(db, repo.project, `${t.name}-W${f.wave}-T${f.number}`);
+          for (const title of failedTitles) markRestarted(db, repo.project, title);
           commitResult(db, { project: repo.project, task: t.name, result, signalId: null, signalType: "retry_wave", source: "operator:restart" });
         });
-        restarted.push(...failedSubs.map((f) => `${t.name}-W${f.wave}-T${f.number}`));
+        restarted.push(...failedTitles);
       }
     }
     const fresh = getTask(db, repo.project, t.name) ?? t;
@@ -694,7 +699,7 @@ export class AgentRunner {
     const fail = (why: string, refused = false): void => this.recordFailedStart(repo, t, w, profile.program, why, refused);
 
     // Cheap checks first: a missing program must not cost a git worktree.
-    const promptFile = join(configDir(), "prompts", repo.project, `${w.title}.md`);
+    const promptFile = promptFileOf(repo.project, w.title);
     const runDir = join(configDir(), "run", repo.project, w.title);
     const kasmosBin = join(this.deps.binDir, "kasmos");
     const hookCommand = [kasmosBin, "agent", "hook"];
@@ -739,7 +744,7 @@ export class AgentRunner {
       }
     }
     // The CLI's own gates and state: trust kasmos's folders (only those), refuse what a person must do.
-    const folders = [...new Set([repo.path, cwd].map((f) => realpathOr(f)))];
+    const folders = [...new Set([repo.path, cwd].map((f) => realOr(f)))];
     try {
       const pre = await cmd.harness.preflight({ folders, skipPermissions: profile.skipPermissions, env, isRoot: process.getuid?.() === 0, executable: resolved });
       if (!pre.ok) return fail(`${pre.refusal.reason} — fix: ${pre.refusal.fix}`, true);
@@ -841,7 +846,7 @@ export class AgentRunner {
         break;
       }
     }
-    return buildPromptText(input);
+    return buildPrompt(input);
   }
 
   // ---- instances (API / CLI) ---------------------------------------------------------------
@@ -883,13 +888,5 @@ export class RestartRefused extends Error {
     message: string,
   ) {
     super(message);
-  }
-}
-
-function realpathOr(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return p;
   }
 }

@@ -3,6 +3,8 @@
 // git common dir (shared by every linked worktree); a live owner that is not us makes the repo refused.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gitCommonDirSync } from "../util/repo-root.ts";
+import { processAlive } from "./pidfile.ts";
 
 export const LOCK_NAME = "kasmos-daemon.lock";
 
@@ -10,20 +12,6 @@ interface Owner {
   pid: number;
   socket: string;
   home: string;
-}
-
-function gitCommonDir(repo: string): string | null {
-  const r = Bun.spawnSync(["git", "-C", repo, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
-  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function readOwner(file: string): Owner | null {
@@ -37,12 +25,12 @@ function readOwner(file: string): Owner | null {
 
 /** Take the repo for this daemon; the other live owner's description when it is taken. */
 export function claimRepo(repo: string, socket: string): { ok: true } | { ok: false; owner: string } {
-  const dir = gitCommonDir(repo);
+  const dir = gitCommonDirSync(repo);
   if (dir === null) return { ok: true }; // not a git repo (yet): reported as the repo's problem elsewhere
   const file = join(dir, LOCK_NAME);
   const me: Owner = { pid: process.pid, socket, home: process.env.HOME ?? "" };
   const cur = readOwner(file);
-  if (cur && cur.pid !== process.pid && alive(cur.pid) && cur.socket !== socket) {
+  if (cur && cur.pid !== process.pid && processAlive(cur.pid) && cur.socket !== socket) {
     return { ok: false, owner: `another kasmos daemon (pid ${cur.pid}, socket ${cur.socket}${cur.home ? `, HOME ${cur.home}` : ""}) manages this repository; remove it there first (kas daemon remove --socket ${cur.socket} ${repo})` };
   }
   if (!cur || cur.pid !== me.pid || cur.socket !== me.socket) {
@@ -57,7 +45,7 @@ export function claimRepo(repo: string, socket: string): { ok: true } | { ok: fa
 
 /** Give the repo up (remove, shutdown) when we hold it. */
 export function releaseRepo(repo: string): void {
-  const dir = gitCommonDir(repo);
+  const dir = gitCommonDirSync(repo);
   if (dir === null) return;
   const file = join(dir, LOCK_NAME);
   if (readOwner(file)?.pid === process.pid) rmSync(file, { force: true });

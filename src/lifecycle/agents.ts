@@ -19,6 +19,11 @@ export interface ExpectedAgent {
   round?: number;
 }
 
+/** The title of the coder of wave `wave`, task `number` (reference §6.2). */
+export function waveCoderTitle(task: string, wave: number, number: number): string {
+  return `${task}-W${wave}-T${number}`;
+}
+
 export function expectedAgents(task: TaskSnapshot): ExpectedAgent[] {
   const t = task.name;
   const e = task.execution;
@@ -37,7 +42,7 @@ export function expectedAgents(task: TaskSnapshot): ExpectedAgent[] {
           const inWave = (task.subtasks ?? []).filter((s) => s.wave === e.wave);
           return inWave
             .filter((s) => s.status === "running")
-            .map((s) => ({ role: "coder" as const, mode: "wave" as const, title: `${t}-W${e.wave}-T${s.number}`, wave: e.wave, taskNumber: s.number, taskTitle: s.title, peers: inWave.length - 1 }));
+            .map((s) => ({ role: "coder" as const, mode: "wave" as const, title: waveCoderTitle(t, e.wave, s.number), wave: e.wave, taskNumber: s.number, taskTitle: s.title, peers: inWave.length - 1 }));
         }
         default:
           return [];

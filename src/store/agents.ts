@@ -210,6 +210,11 @@ export function markRestarted(db: Db, project: string, title: string): number {
   return db.query("UPDATE agents SET restarted = 1 WHERE project = $project AND title = $title AND state != 'running' AND restarted = 0").run({ project, title }).changes;
 }
 
+export function agentById(db: Db, id: number): AgentRow | null {
+  const r = db.query<Raw, { id: number }>("SELECT * FROM agents WHERE id = $id").get({ id });
+  return r ? toRow(r) : null;
+}
+
 /** The newest row of a title (any state). */
 export function latestAgentByTitle(db: Db, project: string, title: string): AgentRow | null {
   const r = db.query<Raw, { project: string; title: string }>("SELECT * FROM agents WHERE project = $project AND title = $title ORDER BY id DESC LIMIT 1").get({ project, title });

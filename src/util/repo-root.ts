@@ -22,6 +22,12 @@ export function realOr(path: string): string {
   }
 }
 
+/** The repository's git common dir (shared by every linked worktree), absolute; null outside a git repo. */
+export function gitCommonDirSync(path: string): string | null {
+  const r = Bun.spawnSync(["git", "-C", path, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
+  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
+}
+
 export type RepoRootResult = { ok: true; root: string } | { ok: false; error: string };
 
 export function repoRootOf(path: string): RepoRootResult {

@@ -20,6 +20,12 @@ import { ConfigFileError, withFileLock, writeAtomic } from "./config-file.ts";
 import type { Harness, PreflightContext, PreflightResult } from "./types.ts";
 import { agentHome } from "./util.ts";
 
+/** codex's own side request that names a thread ("Generate a concise … title"): not the agent's turn. */
+export function isCodexTitleRequest(payload: Record<string, unknown>): boolean {
+  const inputs = Array.isArray(payload["input-messages"]) ? payload["input-messages"] : [];
+  return typeof inputs[0] === "string" && inputs[0].startsWith("Generate a concise");
+}
+
 export function codexHome(env: Record<string, string | undefined>): string {
   const d = env.CODEX_HOME?.trim();
   return d ? d : join(agentHome(env), ".codex");
@@ -119,8 +125,7 @@ export const codex: Harness = {
   readUsage: (ctx, cursor, prev) => (ctx.transcript ? readCodexRollout(ctx.transcript, cursor, prev) : null),
   transcriptFrom: (_event, payload, env) => {
     const thread = payload["thread-id"];
-    const inputs = Array.isArray(payload["input-messages"]) ? payload["input-messages"] : [];
-    if (typeof inputs[0] === "string" && inputs[0].startsWith("Generate a concise")) return null; // its title side request
+    if (isCodexTitleRequest(payload)) return null;
     return typeof thread === "string" ? findCodexRollout(codexHome(env), thread) : null;
   },
   stateFiles: (env) => [join(codexHome(env), "config.toml")],

@@ -1,5 +1,4 @@
 // Small pieces the harnesses share.
-import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
 
 /** A word for `sh -c` (hook commands are run by the CLI through a shell). */
@@ -15,15 +14,6 @@ export function shellLine(argv: readonly string[]): string {
 export function agentHome(env: Record<string, string | undefined>): string {
   const h = env.HOME?.trim();
   return h ? h : homedir();
-}
-
-/** Real path when it exists (trust entries are keyed by it), else the path as given. */
-export function realOrSelf(p: string): string {
-  try {
-    return realpathSync(p);
-  } catch {
-    return p;
-  }
 }
 
 /** "2.1.328 (Claude Code)" → [2, 1, 328]; null when no version is found. */
