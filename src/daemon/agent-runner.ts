@@ -23,14 +23,14 @@ import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig } from "../config/schema.ts";
 import { type ExpectedAgent, expectedAgents, waveCoderTitle } from "../lifecycle/agents.ts";
 import { extractMetadata, headerContext, parsePlan } from "../lifecycle/plan-parser.ts";
-import { type Action, failWaveTask, processSignal } from "../lifecycle/processor.ts";
+import { type Action, failWaveTask, holdTask, processSignal, releaseRaisedHold } from "../lifecycle/processor.ts";
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
 import { type AgentRow, addNudge, agentById, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
 import { realOr } from "../util/repo-root.ts";
 import { checkBudget, utcDay } from "../lifecycle/budget.ts";
-import { daySpend, holdOf, releaseHold, setHold, taskSpend } from "../store/budget.ts";
+import { daySpend, holdOf, taskSpend } from "../store/budget.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { branchProblem, getTask, projectsMaybeNeedingAgents, type TaskRow, tasksMaybeNeedingAgents } from "../store/tasks.ts";
@@ -343,11 +343,10 @@ export class AgentRunner {
     const verdict = checkBudget(taskSpend(db, project, task, daemonCfg.pricing), h.base, { usd: limits.day_usd > 0 ? daySpend(db, today, daemonCfg.pricing) : 0, date: today }, limits);
     if (h.hold !== "") {
       if (verdict.state === "over") return true;
-      writeTx(db, () => {
-        releaseHold(db, project, task, null);
-        clearAttentionOf(db, project, task);
-        recordAudit(db, { kind: "task_resumed", project, task, message: `budget hold released: the limit was raised (${h.hold})` });
-      });
+      const t = getTask(db, project, task);
+      if (!t) return false;
+      const result = releaseRaisedHold(snapshotOf(db, t), repoProcessorConfig(daemonCfg, repo?.path), nowIso());
+      writeTx(db, () => commitResult(db, { project, task, result, signalId: null, signalType: "resume", source: "daemon (the limit was raised)" }));
       this.deps.log.info(`${project}/${task}: budget hold released (limit raised)`);
       this.deps.hub.pump();
       this.deps.kick?.(project);
@@ -369,10 +368,13 @@ export class AgentRunner {
       return false;
     }
     const text = `on hold: ${verdict.text} — raise [budget] ${verdict.limit} (daemon.toml${verdict.limit === "day_usd" ? "" : " or .kasmos/config.toml"}) and kas daemon reload, or run kas task resume ${task}`;
+    const t = getTask(db, project, task);
+    if (!t) return false;
+    const result = holdTask(snapshotOf(db, t), verdict.text, repoProcessorConfig(daemonCfg, repo?.path), nowIso());
+    if (result.outcome !== "done") return false; // a finished task is not held
     writeTx(db, () => {
-      setHold(db, project, task, verdict.text);
+      commitResult(db, { project, task, result, signalId: null, signalType: "budget_hold", source: "daemon", detail: { limit: verdict.limit } });
       setAttention(db, project, task, text);
-      recordAudit(db, { kind: "budget_exceeded", project, task, message: verdict.text, level: "warn", detail: { limit: verdict.limit } });
     });
     this.deps.log.warn(`${project}/${task}: ${text}`);
     for (const a of liveAgents(db, { project, task })) this.stop(a, "budget");

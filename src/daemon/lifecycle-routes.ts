@@ -2,14 +2,13 @@
 import type { Hono } from "hono";
 import * as v from "valibot";
 import { resolveBranchHead } from "../agents/git.ts";
-import { processorConfig } from "../config/processor.ts";
+import { repoProcessorConfig } from "../config/processor.ts";
 import { eventNames, parseEventName } from "../lifecycle/fsm.ts";
-import { applyUserEvent } from "../lifecycle/processor.ts";
 import { canonicalSignalType, normalizePayload } from "../lifecycle/signal-types.ts";
 import { TASK_STATUSES, type SignalRowStatus, type TaskStatus } from "../lifecycle/types.ts";
 import { listAudit, recordAudit } from "../store/audit.ts";
 import { nowIso, writeTx } from "../store/db.ts";
-import { commitResult, snapshotOf } from "../store/effects.ts";
+import { applyOperatorEvent } from "../store/effects.ts";
 import { ingestPlan } from "../store/plans.ts";
 import { countSignals, enqueueSignal, listSignals, MAX_PENDING_SIGNALS, SIGNAL_ROW_STATUSES } from "../store/signals.ts";
 import { StoreError } from "../store/errors.ts";
@@ -111,12 +110,7 @@ export function mountLifecycleRoutes(app: Hono, d: Daemon, hub: EventHub): void 
     const before = getTask(d.db, repo.project, c.req.param("name"));
     if (!before) throw new HttpError(404, `task not found: ${repo.project}/${c.req.param("name")}`);
     const head = before.branch ? await resolveBranchHead(repo.path, before.branch) : null;
-    const result = writeTx(d.db, () => {
-      const t = getTask(d.db, repo.project, before.name);
-      const r = applyUserEvent(t ? snapshotOf(d.db, t) : null, event, processorConfig(d.config), head, nowIso(), before.name);
-      commitResult(d.db, { project: repo.project, task: before.name, result: r, signalId: null, signalType: event, source: "api" });
-      return r;
-    });
+    const result = applyOperatorEvent(d.db, { project: repo.project, task: before.name, event, cfg: repoProcessorConfig(d.config, repo.path), head, prices: d.config.pricing, source: "api", now: nowIso() });
     hub.pump();
     if (result.outcome === "failed") throw new HttpError(409, `${event} refused: ${result.result}`);
     return c.json({ result, task: getTask(d.db, repo.project, before.name) });

@@ -6,6 +6,7 @@ import {
   TASK_STATUSES,
   USER_ONLY_EVENTS,
   DAEMON_ONLY_EVENTS,
+  HOLD_EVENTS,
   type ExecutionState,
   type FsmEvent,
   type TaskStatus,
@@ -45,6 +46,9 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "reopen":
         case "verification_stale":
           return null;
+        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
+        case "resume":
+          return "ready";
         default:
           return assertNever(event);
       }
@@ -69,6 +73,9 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "mark_done":
         case "verification_stale":
           return null;
+        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
+        case "resume":
+          return "planning";
         default:
           return assertNever(event);
       }
@@ -92,6 +99,9 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "mark_done":
         case "verification_stale":
           return null;
+        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
+        case "resume":
+          return "implementing";
         default:
           return assertNever(event);
       }
@@ -116,6 +126,9 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "mark_done":
         case "verification_stale":
           return null;
+        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
+        case "resume":
+          return "reviewing";
         default:
           return assertNever(event);
       }
@@ -140,6 +153,9 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "mark_done":
         case "verification_stale":
           return null;
+        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
+        case "resume":
+          return "verifying";
         default:
           return assertNever(event);
       }
@@ -166,6 +182,9 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "reopen":
         case "mark_done":
           return null;
+        case "budget_hold": // a finished task has no agents to hold
+        case "resume":
+          return null;
         default:
           return assertNever(event);
       }
@@ -188,6 +207,9 @@ function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
         case "mark_done":
         case "verification_stale":
           return null;
+        case "budget_hold": // a finished task has no agents to hold
+        case "resume":
+          return null;
         default:
           return assertNever(event);
       }
@@ -203,10 +225,11 @@ export function transition(status: TaskStatus, event: FsmEvent): TransitionResul
 }
 
 /**
- * The single status an event leads to (every event has exactly one target in the table).
+ * The single status an event leads to (every status-changing event has exactly one target in the
+ * table); null for the hold events, which keep whatever status the task has.
  * Used to recognise pre-applied signals whose task already sits where the event would put it.
  */
-export function eventTarget(event: FsmEvent): TaskStatus {
+export function eventTarget(event: FsmEvent): TaskStatus | null {
   switch (event) {
     case "plan_start":
     case "start_over":
@@ -230,6 +253,9 @@ export function eventTarget(event: FsmEvent): TaskStatus {
       return "done";
     case "cancel":
       return "cancelled";
+    case "budget_hold":
+    case "resume":
+      return null;
     default:
       return assertNever(event);
   }
@@ -263,6 +289,10 @@ export function isDaemonOnly(event: FsmEvent): boolean {
   return DAEMON_ONLY_EVENTS.includes(event);
 }
 
+export function isHoldEvent(event: FsmEvent): boolean {
+  return HOLD_EVENTS.includes(event);
+}
+
 /**
  * Public token of each event. A Record over FsmEvent so a new event cannot compile without a name.
  * `review_changes` is the published token; the wire name is accepted as an alias.
@@ -283,6 +313,8 @@ const PRIMARY_EVENT_NAMES: Record<FsmEvent, string> = {
   reopen: "reopen",
   mark_done: "mark_done",
   verification_stale: "verification_stale",
+  budget_hold: "budget_hold",
+  resume: "resume",
 };
 
 const EVENT_ALIASES: Readonly<Record<string, FsmEvent>> = {

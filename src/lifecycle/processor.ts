@@ -17,6 +17,7 @@ import {
 import { parsePlan } from "./plan-parser.ts";
 import { currentSubtasks, jumpToWave, settleWaveTask, startImplementation, startWave, waveNumbers } from "./waves.ts";
 import { emptyPayload, type DecodedPayload, type VerifyOrigin } from "./signal-types.ts";
+import { utcDay, type BudgetBase, type Spend } from "./budget.ts";
 import type { ExecutionState, FsmEvent, SignalType, TaskStatus } from "./types.ts";
 
 export interface ProcessorConfig {
@@ -57,6 +58,8 @@ export interface TaskSnapshot {
   latestFeedback: string;
   /** Persisted plan tasks (wave orchestration state); absent = none. */
   subtasks?: SubtaskSnapshot[];
+  /** Why the task is on hold ("" or absent = not held): its agents are stopped, none start. */
+  hold?: string;
 }
 
 export interface BranchHead {
@@ -107,6 +110,8 @@ export interface TaskUpdate {
   subtaskStatus?: { number: number; status: string }[];
   /** Replace the plan tasks (the architect re-planned). */
   replaceSubtasks?: { number: number; title: string; wave: number }[];
+  /** Put on hold (reason) or lift the hold (""); `base` = the spend a resume grants past. */
+  hold?: { reason: string; base?: BudgetBase };
 }
 
 export type Action =
@@ -133,8 +138,10 @@ export type Action =
   | { kind: "verify_approved"; body: string; origin: VerifyOrigin }
   | { kind: "verify_failed"; feedback: string }
   | { kind: "create_pr"; body: string }
-  /** Task left the active lifecycle (cancel / mark_done): stop every agent working on it. */
-  | { kind: "stop_agents" };
+  /** Task left the active lifecycle (cancel / mark_done) or went on hold: stop every agent working on it. */
+  | { kind: "stop_agents" }
+  /** The hold was lifted: the task's agents may start again. */
+  | { kind: "resume_agents" };
 
 export interface TransitionRecord {
   from: TaskStatus;
@@ -275,6 +282,10 @@ export interface EventInput {
   source: SignalSource;
   head: BranchHead | null;
   now: string;
+  /** budget_hold: why. */
+  holdReason?: string;
+  /** resume by an operator: what the task has spent so far (its budget counts again from there). */
+  spend?: Spend;
 }
 
 export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessResult {
@@ -286,7 +297,7 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
 
   const acc: Acc = { notes: [], transitions: [], update: {}, actions: [] };
   // Pre-applied: the producer already wrote the status; only the reactions remain to be run.
-  const preApplied = payload.fsmApplied && status === eventTarget(event);
+  const preApplied = payload.fsmApplied && eventTarget(event) !== null && status === eventTarget(event);
   if (preApplied) acc.notes.push(`pre-applied ${event}: task already ${status}`);
 
   if (!preApplied) {
@@ -437,7 +448,28 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
     case "mark_done": {
       const r = enter();
       if (!r.ok) return failed(r.reason);
+      if ((task.hold ?? "") !== "") acc.update.hold = { reason: "" }; // a finished task is not held
       acc.actions.push({ kind: "stop_agents" });
+      return done(acc);
+    }
+    case "budget_hold": {
+      // Status and execution state stay: a resume picks up exactly where the hold stopped the task.
+      const reason = (input.holdReason ?? "").trim();
+      if (reason === "") return failed("budget_hold needs a reason");
+      if ((task.hold ?? "") !== "") return failed(`task is already on hold (${task.hold})`);
+      acc.notes.push(`on hold: ${reason}`);
+      acc.update.hold = { reason };
+      acc.actions.push({ kind: "stop_agents" });
+      return done(acc);
+    }
+    case "resume": {
+      const held = task.hold ?? "";
+      if (held === "") return failed("task is not on hold");
+      acc.notes.push(`hold lifted (${held})`);
+      // An operator's resume grants a fresh allowance from the spend so far (and lifts a day hold for
+      // the rest of that day); the daemon lifts a hold whose limit was raised, keeping the allowance.
+      acc.update.hold = input.spend ? { reason: "", base: resumeBase(held, input.spend, now) } : { reason: "" };
+      acc.actions.push({ kind: "resume_agents" });
       return done(acc);
     }
     case "verification_stale": {
@@ -452,6 +484,10 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
     default:
       return assertNever(event);
   }
+}
+
+function resumeBase(hold: string, spend: Spend, now: string): BudgetBase {
+  return { usd: spend.usd ?? 0, tokens: spend.tokens, at: now, day: hold.includes("spend today") ? utcDay(now) : "" };
 }
 
 export function processSignal(input: ProcessInput, cfg: ProcessorConfig): ProcessResult {
@@ -489,7 +525,10 @@ export function processSignal(input: ProcessInput, cfg: ProcessorConfig): Proces
   }
 }
 
-/** Operator transitions (CLI / HTTP): user-only events allowed; verify approvals bind as "operator". */
+/**
+ * Operator transitions (CLI / HTTP): user-only events allowed; verify approvals bind as "operator".
+ * `spend` (the task's spend so far) is what a resume grants a fresh allowance from.
+ */
 export function applyUserEvent(
   task: TaskSnapshot | null,
   event: FsmEvent,
@@ -497,9 +536,20 @@ export function applyUserEvent(
   head: BranchHead | null,
   now: string,
   taskName?: string,
+  spend?: Spend,
 ): ProcessResult {
   if (task === null) return failed(`unknown task: ${taskName ?? ""}`);
-  return processEvent({ task, event, payload: emptyPayload(), source: "user", head, now }, cfg);
+  return processEvent({ task, event, payload: emptyPayload(), source: "user", head, now, ...(spend ? { spend } : {}) }, cfg);
+}
+
+/** A task crossed a budget (daemon): it goes on hold in its current status and its agents stop. */
+export function holdTask(task: TaskSnapshot, reason: string, cfg: ProcessorConfig, now: string): ProcessResult {
+  return processEvent({ task, event: "budget_hold", payload: emptyPayload(), source: "daemon", head: null, now, holdReason: reason }, cfg);
+}
+
+/** The limit that held a task was raised (daemon): the hold is lifted, its allowance unchanged. */
+export function releaseRaisedHold(task: TaskSnapshot, cfg: ProcessorConfig, now: string): ProcessResult {
+  return processEvent({ task, event: "resume", payload: emptyPayload(), source: "daemon", head: null, now }, cfg);
 }
 
 type WaveSignal = "elaborator_finished" | "implement_task_finished" | "implement_wave" | "advance_wave" | "retry_wave";

@@ -75,6 +75,8 @@ export function eventToSignalType(event: FsmEvent): SignalType | null {
     case "reopen":
     case "mark_done":
     case "verification_stale":
+    case "budget_hold":
+    case "resume":
       return null;
     default:
       return assertNever(event);

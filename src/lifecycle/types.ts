@@ -24,14 +24,24 @@ export const FSM_EVENTS = [
   "reopen",
   "mark_done",
   "verification_stale",
+  "budget_hold",
+  "resume",
 ] as const;
 export type FsmEvent = (typeof FSM_EVENTS)[number];
 
 /** Events only a human (CLI / HTTP admin) may send; never accepted from agent signals. */
-export const USER_ONLY_EVENTS: readonly FsmEvent[] = ["request_review", "start_over", "reimplement", "cancel", "reopen", "mark_done"];
+export const USER_ONLY_EVENTS: readonly FsmEvent[] = ["request_review", "start_over", "reimplement", "cancel", "reopen", "mark_done", "resume"];
 
 /** Events only the daemon raises (reference daemon §5.1: a done task whose verified commit is no longer the branch head). */
-export const DAEMON_ONLY_EVENTS: readonly FsmEvent[] = ["verification_stale"];
+export const DAEMON_ONLY_EVENTS: readonly FsmEvent[] = ["verification_stale", "budget_hold"];
+
+/**
+ * Events that keep the task's status and execution state: they put a task on hold (a budget was
+ * crossed: its agents stop, nothing starts) or lift the hold (operator `kas task resume`, or the
+ * daemon once the limit was raised). The hold is task state beside the status, so a held task
+ * resumes exactly where it stopped.
+ */
+export const HOLD_EVENTS: readonly FsmEvent[] = ["budget_hold", "resume"];
 
 /** Execution sub-state phases (reference §1.6). Empty string = no phase. */
 export const EXECUTION_PHASES = [

@@ -1,4 +1,5 @@
 // A task's budget hold (migration 10): why it is held ("" = not held) and the spend a resume granted past.
+// Holds are written only through the processor's budget_hold / resume events (store/effects.ts).
 import { type BudgetBase, parseBase } from "../lifecycle/budget.ts";
 import { summarizeUsage } from "../api/usage.ts";
 import type { ModelPrice } from "../config/pricing.ts";
@@ -8,15 +9,6 @@ import { listUsage } from "./usage.ts";
 export function holdOf(db: Db, project: string, task: string): { hold: string; base: BudgetBase } | null {
   const r = db.query<{ hold: string; budget_base: string }, { project: string; task: string }>("SELECT hold, budget_base FROM tasks WHERE project = $project AND name = $task").get({ project, task });
   return r ? { hold: r.hold, base: parseBase(r.budget_base) } : null;
-}
-
-export function setHold(db: Db, project: string, task: string, reason: string): void {
-  db.query("UPDATE tasks SET hold = $reason WHERE project = $project AND name = $task").run({ project, task, reason });
-}
-
-export function releaseHold(db: Db, project: string, task: string, base: BudgetBase | null): void {
-  if (base === null) db.query("UPDATE tasks SET hold = '' WHERE project = $project AND name = $task").run({ project, task });
-  else db.query("UPDATE tasks SET hold = '', budget_base = $base WHERE project = $project AND name = $task").run({ project, task, base: JSON.stringify(base) });
 }
 
 /** What a task has spent so far (all its agent runs). */

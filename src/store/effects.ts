@@ -1,6 +1,10 @@
 // Commit a processor result: task update, transition audit rows, signal outcome — all inside the
 // caller's IMMEDIATE transaction, so a signal's effect and its row's terminal state land together.
-import type { ProcessResult, TaskSnapshot } from "../lifecycle/processor.ts";
+import { applyUserEvent, type BranchHead, type ProcessorConfig, type ProcessResult, type TaskSnapshot } from "../lifecycle/processor.ts";
+import type { FsmEvent } from "../lifecycle/types.ts";
+import type { ModelPrice } from "../config/pricing.ts";
+import { taskSpend } from "./budget.ts";
+import { writeTx } from "./db.ts";
 import { recordAudit } from "./audit.ts";
 import type { Db } from "./db.ts";
 import { finishSignal } from "./signals.ts";
@@ -22,6 +26,8 @@ export interface CommitContext {
   previousExecution?: ExecutionState;
   /** The row was inserted already in its final state (file signals): do not finish it again. */
   rowFinal?: boolean;
+  /** Extra audit detail for the rows this result writes (e.g. which budget limit was crossed). */
+  detail?: Record<string, unknown>;
 }
 
 /**
@@ -40,6 +46,7 @@ export function snapshotOf(db: Db, t: TaskRow, opts: { subtasks?: boolean } = {}
     content: t.content,
     branch: t.branch,
     latestFeedback: t.latestFeedback,
+    hold: t.hold,
   };
 }
 
@@ -53,6 +60,10 @@ function storeUpdate(r: ProcessResult): TaskUpdate | null {
   if (u.latestFeedback !== undefined) out.latestFeedback = u.latestFeedback;
   if (u.timestamps !== undefined) out.timestamps = u.timestamps;
   if (u.timestampColumn !== undefined && u.timestamps?.[u.timestampColumn] === undefined) out.timestampColumn = u.timestampColumn;
+  if (u.hold !== undefined) {
+    out.hold = u.hold.reason;
+    if (u.hold.base !== undefined) out.budgetBase = JSON.stringify(u.hold.base);
+  }
   if (u.verification !== undefined) {
     out.verification = u.verification === null ? null : { sha: u.verification.sha, baseSha: u.verification.baseSha, by: u.verification.by, origin: u.verification.origin, at: u.verification.at };
   }
@@ -66,7 +77,7 @@ export function commitResult(db: Db, ctx: CommitContext): void {
     const update = storeUpdate(result);
     // The lifecycle moved: an open attention item (stuck agent, failed wave, cap) is resolved — in
     // the same UPDATE (bursts pay per statement).
-    const moved = result.transitions.length > 0 || result.update.subtaskStatus !== undefined || result.update.replaceSubtasks !== undefined;
+    const moved = result.transitions.length > 0 || result.update.subtaskStatus !== undefined || result.update.replaceSubtasks !== undefined || result.update.hold?.reason === "";
     if (moved && update) update.attention = "";
     else if (moved) clearAttention(db, ctx.project, ctx.task);
     // The execution state after the update is derived, not read back: RETURNING * costs as much as the
@@ -89,6 +100,13 @@ export function commitResult(db: Db, ctx: CommitContext): void {
     // Wave orchestration state: the plan tasks and their statuses, in the same transaction.
     if (result.update.replaceSubtasks) setSubtasks(db, ctx.project, ctx.task, result.update.replaceSubtasks);
     for (const st of result.update.subtaskStatus ?? []) setSubtaskStatus(db, ctx.project, ctx.task, st.number, st.status as SubtaskStatus);
+    // A hold or its release keeps the status: its own audit row (budget_exceeded notifies people).
+    const hold = result.update.hold;
+    if (hold !== undefined) {
+      const base = hold.base ? { base: hold.base } : {};
+      if (hold.reason !== "") recordAudit(db, { kind: "budget_exceeded", project: ctx.project, task: ctx.task, event: ctx.signalType, message: hold.reason, level: "warn", detail: { source: ctx.source, ...ctx.detail } });
+      else recordAudit(db, { kind: "task_resumed", project: ctx.project, task: ctx.task, event: ctx.signalType, message: `resumed by ${ctx.source}: ${result.result}`, detail: { source: ctx.source, ...base, ...ctx.detail } });
+    }
     for (const t of result.transitions) {
       recordAudit(db, {
         kind: "plan_transition",
@@ -129,3 +147,21 @@ export function commitResult(db: Db, ctx: CommitContext): void {
   }
 }
 
+
+/**
+ * An operator's event (CLI or API) applied and committed in one write transaction, re-reading the
+ * task inside the lock (the daemon may have moved it meanwhile). A resume grants the task a fresh
+ * budget allowance from what it has spent so far.
+ */
+export function applyOperatorEvent(
+  db: Db,
+  op: { project: string; task: string; event: FsmEvent; cfg: ProcessorConfig; head: BranchHead | null; prices: Record<string, ModelPrice>; source: string; now: string },
+): ProcessResult {
+  return writeTx(db, () => {
+    const t = getTask(db, op.project, op.task);
+    const spend = t && op.event === "resume" ? taskSpend(db, op.project, op.task, op.prices) : undefined;
+    const result = applyUserEvent(t ? snapshotOf(db, t) : null, op.event, op.cfg, op.head, op.now, op.task, spend);
+    commitResult(db, { project: op.project, task: op.task, result, signalId: null, signalType: op.event, source: op.source });
+    return result;
+  });
+}

@@ -57,6 +57,8 @@ export interface TaskRow {
   doneAt: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Why the task is on budget hold; "" = not held (migration 10). */
+  hold: string;
 }
 
 export interface SubtaskInput {
@@ -111,6 +113,10 @@ export interface TaskUpdate {
   prCreateAttempts?: CounterUpdate;
   /** Open attention item ("" clears it). */
   attention?: string;
+  /** Budget hold reason ("" lifts it). */
+  hold?: string;
+  /** The spend a resume granted past (JSON of lifecycle/budget BudgetBase). */
+  budgetBase?: string;
 }
 
 interface RawTask {
@@ -146,6 +152,7 @@ interface RawTask {
   done_at: string | null;
   created_at: string;
   updated_at: string;
+  hold: string;
 }
 
 interface RawSubtask {
@@ -213,6 +220,7 @@ function toTask(r: RawTask): TaskRow {
     reviewingAt: r.reviewing_at,
     verifyingAt: r.verifying_at,
     doneAt: r.done_at,
+    hold: r.hold,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -452,6 +460,8 @@ function taskUpdateSql(project: string, name: string, update: TaskUpdate): { sql
   if (update.prCreateAttempts !== undefined) sets.push(counterSql("pr_create_attempts", update.prCreateAttempts, "prCreateAttempts", params));
   setText("latest_feedback", "latestFeedback", update.latestFeedback?.trim());
   setText("attention", "attention", update.attention);
+  setText("hold", "hold", update.hold);
+  setText("budget_base", "budgetBase", update.budgetBase);
   setText("description", "description", update.description);
   setText("topic", "topic", update.topic);
   setText("branch", "branch", update.branch);

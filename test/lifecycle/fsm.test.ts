@@ -40,7 +40,19 @@ const EXPECTED: Record<string, string> = {
   "done+cancel": "cancelled",
   "done+verification_stale": "verifying", // daemon-only (reference daemon §5.1)
   "cancelled+reopen": "planning",
+  // Hold events keep the status of a task that can still have agents; finished tasks refuse them.
+  "ready+budget_hold": "ready",
+  "planning+budget_hold": "planning",
+  "implementing+budget_hold": "implementing",
+  "reviewing+budget_hold": "reviewing",
+  "verifying+budget_hold": "verifying",
+  "ready+resume": "ready",
+  "planning+resume": "planning",
+  "implementing+resume": "implementing",
+  "reviewing+resume": "reviewing",
+  "verifying+resume": "verifying",
 };
+const HOLD = new Set(["budget_hold", "resume"]);
 
 const ALL_STATUSES = ["ready", "planning", "implementing", "reviewing", "verifying", "done", "cancelled"] as const;
 const ALL_EVENTS = [
@@ -59,6 +71,8 @@ const ALL_EVENTS = [
   "reopen",
   "mark_done",
   "verification_stale",
+  "budget_hold",
+  "resume",
 ] as const;
 
 describe("transition table", () => {
@@ -81,17 +95,18 @@ describe("transition table", () => {
     }
   }
 
-  test("exactly 21 edges exist", () => {
+  test("exactly 31 edges exist (21 status changes, 10 hold self-edges)", () => {
     let n = 0;
     for (const s of ALL_STATUSES) for (const e of ALL_EVENTS) if (transition(s, e).ok) n++;
-    expect(n).toBe(21);
-    expect(Object.keys(EXPECTED)).toHaveLength(21);
+    expect(n).toBe(31);
+    expect(Object.keys(EXPECTED)).toHaveLength(31);
   });
 
   test("eventTarget agrees with every edge of the table", () => {
     for (const [key, to] of Object.entries(EXPECTED)) {
       const event = key.split("+")[1] as FsmEvent;
-      expect(eventTarget(event)).toBe(to as TaskStatus);
+      // Hold events have no single target: they keep whatever status the task has.
+      expect(eventTarget(event)).toBe(HOLD.has(event) ? null : (to as TaskStatus));
     }
   });
 });
@@ -129,13 +144,13 @@ describe("reference §7.1 cases", () => {
     expect(to("cancelled", "implement_start")).toBe("error");
   });
   test("18: user-only flags", () => {
-    for (const e of ["start_over", "cancel", "reopen", "reimplement", "request_review", "mark_done"] as const) expect(isUserOnly(e)).toBe(true);
-    for (const e of ["planner_finished", "review_approved", "plan_start", "verify_approved", "verify_failed", "verification_stale"] as const) {
+    for (const e of ["start_over", "cancel", "reopen", "reimplement", "request_review", "mark_done", "resume"] as const) expect(isUserOnly(e)).toBe(true);
+    for (const e of ["planner_finished", "review_approved", "plan_start", "verify_approved", "verify_failed", "verification_stale", "budget_hold"] as const) {
       expect(isUserOnly(e)).toBe(false);
     }
   });
-  test("daemon-only: verification_stale, and nothing else", () => {
-    for (const e of ALL_EVENTS) expect(isDaemonOnly(e)).toBe(e === "verification_stale");
+  test("daemon-only: verification_stale and budget_hold, and nothing else", () => {
+    for (const e of ALL_EVENTS) expect(isDaemonOnly(e)).toBe(e === "verification_stale" || e === "budget_hold");
   });
   test("23–25: timestamps and execution after transitions", () => {
     expect(phaseTimestampColumn("cancelled")).toBeNull();
@@ -198,7 +213,9 @@ describe("event names (§7.2)", () => {
     expect(names).toContain("mark_done");
     expect(names).not.toContain("review_changes_requested");
     expect(names).not.toContain("verification_stale"); // daemon-only: not offered to operators
-    expect(names).toHaveLength(14);
+    expect(names).not.toContain("budget_hold"); // daemon-only too
+    expect(names).toContain("resume");
+    expect(names).toHaveLength(15);
     expect(parseEventName("verification-stale")).toBe("verification_stale"); // parsed, then refused with a reason
   });
 });

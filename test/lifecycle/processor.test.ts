@@ -9,6 +9,8 @@ import {
   type ProcessResult,
   type TaskSnapshot,
   verificationStale,
+  holdTask,
+  releaseRaisedHold,
 } from "../../src/lifecycle/processor.ts";
 import { emptyPayload, type DecodedPayload } from "../../src/lifecycle/signal-types.ts";
 import type { SignalType, TaskStatus } from "../../src/lifecycle/types.ts";
@@ -453,5 +455,68 @@ describe("signals wave orchestration refuses outside implementing", () => {
   test("planner_draft_finished → failed (draft mode is out of scope)", () => {
     const r = signal(task({ status: "planning" as TaskStatus }), "planner_draft_finished", DEFAULTS, { plannerId: "a" });
     expect(r).toEqual({ outcome: "failed", result: "planner draft signal rejected outside draft mode", transitions: [], update: {}, actions: [] });
+  });
+});
+
+describe("budget hold and resume (operator event)", () => {
+  const wave = task({ status: "implementing", execution: { phase: "wave_running", agent: "coder", wave: 1 }, subtasks: [{ number: 1, wave: 1, title: "one", status: "running" }] });
+  const held = (t: TaskSnapshot, r: ProcessResult): TaskSnapshot => ({ ...persist(t, r), hold: r.update.hold?.reason ?? t.hold ?? "" });
+
+  test("a hold keeps status and execution state, stops agents, records why", () => {
+    const r = holdTask(wave, "task spend $0.0061 reached its budget task_usd = $0.0060", cfg(), NOW);
+    expect(r.outcome).toBe("done");
+    expect(r.transitions).toEqual([]);
+    expect(r.update.status).toBeUndefined();
+    expect(r.update.execution).toBeUndefined();
+    expect(r.update.timestamps).toBeUndefined();
+    expect(r.update.hold).toEqual({ reason: "task spend $0.0061 reached its budget task_usd = $0.0060" });
+    expect(kinds(r)).toEqual(["stop_agents"]);
+    // Twice is refused: the first reason stands.
+    expect(holdTask(held(wave, r), "again", cfg(), NOW).result).toContain("already on hold");
+    expect(holdTask(wave, "  ", cfg(), NOW).outcome).toBe("failed");
+  });
+
+  test("an operator's resume lifts the hold with a fresh allowance from the spend so far; the task goes on where it was", () => {
+    const h = held(wave, holdTask(wave, "task usage 900 tokens reached its budget task_tokens = 800 tokens", cfg(), NOW));
+    const r = applyUserEvent(h, "resume", cfg(), null, NOW, "feat", { usd: 0.5, tokens: 900 });
+    expect(r.outcome).toBe("done");
+    expect(r.update.hold).toEqual({ reason: "", base: { usd: 0.5, tokens: 900, at: NOW, day: "" } });
+    expect(r.update.status).toBeUndefined();
+    expect(r.update.execution).toBeUndefined();
+    expect(kinds(r)).toEqual(["resume_agents"]);
+    // A day hold is lifted for the rest of that UTC day.
+    const day = held(wave, holdTask(wave, "spend today (2026-03-01, all repos) $5.00 reached its budget day_usd = $5.00", cfg(), NOW));
+    expect(applyUserEvent(day, "resume", cfg(), null, NOW, "feat", { usd: null, tokens: 10 }).update.hold?.base).toEqual({ usd: 0, tokens: 10, at: NOW, day: "2026-03-01" });
+  });
+
+  test("the daemon lifts a hold whose limit was raised without a new allowance", () => {
+    const h = held(wave, holdTask(wave, "over", cfg(), NOW));
+    const r = releaseRaisedHold(h, cfg(), NOW);
+    expect(r.outcome).toBe("done");
+    expect(r.update.hold).toEqual({ reason: "" });
+  });
+
+  test("refusals: resume of a task not on hold, agents resuming, operators holding, finished tasks", () => {
+    expect(applyUserEvent(wave, "resume", cfg(), null, NOW).result).toBe("task is not on hold");
+    const h = held(wave, holdTask(wave, "over", cfg(), NOW));
+    const byAgent = processEvent({ task: h, event: "resume", payload: emptyPayload(), source: "agent", head: null, now: NOW }, cfg());
+    expect(byAgent.outcome).toBe("failed");
+    expect(byAgent.result).toContain("user-only");
+    const byOperator = applyUserEvent(wave, "budget_hold", cfg(), null, NOW);
+    expect(byOperator.outcome).toBe("failed");
+    expect(byOperator.result).toContain("daemon only");
+    for (const status of ["done", "cancelled"] as TaskStatus[]) {
+      expect(holdTask(task({ status }), "over", cfg(), NOW).outcome).toBe("failed");
+      expect(applyUserEvent(task({ status, hold: "over" }), "resume", cfg(), null, NOW).outcome).toBe("failed");
+    }
+  });
+
+  test("cancelling a held task clears its hold", () => {
+    const h = held(wave, holdTask(wave, "over", cfg(), NOW));
+    const r = applyUserEvent(h, "cancel", cfg(), null, NOW);
+    expect(r.outcome).toBe("done");
+    expect(r.update.status).toBe("cancelled");
+    expect(r.update.hold).toEqual({ reason: "" });
+    expect(applyUserEvent(wave, "cancel", cfg(), null, NOW).update.hold).toBeUndefined();
   });
 });

@@ -1,14 +1,16 @@
 import { defineCommand } from "citty";
 import { loadConfig } from "../../config/load.ts";
-import { utcDay } from "../../lifecycle/budget.ts";
-import { recordAudit } from "../../store/audit.ts";
-import { clearAttention } from "../../store/agents.ts";
-import { holdOf, releaseHold, taskSpend } from "../../store/budget.ts";
-import { nowIso, writeTx } from "../../store/db.ts";
+import { repoProcessorConfig } from "../../config/processor.ts";
+import { parseBase } from "../../lifecycle/budget.ts";
+import { holdOf } from "../../store/budget.ts";
+import { nowIso } from "../../store/db.ts";
+import { applyOperatorEvent } from "../../store/effects.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 
+// The operator event `resume` (FSM: keeps the status; processor: lifts the hold and grants a fresh
+// allowance from the spend so far). Same path as `kas task transition <task> resume`.
 export default withExamples(
   defineCommand({
     meta: { name: "resume", description: "Lift a task's budget hold: its agents start again with a fresh allowance from what it has spent so far" },
@@ -21,19 +23,14 @@ export default withExamples(
     async run({ args }) {
       await guard(async () => {
         const repo = resolveRepo(args.repo);
+        const { config } = loadConfig(args.config);
         const db = openCliStore();
         const h = holdOf(db, repo.project, args.task);
         if (!h) fail(`task not found: ${repo.project}/${args.task}`);
         if (h.hold === "") fail(`task ${args.task} is not on hold`);
-        const spent = taskSpend(db, repo.project, args.task, loadConfig(args.config).config.pricing);
-        const now = nowIso();
-        // The task's budget counts again from here; a day hold is lifted for the rest of the day.
-        const base = { usd: spent.usd ?? 0, tokens: spent.tokens, at: now, day: h.hold.includes("spend today") ? utcDay(now) : "" };
-        writeTx(db, () => {
-          releaseHold(db, repo.project, args.task, base);
-          clearAttention(db, repo.project, args.task);
-          recordAudit(db, { kind: "task_resumed", project: repo.project, task: args.task, message: `resumed by operator past its budget (${h.hold})`, detail: { base } });
-        });
+        const result = applyOperatorEvent(db, { project: repo.project, task: args.task, event: "resume", cfg: repoProcessorConfig(config, repo.path), head: null, prices: config.pricing, source: "operator (kas task resume)", now: nowIso() });
+        if (result.outcome === "failed") fail(`resume refused: ${result.result}`);
+        const base = result.update.hold?.base ?? parseBase("");
         db.close();
         try {
           const { daemonClient } = await import("../../daemon/client.ts");
@@ -43,9 +40,9 @@ export default withExamples(
         }
         await warnIfUnwatched(repo);
         if (args.json) return printJson({ task: args.task, resumed_from: base });
-        print(`resumed ${repo.project}/${args.task}: its agents start again; the budget counts from here (spent so far: ${spent.tokens} tokens${spent.usd !== null ? `, $${spent.usd.toFixed(4)}` : ""})\n`);
+        print(`resumed ${repo.project}/${args.task}: its agents start again; the budget counts from here (spent so far: ${base.tokens} tokens, $${base.usd.toFixed(4)})\n`);
       });
     },
   }),
-  ["kas task resume login-throttle", "kas task resume login-throttle --json"],
+  ["kas task resume login-throttle", "kas task resume login-throttle --json", "kas task transition login-throttle resume"],
 );

@@ -46,6 +46,7 @@ export default withExamples(
           ...(task.prUrl ? [`  pr:            ${task.prUrl}`] : []),
           ...(task.latestFeedback ? [`  last feedback: ${task.latestFeedback.split("\n")[0]!.slice(0, 120)}`] : []),
           ...(attention ? [`  ATTENTION:     ${attention}`] : []),
+          ...(task.hold ? [`  on hold:       ${task.hold} (kas task resume ${task.name})`] : []),
           `  agents:        ${agents.length === 0 ? "none" : agents.map((a) => `${a.title} (${a.role})`).join(", ")}`,
           `  spend:         ${t.agent_runs === 0 ? "nothing recorded yet" : `${formatCost(t.cost_usd, t.unpriced_tokens)} — ${t.input + t.output + t.cache_write + t.cache_read} tokens (in ${t.input}, out ${t.output}, cache write ${t.cache_write}, cache read ${t.cache_read}) over ${t.agent_runs} agent run${t.agent_runs === 1 ? "" : "s"}; ${usage.groups.map((g) => g.key).join(", ")}`}`,
           `  plan:          ${task.content ? `${subtasks.length} subtasks` : "none"}`,

@@ -2,14 +2,13 @@ import { defineCommand } from "citty";
 import { resolveBranchHead } from "../../agents/git.ts";
 import { loadConfig } from "../../config/load.ts";
 import { eventNames, parseEventName } from "../../lifecycle/fsm.ts";
-import { applyUserEvent } from "../../lifecycle/processor.ts";
-import { nowIso, writeTx } from "../../store/db.ts";
-import { commitResult, snapshotOf } from "../../store/effects.ts";
-import { getTask, requireTask } from "../../store/tasks.ts";
+import { nowIso } from "../../store/db.ts";
+import { applyOperatorEvent } from "../../store/effects.ts";
+import { requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
 import { fail, guard, print, printJson } from "../_util.ts";
-import { processorConfig } from "../../config/processor.ts";
+import { repoProcessorConfig } from "../../config/processor.ts";
 
 export default withExamples(
   defineCommand({
@@ -26,17 +25,12 @@ export default withExamples(
         const event = parseEventName(args.event);
         if (!event) fail(`unknown event "${args.event}"; valid events: ${eventNames().join(", ")}`);
         const repo = resolveRepo(args.repo);
-        const cfg = processorConfig(loadConfig(args.config).config);
+        const { config } = loadConfig(args.config);
+        const cfg = repoProcessorConfig(config, repo.path);
         const db = openCliStore();
         const before = requireTask(db, repo.project, args.name);
         const head = before.branch ? await resolveBranchHead(repo.path, before.branch) : null;
-        const out = writeTx(db, () => {
-          // Re-read inside the write lock: the daemon may have moved the task meanwhile.
-          const t = getTask(db, repo.project, before.name);
-          const result = applyUserEvent(t ? snapshotOf(db, t) : null, event, cfg, head, nowIso(), before.name);
-          commitResult(db, { project: repo.project, task: before.name, result, signalId: null, signalType: event, source: "cli" });
-          return result;
-        });
+        const out = applyOperatorEvent(db, { project: repo.project, task: before.name, event, cfg, head, prices: config.pricing, source: "cli", now: nowIso() });
         const task = requireTask(db, repo.project, before.name);
         db.close();
         await warnIfUnwatched(repo);
