@@ -25,6 +25,7 @@ export const BENCHES: BenchEntry[] = [
   { name: "idle-100-repos", title: "Idle daemon with 100 repos", load: () => import("./idle-100-repos.ts") },
   { name: "agent-latency", title: "Signal → next agent's tmux session", load: () => import("./agent-latency.ts") },
   { name: "agent-load", title: "Agent load (20 tasks × 3 parallel wave coders)", load: () => import("./agent-load.ts") },
+  { name: "notify-slow", title: "Signals while webhooks hang or are dead", load: () => import("./notify-slow.ts") },
   { name: "agents-live", title: "40 live agents with state tracking (hooks) vs none", load: () => import("./agents-live.ts") },
   { name: "load-mixed", title: "Mixed load (50 API clients + signal storm over 20 repos)", load: () => import("./load-mixed.ts") },
 ];

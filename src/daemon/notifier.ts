@@ -28,6 +28,8 @@ const TICK_MS = 500;
 const RETRIES = [1000, 2000, 4000];
 const TIMEOUT_MS = 10_000;
 const MAX_IN_FLIGHT = 8;
+/** Deliveries waiting for a slot; past this a hanging channel would grow memory without bound. */
+const MAX_WAITING = 1000;
 
 /** The notification an audit row asks for, or null. */
 export function notificationFor(row: AuditRow, attention: string, prUrl: string): Notification | null {
@@ -90,6 +92,24 @@ export class Notifier {
   private timer: ReturnType<typeof setInterval> | null = null;
   private sent = new Set<string>();
   private inFlight = 0;
+  /** FIFO of deliveries waiting for a slot: a finished delivery hands its slot to the first. */
+  private waiting: (() => void)[] = [];
+
+  private async acquire(): Promise<boolean> {
+    if (this.inFlight < MAX_IN_FLIGHT) {
+      this.inFlight++;
+      return true;
+    }
+    if (this.waiting.length >= MAX_WAITING) return false;
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return true; // the slot was handed over, inFlight unchanged
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight--;
+  }
   private reminders = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
@@ -169,8 +189,11 @@ export class Notifier {
   }
 
   private async deliverOne(channel: string, n: Notification, cfg: NotifyConfig): Promise<{ ok: boolean; detail: string }> {
-    while (this.inFlight >= MAX_IN_FLIGHT) await Bun.sleep(50);
-    this.inFlight++;
+    if (!(await this.acquire())) {
+      const why = `not sent: ${MAX_WAITING} notifications are already waiting for a slow or failing channel`;
+      recordAudit(this.db, { kind: "notify_failed", project: n.project, task: n.task, message: `${channel}: ${title(n)}: ${why}`, level: "warn", detail: { channel, kind: n.kind, audit_id: n.audit_id, dropped: true } });
+      return { ok: false, detail: why };
+    }
     let last = "";
     try {
       for (let attempt = 0; attempt <= RETRIES.length; attempt++) {
@@ -188,7 +211,7 @@ export class Notifier {
       this.log.warn(`notification through ${channel} failed after ${RETRIES.length + 1} attempts: ${last}`);
       return { ok: false, detail: last };
     } finally {
-      this.inFlight--;
+      this.release();
     }
   }
 

@@ -27,3 +27,49 @@ describe("notificationFor", () => {
     expect(ntfy.headers.Title).toBe("kasmos: shop/t stuck");
   });
 });
+
+describe("delivery slots", () => {
+  test("a hanging webhook holds 8 slots; the rest wait in order (at most 1000), the overflow is recorded, and all waiting go out once it answers", async () => {
+    const { Notifier } = await import("../../src/daemon/notifier.ts");
+    const { createDaemonLogger } = await import("../../src/daemon/log.ts");
+    const { listAudit } = await import("../../src/store/audit.ts");
+    const { tempStore } = await import("../store/helpers.ts");
+    const store = tempStore();
+    let answer = false;
+    const held: (() => void)[] = [];
+    let received = 0;
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 0,
+      fetch: () => {
+        received++;
+        if (answer) return new Response("ok");
+        return new Promise<Response>((resolve) => held.push(() => resolve(new Response("ok"))));
+      },
+    });
+    try {
+      const cfg = { command: "", webhook: `http://127.0.0.1:${server.port}/hook`, format: "json" as const, desktop: false, kinds: [], repos: [], reminder_after_sec: 0 };
+      const n = new Notifier(store.db, createDaemonLogger({ level: 0 }), () => cfg);
+      for (let i = 0; i < 1010; i++) n.deliver({ ...notificationFor(row({ task: `t${i}` }), "", "")! }, cfg);
+      const until = Date.now() + 10_000;
+      while (received < 8 && Date.now() < until) await Bun.sleep(20);
+      await Bun.sleep(200);
+      expect(received).toBe(8); // the 9th waits for a slot instead of opening a 9th connection
+      const dropped = listAudit(store.db, { kinds: ["notify_failed"] });
+      expect(dropped).toHaveLength(2);
+      expect(dropped[0]!.message).toContain("1000 notifications are already waiting");
+      answer = true;
+      for (const h of held) h();
+      const done = Date.now() + 30_000;
+      const sent = () => store.db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'notify_sent'").get()!.n;
+      while (sent() < 1008 && Date.now() < done) await Bun.sleep(50);
+      expect(sent()).toBe(1008);
+      expect(received).toBe(1008);
+      n.stop();
+    } finally {
+      server.stop(true);
+      store.cleanup();
+    }
+  }, 60_000);
+});
