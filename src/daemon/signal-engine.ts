@@ -28,8 +28,15 @@ import type { EventHub } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { RepoEntry } from "./repos.ts";
 
-/** A file younger than this may still be being written (`echo … > file`); it is picked up once it is this old. */
+/**
+ * A file younger than this may still be being written (`echo … > file`). It is picked up once it is
+ * this old by its mtime, or sooner once two looks STABLE_MS apart saw the same size and mtime. The
+ * kernel stamps mtimes from a coarse clock (4 ms ticks here), so by mtime alone a file could be as
+ * young as 1 ms when it passed; the second look is the stronger check and usually comes sooner.
+ */
 export const SETTLE_MS = 5;
+/** Two looks this far apart with the same size and mtime: the writer is done with the file. */
+export const STABLE_MS = 1;
 /**
  * An EMPTY review-changes / review-approved file younger than this is not final: its writer may have
  * opened it and not written yet. A file left empty on purpose still goes through after this long.
@@ -104,6 +111,9 @@ export class SignalEngine {
   /** Called before a timer pass over every repo: one query instead of one per repo. */
   beginTimerPass(): void {
     this.pendingSnapshot = new Set(pendingProjects(this.db));
+    // Young files seen once and then gone (removed by someone else) are forgotten.
+    const stale = performance.now() - 10_000;
+    for (const [path, seen] of this.firstLook) if (seen.at < stale) this.firstLook.delete(path);
   }
 
   endPass(): void {
@@ -158,6 +168,19 @@ export class SignalEngine {
     }
   }
 
+  /** Young files by path: their size and mtime at the first look, and when that was (performance.now()). */
+  private firstLook = new Map<string, { size: number; mtimeMs: number; at: number }>();
+
+  /** 0 when an earlier look ≥ STABLE_MS ago saw this file unchanged; else ms until the next look may say so. */
+  private untilStable(f: FoundFile): number {
+    const t = performance.now();
+    const prev = this.firstLook.get(f.path);
+    if (prev && prev.size === f.size && prev.mtimeMs === f.mtimeMs) return Math.max(0, STABLE_MS - (t - prev.at));
+    if (this.firstLook.size >= 100_000) this.firstLook.clear(); // bounded whatever writers do
+    this.firstLook.set(f.path, { size: f.size, mtimeMs: f.mtimeMs, at: t });
+    return STABLE_MS;
+  }
+
   private async bridgeFiles(repo: RepoEntry, stats: ScanStats): Promise<void> {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
     const now = Date.now();
@@ -176,12 +199,16 @@ export class SignalEngine {
       for (const f of files) {
         const age = now - f.mtimeMs;
         // A future mtime (clock jump, skewed writer) counts as settled: waiting for it could take days.
-        const settle = f.regular && f.size === 0 && bodyMatters(f.name) ? EMPTY_BODY_SETTLE_MS : SETTLE_MS;
+        const emptyBody = f.regular && f.size === 0 && bodyMatters(f.name);
+        const settle = emptyBody ? EMPTY_BODY_SETTLE_MS : SETTLE_MS;
         if (f.regular && age >= 0 && age < settle) {
-          const wait = settle - age;
-          stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);
-          continue;
+          const wait = emptyBody ? settle - age : Math.min(settle - age, this.untilStable(f));
+          if (wait > 0) {
+            stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);
+            continue;
+          }
         }
+        this.firstLook.delete(f.path);
         try {
           const p = await this.prepareFile(repo, f);
           if (p) batch.push(p);
