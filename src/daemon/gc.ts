@@ -67,7 +67,8 @@ export class GcRunner {
 
   start(): void {
     this.stopped = false;
-    this.schedule();
+    // The first collection comes at most 10 minutes after the start (a daemon restarted often still collects).
+    this.schedule(Math.min(this.deps.config().retention.gc_interval_min * 60_000, 10 * 60_000));
   }
 
   stop(): void {

@@ -207,9 +207,10 @@ export function storeSize(db: Db): StoreSize {
 }
 
 /**
- * Give free pages back to the file system. An incremental store does it in steps of `stepPages` (the
- * event loop gets a turn in between); `full` switches any other store to incremental with a one-time
- * VACUUM (rewrites the whole file: on demand only). Returns what was done.
+ * Give free pages back to the file system. An incremental store does it in steps of `stepPages` (256
+ * pages = 1 MiB at the default page size, ~10 ms; the event loop gets a turn in between); `full`
+ * switches any other store to incremental with a one-time VACUUM (rewrites the whole file: on demand
+ * only). Returns what was done.
  */
 export async function reclaimSpace(db: Db, opts: { full: boolean; stepPages?: number }): Promise<"none" | "incremental" | "full"> {
   let how: "none" | "incremental" | "full" = "none";
@@ -219,7 +220,7 @@ export async function reclaimSpace(db: Db, opts: { full: boolean; stepPages?: nu
     db.exec("VACUUM");
     how = "full";
   }
-  const step = Math.max(1, opts.stepPages ?? 1000);
+  const step = Math.max(1, opts.stepPages ?? 256);
   for (let i = 0; i < 1_000_000 && storeSize(db).freeBytes > 0; i++) {
     db.exec(`PRAGMA incremental_vacuum(${step})`);
     if (how === "none") how = "incremental";
