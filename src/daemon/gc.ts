@@ -62,6 +62,8 @@ export class GcRunner {
   private stopped = true;
   /** Worktrees already reported as kept (one audit row per daemon run, not one per pass). */
   private reported = new Set<string>();
+  /** Aborted at stop: a run in progress ends after its current batch or git call. */
+  private abort = new AbortController();
 
   constructor(private deps: GcDeps) {}
 
@@ -71,10 +73,13 @@ export class GcRunner {
     this.schedule(Math.min(this.deps.config().retention.gc_interval_min * 60_000, 10 * 60_000));
   }
 
-  stop(): void {
+  /** Stop the timer and end a run in progress early (every batch already done stays consistent). */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.abort.abort();
+    await this.chain.catch(() => undefined);
   }
 
   /** (Re)arm the idle timer from the config in force. */
@@ -114,7 +119,8 @@ export class GcRunner {
     const dryRun = opts.dryRun;
     const nowMs = Date.now();
     const bytesBefore = storeSize(db).bytes;
-    const history = await pruneHistory(db, { days: r.days, nowMs, dryRun, beforeDelete: () => this.deps.metrics.sync() });
+    const signal = this.abort.signal;
+    const history = await pruneHistory(db, { days: r.days, nowMs, dryRun, beforeDelete: () => this.deps.metrics.sync(), signal });
 
     const repos = this.deps.repos().filter((e) => e.problem === null);
     let promptFiles = 0;
@@ -123,6 +129,7 @@ export class GcRunner {
     const graceBefore = new Date(nowMs - r.worktree_grace_days * DAY_MS).toISOString();
     for (const repo of repos) {
       for (const t of tasksFinishedBefore(db, repo.project, graceBefore)) {
+        if (signal.aborted) break;
         const agents = agentTitlesOf(db, repo.project, t.name);
         if (agents.running) continue;
         let check: Awaited<ReturnType<typeof inspectWorktree>> = null;
@@ -168,7 +175,7 @@ export class GcRunner {
     for (const repo of repos) quarantined += pruneRepoQuarantine(repo, r, dryRun, null);
     const logBytes = this.rotateLog(dryRun);
 
-    const vacuum = dryRun ? "none" : await reclaimSpace(db, { full: opts.full });
+    const vacuum = dryRun ? "none" : await reclaimSpace(db, { full: opts.full, signal });
     const report: GcReport = {
       dry_run: dryRun,
       days: r.days,
@@ -200,6 +207,7 @@ export class GcRunner {
     const message = `worktree kept: ${entry.path}: ${reason}`;
     this.deps.log.warn(`${entry.project}/${entry.task}: ${message}`);
     recordAudit(this.deps.db, { kind: "worktree_kept", project: entry.project, task: entry.task, level: "warn", message, detail: { path: entry.path, reason } });
+    this.deps.pump();
   }
 
   /** Prompt files older than the cutoff whose agent no longer runs. */

@@ -162,7 +162,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     async stop() {
       notifier.stop();
-      gc.stop();
+      await gc.stop();
       github.stop();
       for (const t of settleTimers.values()) clearTimeout(t);
       settleTimers.clear();

@@ -29,6 +29,8 @@ export interface PruneOptions {
   batch?: number;
   /** Run inside each delete transaction, before the delete (the daemon folds its metrics there). */
   beforeDelete?: () => void;
+  /** Stop between batches (daemon shutdown): what is deleted so far stays deleted, consistently. */
+  signal?: AbortSignal;
 }
 
 export interface PruneCounts {
@@ -167,7 +169,7 @@ export async function pruneHistory(db: Db, opts: PruneOptions, onAgents?: (agent
       };
       // A dry run only reads; a real one reads and deletes under one write lock (rows cannot change between).
       const done = opts.dryRun ? db.transaction(step).deferred() : writeTx(db, step);
-      if (done) break;
+      if (done || opts.signal?.aborted) break;
       await Bun.sleep(0);
     }
   }
@@ -212,7 +214,7 @@ export function storeSize(db: Db): StoreSize {
  * switches any other store to incremental with a one-time VACUUM (rewrites the whole file: on demand
  * only). Returns what was done.
  */
-export async function reclaimSpace(db: Db, opts: { full: boolean; stepPages?: number }): Promise<"none" | "incremental" | "full"> {
+export async function reclaimSpace(db: Db, opts: { full: boolean; stepPages?: number; signal?: AbortSignal }): Promise<"none" | "incremental" | "full"> {
   let how: "none" | "incremental" | "full" = "none";
   if (storeSize(db).autoVacuum !== 2) {
     if (!opts.full) return how;
@@ -221,7 +223,7 @@ export async function reclaimSpace(db: Db, opts: { full: boolean; stepPages?: nu
     how = "full";
   }
   const step = Math.max(1, opts.stepPages ?? 256);
-  for (let i = 0; i < 1_000_000 && storeSize(db).freeBytes > 0; i++) {
+  for (let i = 0; i < 1_000_000 && storeSize(db).freeBytes > 0 && !opts.signal?.aborted; i++) {
     db.exec(`PRAGMA incremental_vacuum(${step})`);
     if (how === "none") how = "incremental";
     await Bun.sleep(0);

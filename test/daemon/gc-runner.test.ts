@@ -57,8 +57,21 @@ describe("GcRunner", () => {
       await waitFor(() => gcRows() === 1, 10_000, "the idle collection's audit row");
       expect(db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM signals WHERE task = 'old'").get()!.n).toBe(0);
     } finally {
-      gc.stop();
+      await gc.stop();
     }
+  });
+
+  test("stop ends a run after its current batch, and waits for it", async () => {
+    // Ids grow with time: the walk ends at the first young row, so the old rows come first here.
+    db.exec("DELETE FROM signals; DELETE FROM audit_events; DELETE FROM agents");
+    seedHistory(db, "p", "old", 3000, 150);
+    seedHistory(db, "p", "now", 1, 0);
+    const gc = runner();
+    const run = gc.run({ dryRun: false, full: false, onDemand: true });
+    await gc.stop();
+    const r = await run;
+    expect(r.removed.signals).toBe(500); // one batch of RETENTION_BATCH rows, then it stopped
+    expect(db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM signals WHERE task = 'old'").get()!.n).toBe(3000 - 500);
   });
 
   test("runs queue behind each other", async () => {

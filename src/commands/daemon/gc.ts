@@ -15,7 +15,7 @@ export function formatGcReport(r: GcReport): string {
   const verb = r.dry_run ? "would remove" : "removed";
   const rm = r.removed;
   const lines = [
-    `${r.dry_run ? "dry run: " : ""}${verb} (history older than ${r.days > 0 ? `${r.days} days` : "forever: history kept"}; worktrees ${r.worktree_grace_days} days after done):`,
+    `${r.dry_run ? "dry run: " : ""}${verb} (history ${r.days > 0 ? `older than ${r.days} days` : "kept forever: days = 0"}; worktrees ${r.worktree_grace_days} days after done or cancelled):`,
     `  signal rows       ${rm.signals}`,
     `  audit rows        ${rm.audit}`,
     `  agent rows        ${rm.agents}`,
