@@ -11,7 +11,7 @@ import { pruneQuarantine, signalDirs } from "../signals/files.ts";
 import { liveAgentByTitle } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
-import { agentTitlesOf, pruneHistory, reclaimSpace, retentionCutoff, storeSize, tasksFinishedBefore } from "../store/retention.ts";
+import { agentTitlesOf, pruneHistory, reclaimSpace, retentionCutoff, storeSize, taskAtRest, tasksFinishedBefore } from "../store/retention.ts";
 import { pendingProjects } from "../store/signals.ts";
 import { promptFileOf } from "./agent-runner.ts";
 import { LOG_ROTATE_BYTES } from "./daemonize.ts";
@@ -152,6 +152,8 @@ export class GcRunner {
             continue;
           }
           if (!dryRun) {
+            // The git checks took a while: the task may have been reopened, or an agent started, meanwhile.
+            if (!taskAtRest(db, repo.project, t.name)) continue;
             try {
               await removeWorktree(repo.path, t.branch);
             } catch (err) {

@@ -253,3 +253,14 @@ export function agentTitlesOf(db: Db, project: string, task: string): { titles: 
   const rows = db.query<{ title: string; state: string }, { project: string; task: string }>("SELECT title, state FROM agents WHERE project = $project AND task = $task").all({ project, task });
   return { titles: [...new Set(rows.map((r) => r.title))], running: rows.some((r) => r.state === "running") };
 }
+
+/** The task is still done or cancelled and none of its agents runs (checked again right before its worktree goes). */
+export function taskAtRest(db: Db, project: string, task: string): boolean {
+  const row = db
+    .query<{ n: number }, { project: string; task: string }>(
+      `SELECT (SELECT COUNT(*) FROM tasks WHERE project = $project AND name = $task AND status IN ('done', 'cancelled'))
+        - (SELECT COUNT(*) FROM agents WHERE project = $project AND task = $task AND state = 'running') AS n`,
+    )
+    .get({ project, task });
+  return row?.n === 1;
+}

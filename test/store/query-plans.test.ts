@@ -6,7 +6,7 @@ import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
 import { createTask, projectsMaybeNeedingAgents } from "../../src/store/tasks.ts";
 import { endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
-import { agentTitlesOf, batchSql, deleteSql, RETENTION_TABLES, tasksFinishedBefore } from "../../src/store/retention.ts";
+import { agentTitlesOf, batchSql, deleteSql, RETENTION_TABLES, taskAtRest, tasksFinishedBefore } from "../../src/store/retention.ts";
 
 /** The SQL statements `fn` prepares (via db.query), each with SQLite's plan for it. */
 function plansOf(db: Db, fn: () => unknown): { sql: string; plan: string }[] {
@@ -93,10 +93,14 @@ describe("retention batches (src/store/retention.ts) use the primary key and the
       const plans = plansOf(db, () => {
         tasksFinishedBefore(db, "p", "2026-01-01");
         agentTitlesOf(db, "p", "t1");
+        taskAtRest(db, "p", "t1");
       });
-      expect(plans.length).toBe(2);
+      expect(plans.length).toBe(3);
       expect(plans[0]!.plan).toMatch(/USING INDEX idx_tasks_project_status/);
       expect(plans[1]!.plan).toMatch(/USING INDEX idx_agents_task/);
+      expect(plans[2]!.plan).toMatch(/SEARCH tasks USING INDEX sqlite_autoindex_tasks_1/);
+      expect(plans[2]!.plan).toMatch(/SEARCH agents USING (COVERING )?INDEX idx_agents_(task|live_title)/);
+      for (const p of plans) expect(p.plan).not.toMatch(/SCAN (tasks|agents)\b/);
     } finally {
       db.close();
     }

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StoreMetricsReader } from "../../src/daemon/metrics.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
-import { pruneHistory, reclaimSpace, storeSize } from "../../src/store/retention.ts";
+import { pruneHistory, reclaimSpace, storeSize, taskAtRest } from "../../src/store/retention.ts";
 import { daysAgo, seedHistory, seedTask } from "../helpers/history.ts";
 
 const NOW = Date.parse("2026-06-01T00:00:00Z");
@@ -57,6 +57,20 @@ describe("pruneHistory", () => {
       expect(count(db, "SELECT COUNT(*) AS n FROM tasks")).toBe(4); // tasks themselves are kept
       // A second pass finds nothing more.
       expect((await pruneHistory(db, { days: 90, nowMs: NOW })).counts).toEqual({ signals: 0, audit: 0, agents: 0 });
+    } finally {
+      db.close();
+    }
+  });
+
+  test("taskAtRest: done or cancelled and no agent running", () => {
+    const db = seeded();
+    try {
+      expect(taskAtRest(db, "p", "old")).toBe(true);
+      expect(taskAtRest(db, "p", "gone")).toBe(true);
+      expect(taskAtRest(db, "p", "active")).toBe(false);
+      expect(taskAtRest(db, "p", "missing")).toBe(false);
+      db.query("INSERT INTO agents (project, task, title, role, session, state, started_at) VALUES ('p', 'old', 'old-again', 'coder', 's', 'running', $at)").run({ at: ago(0) });
+      expect(taskAtRest(db, "p", "old")).toBe(false);
     } finally {
       db.close();
     }
