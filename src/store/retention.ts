@@ -127,16 +127,8 @@ export function deleteSql(table: Table): string {
 
 export const RETENTION_TABLES: readonly Table[] = TABLES;
 
-export interface PrunedAgent {
-  project: string;
-  title: string;
-}
-
-/**
- * Delete (or count, dryRun) old history in batches. `onAgents` gets the (project, title) of agent rows
- * removed (their prompt files can go too).
- */
-export async function pruneHistory(db: Db, opts: PruneOptions, onAgents?: (agents: PrunedAgent[]) => void): Promise<PruneResult> {
+/** Delete (or count, dryRun) old history in batches. */
+export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneResult> {
   const counts: PruneCounts = { signals: 0, audit: 0, agents: 0 };
   const cutoff = retentionCutoff(opts.days, opts.nowMs);
   let batches = 0;
@@ -163,7 +155,6 @@ export async function pruneHistory(db: Db, opts: PruneOptions, onAgents?: (agent
           if (table.fold) foldRows(db, table.fold.family, gone.filter(table.fold.where));
           db.query<never, { lo: number; hi: number; ids: string }>(deleteSql(table)).run({ lo: gone[0]!.id, hi: gone[gone.length - 1]!.id, ids: JSON.stringify(gone.map((r) => r.id)) });
           batches++;
-          if (table.key === "agents") onAgents?.(gone.map((r) => ({ project: r.a, title: r.b })));
         }
         return young !== -1 || rows.length < batch;
       };
