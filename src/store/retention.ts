@@ -162,6 +162,10 @@ export async function pruneHistory(db: Db, opts: PruneOptions): Promise<PruneRes
       const done = opts.dryRun ? db.transaction(step).deferred() : writeTx(db, step);
       if (done || opts.signal?.aborted) break;
       await Bun.sleep(0);
+      if (!opts.dryRun) {
+        checkpoint(db);
+        await Bun.sleep(0);
+      }
     }
   }
   return { counts, batches };
@@ -179,6 +183,14 @@ function foldRows(db: Db, family: string, rows: BatchRow[]): void {
     "INSERT INTO metrics_folded (family, a, b, n) VALUES ($family, $a, $b, $n) ON CONFLICT (family, a, b) DO UPDATE SET n = n + excluded.n",
   );
   for (const s of sums.values()) up.run({ family, ...s });
+}
+
+/**
+ * A checkpoint after each write step keeps each one small: left to the automatic one (every 1000 WAL
+ * pages, inside a commit), a step now and then took ~200 ms instead of ~10.
+ */
+function checkpoint(db: Db): void {
+  db.query("PRAGMA wal_checkpoint(PASSIVE)").get();
 }
 
 export interface StoreSize {
@@ -217,6 +229,8 @@ export async function reclaimSpace(db: Db, opts: { full: boolean; stepPages?: nu
   for (let i = 0; i < 1_000_000 && storeSize(db).freeBytes > 0 && !opts.signal?.aborted; i++) {
     db.exec(`PRAGMA incremental_vacuum(${step})`);
     if (how === "none") how = "incremental";
+    await Bun.sleep(0);
+    checkpoint(db);
     await Bun.sleep(0);
   }
   // The WAL holds the shrunk pages until a checkpoint; TRUNCATE also empties the -wal file.
