@@ -254,3 +254,36 @@ export async function removeWorktree(repo: string, branch: string, opts: { force
     return true;
   });
 }
+
+/** What retention needs to know before removing a task's worktree. */
+export interface WorktreeCheck {
+  path: string;
+  /** Its folder is gone (only git's registration is left: `worktree prune` cleans it up). */
+  prunable: boolean;
+  /** `git status --porcelain` lines (uncommitted or untracked work), at most 5. */
+  dirty: string[];
+  /** A remote-tracking branch contains its HEAD. */
+  pushed: boolean;
+  /** Its HEAD is in the default branch (local or origin's). */
+  merged: boolean;
+}
+
+/** The state of the branch's worktree, or null when it has none. */
+export async function inspectWorktree(repo: string, branch: string): Promise<WorktreeCheck | null> {
+  const path = worktreePath(repo, branch);
+  const real = await realOrResolved(path);
+  const here = (await listWorktrees(repo)).find((w) => w.path === path || w.path === real);
+  if (!here) return null;
+  const out: WorktreeCheck = { path, prunable: here.prunable, dirty: [], pushed: false, merged: false };
+  if (here.prunable) return out;
+  out.dirty = (await gitOk(path, ["status", "--porcelain"])).split("\n").filter((l) => l.trim().length > 0).slice(0, 5);
+  const head = await headOf(path);
+  if (head === null) return out;
+  out.pushed = (await gitOk(repo, ["branch", "-r", "--contains", head])).trim().length > 0;
+  const def = await defaultBranch(repo);
+  for (const ref of [`refs/heads/${def}`, `refs/remotes/origin/${def}`]) {
+    if (out.merged || !(await refExists(repo, ref))) continue;
+    out.merged = (await git(repo, ["merge-base", "--is-ancestor", head, ref])).code === 0;
+  }
+  return out;
+}

@@ -47,8 +47,15 @@ export interface SupervisionConfig {
 
 /** How long kasmos keeps what it no longer needs (kasmos additions). */
 export interface RetentionConfig {
-  /** Age limit in days (0 = forever) for quarantined signal files. */
+  /**
+   * Age limit in days (0 = forever) for quarantined signal files, prompt files, and the finished signal,
+   * audit and ended agent rows of tasks done or cancelled that long ago (and of no task).
+   */
   days: number;
+  /** Days after a task is done or cancelled before its worktree is removed (once pushed or merged, never dirty). */
+  worktree_grace_days: number;
+  /** Minutes between garbage collections in the daemon (0 = only `kas daemon gc`). */
+  gc_interval_min: number;
   /** At most this many quarantined signal files per signals folder (the oldest go first). */
   quarantine_max_files: number;
 }
@@ -132,7 +139,7 @@ export function defaultConfig(): DaemonConfig {
     agents: {},
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
-    retention: { days: 90, quarantine_max_files: 1000 },
+    retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
     budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
     notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
     pricing: {},
@@ -207,6 +214,8 @@ export const SUPERVISION_KEYS: KeySpec[] = [
 /** kasmos additions: what is kept, for how long. */
 export const RETENTION_KEYS: KeySpec[] = [
   { key: "retention.days", expected: "a whole number of days >= 0 (0 = forever)", schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000)) },
+  { key: "retention.worktree_grace_days", expected: "a whole number of days >= 0 (0 = as soon as the task is done)", schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100_000)) },
+  { key: "retention.gc_interval_min", expected: "a whole number of minutes >= 0 (0 = only on demand)", schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(525_600)) },
   { key: "retention.quarantine_max_files", expected: "a whole number >= 1", schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)) },
 ];
 

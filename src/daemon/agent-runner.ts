@@ -58,7 +58,7 @@ export interface RunnerDeps {
 const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
 
 /** Where an agent's prompt is written (and read back for its reminder and its usage lookup). */
-function promptFileOf(project: string, title: string): string {
+export function promptFileOf(project: string, title: string): string {
   return join(configDir(), "prompts", project, `${title}.md`);
 }
 

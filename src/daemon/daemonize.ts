@@ -13,7 +13,7 @@ export interface DetachResult {
   message: string;
 }
 
-const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
+export const LOG_ROTATE_BYTES = 10 * 1024 * 1024;
 
 export function selfCommand(): string[] {
   return Bun.isStandaloneExecutable ? [process.execPath] : [process.execPath, Bun.main];

@@ -13,17 +13,19 @@ import type { RepoEntry } from "./repos.ts";
 import { type ScanStats, SETTLE_MS, SignalEngine } from "./signal-engine.ts";
 import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
 import { mountAgentRoutes } from "./agent-routes.ts";
-import { mountMetricsRoute } from "./metrics.ts";
+import { mountMetricsRoute, StoreMetricsReader } from "./metrics.ts";
+import { GcRunner, pruneRepoQuarantine } from "./gc.ts";
+import { GcBody } from "../api/gc.ts";
+import { jsonBody } from "./http.ts";
 import { AgentRunner } from "./agent-runner.ts";
 import { GitHubWorker } from "./github-plugin.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { dirname, join } from "node:path";
-import { pruneQuarantine, signalDirs } from "../signals/files.ts";
 import { summarizeUsage } from "../api/usage.ts";
 import { Notifier } from "./notifier.ts";
 import { usageOfTasks } from "../store/usage.ts";
 import { existsSync } from "node:fs";
-import { storePath } from "../config/paths.ts";
+import { configDir, logFilePath, storePath } from "../config/paths.ts";
 
 /** The directory of the kasmos binary (or dist/ when run from source), put on agents' PATH. */
 function binDir(): string {
@@ -122,10 +124,22 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   const storeFile = storePath();
   let storeGoneReported = false;
   const notifier = new Notifier(d.db, d.log, () => d.config.notify);
+  const metrics = new StoreMetricsReader(d.db);
+  const gc = new GcRunner({
+    db: d.db,
+    log: d.log,
+    config: () => d.config,
+    repos: () => d.registry.list(),
+    metrics,
+    promptsDir: join(configDir(), "prompts"),
+    logFile: logFilePath(),
+    pump: () => hub.pump(),
+  });
   d.use({
     start() {
       started = true;
       notifier.start();
+      gc.start();
       engine.recover(d.registry.list());
       for (const r of d.registry.list()) watch(r);
       // First pass right away: signals that arrived while the daemon was down are not left waiting a full interval.
@@ -148,6 +162,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     async stop() {
       notifier.stop();
+      await gc.stop();
       github.stop();
       for (const t of settleTimers.values()) clearTimeout(t);
       settleTimers.clear();
@@ -156,6 +171,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     onConfig(cfg) {
       github.onConfig();
+      gc.schedule();
       if (cfg.watch_signals !== watching) {
         watching = cfg.watch_signals;
         if (!watching) for (const p of [...watchers.keys()]) unwatch(p);
@@ -186,13 +202,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       drainBursts(repo, stats);
       await runner.reconcile(repo);
       // Quarantined files do not pile up forever ([retention]); once a minute or so is plenty.
-      if (reason === "timer" && timerPasses % 30 === 2) {
-        const { days, quarantine_max_files } = d.config.retention;
-        for (const dir of signalDirs(repo.path)) {
-          const n = pruneQuarantine(dir, { maxDays: days, maxFiles: quarantine_max_files, nowMs: Date.now() });
-          if (n > 0) d.log.info(`${repo.project}: removed ${n} quarantined signal file${n === 1 ? "" : "s"} from ${dir.rel}/failed ([retention] days = ${days}, quarantine_max_files = ${quarantine_max_files})`);
-        }
-      }
+      if (reason === "timer" && timerPasses % 30 === 2) pruneRepoQuarantine(repo, d.config.retention, false, d.log);
       // PR retries back off by ≥ 30 s: checking every 10th timer pass is plenty and keeps idle passes cheap.
       if (reason === "timer" && timerPasses % 10 === 1) github.sweep(repo);
       // Come back exactly when the freshest file is old enough, for this repo only.
@@ -238,7 +248,11 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       mountLifecycleRoutes(app, d, hub);
       app.post("/v1/notify/test", async (c) => c.json({ results: await notifier.test() }));
       mountAgentRoutes(app, d, runner);
-      mountMetricsRoute(app, d);
+      mountMetricsRoute(app, d, metrics);
+      app.post("/v1/gc", async (c) => {
+        const body = await jsonBody(c, GcBody);
+        return c.json(await gc.run({ dryRun: body.dry_run, full: true, onDemand: true }));
+      });
     },
   });
   return { hub, engine, runner };

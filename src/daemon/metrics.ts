@@ -236,8 +236,29 @@ export class StoreMetricsReader {
   /** Every audit row with id ≤ this is folded into `transitionTotals`. */
   private auditCursor = 0;
   private transitionTotals = new Map<string, { event: string; to: string; n: number }>();
+  /** Totals of rows retention removed (metrics_folded) are the starting point, read once. */
+  private foldedLoaded = false;
 
   constructor(private db: Db) {}
+
+  /**
+   * Fold every row now. Retention calls it inside its delete transaction: the rows it removes are then
+   * already in these totals, and in metrics_folded for a reader started later.
+   */
+  sync(): void {
+    this.loadFolded();
+    this.foldSignals(this.maxSignalId());
+    this.foldAudit(this.maxAuditId());
+  }
+
+  private loadFolded(): void {
+    if (this.foldedLoaded) return;
+    this.foldedLoaded = true;
+    for (const r of this.db.query<{ family: string; a: string; b: string; n: number }, []>("SELECT family, a, b, n FROM metrics_folded").all()) {
+      if (r.family === "signals") add(this.signalTotals, `${r.a}\0${r.b}`, { type: r.a, status: r.b, n: r.n });
+      else if (r.family === "transitions") add(this.transitionTotals, `${r.a}\0${r.b}`, { event: r.a, to: r.b, n: r.n });
+    }
+  }
 
   /** One consistent snapshot (a read transaction): the CLI may write between two statements otherwise. */
   read(): StoreMetrics {
@@ -252,6 +273,7 @@ export class StoreMetricsReader {
     for (let i = 0; i < 1_000_000; i++) {
       const caughtUp = this.db
         .transaction(() => {
+          this.loadFolded();
           const s = this.maxSignalId();
           const a = this.maxAuditId();
           this.foldSignals(Math.min(s, this.signalCursor + sliceIds));
@@ -316,8 +338,7 @@ export class StoreMetricsReader {
 
   private readInSnapshot(): StoreMetrics {
     const db = this.db;
-    this.foldSignals(this.maxSignalId());
-    this.foldAudit(this.maxAuditId());
+    this.sync();
     return {
       signals: [...this.signalTotals.values()].map((v) => ({ ...v })),
       // One COUNT per status: each is then a walk of its small partial index (idx_signals_pending / _processing).
@@ -372,8 +393,7 @@ function usageSeries(d: Daemon): NonNullable<MetricsInput["usage"]> {
   return rows.map((r) => ({ ...r, cost: costOf({ input: r.input, output: r.output, cacheWrite: r.cache_write, cacheRead: r.cache_read }, priceOf(r.model, d.config.pricing)) }));
 }
 
-export function mountMetricsRoute(app: Hono, d: Daemon): void {
-  const store = new StoreMetricsReader(d.db);
+export function mountMetricsRoute(app: Hono, d: Daemon, store: StoreMetricsReader): void {
   // Fold the history now, in slices, rather than in the first scrape.
   setTimeout(() => {
     store.warm().catch((err: unknown) => d.log.warn(`metrics warm-up: ${(err as Error).message}`));

@@ -197,9 +197,9 @@ export function recoverProcessing(dir: SignalDir): number {
 /**
  * Retention of quarantined files: `failed/` keeps at most `maxFiles` quarantined signals (each with its
  * .reason) and none older than `maxDays` (0 = no age limit); the oldest go first. Returns how many
- * signals were removed. Their rows and audit entries stay in the store.
+ * signals were removed (dryRun: would be). Their rows and audit entries follow [retention] days in the store.
  */
-export function pruneQuarantine(dir: SignalDir, opts: { maxFiles: number; maxDays: number; nowMs: number }): number {
+export function pruneQuarantine(dir: SignalDir, opts: { maxFiles: number; maxDays: number; nowMs: number; dryRun?: boolean }): number {
   const failed = join(dir.path, "failed");
   let names: string[];
   try {
@@ -220,7 +220,7 @@ export function pruneQuarantine(dir: SignalDir, opts: { maxFiles: number; maxDay
     const e = entries[i]!;
     const over = entries.length - i > opts.maxFiles;
     if (!over && e.mtimeMs >= cutoff) break;
-    for (const f of [e.name, `${e.name}.reason`]) {
+    for (const f of opts.dryRun ? [] : [e.name, `${e.name}.reason`]) {
       try {
         unlinkSync(join(failed, f));
       } catch {

@@ -51,6 +51,9 @@ export const AUDIT_KINDS = [
   "config_reloaded",
   "daemon_started",
   "daemon_stopped",
+  "gc",
+  "worktree_removed",
+  "worktree_kept",
   "fsm_error",
   "error",
 ] as const;

@@ -20,6 +20,10 @@ export function openStore(path: string, opts: OpenOptions = {}): Db {
     if (!memory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const db = new Database(path, { create: true, strict: true });
     db.exec("PRAGMA busy_timeout = 30000");
+    // A new store returns freed pages to the file system in steps (retention: src/store/retention.ts).
+    // It only takes effect before the first table exists; older stores switch with a one-time VACUUM
+    // (`kas daemon gc`).
+    if (db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM sqlite_schema").get()?.n === 0) db.exec("PRAGMA auto_vacuum = INCREMENTAL");
     if (!memory) db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");

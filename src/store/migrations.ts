@@ -245,4 +245,18 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE tasks ADD COLUMN budget_base TEXT NOT NULL DEFAULT '';
     `);
   },
+  // 11: metrics counters of history rows removed by retention (src/store/retention.ts), folded in
+  // before the rows go, so /v1/metrics never goes backwards (family: "signals" keyed by type and
+  // status, "transitions" by event and target status).
+  (db) => {
+    db.exec(`
+      CREATE TABLE metrics_folded (
+        family  TEXT    NOT NULL,
+        a       TEXT    NOT NULL,
+        b       TEXT    NOT NULL,
+        n       INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (family, a, b)
+      ) WITHOUT ROWID;
+    `);
+  },
 ];

@@ -77,7 +77,7 @@ describe("config", () => {
       agents: {},
       orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
       supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
-      retention: { days: 90, quarantine_max_files: 1000 },
+      retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
       budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
       notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
       pricing: {},

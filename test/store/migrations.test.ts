@@ -37,7 +37,7 @@ describe("migrations", () => {
     const db = openStore(path);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
-    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
+    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "metrics_folded", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
     expect(indexes(db)).toEqual(
       expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active", "idx_agent_usage_task"]),
     );
@@ -47,6 +47,8 @@ describe("migrations", () => {
     const claimIdx = db.query<{ name: string }, []>("PRAGMA index_info(idx_signals_pending)").all().map((r) => r.name);
     expect(claimIdx).toEqual(["project", "created_at", "id"]);
     expect(db.query<{ journal_mode: string }, []>("PRAGMA journal_mode").get()!.journal_mode).toBe("wal");
+    // A new store returns freed pages incrementally (retention); set before the first table.
+    expect(db.query<{ auto_vacuum: number }, []>("PRAGMA auto_vacuum").get()!.auto_vacuum).toBe(2);
     expect(db.query<{ timeout: number }, []>("PRAGMA busy_timeout").get()!.timeout).toBe(30000);
     expect(db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()!.foreign_keys).toBe(1);
     db.close();

@@ -6,6 +6,7 @@ import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
 import { createTask, projectsMaybeNeedingAgents } from "../../src/store/tasks.ts";
 import { endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
+import { agentTitlesOf, batchSql, deleteSql, RETENTION_TABLES, taskAtRest, tasksFinishedBefore } from "../../src/store/retention.ts";
 
 /** The SQL statements `fn` prepares (via db.query), each with SQLite's plan for it. */
 function plansOf(db: Db, fn: () => unknown): { sql: string; plan: string }[] {
@@ -66,4 +67,42 @@ describe("per-signal and per-pass queries use their indexes", () => {
       }
     });
   }
+});
+
+describe("retention batches (src/store/retention.ts) use the primary key and the tasks key", () => {
+  for (const table of RETENTION_TABLES) {
+    test(`batch of ${table.name}`, () => {
+      const db = store();
+      try {
+        const plan = db.query(`EXPLAIN QUERY PLAN ${batchSql(table)}`).all().map((r) => (r as { detail: string }).detail).join(" | ");
+        // The walk is a range of the primary key; the per-row task lookup is the (project, name) key.
+        expect(plan).toMatch(new RegExp(`SEARCH r USING INTEGER PRIMARY KEY \\(rowid>\\?\\)`));
+        expect(plan).toMatch(/SEARCH t USING INDEX sqlite_autoindex_tasks_1 \(project=\? AND name=\?\)/);
+        expect(plan).not.toMatch(/SCAN (r|t)\b/);
+        const del = db.query(`EXPLAIN QUERY PLAN ${deleteSql(table)}`).all().map((r) => (r as { detail: string }).detail).join(" | ");
+        expect(del).toMatch(new RegExp(`SEARCH ${table.name} USING INTEGER PRIMARY KEY \\(rowid`));
+        expect(del).not.toMatch(new RegExp(`SCAN ${table.name}\\b`));
+      } finally {
+        db.close();
+      }
+    });
+  }
+  test("finished tasks of a project (worktree retention)", () => {
+    const db = store();
+    try {
+      const plans = plansOf(db, () => {
+        tasksFinishedBefore(db, "p", "2026-01-01");
+        agentTitlesOf(db, "p", "t1");
+        taskAtRest(db, "p", "t1");
+      });
+      expect(plans.length).toBe(3);
+      expect(plans[0]!.plan).toMatch(/USING INDEX idx_tasks_project_status/);
+      expect(plans[1]!.plan).toMatch(/USING INDEX idx_agents_task/);
+      expect(plans[2]!.plan).toMatch(/SEARCH tasks USING INDEX sqlite_autoindex_tasks_1/);
+      expect(plans[2]!.plan).toMatch(/SEARCH agents USING (COVERING )?INDEX idx_agents_(task|live_title)/);
+      for (const p of plans) expect(p.plan).not.toMatch(/SCAN (tasks|agents)\b/);
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -33,5 +33,6 @@ export default defineCommand({
     events: () => import("./events.ts").then((m) => m.default),
     service: () => import("./service.ts").then((m) => m.default),
     logs: () => import("./logs.ts").then((m) => m.default),
+    gc: () => import("./gc.ts").then((m) => m.default),
   },
 });
