@@ -47,7 +47,7 @@ export async function run(): Promise<BenchResult> {
   const oldRows = envInt("KASMOS_BENCH_OLD_AGENTS", 450_000);
   const defaults = small === 10 && storm === 40 && large === 100 && oldRows === 450_000;
   return withAgentSandbox("kbF-", async (sb) => {
-    const { toml, hooksLog } = fakeClaudeSetup(sb);
+    const { toml, hooksLog } = fakeClaudeSetup(sb, { ignoreInterrupt: true });
     writeDaemonToml(sb, toml);
     const repos = Array.from({ length: REPOS }, (_, i) => sb.makeGitRepo(`fleet${i}`));
     const projects = repos.map((r) => r.split("/").pop() ?? "");
@@ -145,7 +145,7 @@ export async function run(): Promise<BenchResult> {
       name: "fleet-agents",
       figures,
       notes: [
-        `${large} single-coder tasks over ${REPOS} repos (created in the store before the daemon started), started and cancelled through POST …/transition; the coder is agents-live's stand-in for Claude Code (a line of output per second, \`kasmos agent hook\` around 2–4 s turns; ${hooks} hook reports in the whole run)`,
+        `${large} single-coder tasks over ${REPOS} repos (created in the store before the daemon started), started and cancelled through POST …/transition; the coder is agents-live's stand-in for Claude Code (a line of output per second, \`kasmos agent hook\` around 2–4 s turns; ${hooks} hook reports in the whole run); like Claude Code it does not exit on one C-c, so every stop waits out the daemon's 3 s grace and ends on the hangup`,
         `SSE latency: AgentProbe in its own repo writes implement-finished / review-changes 100–200 ms apart and times rename → the plan_transition event read from GET /v1/events (${samples.length} samples in all); windows of ${windowMs / 1000} s, storms measured from the first transition request until every agent reports / every stopped agent is recorded`,
         `old agent rows: ${oldRows.toLocaleString("en-US")} ended rows over ${REPOS} projects (5 per old task) inserted with insertAgent + endAgent in transactions of 25,000 while the daemon ran, in ${round(seedSec, 1)} s`,
         "sizes: KASMOS_BENCH_FLEET=small,storm,large (10,40,100), KASMOS_BENCH_WINDOW_SEC (30), KASMOS_BENCH_OLD_AGENTS (450000); targets only apply at the defaults",
