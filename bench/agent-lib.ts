@@ -4,7 +4,7 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, Sandbox } from "./lib.ts";
+import { BIN, ROOT, Sandbox } from "./lib.ts";
 import { configDir, storeFile } from "./signal-lib.ts";
 
 /** The protocol-obeying fake agent used by the e2e tests. */
@@ -110,4 +110,50 @@ export function query<T>(sb: Sandbox, sql: string, ...params: (string | number)[
   } finally {
     db.close();
   }
+}
+
+/** A stand-in for Claude Code: output every second, hook reports like a CLI in a loop of turns. */
+export function fakeClaude(dir: string, hooksLog: string, ignoreInterrupt = false): string {
+  const file = join(dir, "claude");
+  writeFileSync(
+    file,
+    [
+      "#!/bin/sh",
+      "# argv: claude [--settings <file>] … <pointer>; behaves like a CLI working in turns",
+      `hook() { echo '{"hook_event_name":"'"$1"'","transcript_path":"/dev/null"}' | ${BIN} agent hook --cli claude --event "$1"; echo "$1" >> ${hooksLog}; }`,
+      // Claude Code does not exit on one C-c ("press Ctrl-C again to exit"): a stop takes the daemon's full grace.
+      ...(ignoreInterrupt ? ["trap '' INT"] : []),
+      "hook SessionStart",
+      "i=0",
+      "while [ $i -lt 100000 ]; do",
+      "  i=$((i + 1))",
+      "  hook PreToolUse",
+      "  n=$(( (i % 3) + 2 ))",
+      '  while [ $n -gt 0 ]; do echo "working on step $i ($n)"; sleep 1; n=$((n - 1)); done',
+      "  hook Stop",
+      "done",
+      "",
+    ].join("\n"),
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+/**
+ * A sandbox ready for fake Claude Code agents (agents-live, fleet-agents): the fake CLI, the user's
+ * one-time Claude Code setup (credentials, first run done; no folder trusted) and the daemon.toml lines
+ * that make it every coder (hooks on, no nudges), with `extra` lines added. `ignoreInterrupt`: the
+ * fake ignores C-c like the real CLI, so each stop waits out the grace and ends on the hangup.
+ */
+export function fakeClaudeSetup(sb: Sandbox, opts: { extra?: string[]; ignoreInterrupt?: boolean } = {}): { claude: string; hooksLog: string; toml: string[] } {
+  const bin = join(sb.dir, "fakecli");
+  mkdirSync(bin, { recursive: true });
+  const hooksLog = join(sb.dir, "hooks.log");
+  writeFileSync(hooksLog, "");
+  const claude = fakeClaude(bin, hooksLog, opts.ignoreInterrupt);
+  writeFileSync(join(sb.home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
+  mkdirSync(join(sb.home, ".claude"), { recursive: true });
+  writeFileSync(join(sb.home, ".claude", ".credentials.json"), "{}");
+  const toml = ["poll_interval_sec = 2.0", "watch_signals = true", "auto_review_fix = true", "auto_readiness_review = false", ...(opts.extra ?? []), "[agents.coder]", `program = ${tomlString(claude)}`, "skip_permissions = false", "[supervision]", "nudges = 0"];
+  return { claude, hooksLog, toml };
 }

@@ -1,8 +1,9 @@
 // A latency probe that runs next to a load: its own repo whose `.kasmos/config.toml` makes every agent
 // idle, one task seeded as implementing, and a loop that writes implement-finished-<task> /
 // review-changes-<task> alternately and times, from the daemon's SSE stream, the rename → transition
-// committed (`plan_transition`) and rename → next agent's session (`agent_spawned`). Seed before the
-// daemon starts (`prepare`), register and `start` once it runs, `stop` to get the samples.
+// committed (`plan_transition`), rename → that event received here (SSE latency) and rename → next
+// agent's session (`agent_spawned`). Seed before the daemon starts (`prepare`), register and `start`
+// once it runs, `stop` to get the samples.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sandbox } from "./lib.ts";
@@ -15,6 +16,7 @@ const MAX_ROUNDS = 2_000;
 export interface ProbeSample {
   commit: number; // ms, rename → plan_transition timestamp
   spawn: number; // ms, rename → agent_spawned timestamp
+  sse: number; // ms, rename → the plan_transition event received by this SSE client
 }
 
 export class AgentProbe {
@@ -68,13 +70,17 @@ export class AgentProbe {
         const w = wallMs();
         let commit = Number.NaN;
         let spawn = Number.NaN;
+        let sse = Number.NaN;
         for (let k = 0; k < 20 && Number.isNaN(spawn); k++) {
           const ev = (await es.next(EVENT_TIMEOUT_MS)) as AuditEvent & { detail: Record<string, unknown> | null };
-          if (ev.kind === "plan_transition") commit = Date.parse(ev.timestamp) - w;
+          if (ev.kind === "plan_transition") {
+            sse = wallMs() - w;
+            commit = Date.parse(ev.timestamp) - w;
+          }
           else if (ev.kind === "agent_spawned" && ev.detail?.title === title) spawn = Date.parse(ev.timestamp) - w;
         }
         if (Number.isNaN(commit) || Number.isNaN(spawn)) throw new Error(`probe round ${i}: no transition / agent_spawned for ${title}`);
-        this.samples.push({ commit, spawn });
+        this.samples.push({ commit, spawn, sse });
         toReviewing = !toReviewing;
       }
     } catch (e) {

@@ -5,10 +5,10 @@
 // probe runs first with no agents, so the figures compare 0 and 40 live agents in one run, and the
 // daemon's CPU is taken over each window. The agents are a shell script named `claude` (the harness is
 // picked by basename): the real CLI would need 40 model conversations and ~40 × 300 MB.
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { BIN, cpuMs, type BenchResult, type Figure, percentile, round, waitFor } from "./lib.ts";
-import { query, tomlString, withAgentSandbox, writeDaemonToml } from "./agent-lib.ts";
+import { cpuMs, type BenchResult, type Figure, percentile, round, waitFor } from "./lib.ts";
+import { fakeClaudeSetup, query, withAgentSandbox, writeDaemonToml } from "./agent-lib.ts";
 import { AgentProbe } from "./agent-probe.ts";
 import { registerRepo } from "./signal-lib.ts";
 
@@ -17,31 +17,6 @@ const REPOS = 4;
 const WINDOW_MS = 30_000;
 const PLAN = "# Live\n**Goal:** one task\n\n## Wave 1: a\n### Task 1: work\nkeep working\n";
 
-/** A stand-in for Claude Code: output every second, hook reports like a CLI in a loop of turns. */
-function fakeClaude(dir: string, hooksLog: string): string {
-  const file = join(dir, "claude");
-  writeFileSync(
-    file,
-    [
-      "#!/bin/sh",
-      "# argv: claude [--settings <file>] … <pointer>; behaves like a CLI working in turns",
-      `hook() { echo '{"hook_event_name":"'"$1"'","transcript_path":"/dev/null"}' | ${BIN} agent hook --cli claude --event "$1"; echo "$1" >> ${hooksLog}; }`,
-      "hook SessionStart",
-      "i=0",
-      "while [ $i -lt 100000 ]; do",
-      "  i=$((i + 1))",
-      "  hook PreToolUse",
-      "  n=$(( (i % 3) + 2 ))",
-      '  while [ $n -gt 0 ]; do echo "working on step $i ($n)"; sleep 1; n=$((n - 1)); done',
-      "  hook Stop",
-      "done",
-      "",
-    ].join("\n"),
-  );
-  chmodSync(file, 0o755);
-  return file;
-}
-
 function window(samples: { commit: number }[]): { p50: number; p99: number; max: number; n: number } {
   const xs = samples.map((s) => s.commit).sort((a, b) => a - b);
   return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1] ?? Number.NaN, n: xs.length };
@@ -49,26 +24,8 @@ function window(samples: { commit: number }[]): { p50: number; p99: number; max:
 
 export async function run(): Promise<BenchResult> {
   return withAgentSandbox("kbV-", async (sb) => {
-    const bin = join(sb.dir, "fakecli");
-    mkdirSync(bin, { recursive: true });
-    const hooksLog = join(sb.dir, "hooks.log");
-    writeFileSync(hooksLog, "");
-    const claude = fakeClaude(bin, hooksLog);
-    // The user's one-time Claude Code setup (credentials, first run done); no folder trusted.
-    writeFileSync(join(sb.home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
-    mkdirSync(join(sb.home, ".claude"), { recursive: true });
-    writeFileSync(join(sb.home, ".claude", ".credentials.json"), "{}");
-    writeDaemonToml(sb, [
-      "poll_interval_sec = 2.0",
-      "watch_signals = true",
-      "auto_review_fix = true",
-      "auto_readiness_review = false",
-      "[agents.coder]",
-      `program = ${tomlString(claude)}`,
-      "skip_permissions = false",
-      "[supervision]",
-      "nudges = 0",
-    ]);
+    const { claude, hooksLog, toml } = fakeClaudeSetup(sb);
+    writeDaemonToml(sb, toml);
     const repos = Array.from({ length: REPOS }, (_, i) => sb.makeGitRepo(`live${i}`));
     const planFile = join(sb.dir, "plan.md");
     writeFileSync(planFile, PLAN);

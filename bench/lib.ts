@@ -48,6 +48,15 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[idx] ?? Number.NaN;
 }
 
+/** A whole-number size from the environment (bench sizes for smoke runs), else `fallback`. */
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw.replaceAll("_", ""));
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name}=${raw}: expected a whole number >= 0`);
+  return n;
+}
+
 export function mean(xs: readonly number[]): number {
   if (xs.length === 0) return Number.NaN;
   let s = 0;

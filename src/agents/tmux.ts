@@ -3,6 +3,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { stat } from "node:fs/promises";
+import type { Gate } from "../util/limiter.ts";
 
 export class TmuxError extends Error {
   constructor(
@@ -85,7 +86,8 @@ function commandList(cmds: string[][]): string[] {
 const target = (name: string): string => `=${name}:`;
 
 const isNoServer = (stderr: string): boolean => /no server running|error connecting to|server exited unexpectedly/i.test(stderr);
-const isNoSession = (stderr: string): boolean => /can't find (session|pane|window)|no such (session|pane|window)|session not found/i.test(stderr);
+// "no current target": a server with no session left (it is exiting) asked for one.
+const isNoSession = (stderr: string): boolean => /can't find (session|pane|window)|no such (session|pane|window)|session not found|no current target/i.test(stderr);
 
 // A killed pane process can stay a zombie until tmux reaps it; that counts as gone (Linux /proc check).
 function pidAlive(pid: number): boolean {
@@ -121,8 +123,19 @@ export class Tmux {
     return sessionNameFor(title);
   }
 
-  /** Run one tmux command list; resolves with exit code and output, rejects only on spawn failure or timeout. */
+  /**
+   * Run one tmux command list; resolves with exit code and output, rejects only on spawn failure or
+   * timeout. A server that exits as its last session is killed can take a client's command with it
+   * ("server exited unexpectedly": nothing ran); that command is run once more, on a fresh server.
+   */
   private async exec(args: string[], stdin?: string, clientEnv: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    const r = await this.execOnce(args, stdin, clientEnv);
+    if (r.code === 0 || !/server exited unexpectedly/i.test(r.stderr)) return r;
+    await Bun.sleep(20);
+    return this.execOnce(args, stdin, clientEnv);
+  }
+
+  private async execOnce(args: string[], stdin: string | undefined, clientEnv: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
     const env: Record<string, string | undefined> = { ...process.env, ...clientEnv };
     // Inside a user's tmux, $TMUX would point the client at their server; never let it leak.
     delete env.TMUX;
@@ -290,25 +303,31 @@ export class Tmux {
 
   /**
    * C-c, wait up to graceMs for the agent to exit, then kill the session (and SIGKILL the pane process if
-   * it survives the hangup). Absent session → false.
+   * it survives the hangup). Absent session → false. Two tmux processes in the common case: one reads
+   * the pane and sends the C-c, one kills the session; the wait in between watches the pane's process
+   * (/proc), not tmux. `gate` wraps each tmux call (a limiter: the daemon bounds how many run at once).
    */
-  async kill(title: string, opts: { graceMs?: number } = {}): Promise<boolean> {
+  async kill(title: string, opts: { graceMs?: number; gate?: Gate } = {}): Promise<boolean> {
     const name = sessionNameFor(title);
     const graceMs = opts.graceMs ?? 5000;
-    const state = await this.paneState(name);
+    const gate: Gate = opts.gate ?? ((fn) => fn());
+    const state = await gate(() => this.paneState(name, graceMs > 0 ? title : null));
     if (!state) return false;
     // Never stop a session that belongs to another identity (its recorded title differs).
     if (state.title !== null && state.title !== title) return false;
     if (!state.dead && graceMs > 0) {
-      await this.exec(["send-keys", "-t", target(name), "C-c"]);
       const deadline = Date.now() + graceMs;
       while (Date.now() < deadline) {
         await Bun.sleep(Math.min(50, Math.max(1, deadline - Date.now())));
-        const s = await this.paneState(name);
+        if (state.pid > 0) {
+          if (!pidAlive(state.pid)) break;
+          continue;
+        }
+        const s = await gate(() => this.paneState(name, null)); // no pid known: ask tmux
         if (!s || s.dead) break;
       }
     }
-    const r = await this.exec(["kill-session", "-t", target(name)]);
+    const r = await gate(() => this.exec(["kill-session", "-t", target(name)]));
     if (r.code !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr)) {
       throw new TmuxError(r.stderr || `tmux kill-session exited ${r.code}`, ["kill-session"], r.stderr, r.code);
     }
@@ -330,13 +349,21 @@ export class Tmux {
     }
   }
 
-  private async paneState(name: string): Promise<{ dead: boolean; pid: number; title: string | null } | null> {
-    const r = await this.exec(["display-message", "-p", "-t", target(name), `#{pane_dead}\t#{pane_pid}\t#{${TITLE_OPTION}}`]);
+  /**
+   * The pane's state (dead, process, recorded title); null when the session is gone. With `interrupt`
+   * (the caller's title), the same tmux call presses C-c in a running pane recorded for that title.
+   */
+  private async paneState(name: string, interrupt: string | null): Promise<{ dead: boolean; pid: number; title: string | null } | null> {
+    const display = ["display-message", "-p", "-t", target(name), `#{pane_dead}\t#{pane_pid}\t#{${TITLE_OPTION}}`];
+    // The title option holds encodeURIComponent(title): no ',', '}' or '#' to upset the format.
+    const mine = `#{||:#{==:#{${TITLE_OPTION}},},#{==:#{${TITLE_OPTION}},${interrupt === null ? "" : encodeURIComponent(interrupt)}}}`;
+    const args = interrupt === null ? display : commandList([display, ["if-shell", "-F", "-t", target(name), `#{&&:#{!=:#{pane_dead},1},${mine}}`, `send-keys -t ${target(name)} C-c`]]);
+    const r = await this.exec(args);
     if (r.code !== 0) {
       if (isNoServer(r.stderr) || isNoSession(r.stderr)) return null;
       throw new TmuxError(r.stderr || `tmux display-message exited ${r.code}`, ["display-message"], r.stderr, r.code);
     }
-    const [dead, pid, raw] = r.stdout.replace(/\n$/, "").split("\t");
+    const [dead, pid, raw] = (r.stdout.split("\n")[0] ?? "").split("\t");
     let title: string | null = null;
     try {
       title = raw ? decodeURIComponent(raw) : null;

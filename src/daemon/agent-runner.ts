@@ -28,6 +28,7 @@ import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
 import { type AgentRow, addNudge, agentById, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
+import { Limiter } from "../util/limiter.ts";
 import { realOr } from "../util/repo-root.ts";
 import { checkBudget, utcDay } from "../lifecycle/budget.ts";
 import { daySpend, holdOf, taskSpend } from "../store/budget.ts";
@@ -169,10 +170,12 @@ export class AgentRunner {
       if (live.some((a) => a.title === w.title)) continue;
       const key = `${repo.project}/${w.title}`;
       if (this.spawning.has(key)) continue; // a start already under way (from an earlier pass)
+      if (this.stopping.has(key)) continue; // its stop is under way: started on a pass after it finished
       // Ended naturally since the task last changed → stuck, not a respawn loop (until an operator restarts it).
       if (endedSince(this.deps.db, repo.project, t.name, w.title, t.updatedAt)) continue;
-      this.spawning.add(key);
-      spawns.push(this.spawn(repo, t, w, sessions).finally(() => this.spawning.delete(key)));
+      const started = this.spawn(repo, t, w, sessions).finally(() => this.spawning.delete(key));
+      this.spawning.set(key, started);
+      spawns.push(started);
     }
     // Starts run beside the scan loop (bounded), never inside the pass: a signal landing during a start
     // storm is not kept waiting for it. The superseded agents stop once the new ones started.
@@ -475,28 +478,54 @@ export class AgentRunner {
    */
   stop(a: AgentRow, reason: string, replaced = false, final = false): void {
     if (this.killing.has(a.id)) return;
+    void this.stopJob(a, reason, { replaced, final, waitTurn: reason === "superseded" });
+  }
+
+  /** Stops in flight, by project/title: that title does not start again until its stop finished. */
+  private stopping = new Map<string, Promise<void>>();
+  /**
+   * At most 4 tmux processes of stops at once across every repo: a storm of 100 stops must not take the
+   * CPU from the scan loop (each stop is 2 tmux calls; the grace wait between them runs none).
+   */
+  private stopSlots = new Limiter(4);
+
+  /**
+   * One stop, beside the scan loop: after a start of the same title finished, (for a superseded agent)
+   * once its turn ended, C-c, grace, kill-session; then the row, usage and audit. Resolves when recorded.
+   */
+  private stopJob(a: AgentRow, reason: string, o: { replaced?: boolean; final?: boolean; restarted?: boolean; waitTurn?: boolean }): Promise<void> {
+    const key = `${a.project}/${a.title}`;
+    const before = this.stopping.get(key);
+    if (this.killing.has(a.id) && before) return before;
     this.killing.add(a.id);
-    void (async () => {
+    const job: Promise<void> = (async () => {
+      await before; // an earlier stop of this title (another row)
+      await this.spawning.get(key); // and a start of it: never stopped halfway
       let turnEnded: boolean | null = null;
       try {
         // An agent that just signalled may still be finishing its turn (its last tool call returning):
         // stop it once the turn ended, bounded by stop_grace_sec.
-        if (reason === "superseded") turnEnded = await this.turnEnded(a);
-        await this.deps.tmux.kill(this.sessionTitle(a.project, a.title), { graceMs: KILL_GRACE_MS });
+        if (o.waitTurn) turnEnded = await this.turnEnded(a);
+        await this.deps.tmux.kill(this.sessionTitle(a.project, a.title), { graceMs: KILL_GRACE_MS, gate: this.stopSlots.run });
       } catch (err) {
         this.deps.log.warn(`kill ${a.title}: ${(err as Error).message}`);
       }
       this.collectUsage(a);
       writeTx(this.deps.db, () => {
-        if (endAgent(this.deps.db, a.id, final ? "exited" : "killed", null, reason)) {
-          if (final) setAttention(this.deps.db, a.project, a.task, `${a.role} ${a.title} ${reason}`);
-          recordAudit(this.deps.db, { kind: "agent_killed", project: a.project, task: a.task, message: `${a.role} ${a.title} stopped: ${reason}${turnEnded === false ? " (its turn had not ended after stop_grace_sec)" : ""}`, detail: { title: a.title, replaced, turn_ended: turnEnded } });
+        if (endAgent(this.deps.db, a.id, o.final ? "exited" : "killed", null, reason)) {
+          if (o.final) setAttention(this.deps.db, a.project, a.task, `${a.role} ${a.title} ${reason}`);
+          if (o.restarted) markRestarted(this.deps.db, a.project, a.title);
+          recordAudit(this.deps.db, { kind: "agent_killed", project: a.project, task: a.task, message: `${a.role} ${a.title} stopped: ${reason}${turnEnded === false ? " (its turn had not ended after stop_grace_sec)" : ""}`, detail: { title: a.title, replaced: o.replaced ?? false, turn_ended: turnEnded } });
         }
       });
+    })().finally(() => {
       this.killing.delete(a.id);
       this.paneSeen.delete(a.id);
+      if (this.stopping.get(key) === job) this.stopping.delete(key);
       this.deps.hub.pump();
-    })();
+    });
+    this.stopping.set(key, job);
+    return job;
   }
 
   /**
@@ -513,10 +542,10 @@ export class AgentRunner {
         const row = liveAgentByTitle(this.deps.db, a.project, a.title);
         if (!row || row.id !== a.id || row.activity === "idle" || row.activity === "waiting" || row.activity === "ended") return true;
       } else {
-        const last = await this.deps.tmux.lastActivity(this.sessionTitle(a.project, a.title)).catch(() => null);
+        const last = await this.stopSlots.run(() => this.deps.tmux.lastActivity(this.sessionTitle(a.project, a.title))).catch(() => null);
         if (last === null || Date.now() - last * 1000 >= quietMs) return true;
       }
-      await Bun.sleep(250);
+      await Bun.sleep(h.reportsTurns ? 250 : 1000); // a tmux call per look: once a second
     }
     return false;
   }
@@ -612,45 +641,20 @@ export class AgentRunner {
   }
 
   /** Stop now (no turn wait) and record it; resolves once the session is gone. */
-  private async stopNow(a: AgentRow, reason: string): Promise<void> {
-    this.killing.add(a.id);
-    try {
-      await this.deps.tmux.kill(this.sessionTitle(a.project, a.title), { graceMs: KILL_GRACE_MS }).catch(() => false);
-      writeTx(this.deps.db, () => {
-        if (endAgent(this.deps.db, a.id, "killed", null, reason)) {
-          markRestarted(this.deps.db, a.project, a.title);
-          recordAudit(this.deps.db, { kind: "agent_killed", project: a.project, task: a.task, message: `${a.role} ${a.title} stopped: ${reason}`, detail: { title: a.title } });
-        }
-      });
-    } finally {
-      this.killing.delete(a.id);
-      this.paneSeen.delete(a.id);
-    }
+  private stopNow(a: AgentRow, reason: string): Promise<void> {
+    return this.stopJob(a, reason, { restarted: true });
   }
 
-  /** Starts in flight, by project/title (a later pass never queues a second one). */
-  private spawning = new Set<string>();
-  private slotsFree = 6;
-  private slotWaiters: (() => void)[] = [];
-
+  /** Starts in flight, by project/title (a later pass never queues a second one; a stop of it waits). */
+  private spawning = new Map<string, Promise<void>>();
   /** At most 6 starts at once across every repo (each runs tmux and git). */
-  private async withStartSlot<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.slotsFree === 0) await new Promise<void>((r) => this.slotWaiters.push(r));
-    else this.slotsFree--;
-    try {
-      return await fn();
-    } finally {
-      const next = this.slotWaiters.shift();
-      if (next) next();
-      else this.slotsFree++;
-    }
-  }
+  private startSlots = new Limiter(6);
 
   private async spawn(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo> = new Map()): Promise<void> {
     const { log } = this.deps;
     const key = `${repo.project}/${t.name}`;
     const prev = this.chains.get(key) ?? Promise.resolve();
-    const run = prev.then(() => this.withStartSlot(() => this.spawnNow(repo, t, w, sessions))).catch((err: unknown) => {
+    const run = prev.then(() => this.startSlots.run(() => this.spawnNow(repo, t, w, sessions))).catch((err: unknown) => {
       try {
         this.recordFailedStart(repo, t, w, "", (err as Error).message);
       } catch (e) {

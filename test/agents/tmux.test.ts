@@ -224,6 +224,29 @@ describe("Tmux", () => {
     Bun.spawnSync(["tmux", "-L", socket, "kill-session", "-t", "=kas_owner:"]);
   });
 
+  test("kill with a grace never presses C-c in a session recorded for another identity", async () => {
+    await tmux.spawn({ title: "owner2", cwd: dir, argv: sh("trap 'exit 0' INT; echo up; while :; do sleep 0.05; done"), env: {} });
+    await captureHas("owner2", "up");
+    Bun.spawnSync(["tmux", "-L", socket, "set-option", "-t", "=kas_owner2:", "@kas_title", "someone-else"]);
+    expect(await tmux.kill("owner2", { graceMs: 300 })).toBe(false);
+    await Bun.sleep(300);
+    expect((await tmux.list()).find((s) => s.name === "kas_owner2")?.dead).toBe(false);
+    Bun.spawnSync(["tmux", "-L", socket, "kill-session", "-t", "=kas_owner2:"]);
+  });
+
+  test("kill through a gate: every tmux call of a stop goes through it, two for an agent leaving on C-c", async () => {
+    await tmux.spawn({ title: "gated", cwd: dir, argv: sh("trap 'exit 0' INT; echo up; while :; do sleep 0.05; done"), env: {} });
+    await captureHas("gated", "up");
+    let calls = 0;
+    const gate = <T>(fn: () => Promise<T>): Promise<T> => {
+      calls++;
+      return fn();
+    };
+    expect(await tmux.kill("gated", { graceMs: 5000, gate })).toBe(true);
+    expect(calls).toBe(2);
+    expect(await tmux.has("gated")).toBe(false);
+  });
+
   test("list ignores sessions that are not kas_*; instant exits never lose the pane", async () => {
     Bun.spawnSync(["tmux", "-L", socket, "-f", "/dev/null", "new-session", "-d", "-s", "other", "sleep", "30"]);
     for (let i = 0; i < 10; i++) await tmux.spawn({ title: `instant-${i}`, cwd: dir, argv: ["true"], env: {} });

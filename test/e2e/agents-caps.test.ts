@@ -2,13 +2,8 @@
 // and fake agents (test/fixtures/fake-agent.sh). Covers the review-fix cap, verify force-promotion,
 // a stale master approval being replaced, and a daemon SIGKILLed in the middle of a wave.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { alive, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
-import { fakeAgentConfig, WAVES_PLAN } from "../helpers/agents.ts";
-
-/** One task: at or under blueprint_skip_threshold, so a single coder implements it. */
-const SMALL = "# Small\n**Goal:** one change\n\n## Wave 1: a\n### Task 1: x\ndo x\n";
+import { createPlanned, fakeAgentConfig, SMALL_PLAN, WAVES_PLAN } from "../helpers/agents.ts";
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -62,13 +57,8 @@ function expectNoOverlap(rows: AgentRow[]): void {
 
 /** Register the repo, create a task with a stored plan and start implementing it (no planner). */
 async function startPlanned(repo: string, name: string, plan: string): Promise<void> {
-  const planFile = join(sb.dir, `${name}.md`);
-  writeFileSync(planFile, plan);
   expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
-  const c = await sb.run(["task", "create", name, "--plan", planFile], { cwd: repo });
-  expect(c.code, c.stderr).toBe(0);
-  const t = await sb.run(["task", "transition", name, "implement_start"], { cwd: repo });
-  expect(t.code, t.stderr).toBe(0);
+  await createPlanned(sb, repo, name, plan);
 }
 
 describe("agents at their limits", () => {
@@ -76,7 +66,7 @@ describe("agents at their limits", () => {
     const repo = makeGitRepo(sb.dir, "shop");
     sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=5", "max_review_fix_cycles = 1"));
     const daemon = await sb.foreground();
-    await startPlanned(repo, "cap", SMALL);
+    await startPlanned(repo, "cap", SMALL_PLAN);
 
     await waitFor(() => (task("cap")?.attention ?? "") !== "", 60_000, "attention for the review-fix cap");
     const t = task("cap")!;
@@ -103,7 +93,7 @@ describe("agents at their limits", () => {
     const repo = makeGitRepo(sb.dir, "shop");
     sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0 FAKE_VERIFY_FAILS=5", "readiness_max_verify_cycles = 2"));
     const daemon = await sb.foreground();
-    await startPlanned(repo, "fp", SMALL);
+    await startPlanned(repo, "fp", SMALL_PLAN);
 
     await waitFor(() => task("fp")?.status === "done", 90_000, "fp to reach done");
     const t = task("fp")!;
@@ -138,7 +128,7 @@ describe("agents at their limits", () => {
     const repo = makeGitRepo(sb.dir, "shop");
     sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0 FAKE_MASTER_STALE=1"));
     const daemon = await sb.foreground();
-    await startPlanned(repo, "st", SMALL);
+    await startPlanned(repo, "st", SMALL_PLAN);
 
     await waitFor(() => task("st")?.status === "done", 60_000, "st to reach done");
     const t = task("st")!;

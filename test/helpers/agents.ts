@@ -1,7 +1,9 @@
 // Shared by the agent end-to-end tests: the fake agent (test/fixtures/fake-agent.sh) and a daemon
 // config that runs it for every role with the auto flags on.
+import { expect } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./env.ts";
+import { ROOT, type Sandbox } from "./env.ts";
 
 export const FAKE_AGENT = join(ROOT, "test", "fixtures", "fake-agent.sh");
 
@@ -20,6 +22,9 @@ make config
 serve it
 `;
 
+/** One task: at or under blueprint_skip_threshold, so a single coder implements it. */
+export const SMALL_PLAN = "# Small\n**Goal:** one change\n\n## Wave 1: a\n### Task 1: x\ndo x\n";
+
 /** daemon.toml: fast polling, auto flags on, the fake agent (with `extraEnv` knobs) as every role's program. */
 export function fakeAgentConfig(extraEnv: string, extra = ""): string {
   return [
@@ -30,4 +35,14 @@ export function fakeAgentConfig(extraEnv: string, extra = ""): string {
     `default_program = "env ${extraEnv} ${FAKE_AGENT}"`,
     extra,
   ].join("\n");
+}
+
+/** Create a task with a stored plan in `repo` (registered already) and start implementing it (no planner). */
+export async function createPlanned(sb: Sandbox, repo: string, name: string, plan: string): Promise<void> {
+  const planFile = join(sb.dir, `${name}.md`);
+  writeFileSync(planFile, plan);
+  const c = await sb.run(["task", "create", name, "--plan", planFile], { cwd: repo });
+  expect(c.code, c.stderr).toBe(0);
+  const t = await sb.run(["task", "transition", name, "implement_start"], { cwd: repo });
+  expect(t.code, t.stderr).toBe(0);
 }
