@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { openStore } from "../src/store/db.ts";
 import { endAgent, insertAgent } from "../src/store/agents.ts";
-import { cpuPreciseMs, type BenchResult, envInt, type Figure, percentile, round, waitFor } from "./lib.ts";
+import { cpuWindow, type BenchResult, envInt, type Figure, percentile, round, waitFor } from "./lib.ts";
 import { fakeClaudeSetup, query, tmux, withAgentSandbox, writeDaemonToml } from "./agent-lib.ts";
 import { AgentProbe, type ProbeSample } from "./agent-probe.ts";
 import { PLAN, registerRepo, storeFile } from "./signal-lib.ts";
@@ -77,12 +77,12 @@ export async function run(): Promise<BenchResult> {
     /** Probe samples and daemon CPU from now until `until` resolves. */
     const measure = async (label: string, target: boolean, until: () => Promise<void>): Promise<void> => {
       const cut = probe.samples.length;
-      const cpu0 = cpuPreciseMs(d.pid);
+      const cpuOf = cpuWindow(d.pid);
       const t0 = performance.now();
       await until();
       const ms = performance.now() - t0;
       if (probe.error) throw new Error(`probe: ${probe.error}`);
-      phases.push({ label, samples: probe.samples.slice(cut), cpuPct: ((cpuPreciseMs(d.pid) - cpu0) / ms) * 100, seconds: ms / 1000, target });
+      phases.push({ label, samples: probe.samples.slice(cut), cpuPct: (cpuOf() / ms) * 100, seconds: ms / 1000, target });
     };
     const idle = (): Promise<void> => Bun.sleep(windowMs);
     const startAll = async (list: typeof tasks, want: number): Promise<void> => {

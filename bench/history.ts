@@ -13,7 +13,7 @@ import { openStore } from "../src/store/db.ts";
 import { insertStoredRepo } from "../src/store/repos.ts";
 import { insertFinishedSignal } from "../src/store/signals.ts";
 import { createTask } from "../src/store/tasks.ts";
-import { cpuPreciseMs, type BenchResult, envInt, type Figure, percentile, round, Sandbox } from "./lib.ts";
+import { cpuPreciseMs, cpuWindow, type BenchResult, envInt, type Figure, percentile, round, Sandbox } from "./lib.ts";
 import { getJson, gitInit, openReadOnly, PLAN, storeFile } from "./signal-lib.ts";
 
 const REPOS = 10;
@@ -178,10 +178,10 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
     ro.close();
     const rp = await replay(d.socket, lastId, 600_000);
 
-    const cpu0 = cpuPreciseMs(d.pid);
+    const cpuOf = cpuWindow(d.pid);
     const tIdle = performance.now();
     await Bun.sleep(idleMs);
-    const idleCpuPct = ((cpuPreciseMs(d.pid) - cpu0) / (performance.now() - tIdle)) * 100;
+    const idleCpuPct = ((cpuOf()) / (performance.now() - tIdle)) * 100;
 
     let gcNote = "";
     if (gc) gcNote = runGc(sb);

@@ -5,7 +5,7 @@
 // (idle-500-repos: 500 repos with 5,000 tasks seeded in the store).
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { cpuPreciseMs, type BenchResult, type Figure, round, rssMb, Sandbox } from "./lib.ts";
+import { cpuWindow, type BenchResult, type Figure, round, rssMb, Sandbox } from "./lib.ts";
 import { getJson, gitInit, registerRepo } from "./signal-lib.ts";
 
 const SETTLE_MS = 3_000; // registration passes + the first full timer pass over all repos
@@ -48,10 +48,10 @@ export async function idleRepos(o: IdleReposOptions): Promise<BenchResult> {
     await Bun.sleep(SETTLE_MS);
 
     const before = await getJson<Status>(d.socket, "/v1/status");
-    const cpu0 = cpuPreciseMs(d.pid);
+    const cpuOf = cpuWindow(d.pid);
     const t0 = performance.now();
     await Bun.sleep(IDLE_MS);
-    const cpu = cpuPreciseMs(d.pid) - cpu0;
+    const cpu = cpuOf();
     const wall = performance.now() - t0;
     const rss = rssMb(d.pid);
     let fds = -1;

@@ -108,21 +108,46 @@ export function cpuMs(pid: number): number {
   return ((utime + stime) * 1000) / CLK_TCK;
 }
 
-/**
- * On-CPU time of every live thread of `pid` in ms, with ns resolution (/proc/<pid>/task/<tid>/schedstat).
- * cpuMs() counts in clock ticks (10 ms here), too coarse for an idle window of ~100 ms; but threads
- * that exit take their time with them here, so this is for idle windows, not bursts.
- */
-export function cpuPreciseMs(pid: number): number {
-  let ns = 0;
+function threadNs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+      out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]));
     } catch {
       // thread exited between the listing and the read
     }
   }
-  return ns / 1e6;
+  return out;
+}
+
+/**
+ * On-CPU time of `pid` so far in ms: the live threads' time with ns resolution
+ * (/proc/<pid>/task/<tid>/schedstat), or the process total in clock ticks (/proc/<pid>/stat, which
+ * keeps the time of threads that exited) when that is larger.
+ */
+export function cpuPreciseMs(pid: number): number {
+  let ns = 0;
+  for (const v of threadNs(pid).values()) ns += v;
+  return Math.max(ns / 1e6, cpuMs(pid));
+}
+
+/**
+ * CPU time of `pid` over a window, in ms: call at the start, call the result at the end. Threads alive
+ * at both ends count with ns resolution; if one exited meanwhile (its time is gone from the per-thread
+ * figures), the tick-resolution process total is used when larger. Never negative.
+ */
+export function cpuWindow(pid: number): () => number {
+  const t0 = threadNs(pid);
+  const stat0 = cpuMs(pid);
+  return () => {
+    const t1 = threadNs(pid);
+    let ns = 0;
+    let vanished = false;
+    for (const [tid, v] of t1) ns += v - (t0.get(tid) ?? 0);
+    for (const tid of t0.keys()) if (!t1.has(tid)) vanished = true;
+    const precise = Math.max(0, ns / 1e6);
+    return vanished ? Math.max(precise, cpuMs(pid) - stat0) : precise;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
