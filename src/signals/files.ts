@@ -26,8 +26,15 @@ export function worktreesDir(repo: string): string {
   return join(repo, ".worktrees");
 }
 
+/**
+ * Which worktree folders (names under .worktrees/) to scan and watch: given every candidate name, the
+ * ones to keep. The daemon leaves out folders of finished tasks (they cannot signal), so a repo with
+ * thousands of old worktrees costs no more per scan than one with a few.
+ */
+export type FolderFilter = (names: string[]) => string[];
+
 /** Root signals folder first, then every worktree's (sorted), so root signals win dedup (reference §2.5). */
-export function signalDirs(repo: string): SignalDir[] {
+export function signalDirs(repo: string, filter?: FolderFilter): SignalDir[] {
   const dirs = [rootSignalDir(repo)];
   const wt = worktreesDir(repo);
   // existsSync first: a thrown ENOENT (with its stack) costs more than the extra syscall, every poll, every repo.
@@ -40,7 +47,9 @@ export function signalDirs(repo: string): SignalDir[] {
   }
   // Only git worktrees (a `.git` file points at the repo): a user's own folder that happens to sit under
   // .worktrees/ is not kasmos's to scan or to create signal folders in.
-  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".") && lstatSync(join(wt, e.name, ".git"), { throwIfNoEntry: false })?.isFile() === true).map((e) => e.name);
+  let candidates = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  if (filter) candidates = filter(candidates); // by name first: a left-out folder costs no stat at all
+  const names = candidates.filter((name) => lstatSync(join(wt, name, ".git"), { throwIfNoEntry: false })?.isFile() === true);
   names.sort();
   for (const name of names) {
     const rel = join(".worktrees", name, SIGNALS_REL);

@@ -14,6 +14,21 @@ export const MAY_NEED_AGENT = `(status = 'planning'
   OR (status = 'reviewing' AND active_agent = 'reviewer')
   OR (status = 'verifying' AND active_agent = 'master'))`;
 
+/**
+ * SQL: tasks that are not finished (can still signal, need agents, show up in status). The WHERE of
+ * the partial index idx_tasks_open (migration 12); queries must contain this exact expression.
+ */
+export const OPEN_TASK = "status NOT IN ('done', 'cancelled')";
+
+/** SQL: done, verified tasks without any PR attempt yet (the GitHub sweep's candidates; idx_tasks_pr_todo, migration 12). */
+export const PR_TODO = "status = 'done' AND verified_sha != '' AND pr_url = '' AND pr_create_state = ''";
+
+/** SQL: tasks with a PR still open (the PR monitor's set; idx_tasks_pr_open, migration 12). */
+export const PR_OPEN = "pr_number IS NOT NULL AND pr_state NOT IN ('closed', 'merged')";
+
+/** SQL: a task's worktree folder name (`<repo>/.worktrees/<branch with "/" → "-">`); indexed by idx_tasks_folder. */
+export const TASK_FOLDER = "replace(branch, '/', '-')";
+
 export const MIGRATIONS: Migration[] = [
   // 1: repositories registered at run time (survive restarts; merged with the config's `repos`).
   (db) => {
@@ -243,6 +258,49 @@ export const MIGRATIONS: Migration[] = [
     db.exec(`
       ALTER TABLE tasks ADD COLUMN hold TEXT NOT NULL DEFAULT '';
       ALTER TABLE tasks ADD COLUMN budget_base TEXT NOT NULL DEFAULT '';
+    `);
+  },
+  // 11: reserved for a migration landing from a parallel branch (replaced by it at merge; versions are positions).
+  () => {},
+  // 12: history-independent hot paths (issue 14). Partial indexes for the few interesting tasks (open,
+  // with attention, waiting for a PR, with an open PR), a task's branch / worktree folder lookups, a
+  // task's newest audit rows (was (task, timestamp) then a sort by id), and usage totals
+  // per (repo, role, model) kept by triggers, so a metrics scrape reads a handful of rows instead of
+  // grouping every agent run ever recorded.
+  (db) => {
+    const addNew = `INSERT INTO usage_totals (project, role, model, input, output, cache_write, cache_read)
+          VALUES (NEW.project, NEW.role, NEW.model, NEW.input, NEW.output, NEW.cache_write, NEW.cache_read)
+          ON CONFLICT (project, role, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+            cache_write = cache_write + excluded.cache_write, cache_read = cache_read + excluded.cache_read;`;
+    const subtractOld = `UPDATE usage_totals SET input = input - OLD.input, output = output - OLD.output, cache_write = cache_write - OLD.cache_write, cache_read = cache_read - OLD.cache_read
+          WHERE project = OLD.project AND role = OLD.role AND model = OLD.model;`;
+    db.exec(`
+      CREATE INDEX idx_tasks_open ON tasks (project, name) WHERE ${OPEN_TASK};
+      CREATE INDEX idx_tasks_attention ON tasks (project, name) WHERE attention != '';
+      CREATE INDEX idx_tasks_pr_todo ON tasks (project) WHERE ${PR_TODO};
+      CREATE INDEX idx_tasks_pr_open ON tasks (project) WHERE ${PR_OPEN};
+      CREATE INDEX idx_tasks_branch ON tasks (project, branch);
+      CREATE INDEX idx_pr_runs_retry ON pr_create_runs (next_retry_at) WHERE next_retry_at IS NOT NULL;
+      DROP INDEX idx_audit_task_ts;
+      CREATE INDEX idx_audit_task_id ON audit_events (project, task, id);
+      CREATE INDEX idx_tasks_folder ON tasks (project, ${TASK_FOLDER});
+      CREATE TABLE usage_totals (
+        project TEXT NOT NULL, role TEXT NOT NULL, model TEXT NOT NULL,
+        input INTEGER NOT NULL DEFAULT 0, output INTEGER NOT NULL DEFAULT 0, cache_write INTEGER NOT NULL DEFAULT 0, cache_read INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (project, role, model)
+      );
+      INSERT INTO usage_totals (project, role, model, input, output, cache_write, cache_read)
+        SELECT project, role, model, SUM(input), SUM(output), SUM(cache_write), SUM(cache_read) FROM agent_usage GROUP BY project, role, model;
+      CREATE TRIGGER usage_totals_ins AFTER INSERT ON agent_usage BEGIN
+${addNew}
+      END;
+      CREATE TRIGGER usage_totals_del AFTER DELETE ON agent_usage BEGIN
+${subtractOld}
+      END;
+      CREATE TRIGGER usage_totals_upd AFTER UPDATE ON agent_usage BEGIN
+${subtractOld}
+${addNew}
+      END;
     `);
   },
 ];

@@ -3,7 +3,7 @@
 // applyTaskUpdate has no content field, so an update can never wipe a plan.
 import { type Db, nowIso, writeTx, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
-import { MAY_NEED_AGENT } from "./migrations.ts";
+import { MAY_NEED_AGENT, OPEN_TASK, PR_OPEN, PR_TODO, TASK_FOLDER } from "./migrations.ts";
 import {
   EXECUTION_PHASES,
   TASK_STATUSES,
@@ -518,15 +518,70 @@ export function countTasksByProject(db: Db): { project: string; status: string; 
   return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, COUNT(*) AS n FROM tasks GROUP BY project, status").all();
 }
 
-/** Active tasks and tasks with an attention item, compactly (daemon status). */
-export function activeTaskSummaries(db: Db): { project: string; name: string; status: string; phase: string; wave: number; attention: string }[] {
+export interface TaskSummary {
+  project: string;
+  name: string;
+  status: string;
+  phase: string;
+  wave: number;
+  attention: string;
+}
+
+/**
+ * Active tasks and tasks with an attention item, compactly (daemon status). Two walks of small partial
+ * indexes (idx_tasks_open, idx_tasks_attention): never the finished history, never plan text.
+ */
+export function activeTaskSummaries(db: Db): TaskSummary[] {
+  const cols = "project, name, status, execution_phase AS phase, active_wave AS wave, attention";
   return db
-    .query<{ project: string; name: string; status: string; phase: string; wave: number; attention: string }, []>(
-      `SELECT project, name, status, execution_phase AS phase, active_wave AS wave, attention FROM tasks
-       WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != ''
+    .query<TaskSummary, []>(
+      `SELECT ${cols} FROM tasks INDEXED BY idx_tasks_open WHERE ${OPEN_TASK} AND status IN ('planning', 'implementing', 'reviewing', 'verifying')
+       UNION SELECT ${cols} FROM tasks INDEXED BY idx_tasks_attention WHERE attention != ''
        ORDER BY project, name LIMIT 200`,
     )
     .all();
+}
+
+/** Done, verified tasks of a project without any PR attempt (the GitHub sweep's candidates), names only. */
+export function tasksNeedingPr(db: Db, project: string): string[] {
+  return db
+    .query<{ name: string }, { project: string }>(`SELECT name FROM tasks INDEXED BY idx_tasks_pr_todo WHERE project = $project AND ${PR_TODO} ORDER BY name`)
+    .all({ project })
+    .map((r) => r.name);
+}
+
+/** Tasks of a project in `statuses` whose PR is still open (the PR monitor's set), without plan text. */
+export function tasksWithOpenPr(db: Db, project: string, statuses: readonly TaskStatus[]): TaskRow[] {
+  const params: Record<string, string> = { project };
+  return db
+    .query<RawTask, Record<string, string>>(`SELECT ${columnsWithoutContent(db)} FROM tasks INDEXED BY idx_tasks_pr_open WHERE project = $project AND ${PR_OPEN} AND status IN ${inList("s", statuses, params)} ORDER BY name`)
+    .all(params)
+    .map(toTask);
+}
+
+/**
+ * Worktree folder names (under <repo>/.worktrees/) of a project's tasks that can still signal: open
+ * tasks, and tasks with a live agent. One walk of idx_tasks_open plus the live agents.
+ */
+export function liveWorktreeFolders(db: Db, project: string): Set<string> {
+  const rows = db
+    .query<{ folder: string }, { project: string }>(
+      `SELECT ${TASK_FOLDER} AS folder FROM tasks INDEXED BY idx_tasks_open WHERE project = $project AND ${OPEN_TASK} AND branch != ''
+       UNION SELECT ${TASK_FOLDER} FROM tasks WHERE project = $project AND branch != '' AND name IN (SELECT task FROM agents WHERE project = $project AND state = 'running')`,
+    )
+    .all({ project });
+  return new Set(rows.map((r) => r.folder));
+}
+
+/** Of these worktree folder names, the ones that belong to a task of the project (idx_tasks_folder). */
+export function taskFolders(db: Db, project: string, folders: readonly string[]): Set<string> {
+  if (folders.length === 0) return new Set();
+  const rows = db
+    .query<{ folder: string }, { project: string; folders: string }>(
+      `SELECT DISTINCT ${TASK_FOLDER} AS folder FROM tasks INDEXED BY idx_tasks_folder WHERE project = $project AND ${TASK_FOLDER} IN (SELECT value FROM json_each($folders))`,
+    )
+    .all({ project, folders: JSON.stringify(folders) });
+  return new Set(rows.map((r) => r.folder));
 }
 
 /**

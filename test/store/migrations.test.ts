@@ -37,10 +37,13 @@ describe("migrations", () => {
     const db = openStore(path);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
-    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
+    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks", "usage_totals"]);
     expect(indexes(db)).toEqual(
-      expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active", "idx_agent_usage_task"]),
+      expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_id", "idx_signals_dedup_active", "idx_agent_usage_task"]),
     );
+    // Migration 12 replaced (task, timestamp) with (project, task, id): a task's newest rows without a sort.
+    expect(indexes(db)).not.toContain("idx_audit_task_ts");
+    expect(indexes(db)).toEqual(expect.arrayContaining(["idx_tasks_open", "idx_tasks_attention", "idx_tasks_pr_todo", "idx_tasks_pr_open", "idx_tasks_branch", "idx_tasks_folder", "idx_pr_runs_retry"]));
     // Migration 7 replaced the full-table signal indexes with partial ones.
     expect(indexes(db)).not.toContain("idx_signals_claim");
     expect(indexes(db)).not.toContain("idx_signals_status");

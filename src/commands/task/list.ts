@@ -27,9 +27,10 @@ export default withExamples(
         }
         const project = args.all ? undefined : resolveRepo(args.repo).project;
         const db = openCliStore();
-        const rows = listTasks(db, { ...(project ? { project } : {}), ...(statuses ? { status: statuses } : {}) });
+        // No plan text (kas task show / plan has it): the list costs the same however big the plans are.
+        const rows = listTasks(db, { ...(project ? { project } : {}), ...(statuses ? { status: statuses } : {}), withoutContent: true });
         db.close();
-        if (args.json) return printJson(rows);
+        if (args.json) return printJson(rows.map(({ content: _content, ...rest }) => rest));
         print(rows.length === 0 ? "no tasks\n" : `${taskTable(rows, !project)}\n`);
       });
     },
