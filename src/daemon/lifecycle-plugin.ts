@@ -230,7 +230,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       const out = new Map<string, RepoCounts>();
       for (const r of d.registry.list()) {
         const byStatus: Record<string, number> = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0]));
-        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus, tasks: [], failed_signals_24h: 0 });
+        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus, tasks: [], failed_signals_24h: 0, watched_folders: watchers.get(r.project)?.watchedPaths.length ?? 0, worktrees_left_out: scopes.get(r.project)?.skipped ?? 0 });
       }
       const agentsByTask = new Map<string, AgentSummary[]>();
       for (const a of liveAgents(d.db)) {

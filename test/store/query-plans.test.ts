@@ -120,3 +120,22 @@ describe("usage totals (metrics) follow agent_usage through its triggers", () =>
     }
   });
 });
+
+describe("GitHub sweep candidates", () => {
+  test("only done, verified tasks without a PR attempt: none of the finished history", () => {
+    const db = store();
+    try {
+      for (const [name, verified, prState] of [["owed1", true, ""], ["owed2", true, ""], ["unverified", false, ""], ["failed", true, "failed"]] as const) {
+        createTask(db, { project: "p", name, content: "# plan" });
+        writeTaskUpdate(db, "p", name, { status: "done", ...(verified ? { verification: { sha: "s", baseSha: "b", by: "m", origin: "master" } } : {}), prCreateState: prState });
+      }
+      expect(tasksNeedingPr(db, "p")).toEqual(["owed1", "owed2"]);
+      expect(tasksNeedingPr(db, "q")).toEqual([]);
+      // The PR monitor's set: open PRs only (the 400 merged ones are not read).
+      writeTaskUpdate(db, "p", "owed1", { prNumber: 7, prState: "open", prUrl: "u" });
+      expect(tasksWithOpenPr(db, "p", ["done"]).map((t) => [t.name, t.content])).toEqual([["owed1", ""]]);
+    } finally {
+      db.close();
+    }
+  });
+});
