@@ -302,5 +302,10 @@ ${subtractOld}
 ${addNew}
       END;
     `);
+    // A store with statistics (someone ran ANALYZE) would otherwise plan with none for the new indexes
+    // and may pick one of them for an unrelated `WHERE project = ?` (a walk of the whole project).
+    if (db.query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").get()) {
+      for (const idx of ["idx_tasks_open", "idx_tasks_attention", "idx_tasks_pr_todo", "idx_tasks_pr_open", "idx_tasks_branch", "idx_tasks_folder", "idx_pr_runs_retry"]) db.exec(`ANALYZE ${idx}`);
+    }
   },
 ];

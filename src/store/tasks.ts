@@ -561,13 +561,15 @@ export function tasksWithOpenPr(db: Db, project: string, statuses: readonly Task
 
 /**
  * Worktree folder names (under <repo>/.worktrees/) of a project's tasks that can still signal: open
- * tasks, and tasks with a live agent. One walk of idx_tasks_open plus the live agents.
+ * tasks, and tasks with a live agent. One walk of idx_tasks_open plus the live agents (driving the join:
+ * CROSS JOIN keeps SQLite from walking every task of the project instead).
  */
 export function liveWorktreeFolders(db: Db, project: string): Set<string> {
   const rows = db
     .query<{ folder: string }, { project: string }>(
       `SELECT ${TASK_FOLDER} AS folder FROM tasks INDEXED BY idx_tasks_open WHERE project = $project AND ${OPEN_TASK} AND branch != ''
-       UNION SELECT ${TASK_FOLDER} FROM tasks WHERE project = $project AND branch != '' AND name IN (SELECT task FROM agents WHERE project = $project AND state = 'running')`,
+       UNION SELECT ${TASK_FOLDER} FROM agents a INDEXED BY idx_agents_live_title CROSS JOIN tasks
+         WHERE a.project = $project AND a.state = 'running' AND tasks.project = a.project AND tasks.name = a.task AND branch != ''`,
     )
     .all({ project });
   return new Set(rows.map((r) => r.folder));

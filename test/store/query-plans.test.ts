@@ -45,6 +45,9 @@ function store(): Db {
     }
   });
   db.exec("ANALYZE");
+  // As in a store migrated to 12 whose statistics predate it: the new indexes have none (this is the
+  // shape in which SQLite once walked idx_tasks_folder over every task of a project).
+  db.exec("DELETE FROM sqlite_stat1 WHERE idx IN ('idx_tasks_open', 'idx_tasks_attention', 'idx_tasks_pr_todo', 'idx_tasks_pr_open', 'idx_tasks_branch', 'idx_tasks_folder', 'idx_pr_runs_retry', 'idx_audit_task_id'); ANALYZE sqlite_schema");
   return db;
 }
 
@@ -66,7 +69,7 @@ describe("per-signal and per-pass queries use their indexes", () => {
     // Issue 14: status, task list / show, the GitHub sweep, metrics and event replay cost the same
     // however long the finished history is.
     ["activeTaskSummaries (GET /v1/status)", (db) => activeTaskSummaries(db), /idx_tasks_open.*idx_tasks_attention|idx_tasks_attention.*idx_tasks_open/],
-    ["listTasks of a project (task list)", (db) => listTasks(db, { project: "p", withoutContent: true }), /SEARCH tasks USING INDEX sqlite_autoindex_tasks_1 \(project=\?\)/],
+    ["listTasks of a project (task list)", (db) => listTasks(db, { project: "p", withoutContent: true }), /SEARCH tasks USING (COVERING )?INDEX \w+ \(project=\?\)/],
     ["listTasks of every project (task list --all)", (db) => listTasks(db, { withoutContent: true }), /SCAN tasks USING INDEX sqlite_autoindex_tasks_1/],
     ["task show: newest history of a task", (db) => listAudit(db, { project: "p", task: "old7", limit: 10 }), /SEARCH audit_events USING INDEX idx_audit_task_id \(project=\? AND task=\?\)$/],
     ["task show: history total", (db) => countTaskAudit(db, "p", "old7"), /USING COVERING INDEX idx_audit_task_id/],
@@ -88,6 +91,8 @@ describe("per-signal and per-pass queries use their indexes", () => {
         if (!hit) throw new Error(`no statement used ${want}; plans:\n${plans.map((p) => `${p.sql.replace(/\s+/g, " ")}\n  → ${p.plan}`).join("\n")}`);
         // No statement of these functions scans the signals table itself.
         for (const p of plans) expect(p.plan).not.toMatch(/SCAN (signals|agents|tasks|audit_events|agent_usage|t|r)\b(?! USING)/);
+        // Nor every task of a project (a project holds its whole finished history), but for a listing of it.
+        if (!name.startsWith("listTasks")) for (const p of plans) expect(p.plan).not.toMatch(/SEARCH (tasks|t) USING (COVERING )?INDEX (idx_tasks_project_status|sqlite_autoindex_tasks_1|idx_tasks_folder|idx_tasks_branch) \(project=\?\)/);
         // No plan text on these paths: never `SELECT *` of tasks, never the content column.
         for (const p of plans) if (/\bFROM tasks\b/.test(p.sql)) expect(p.sql).not.toMatch(/SELECT \*|(?<!'' AS )\bcontent\b/);
       } finally {
