@@ -1,7 +1,30 @@
 // Versioned schema. Append only: never edit a shipped step; add a new one.
 import type { Database } from "bun:sqlite";
 
-export type Migration = (db: Database) => void;
+export type Migration = ((db: Database) => void) & {
+  /**
+   * The step rebuilds a table that others reference (SQLite's documented 12-step table change): it runs
+   * with foreign keys off (a DROP TABLE would otherwise cascade into the referencing rows), and
+   * migrate() checks every foreign key before it commits.
+   */
+  rebuildsTables?: true;
+};
+
+/**
+ * Rebuild a table in place (same definition, indexes and rows): the rows are packed into fresh pages.
+ * Only inside a migration marked rebuildsTables (foreign keys off).
+ */
+function rebuildTable(db: Database, table: string): void {
+  const def = db.query<{ sql: string }, [string]>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
+  if (!def) return;
+  const indexes = db.query<{ sql: string }, [string]>("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table);
+  const tmp = `${table}_rebuild`;
+  db.exec(def.sql.replace(/^CREATE TABLE\s+("?)\w+\1/i, `CREATE TABLE ${tmp}`));
+  db.exec(`INSERT INTO ${tmp} SELECT * FROM ${table}`);
+  db.exec(`DROP TABLE ${table}`);
+  db.exec(`ALTER TABLE ${tmp} RENAME TO ${table}`);
+  for (const i of indexes) db.exec(i.sql);
+}
 
 /**
  * SQL: the stored task states in which src/lifecycle/agents.ts expectedAgents can ask for an agent.
@@ -262,18 +285,30 @@ export const MIGRATIONS: Migration[] = [
   },
   // 11: reserved for a migration landing from a parallel branch (replaced by it at merge; versions are positions).
   () => {},
-  // 12: history-independent hot paths (issue 14). Partial indexes for the few interesting tasks (open,
+  // 12: history-independent hot paths (issue 14). Plan text moves out of the task row into task_plans
+  // (tasks.content stays, always ''): every read of a task's other columns used to read its plan's
+  // pages too, so listing 50 k tasks read 100+ MB; the table is rebuilt so its rows, now small, share
+  // pages (an UPDATE alone leaves one row per page). Partial indexes for the few interesting tasks (open,
   // with attention, waiting for a PR, with an open PR), a task's branch / worktree folder lookups, a
   // task's newest audit rows (was (task, timestamp) then a sort by id), and usage totals
   // per (repo, role, model) kept by triggers, so a metrics scrape reads a handful of rows instead of
   // grouping every agent run ever recorded.
-  (db) => {
+  Object.assign((db: Database) => {
     const addNew = `INSERT INTO usage_totals (project, role, model, input, output, cache_write, cache_read)
           VALUES (NEW.project, NEW.role, NEW.model, NEW.input, NEW.output, NEW.cache_write, NEW.cache_read)
           ON CONFLICT (project, role, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
             cache_write = cache_write + excluded.cache_write, cache_read = cache_read + excluded.cache_read;`;
     const subtractOld = `UPDATE usage_totals SET input = input - OLD.input, output = output - OLD.output, cache_write = cache_write - OLD.cache_write, cache_read = cache_read - OLD.cache_read
           WHERE project = OLD.project AND role = OLD.role AND model = OLD.model;`;
+    db.exec(`
+      CREATE TABLE task_plans (
+        task_id  INTEGER PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+        content  TEXT    NOT NULL
+      );
+      INSERT INTO task_plans (task_id, content) SELECT id, content FROM tasks WHERE content != '';
+      UPDATE tasks SET content = '' WHERE content != '';
+    `);
+    rebuildTable(db, "tasks");
     db.exec(`
       CREATE INDEX idx_tasks_open ON tasks (project, name) WHERE ${OPEN_TASK};
       CREATE INDEX idx_tasks_attention ON tasks (project, name) WHERE attention != '';
@@ -307,5 +342,5 @@ ${addNew}
     if (db.query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").get()) {
       for (const idx of ["idx_tasks_open", "idx_tasks_attention", "idx_tasks_pr_todo", "idx_tasks_pr_open", "idx_tasks_branch", "idx_tasks_folder", "idx_pr_runs_retry"]) db.exec(`ANALYZE ${idx}`);
     }
-  },
+  }, { rebuildsTables: true as const }),
 ];

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
-import { activeTaskSummaries, createTask, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPr, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { activeTaskSummaries, createTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPr, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
 import { endAgent, endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
 import { countTaskAudit, listAudit, recordAudit } from "../../src/store/audit.ts";
 import { listPrRetriesDue } from "../../src/github/store.ts";
@@ -71,6 +71,7 @@ describe("per-signal and per-pass queries use their indexes", () => {
     ["activeTaskSummaries (GET /v1/status)", (db) => activeTaskSummaries(db), /idx_tasks_open.*idx_tasks_attention|idx_tasks_attention.*idx_tasks_open/],
     ["listTasks of a project (task list)", (db) => listTasks(db, { project: "p", withoutContent: true }), /SEARCH tasks USING (COVERING )?INDEX \w+ \(project=\?\)/],
     ["listTasks of every project (task list --all)", (db) => listTasks(db, { withoutContent: true }), /SCAN tasks USING INDEX sqlite_autoindex_tasks_1/],
+    ["listTasks as a table (task list --all)", (db) => listTaskLines(db), /SCAN tasks USING INDEX sqlite_autoindex_tasks_1/],
     ["task show: newest history of a task", (db) => listAudit(db, { project: "p", task: "old7", limit: 10 }), /SEARCH audit_events USING INDEX idx_audit_task_id \(project=\? AND task=\?\)$/],
     ["task show: history total", (db) => countTaskAudit(db, "p", "old7"), /USING COVERING INDEX idx_audit_task_id/],
     ["GitHub sweep: tasks needing a PR", (db) => tasksNeedingPr(db, "p"), /USING INDEX idx_tasks_pr_todo/],
