@@ -330,7 +330,7 @@ export class StoreMetricsReader {
         .filter((r) => r.n > 0),
       transitions: [...this.transitionTotals.values()].map((v) => ({ ...v })),
       agents: db.query<{ role: string; n: number }, []>("SELECT role, COUNT(*) AS n FROM agents WHERE state = 'running' GROUP BY role").all(),
-      tasks: db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status").all(),
+      tasks: db.query<{ status: string; n: number }, []>("SELECT status, SUM(n) AS n FROM task_counts GROUP BY status HAVING SUM(n) > 0").all(),
     };
   }
 }

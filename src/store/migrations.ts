@@ -11,6 +11,16 @@ export type Migration = ((db: Database) => void) & {
 };
 
 /**
+ * Triggers keeping a totals table equal to a GROUP BY of `source`: `add` (NEW's share) after an insert,
+ * `remove` (OLD's share) after a delete, both after an update (optionally only `of` columns, `when` …).
+ */
+function totalsTriggers(name: string, source: string, add: string, remove: string, update: { of?: string; when?: string } = {}): string {
+  return `CREATE TRIGGER ${name}_ins AFTER INSERT ON ${source} BEGIN ${add} END;
+      CREATE TRIGGER ${name}_del AFTER DELETE ON ${source} BEGIN ${remove} END;
+      CREATE TRIGGER ${name}_upd AFTER UPDATE${update.of ? ` OF ${update.of}` : ""} ON ${source}${update.when ? ` WHEN ${update.when}` : ""} BEGIN ${remove} ${add} END;`;
+}
+
+/**
  * Rebuild a table in place (same definition, indexes and rows): the rows are packed into fresh pages.
  * Only inside a migration marked rebuildsTables (foreign keys off).
  */
@@ -288,7 +298,8 @@ export const MIGRATIONS: Migration[] = [
   // 12: history-independent hot paths (issue 14). Plan text moves out of the task row into task_plans
   // (tasks.content stays, always ''): every read of a task's other columns used to read its plan's
   // pages too, so listing 50 k tasks read 100+ MB; the table is rebuilt so its rows, now small, share
-  // pages (an UPDATE alone leaves one row per page). Partial indexes for the few interesting tasks (open,
+  // pages (an UPDATE alone leaves one row per page). Task counts per (repo, status) kept by triggers
+  // (status and metrics read a handful of rows, not every task). Partial indexes for the few interesting tasks (open,
   // with attention, waiting for a PR, with an open PR), a task's branch / worktree folder lookups, a
   // task's newest audit rows (was (task, timestamp) then a sort by id), and usage totals
   // per (repo, role, model) kept by triggers, so a metrics scrape reads a handful of rows instead of
@@ -298,6 +309,8 @@ export const MIGRATIONS: Migration[] = [
           VALUES (NEW.project, NEW.role, NEW.model, NEW.input, NEW.output, NEW.cache_write, NEW.cache_read)
           ON CONFLICT (project, role, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
             cache_write = cache_write + excluded.cache_write, cache_read = cache_read + excluded.cache_read;`;
+    const countNew = "INSERT INTO task_counts (project, status, n) VALUES (NEW.project, NEW.status, 1) ON CONFLICT (project, status) DO UPDATE SET n = n + 1;";
+    const uncountOld = "UPDATE task_counts SET n = n - 1 WHERE project = OLD.project AND status = OLD.status;";
     const subtractOld = `UPDATE usage_totals SET input = input - OLD.input, output = output - OLD.output, cache_write = cache_write - OLD.cache_write, cache_read = cache_read - OLD.cache_read
           WHERE project = OLD.project AND role = OLD.role AND model = OLD.model;`;
     db.exec(`
@@ -308,8 +321,14 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO task_plans (task_id, content) SELECT id, content FROM tasks WHERE content != '';
       UPDATE tasks SET content = '' WHERE content != '';
     `);
-    rebuildTable(db, "tasks");
+    rebuildTable(db, "tasks"); // before the triggers below: dropping the old table drops its triggers
     db.exec(`
+      CREATE TABLE task_counts (
+        project TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (project, status)
+      ) WITHOUT ROWID;
+      INSERT INTO task_counts (project, status, n) SELECT project, status, COUNT(*) FROM tasks GROUP BY project, status;
+      ${totalsTriggers("task_counts", "tasks", countNew, uncountOld, { of: "project, status", when: "OLD.project != NEW.project OR OLD.status != NEW.status" })}
       CREATE INDEX idx_tasks_open ON tasks (project, name) WHERE ${OPEN_TASK};
       CREATE INDEX idx_tasks_attention ON tasks (project, name) WHERE attention != '';
       CREATE INDEX idx_tasks_pr_todo ON tasks (project) WHERE ${PR_TODO};
@@ -326,16 +345,7 @@ export const MIGRATIONS: Migration[] = [
       );
       INSERT INTO usage_totals (project, role, model, input, output, cache_write, cache_read)
         SELECT project, role, model, SUM(input), SUM(output), SUM(cache_write), SUM(cache_read) FROM agent_usage GROUP BY project, role, model;
-      CREATE TRIGGER usage_totals_ins AFTER INSERT ON agent_usage BEGIN
-${addNew}
-      END;
-      CREATE TRIGGER usage_totals_del AFTER DELETE ON agent_usage BEGIN
-${subtractOld}
-      END;
-      CREATE TRIGGER usage_totals_upd AFTER UPDATE ON agent_usage BEGIN
-${subtractOld}
-${addNew}
-      END;
+      ${totalsTriggers("usage_totals", "agent_usage", addNew, subtractOld)}
     `);
     // A store with statistics (someone ran ANALYZE) would otherwise plan with none for the new indexes
     // and may pick one of them for an unrelated `WHERE project = ?` (a walk of the whole project).

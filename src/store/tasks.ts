@@ -534,17 +534,17 @@ export function countTasksByStatus(db: Db, project?: string): Record<TaskStatus,
   const out = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   const rows =
     project === undefined
-      ? db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status").all()
-      : db.query<{ status: string; n: number }, { project: string }>("SELECT status, COUNT(*) AS n FROM tasks WHERE project = $project GROUP BY status").all({ project });
+      ? db.query<{ status: string; n: number }, []>("SELECT status, SUM(n) AS n FROM task_counts GROUP BY status").all()
+      : db.query<{ status: string; n: number }, { project: string }>("SELECT status, n FROM task_counts WHERE project = $project").all({ project });
   for (const r of rows) {
     if (r.status in out) out[r.status as TaskStatus] = r.n;
   }
   return out;
 }
 
-/** Task counts per (project, status) in one query (daemon status over many repos). */
+/** Task counts per (project, status) in one query (daemon status over many repos), from the trigger-kept task_counts. */
 export function countTasksByProject(db: Db): { project: string; status: string; n: number }[] {
-  return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, COUNT(*) AS n FROM tasks GROUP BY project, status").all();
+  return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, n FROM task_counts WHERE n > 0 ORDER BY project, status").all();
 }
 
 export interface TaskSummary {

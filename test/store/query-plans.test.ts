@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
-import { activeTaskSummaries, createTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPr, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { activeTaskSummaries, countTasksByProject, countTasksByStatus, createTask, deleteTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPr, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
 import { endAgent, endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
 import { countTaskAudit, listAudit, recordAudit } from "../../src/store/audit.ts";
 import { listPrRetriesDue } from "../../src/github/store.ts";
@@ -69,6 +69,7 @@ describe("per-signal and per-pass queries use their indexes", () => {
     // Issue 14: status, task list / show, the GitHub sweep, metrics and event replay cost the same
     // however long the finished history is.
     ["activeTaskSummaries (GET /v1/status)", (db) => activeTaskSummaries(db), /idx_tasks_open.*idx_tasks_attention|idx_tasks_attention.*idx_tasks_open/],
+    ["countTasksByProject (GET /v1/status)", (db) => countTasksByProject(db), /task_counts/],
     ["listTasks of a project (task list)", (db) => listTasks(db, { project: "p", withoutContent: true }), /SEARCH tasks USING (COVERING )?INDEX \w+ \(project=\?\)/],
     ["listTasks of every project (task list --all)", (db) => listTasks(db, { withoutContent: true }), /SCAN tasks USING INDEX sqlite_autoindex_tasks_1/],
     ["listTasks as a table (task list --all)", (db) => listTaskLines(db), /SCAN tasks USING INDEX sqlite_autoindex_tasks_1/],
@@ -140,6 +141,26 @@ describe("GitHub sweep candidates", () => {
       // The PR monitor's set: open PRs only (the 400 merged ones are not read).
       writeTaskUpdate(db, "p", "owed1", { prNumber: 7, prState: "open", prUrl: "u" });
       expect(tasksWithOpenPr(db, "p", ["done"]).map((t) => [t.name, t.content])).toEqual([["owed1", ""]]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("task counts (status, metrics) follow the tasks through their triggers", () => {
+  test("create, status changes, a rename of the project and delete keep task_counts equal to a GROUP BY of tasks", () => {
+    const db = store();
+    try {
+      const group = () => db.query("SELECT project, status, COUNT(*) AS n FROM tasks GROUP BY project, status ORDER BY project, status").all();
+      expect(countTasksByProject(db)).toEqual(group() as ReturnType<typeof countTasksByProject>);
+      createTask(db, { project: "q", name: "n1" });
+      writeTaskUpdate(db, "p", "old1", { status: "implementing" });
+      writeTaskUpdate(db, "p", "old2", { description: "no status change" });
+      db.query("UPDATE tasks SET project = 'r' WHERE name = 'old3'").run();
+      deleteTask(db, "p", "old4");
+      expect(countTasksByProject(db)).toEqual(group() as ReturnType<typeof countTasksByProject>);
+      expect(countTasksByStatus(db, "p").implementing).toBe(1);
+      expect(countTasksByStatus(db).ready).toBe(2);
     } finally {
       db.close();
     }
