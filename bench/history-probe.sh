@@ -19,6 +19,7 @@ for i in 1 2 3; do
   echo "status $(t curl -s --unix-socket "$S" http://k/v1/status) ms; task list --all $(t "$DIST/kas" task list --all) ms; task show $(t "$DIST/kas" task show old-100 --repo "$W/demo") ms"
 done
 c0=$(cpu $PID); sleep 20; echo "idle CPU over 20 s: $(( $(cpu $PID) - c0 )) ms"
+echo "slow timer passes (> 250 ms) logged so far: $(grep -c 'slow timer pass' "$W/daemon.out" || true) $(grep -o 'slow timer pass: [0-9]* ms' "$W/daemon.out" | head -3 | tr '\n' ' ')"
 for i in 1 2 3 4 5; do curl -s --unix-socket "$S" http://k/v1/status | grep -o '"last_tick_ms":[0-9.]*'; sleep 2.1; done | tr '\n' ' '; echo
 N=$(sqlite3 "$HOME/.config/kasmos/kasmos.db" "SELECT COUNT(*) FROM audit_events WHERE id <= (SELECT MAX(id) FROM audit_events) - 0" 2>/dev/null || echo 0)
 if [ "$N" -gt 0 ]; then
