@@ -214,4 +214,29 @@ describe("github", () => {
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 90_000);
+
+  test("many PRs owed at once: every one opened, at most 4 GitHub conversations at a time", async () => {
+    const project = basename(repos.work);
+    const names = Array.from({ length: 10 }, (_, i) => `owed${i}`);
+    for (const n of names) git(repos.work, "branch", `plan/${n}`, "plan/feat");
+    mkdirSync(sb.configDir, { recursive: true });
+    const db = openStore(join(sb.configDir, "kasmos.db"));
+    writeTx(db, () => {
+      for (const n of names) {
+        createTask(db, { project, name: n, content: PLAN });
+        writeTaskUpdate(db, project, n, { branch: `plan/${n}`, status: "done", verification: { sha: repos.head, baseSha: repos.head, by: "master", origin: "master" } });
+      }
+    });
+    db.close();
+    sb.writeConfig(["poll_interval_sec = 0.2", `repos = ["${repos.work}"]`, "[github]", `api_url = "${gh.url}"`].join("\n"));
+    gh.branchSha = (b) => git(repos.bare, "rev-parse", b);
+    gh.delayMs = 100;
+    const daemon = await sb.foreground([], { GH_TOKEN: TOKEN });
+    await waitFor(() => gh.pulls.length === names.length, 60_000, "every owed PR");
+    expect(gh.pulls.map((p) => p.head.ref).sort()).toEqual(names.map((n) => `plan/${n}`).sort());
+    expect(gh.maxInFlight).toBeGreaterThan(1);
+    expect(gh.maxInFlight).toBeLessThanOrEqual(4);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 90_000);
 });
