@@ -11,9 +11,9 @@ const POLL_MS = 250; // picks up rows written by CLI processes
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 /** Bytes queued for a client before the log is no longer read for it (until it drains). */
 const HIGH_WATER_BYTES = 256 * 1024;
-const PAGE_ROWS = 500;
+const PAGE_ROWS = 200;
 /** Pages read for one subscriber per turn of the event loop (a filtered stream may skip many rows). */
-const PAGES_PER_TURN = 4;
+const PAGES_PER_TURN = 2;
 
 export interface EventFilter {
   project?: string | undefined;
