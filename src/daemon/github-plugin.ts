@@ -27,8 +27,6 @@ export class GitHubWorker {
   /** ensure() calls waiting for a slot (repo/task once each) and how many run now: at most ENSURE_CONCURRENCY. */
   private queue = new Map<string, { repo: RepoEntry; task: string; trigger: "done" | "retry" }>();
   private running = new Set<string>();
-  /** Candidates the sweep read (tests and logs: the sweep must never read the finished history). */
-  sweptCandidates = 0;
 
   constructor(
     private d: Daemon,
@@ -56,7 +54,7 @@ export class GitHubWorker {
   }
 
   onActions(repo: RepoEntry, task: string, actions: Action[]): void {
-    if (actions.some((a) => a.kind === "create_pr")) this.enqueue(repo, task, "done");
+    if (actions.some((a) => a.kind === "create_pr")) this.enqueue(repo, task, "done", true);
   }
 
   /** Timer passes: retry failed PR attempts whose backoff has elapsed. */
@@ -65,13 +63,16 @@ export class GitHubWorker {
     // Verified and done without any PR attempt (e.g. the operator approved from the CLI, or the
     // daemon died right after the commit): start one. Selected in SQL (a partial index), names only.
     const fresh = tasksNeedingPr(this.d.db, repo.project);
-    this.sweptCandidates += retries.length + fresh.length;
-    for (const t of retries) this.enqueue(repo, t.name, "retry");
-    for (const name of fresh) this.enqueue(repo, name, "done");
+    for (const t of retries) this.enqueue(repo, t.name, "retry", false);
+    for (const name of fresh) this.enqueue(repo, name, "done", false);
   }
 
-  /** Queue one ensure() per task (a task already queued or running is not queued twice); a few run at once. */
-  private enqueue(repo: RepoEntry, task: string, trigger: "done" | "retry"): void {
+  /**
+   * Queue one ensure() per task; a few run at once. A task already queued is not queued twice; one
+   * running is queued behind itself only for a new round (`afterRunning`: the lifecycle asked again),
+   * never by the sweep (the running attempt is what the sweep would start).
+   */
+  private enqueue(repo: RepoEntry, task: string, trigger: "done" | "retry", afterRunning: boolean): void {
     const key = `${repo.project}\0${task}`;
     const queued = this.queue.get(key);
     // A "done" (new round) wins over a "retry" of the same task.
@@ -79,7 +80,7 @@ export class GitHubWorker {
       if (trigger === "done") queued.trigger = "done";
       return;
     }
-    if (this.running.has(key) && trigger === "retry") return;
+    if (this.running.has(key) && !afterRunning) return;
     this.queue.set(key, { repo, task, trigger });
     this.drain();
   }
