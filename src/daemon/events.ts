@@ -2,7 +2,8 @@
 // a client that reconnects with Last-Event-ID replays exactly what it missed. Rows are read from the
 // log in bounded pages only while the client's stream has room (back-pressure): a replay from 0 of
 // millions of rows costs the daemon one page at a time, never a stall, and a slow reader just lags
-// behind on its cursor. Only a client that stops reading altogether (heartbeats pile up) is cut off.
+// behind on its cursor (a client that stops reading holds at most the high-water mark plus a page;
+// the 4 MiB cut-off in send() remains as a backstop).
 import type { Db } from "../store/db.ts";
 import { type AuditRow, lastAuditId, listAudit } from "../store/audit.ts";
 
