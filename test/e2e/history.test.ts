@@ -126,6 +126,14 @@ describe("worktree folders of finished tasks", () => {
     drop(sigs.back!, "implement-finished-back");
     await waitFor(() => row("back") === "reviewing", 10_000, "the re-opened task's signal");
 
+    // task show: the newest entries and how many there are; task history pages back with --before.
+    const show = JSON.parse((await sb.run(["task", "show", "back", "--repo", repo, "--json", "--history", "2"])).stdout) as { history: { id: number }[]; history_total: number };
+    expect(show.history).toHaveLength(2);
+    expect(show.history_total).toBeGreaterThan(2);
+    const older = JSON.parse((await sb.run(["task", "history", "back", "--repo", repo, "--json", "--before", String(show.history[1]!.id)])).stdout) as { id: number }[];
+    expect(older.length).toBe(show.history_total - 2);
+    expect(older.every((h) => h.id < show.history[1]!.id)).toBe(true);
+
     // A signal left in a finished task's folder stays there (that folder is not scanned).
     drop(sigs.old3!, "implement-finished-old3");
     await Bun.sleep(1500);
