@@ -36,6 +36,10 @@ export interface RepoCounts {
   tasks: ActiveTaskStatus[];
   /** Signal rows that failed in the last 24 hours. */
   failed_signals_24h: number;
+  /** Folders with an inotify watch (signal folders, plus .worktrees itself). */
+  watched_folders?: number;
+  /** Worktree folders of finished tasks neither scanned nor watched. */
+  worktrees_left_out?: number;
 }
 
 export interface RepoStatus extends RepoCounts {

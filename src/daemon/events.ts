@@ -1,12 +1,20 @@
 // Live event stream (GET /v1/events). Every event is an audit-log row, so the stream has stable ids,
-// a client that reconnects with Last-Event-ID replays exactly what it missed, and a slow client is
-// cut off (it reconnects and catches up from the log) instead of silently losing events.
+// a client that reconnects with Last-Event-ID replays exactly what it missed. Rows are read from the
+// log in bounded pages only while the client's stream has room (back-pressure): a replay from 0 of
+// millions of rows costs the daemon one page at a time, never a stall, and a slow reader just lags
+// behind on its cursor (a client that stops reading holds at most the high-water mark plus a page;
+// the 4 MiB cut-off in send() remains as a backstop).
 import type { Db } from "../store/db.ts";
 import { type AuditRow, lastAuditId, listAudit } from "../store/audit.ts";
 
 const HEARTBEAT_MS = 5000; // below Bun's default 10 s idle timeout
 const POLL_MS = 250; // picks up rows written by CLI processes
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+/** Bytes queued for a client before the log is no longer read for it (until it drains). */
+const HIGH_WATER_BYTES = 256 * 1024;
+const PAGE_ROWS = 200;
+/** Pages read for one subscriber per turn of the event loop (a filtered stream may skip many rows). */
+const PAGES_PER_TURN = 2;
 
 export interface EventFilter {
   project?: string | undefined;
@@ -19,6 +27,10 @@ interface Subscriber {
   filter: EventFilter;
   ctrl: ReadableStreamDefaultController<Uint8Array>;
   closed: boolean;
+  /** A continuation of catchUp is scheduled (page budget used up with room left in the stream). */
+  scheduled: boolean;
+  /** catchUp is running: Bun calls pull() from inside enqueue(), which must not start a second one. */
+  busy: boolean;
 }
 
 const enc = new TextEncoder();
@@ -51,15 +63,32 @@ export class EventHub {
     return true;
   }
 
+  /**
+   * Send the rows after the subscriber's cursor, a page at a time, while its stream has room. Called
+   * by pump (new rows), by the stream's pull (the client drained what it had) and by itself (budget).
+   */
   private catchUp(sub: Subscriber): void {
-    for (let page = 0; page < 100 && !sub.closed; page++) {
-      const rows = listAudit(this.db, { afterId: sub.cursor, limit: 500 });
-      if (rows.length === 0) return;
-      for (const row of rows) {
-        sub.cursor = row.id;
-        if (!this.matches(sub, row)) continue;
-        if (!this.send(sub, formatSse(row))) return;
+    if (sub.busy) return; // the running one reads on while there is room
+    sub.busy = true;
+    try {
+      for (let page = 0; page < PAGES_PER_TURN; page++) {
+        if (sub.closed || (sub.ctrl.desiredSize ?? 0) <= 0) return; // pull() resumes once the client reads
+        const rows = listAudit(this.db, { afterId: sub.cursor, limit: PAGE_ROWS });
+        for (const row of rows) {
+          sub.cursor = row.id;
+          if (this.matches(sub, row) && !this.send(sub, formatSse(row))) return;
+        }
+        if (rows.length < PAGE_ROWS) return; // caught up
       }
+    } finally {
+      sub.busy = false;
+    }
+    if (!sub.scheduled) {
+      sub.scheduled = true;
+      setTimeout(() => {
+        sub.scheduled = false;
+        this.catchUp(sub);
+      }, 0);
     }
   }
 
@@ -108,17 +137,20 @@ export class EventHub {
     return new ReadableStream<Uint8Array>(
       {
         start: (ctrl) => {
-          sub = { cursor: after ?? lastAuditId(this.db), filter, ctrl, closed: false };
+          sub = { cursor: after ?? lastAuditId(this.db), filter, ctrl, closed: false, scheduled: false, busy: false };
           this.subs.add(sub);
           this.startTimers();
           ctrl.enqueue(enc.encode(`retry: 1000\n: connected, replaying from ${sub.cursor}\n\n`));
           this.catchUp(sub);
         },
+        pull: () => {
+          if (sub) this.catchUp(sub);
+        },
         cancel: () => {
           if (sub) this.drop(sub);
         },
       },
-      { highWaterMark: MAX_QUEUED_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
+      { highWaterMark: HIGH_WATER_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
     );
   }
 

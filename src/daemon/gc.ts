@@ -120,6 +120,8 @@ export class GcRunner {
     const nowMs = Date.now();
     const bytesBefore = storeSize(db).bytes;
     const signal = this.abort.signal;
+    // Fold the metrics history in slices first: inside each delete transaction only the rows since then are folded.
+    if (!dryRun) await this.deps.metrics.ensureWarm();
     const history = await pruneHistory(db, { days: r.days, nowMs, dryRun, beforeDelete: () => this.deps.metrics.sync(), signal });
 
     const repos = this.deps.repos().filter((e) => e.problem === null);

@@ -9,11 +9,14 @@ import { setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
-import { getTask, listTasks } from "../store/tasks.ts";
+import { getTask, tasksNeedingPr, tasksWithOpenPr } from "../store/tasks.ts";
 import { pushBranch } from "../github/git.ts";
 import type { Daemon } from "./daemon.ts";
 import type { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
+
+/** ensure() calls (git push, GitHub API calls) at once: a sweep that finds many never starts them all together. */
+const ENSURE_CONCURRENCY = 4;
 
 export class GitHubWorker {
   private github: GitHub;
@@ -21,6 +24,9 @@ export class GitHubWorker {
   private monitorTimer: ReturnType<typeof setTimeout> | null = null;
   private polling = false;
   private stopped = false;
+  /** ensure() calls waiting for a slot (repo/task once each) and how many run now: at most ENSURE_CONCURRENCY. */
+  private queue = new Map<string, { repo: RepoEntry; task: string; trigger: "done" | "retry" }>();
+  private running = new Set<string>();
 
   constructor(
     private d: Daemon,
@@ -43,20 +49,54 @@ export class GitHubWorker {
 
   stop(): void {
     this.stopped = true;
+    this.queue.clear();
     if (this.monitorTimer) clearTimeout(this.monitorTimer);
   }
 
   onActions(repo: RepoEntry, task: string, actions: Action[]): void {
-    if (actions.some((a) => a.kind === "create_pr")) void this.ensure(repo, task, "done");
+    if (actions.some((a) => a.kind === "create_pr")) this.enqueue(repo, task, "done", true);
   }
 
   /** Timer passes: retry failed PR attempts whose backoff has elapsed. */
   sweep(repo: RepoEntry): void {
-    for (const t of prRetriesDue(this.d.db, Date.now(), repo.project)) void this.ensure(repo, t.name, "retry");
+    const retries = prRetriesDue(this.d.db, Date.now(), repo.project);
     // Verified and done without any PR attempt (e.g. the operator approved from the CLI, or the
-    // daemon died right after the commit): start one.
-    for (const t of listTasks(this.d.db, { project: repo.project, status: ["done"] })) {
-      if (t.verification && !t.prUrl && t.prCreateState === "") void this.ensure(repo, t.name, "done");
+    // daemon died right after the commit): start one. Selected in SQL (a partial index), names only.
+    const fresh = tasksNeedingPr(this.d.db, repo.project);
+    for (const t of retries) this.enqueue(repo, t.name, "retry", false);
+    for (const name of fresh) this.enqueue(repo, name, "done", false);
+  }
+
+  /**
+   * Queue one ensure() per task; a few run at once. A task already queued is not queued twice; one
+   * running is queued behind itself only for a new round (`afterRunning`: the lifecycle asked again),
+   * never by the sweep (the running attempt is what the sweep would start).
+   */
+  private enqueue(repo: RepoEntry, task: string, trigger: "done" | "retry", afterRunning: boolean): void {
+    const key = `${repo.project}\0${task}`;
+    const queued = this.queue.get(key);
+    // A "done" (new round) wins over a "retry" of the same task.
+    if (queued) {
+      if (trigger === "done") queued.trigger = "done";
+      return;
+    }
+    if (this.running.has(key) && !afterRunning) return;
+    this.queue.set(key, { repo, task, trigger });
+    this.drain();
+  }
+
+  private drain(): void {
+    for (const [key, job] of this.queue) {
+      if (this.stopped || this.running.size >= ENSURE_CONCURRENCY) return;
+      if (this.running.has(key)) continue; // one ensure() per task at a time; the queued one follows
+      this.queue.delete(key);
+      this.running.add(key);
+      void this.ensure(job.repo, job.task, job.trigger)
+        .catch((err: unknown) => this.d.log.error(`${job.repo.project}/${job.task}: PR: ${(err as Error).message}`))
+        .finally(() => {
+          this.running.delete(key);
+          this.drain();
+        });
     }
   }
 
@@ -124,8 +164,7 @@ export class GitHubWorker {
       const tasks = this.d.registry.list().flatMap((repo) => {
         if (repo.problem) return [];
         const eff = effectiveConfig(cfg, loadRepoOverrides(repo.path).overrides);
-        return listTasks(this.d.db, { project: repo.project, status: ["done", "reviewing", "verifying"] })
-          .filter((t) => t.prNumber !== null)
+        return tasksWithOpenPr(this.d.db, repo.project, ["done", "reviewing", "verifying"])
           .map((task) => ({ task, repo: repo.path, autoReviewFix: eff.auto_review_fix, maxReviewFixCycles: eff.max_review_fix_cycles }));
       });
       if (tasks.length > 0) {

@@ -19,6 +19,7 @@ import { GcBody } from "../api/gc.ts";
 import { jsonBody } from "./http.ts";
 import { AgentRunner } from "./agent-runner.ts";
 import { GitHubWorker } from "./github-plugin.ts";
+import { WorktreeScope } from "./worktree-scope.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { dirname, join } from "node:path";
 import { summarizeUsage } from "../api/usage.ts";
@@ -42,10 +43,29 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   const runner = new AgentRunner({ db: d.db, log: d.log, hub, tmux, config: () => d.config, binDir: binDir(), socketPath: d.socket, kick: (project) => d.loop.kick(project) });
   const repoCfg = (project: string) => repoProcessorConfig(d.config, d.registry.get(project)?.path);
   const github = new GitHubWorker(d, hub);
-  const engine = new SignalEngine(d.db, d.log, hub, repoCfg, `daemon:${process.pid}`, (repo, task, result) => {
-    runner.onActions(repo, task, result.actions);
-    github.onActions(repo, task, result.actions);
-  });
+  // Worktree folders of finished tasks are neither scanned nor watched (see worktree-scope.ts).
+  const scopes = new Map<string, WorktreeScope>();
+  const scopeOf = (project: string): WorktreeScope => {
+    let s = scopes.get(project);
+    if (!s) {
+      s = new WorktreeScope(d.db, project);
+      s.update();
+      scopes.set(project, s);
+    }
+    return s;
+  };
+  const engine = new SignalEngine(
+    d.db,
+    d.log,
+    hub,
+    repoCfg,
+    `daemon:${process.pid}`,
+    (repo, task, result) => {
+      runner.onActions(repo, task, result.actions);
+      github.onActions(repo, task, result.actions);
+    },
+    (project) => scopeOf(project).filter,
+  );
   const watchers = new Map<string, RepoSignalWatcher>();
   let watching = d.config.watch_signals;
   const settleTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -53,10 +73,13 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
 
   const watch = (repo: RepoEntry): void => {
     if (!watching || repo.problem || watchers.has(repo.project)) return;
+    const scope = scopeOf(repo.project);
     const w = new RepoSignalWatcher(
       repo.path,
       () => d.loop.kick(repo.project),
       (msg) => d.log.warn(`${repo.project}: ${msg}`),
+      scope.filter,
+      (n) => d.log.info(`${repo.project}: watching ${n} signal folder${n === 1 ? "" : "s"}${scope.skipped > 0 ? ` (${scope.skipped} worktree folder${scope.skipped === 1 ? "" : "s"} of finished tasks left out)` : ""}`),
     );
     w.refresh();
     watchers.set(repo.project, w);
@@ -109,6 +132,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     bursts.delete(project);
     watchers.get(project)?.close();
     watchers.delete(project);
+    scopes.delete(project);
   };
 
   const audit = (kind: "repo_added" | "repo_removed" | "config_reloaded", project: string, message: string): void => {
@@ -190,14 +214,18 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       audit("repo_removed", repo.project, `repo unregistered: ${repo.path}`);
     },
     async scanRepo(repo, reason) {
+      // Tasks that (re)opened or finished since the last scan change which worktree folders count.
+      const scope = scopeOf(repo.project);
+      const scopeChanged = scope.update();
       // A repo that came back (or was missing at start) gets its folders and watches now.
       if (watching && !watchers.has(repo.project)) {
         engine.prepareRepo(repo);
         watch(repo);
       } else if (reason === "timer" && timerPasses % 15 === 0) {
         // Safety net for missed folder events (e.g. a worktree added during an inotify overflow).
+        scope.forget();
         watchers.get(repo.project)?.refresh();
-      }
+      } else if (scopeChanged) watchers.get(repo.project)?.refresh();
       const stats = await engine.scanRepo(repo);
       drainBursts(repo, stats);
       await runner.reconcile(repo);
@@ -212,7 +240,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       const out = new Map<string, RepoCounts>();
       for (const r of d.registry.list()) {
         const byStatus: Record<string, number> = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0]));
-        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus, tasks: [], failed_signals_24h: 0 });
+        out.set(r.project, { active_plans: 0, tasks_by_status: byStatus, tasks: [], failed_signals_24h: 0, watched_folders: watchers.get(r.project)?.watchedPaths.length ?? 0, worktrees_left_out: scopes.get(r.project)?.skipped ?? 0 });
       }
       const agentsByTask = new Map<string, AgentSummary[]>();
       for (const a of liveAgents(d.db)) {

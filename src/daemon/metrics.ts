@@ -2,6 +2,7 @@
 // Counters come from the store (so they survive restarts and include rows the CLI wrote), read
 // incrementally (StoreMetricsReader); the scan duration histogram and process gauges come from this process.
 import type { Hono } from "hono";
+import { usageTotals } from "../store/usage.ts";
 import { costOf, priceOf } from "../config/pricing.ts";
 import { AGENT_ROLES } from "../agents/programs.ts";
 import { SIGNAL_TYPES, TASK_STATUSES } from "../lifecycle/types.ts";
@@ -269,6 +270,17 @@ export class StoreMetricsReader {
    * Fold the existing history in slices of `sliceIds` rows, yielding in between, so a daemon with a
    * large store is not stalled by its first scrape (started right after the daemon listens).
    */
+  private warming: Promise<void> | null = null;
+
+  /** warm() once, shared by every caller (a failed attempt is tried again by the next caller). */
+  ensureWarm(): Promise<void> {
+    this.warming ??= this.warm().catch((err: unknown) => {
+      this.warming = null;
+      throw err;
+    });
+    return this.warming;
+  }
+
   async warm(sliceIds = 20_000): Promise<void> {
     for (let i = 0; i < 1_000_000; i++) {
       const caughtUp = this.db
@@ -350,7 +362,7 @@ export class StoreMetricsReader {
         .filter((r) => r.n > 0),
       transitions: [...this.transitionTotals.values()].map((v) => ({ ...v })),
       agents: db.query<{ role: string; n: number }, []>("SELECT role, COUNT(*) AS n FROM agents WHERE state = 'running' GROUP BY role").all(),
-      tasks: db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status").all(),
+      tasks: db.query<{ status: string; n: number }, []>("SELECT status, SUM(n) AS n FROM task_counts GROUP BY status HAVING SUM(n) > 0").all(),
     };
   }
 }
@@ -383,20 +395,20 @@ export function collectMetrics(d: Daemon, store: StoreMetricsReader): MetricsInp
   };
 }
 
-/** Usage grouped by (repo, role, model), priced with the config in force. */
+/**
+ * Usage grouped by (repo, role, model), priced with the config in force. Read from usage_totals, which
+ * triggers on agent_usage keep current (migration 12): a handful of rows, however many agent runs.
+ */
 function usageSeries(d: Daemon): NonNullable<MetricsInput["usage"]> {
-  const rows = d.db
-    .query<{ project: string; role: string; model: string; input: number; output: number; cache_write: number; cache_read: number }, []>(
-      "SELECT project, role, model, SUM(input) AS input, SUM(output) AS output, SUM(cache_write) AS cache_write, SUM(cache_read) AS cache_read FROM agent_usage GROUP BY project, role, model",
-    )
-    .all();
+  const rows = usageTotals(d.db);
   return rows.map((r) => ({ ...r, cost: costOf({ input: r.input, output: r.output, cacheWrite: r.cache_write, cacheRead: r.cache_read }, priceOf(r.model, d.config.pricing)) }));
 }
 
 export function mountMetricsRoute(app: Hono, d: Daemon, store: StoreMetricsReader): void {
-  // Fold the history now, in slices, rather than in the first scrape.
-  setTimeout(() => {
-    store.warm().catch((err: unknown) => d.log.warn(`metrics warm-up: ${(err as Error).message}`));
-  }, 0);
-  app.get("/v1/metrics", () => new Response(renderMetrics(collectMetrics(d, store)), { headers: { "content-type": METRICS_CONTENT_TYPE } }));
+  // The history is folded on the first scrape (or before the first gc), in slices that yield, not at
+  // start: a daemon that is never scraped never pays for it, and a start with a big store stays cheap.
+  app.get("/v1/metrics", async () => {
+    await store.ensureWarm().catch((err: unknown) => d.log.warn(`metrics warm-up: ${(err as Error).message}`));
+    return new Response(renderMetrics(collectMetrics(d, store)), { headers: { "content-type": METRICS_CONTENT_TYPE } });
+  });
 }

@@ -16,7 +16,7 @@ import { type BranchHead, type ProcessorConfig, type ProcessResult, processSigna
 import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
-import { consumeFile, ensureSignalDirs, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
+import { consumeFile, ensureSignalDirs, type FolderFilter, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
 import { ensureExcludedSync } from "../agents/worktree.ts";
 import { bodyMatters } from "../signals/grammar.ts";
 import { recordAudit } from "../store/audit.ts";
@@ -81,6 +81,8 @@ export class SignalEngine {
     private worker: string,
     /** Told about every committed result (attention items, forced respawns). */
     private onCommitted: (repo: RepoEntry, task: string, result: ProcessResult) => void = () => {},
+    /** Worktree folders to scan, per repo (default: all). */
+    private folders: (project: string) => FolderFilter | undefined = () => undefined,
   ) {}
 
   /** Start-of-life recovery: processing/ files back into place, in-flight rows back to pending. */
@@ -185,7 +187,7 @@ export class SignalEngine {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
     const now = Date.now();
     let batch: PreparedFile[] = [];
-    for (const dir of signalDirs(repo.path)) {
+    for (const dir of signalDirs(repo.path, this.folders(repo.project))) {
       if (this.unchangedSinceEmpty(dir.path, now)) continue;
       let before: bigint | null = null;
       try {

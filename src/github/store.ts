@@ -23,7 +23,8 @@ export function getPrRun(db: Db, project: string, task: string): { attemptedAt: 
 export function listPrRetriesDue(db: Db, now: number, maxAttempts: number, project?: string): TaskRow[] {
   const rows = db
     .query<{ project: string; name: string }, { now: string; max: number; project: string | null }>(
-      `SELECT t.project, t.name FROM tasks t JOIN pr_create_runs r ON r.project = t.project AND r.task = t.name
+      // Driven by the few runs with a retry scheduled (idx_pr_runs_retry), never every task's run.
+      `SELECT t.project, t.name FROM pr_create_runs r INDEXED BY idx_pr_runs_retry JOIN tasks t ON r.project = t.project AND r.task = t.name
        WHERE t.status = 'done' AND t.pr_url = '' AND t.pr_create_state = 'failed' AND t.pr_create_attempts < $max
          AND r.next_retry_at IS NOT NULL AND r.next_retry_at <= $now AND ($project IS NULL OR t.project = $project)
        ORDER BY r.next_retry_at, t.project, t.name`,

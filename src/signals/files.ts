@@ -1,7 +1,7 @@
 // Signal files on disk: where they live, how they are listed, read, quarantined and recovered.
 // Layout (reference §2.2): <repo>/.kasmos/signals/ and <repo>/.worktrees/<x>/.kasmos/signals/,
 // with processing/ and failed/ sub-folders. Dot-files and folders are never signals.
-import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, unlinkSync, writeFileSync, openSync, readSync, closeSync, type BigIntStats, type Dirent } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, openSync, readSync, closeSync, type BigIntStats, type Dirent } from "node:fs";
 import { join } from "node:path";
 
 /** Bodies above this are refused (quarantined), never read into memory whole. */
@@ -26,21 +26,50 @@ export function worktreesDir(repo: string): string {
   return join(repo, ".worktrees");
 }
 
-/** Root signals folder first, then every worktree's (sorted), so root signals win dedup (reference §2.5). */
-export function signalDirs(repo: string): SignalDir[] {
-  const dirs = [rootSignalDir(repo)];
-  const wt = worktreesDir(repo);
-  // existsSync first: a thrown ENOENT (with its stack) costs more than the extra syscall, every poll, every repo.
-  if (!existsSync(wt)) return dirs;
+/** Folder names under each .worktrees/, by its mtime then: a repo with thousands of old worktrees is not listed every scan. */
+const folderLists = new Map<string, { mtimeNs: bigint; names: string[] }>();
+
+/** Sub-folder names of .worktrees/ (no dot-folders); null when it cannot be listed. */
+function worktreeFolders(wt: string): string[] | null {
+  let mtimeNs: bigint | null = null;
+  try {
+    mtimeNs = statSync(wt, { bigint: true }).mtimeNs;
+  } catch {
+    return null;
+  }
+  const known = folderLists.get(wt);
+  // Trusted only when that mtime is over a second old: a folder made in the same clock tick as the listing is never missed.
+  if (known && known.mtimeNs === mtimeNs && Date.now() - Number(mtimeNs / 1_000_000n) > 1000) return known.names;
   let entries: Dirent[];
   try {
     entries = readdirSync(wt, { withFileTypes: true });
   } catch {
-    return dirs;
+    return null;
   }
+  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
+  folderLists.set(wt, { mtimeNs, names });
+  return names;
+}
+
+/**
+ * Which worktree folders (names under .worktrees/) to scan and watch: given every candidate name, the
+ * ones to keep. The daemon leaves out folders of finished tasks (they cannot signal), so a repo with
+ * thousands of old worktrees costs no more per scan than one with a few.
+ */
+export type FolderFilter = (names: string[]) => string[];
+
+/** Root signals folder first, then every worktree's (sorted), so root signals win dedup (reference §2.5). */
+export function signalDirs(repo: string, filter?: FolderFilter): SignalDir[] {
+  const dirs = [rootSignalDir(repo)];
+  const wt = worktreesDir(repo);
+  // existsSync first: a thrown ENOENT (with its stack) costs more than the extra syscall, every poll, every repo.
+  if (!existsSync(wt)) return dirs;
+  const listed = worktreeFolders(wt);
+  if (listed === null) return dirs;
   // Only git worktrees (a `.git` file points at the repo): a user's own folder that happens to sit under
   // .worktrees/ is not kasmos's to scan or to create signal folders in.
-  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith(".") && lstatSync(join(wt, e.name, ".git"), { throwIfNoEntry: false })?.isFile() === true).map((e) => e.name);
+  const candidates = filter ? filter(listed) : listed; // by name first: a left-out folder costs no stat at all
+  const names = candidates.filter((name) => lstatSync(join(wt, name, ".git"), { throwIfNoEntry: false })?.isFile() === true);
   names.sort();
   for (const name of names) {
     const rel = join(".worktrees", name, SIGNALS_REL);

@@ -3,7 +3,7 @@
 // The poll timer stays as the safety net (queue overflow, missed events, network filesystems).
 import { type FSWatcher, existsSync, mkdirSync, watch } from "node:fs";
 import { join } from "node:path";
-import { rootSignalDir, signalDirs, worktreesDir } from "./files.ts";
+import { type FolderFilter, rootSignalDir, signalDirs, worktreesDir } from "./files.ts";
 
 export class RepoSignalWatcher {
   private watchers = new Map<string, FSWatcher>();
@@ -16,6 +16,10 @@ export class RepoSignalWatcher {
     /** Called when something may have landed in a signals folder. */
     private onSignal: () => void,
     private onError: (msg: string) => void,
+    /** Worktree folders to watch (default: all). */
+    private filter?: FolderFilter,
+    /** Called after a refresh changed the set of watched folders. */
+    private onChange?: (watched: number) => void,
   ) {}
 
   get watchedPaths(): string[] {
@@ -53,7 +57,7 @@ export class RepoSignalWatcher {
     const wt = worktreesDir(this.repo);
     if (existsSync(wt)) want.set(wt, "worktrees");
     else want.set(this.repo, "root"); // to notice .worktrees being created
-    for (const d of signalDirs(this.repo)) {
+    for (const d of signalDirs(this.repo, this.filter)) {
       if (d.worktree && !existsSync(d.path)) {
         try {
           mkdirSync(d.path, { recursive: true, mode: 0o755 });
@@ -63,14 +67,17 @@ export class RepoSignalWatcher {
       }
       if (existsSync(d.path)) want.set(d.path, "signals");
     }
+    let changed = false;
     for (const [path, w] of this.watchers) {
       if (!want.has(path)) {
         w.close();
         this.watchers.delete(path);
+        changed = true;
       }
     }
     for (const [path, kind] of want) {
       if (this.watchers.has(path)) continue;
+      changed = true;
       try {
         const w = watch(path, { persistent: false }, (_event, name) => this.event(kind, name === null ? "" : String(name)));
         w.on("error", () => {
@@ -83,6 +90,7 @@ export class RepoSignalWatcher {
         this.onError(`cannot watch ${path}: ${(err as Error).message}`);
       }
     }
+    if (changed) this.onChange?.(this.watchers.size);
   }
 
   private event(kind: "signals" | "worktrees" | "root", name: string): void {

@@ -205,6 +205,13 @@ export function listAudit(db: Db, filter: ListAuditFilter = {}): AuditRow[] {
   return db.query<RawAudit, Record<string, string | number>>(sql).all(params).map(toAudit);
 }
 
+/** How many audit rows one task has (a walk of idx_audit_task_id; no row is read). */
+export function countTaskAudit(db: Db, project: string, task: string): number {
+  return db
+    .query<{ n: number }, { project: string; task: string }>("SELECT COUNT(*) AS n FROM audit_events WHERE project = $project AND task = $task")
+    .get({ project, task: normalizeTaskName(task) })?.n ?? 0;
+}
+
 /** Highest audit id (0 when empty): the starting cursor for an SSE stream. */
 export function lastAuditId(db: Db): number {
   return db.query<{ id: number | null }, []>("SELECT MAX(id) AS id FROM audit_events").get()?.id ?? 0;

@@ -53,12 +53,20 @@ export function migrate(db: Db): void {
     const version = i + 1;
     if (schemaVersion(db) >= version) continue;
     const step = MIGRATIONS[i]!;
-    db.transaction(() => {
-      // Re-check inside the write lock: another process may have migrated meanwhile.
-      if (schemaVersion(db) >= version) return;
-      step(db);
-      db.exec(`PRAGMA user_version = ${version}`);
-    }).immediate();
+    // A table rebuild runs with foreign keys off (only settable outside a transaction) and is checked before commit.
+    const fkOn = step.rebuildsTables === true && db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()?.foreign_keys === 1;
+    if (fkOn) db.exec("PRAGMA foreign_keys = OFF");
+    try {
+      db.transaction(() => {
+        // Re-check inside the write lock: another process may have migrated meanwhile.
+        if (schemaVersion(db) >= version) return;
+        step(db);
+        if (step.rebuildsTables && db.query("PRAGMA foreign_key_check").all().length > 0) throw new Error(`migration ${version} broke a foreign key`);
+        db.exec(`PRAGMA user_version = ${version}`);
+      }).immediate();
+    } finally {
+      if (fkOn) db.exec("PRAGMA foreign_keys = ON");
+    }
   }
 }
 

@@ -1,7 +1,40 @@
 // Versioned schema. Append only: never edit a shipped step; add a new one.
 import type { Database } from "bun:sqlite";
 
-export type Migration = (db: Database) => void;
+export type Migration = ((db: Database) => void) & {
+  /**
+   * The step rebuilds a table that others reference (SQLite's documented 12-step table change): it runs
+   * with foreign keys off (a DROP TABLE would otherwise cascade into the referencing rows), and
+   * migrate() checks every foreign key before it commits.
+   */
+  rebuildsTables?: true;
+};
+
+/**
+ * Triggers keeping a totals table equal to a GROUP BY of `source`: `add` (NEW's share) after an insert,
+ * `remove` (OLD's share) after a delete, both after an update (optionally only `of` columns, `when` …).
+ */
+function totalsTriggers(name: string, source: string, add: string, remove: string, update: { of?: string; when?: string } = {}): string {
+  return `CREATE TRIGGER ${name}_ins AFTER INSERT ON ${source} BEGIN ${add} END;
+      CREATE TRIGGER ${name}_del AFTER DELETE ON ${source} BEGIN ${remove} END;
+      CREATE TRIGGER ${name}_upd AFTER UPDATE${update.of ? ` OF ${update.of}` : ""} ON ${source}${update.when ? ` WHEN ${update.when}` : ""} BEGIN ${remove} ${add} END;`;
+}
+
+/**
+ * Rebuild a table in place (same definition, indexes and rows): the rows are packed into fresh pages.
+ * Only inside a migration marked rebuildsTables (foreign keys off).
+ */
+function rebuildTable(db: Database, table: string): void {
+  const def = db.query<{ sql: string }, [string]>("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
+  if (!def) return;
+  const indexes = db.query<{ sql: string }, [string]>("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL").all(table);
+  const tmp = `${table}_rebuild`;
+  db.exec(def.sql.replace(/^CREATE TABLE\s+("?)\w+\1/i, `CREATE TABLE ${tmp}`));
+  db.exec(`INSERT INTO ${tmp} SELECT * FROM ${table}`);
+  db.exec(`DROP TABLE ${table}`);
+  db.exec(`ALTER TABLE ${tmp} RENAME TO ${table}`);
+  for (const i of indexes) db.exec(i.sql);
+}
 
 /**
  * SQL: the stored task states in which src/lifecycle/agents.ts expectedAgents can ask for an agent.
@@ -13,6 +46,21 @@ export const MAY_NEED_AGENT = `(status = 'planning'
   OR (status = 'implementing' AND execution_phase IN ('architecting', 'single_agent_implementing', 'fixing', 'wave_running'))
   OR (status = 'reviewing' AND active_agent = 'reviewer')
   OR (status = 'verifying' AND active_agent = 'master'))`;
+
+/**
+ * SQL: tasks that are not finished (can still signal, need agents, show up in status). The WHERE of
+ * the partial index idx_tasks_open (migration 12); queries must contain this exact expression.
+ */
+export const OPEN_TASK = "status NOT IN ('done', 'cancelled')";
+
+/** SQL: done, verified tasks without any PR attempt yet (the GitHub sweep's candidates; idx_tasks_pr_todo, migration 12). */
+export const PR_TODO = "status = 'done' AND verified_sha != '' AND pr_url = '' AND pr_create_state = ''";
+
+/** SQL: tasks with a PR still open (the PR monitor's set; idx_tasks_pr_open, migration 12). */
+export const PR_OPEN = "pr_number IS NOT NULL AND pr_state NOT IN ('closed', 'merged')";
+
+/** SQL: a task's worktree folder name (`<repo>/.worktrees/<branch with "/" → "-">`); indexed by idx_tasks_folder. */
+export const TASK_FOLDER = "replace(branch, '/', '-')";
 
 export const MIGRATIONS: Migration[] = [
   // 1: repositories registered at run time (survive restarts; merged with the config's `repos`).
@@ -259,4 +307,62 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `);
   },
+  // 12: history-independent hot paths (issue 14). Plan text moves out of the task row into task_plans
+  // (tasks.content stays, always ''): every read of a task's other columns used to read its plan's
+  // pages too, so listing 50 k tasks read 100+ MB; the table is rebuilt so its rows, now small, share
+  // pages (an UPDATE alone leaves one row per page). Task counts per (repo, status) kept by triggers
+  // (status and metrics read a handful of rows, not every task). Partial indexes for the few interesting tasks (open,
+  // with attention, waiting for a PR, with an open PR), a task's branch / worktree folder lookups, a
+  // task's newest audit rows (was (task, timestamp) then a sort by id), and usage totals
+  // per (repo, role, model) kept by triggers, so a metrics scrape reads a handful of rows instead of
+  // grouping every agent run ever recorded.
+  Object.assign((db: Database) => {
+    const addNew = `INSERT INTO usage_totals (project, role, model, input, output, cache_write, cache_read)
+          VALUES (NEW.project, NEW.role, NEW.model, NEW.input, NEW.output, NEW.cache_write, NEW.cache_read)
+          ON CONFLICT (project, role, model) DO UPDATE SET input = input + excluded.input, output = output + excluded.output,
+            cache_write = cache_write + excluded.cache_write, cache_read = cache_read + excluded.cache_read;`;
+    const countNew = "INSERT INTO task_counts (project, status, n) VALUES (NEW.project, NEW.status, 1) ON CONFLICT (project, status) DO UPDATE SET n = n + 1;";
+    const uncountOld = "UPDATE task_counts SET n = n - 1 WHERE project = OLD.project AND status = OLD.status;";
+    const subtractOld = `UPDATE usage_totals SET input = input - OLD.input, output = output - OLD.output, cache_write = cache_write - OLD.cache_write, cache_read = cache_read - OLD.cache_read
+          WHERE project = OLD.project AND role = OLD.role AND model = OLD.model;`;
+    db.exec(`
+      CREATE TABLE task_plans (
+        task_id  INTEGER PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+        content  TEXT    NOT NULL
+      );
+      INSERT INTO task_plans (task_id, content) SELECT id, content FROM tasks WHERE content != '';
+      UPDATE tasks SET content = '' WHERE content != '';
+    `);
+    rebuildTable(db, "tasks"); // before the triggers below: dropping the old table drops its triggers
+    db.exec(`
+      CREATE TABLE task_counts (
+        project TEXT NOT NULL, status TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (project, status)
+      ) WITHOUT ROWID;
+      INSERT INTO task_counts (project, status, n) SELECT project, status, COUNT(*) FROM tasks GROUP BY project, status;
+      ${totalsTriggers("task_counts", "tasks", countNew, uncountOld, { of: "project, status", when: "OLD.project != NEW.project OR OLD.status != NEW.status" })}
+      CREATE INDEX idx_tasks_open ON tasks (project, name) WHERE ${OPEN_TASK};
+      CREATE INDEX idx_tasks_attention ON tasks (project, name) WHERE attention != '';
+      CREATE INDEX idx_tasks_pr_todo ON tasks (project) WHERE ${PR_TODO};
+      CREATE INDEX idx_tasks_pr_open ON tasks (project) WHERE ${PR_OPEN};
+      CREATE INDEX idx_tasks_branch ON tasks (project, branch);
+      CREATE INDEX idx_pr_runs_retry ON pr_create_runs (next_retry_at) WHERE next_retry_at IS NOT NULL;
+      DROP INDEX idx_audit_task_ts;
+      CREATE INDEX idx_audit_task_id ON audit_events (project, task, id);
+      CREATE INDEX idx_tasks_folder ON tasks (project, ${TASK_FOLDER});
+      CREATE TABLE usage_totals (
+        project TEXT NOT NULL, role TEXT NOT NULL, model TEXT NOT NULL,
+        input INTEGER NOT NULL DEFAULT 0, output INTEGER NOT NULL DEFAULT 0, cache_write INTEGER NOT NULL DEFAULT 0, cache_read INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (project, role, model)
+      );
+      INSERT INTO usage_totals (project, role, model, input, output, cache_write, cache_read)
+        SELECT project, role, model, SUM(input), SUM(output), SUM(cache_write), SUM(cache_read) FROM agent_usage GROUP BY project, role, model;
+      ${totalsTriggers("usage_totals", "agent_usage", addNew, subtractOld)}
+    `);
+    // A store with statistics (someone ran ANALYZE) would otherwise plan with none for the new indexes
+    // and may pick one of them for an unrelated `WHERE project = ?` (a walk of the whole project).
+    if (db.query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").get()) {
+      for (const idx of ["idx_tasks_open", "idx_tasks_attention", "idx_tasks_pr_todo", "idx_tasks_pr_open", "idx_tasks_branch", "idx_tasks_folder", "idx_pr_runs_retry"]) db.exec(`ANALYZE ${idx}`);
+    }
+  }, { rebuildsTables: true as const }),
 ];

@@ -1,9 +1,11 @@
 // Task rows (reference §3.3–§3.5). Keys are (project, name); names are bare slugs without `.md`.
 // `content` (the plan markdown) is only ever written by createTask/setContent: the generic
-// applyTaskUpdate has no content field, so an update can never wipe a plan.
+// applyTaskUpdate has no content field, so an update can never wipe a plan. It lives in task_plans
+// (migration 12; the tasks.content column is always ''), so reading tasks never reads plan pages
+// unless the plan is asked for (PLAN_TEXT).
 import { type Db, nowIso, writeTx, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
-import { MAY_NEED_AGENT } from "./migrations.ts";
+import { MAY_NEED_AGENT, OPEN_TASK, PR_OPEN, PR_TODO, TASK_FOLDER } from "./migrations.ts";
 import {
   EXECUTION_PHASES,
   TASK_STATUSES,
@@ -120,6 +122,8 @@ export interface TaskUpdate {
 }
 
 interface RawTask {
+  /** Present when selected WITH_PLAN. */
+  plan_text?: string;
   id: number;
   project: string;
   name: string;
@@ -191,6 +195,9 @@ function requireKey(project: string, name: string): { project: string; name: str
   return { project: p, name: n };
 }
 
+/** The columns of a task with its plan: the plan comes as plan_text, from task_plans. */
+const WITH_PLAN = "*, coalesce((SELECT content FROM task_plans WHERE task_id = tasks.id), '') AS plan_text";
+
 function toTask(r: RawTask): TaskRow {
   return {
     id: r.id,
@@ -200,7 +207,7 @@ function toTask(r: RawTask): TaskRow {
     description: r.description,
     topic: r.topic,
     branch: r.branch,
-    content: r.content,
+    content: r.plan_text ?? r.content,
     execution: { phase: r.execution_phase as ExecutionPhase, agent: r.active_agent, wave: r.active_wave },
     reviewCycle: r.review_cycle,
     verifyCycle: r.verify_cycle,
@@ -256,10 +263,11 @@ export function createTask(db: Db, input: CreateTaskInput): TaskRow {
       description: input.description ?? "",
       topic: input.topic ?? "",
       branch: input.branch ?? "",
-      content: input.content ?? "",
+      content: "",
       now,
     });
   if (res.changes === 0) throw new StoreError("conflict", `task already exists: ${project}/${name}`);
+  if (input.content) db.query("INSERT INTO task_plans (task_id, content) VALUES ($id, $content)").run({ id: Number(res.lastInsertRowid), content: input.content });
   const row = getTask(db, project, name);
   if (!row) throw notFound(project, name);
   return row;
@@ -267,7 +275,7 @@ export function createTask(db: Db, input: CreateTaskInput): TaskRow {
 
 export function getTask(db: Db, project: string, name: string): TaskRow | null {
   const key = { project: project.trim(), name: normalizeTaskName(name) };
-  const r = db.query<RawTask, { project: string; name: string }>("SELECT * FROM tasks WHERE project = $project AND name = $name").get(key);
+  const r = db.query<RawTask, { project: string; name: string }>(`SELECT ${WITH_PLAN} FROM tasks WHERE project = $project AND name = $name`).get(key);
   return r ? toTask(r) : null;
 }
 
@@ -303,8 +311,28 @@ function columnsWithoutContent(db: Db): string {
 
 /** Ordered by project, name. */
 export function listTasks(db: Db, filter: ListTasksFilter = {}): TaskRow[] {
+  return selectTasks<RawTask>(db, filter, filter.withoutContent ? columnsWithoutContent(db) : WITH_PLAN).map(toTask);
+}
+
+/** What a task table shows: a few columns, so listing every task of every repo stays cheap. */
+export type TaskLine = Pick<TaskRow, "project" | "name" | "status" | "execution" | "reviewCycle" | "verifyCycle" | "updatedAt">;
+
+/** listTasks for a table: only TaskLine's columns are read. Ordered by project, name. */
+export function listTaskLines(db: Db, filter: Omit<ListTasksFilter, "withoutContent"> = {}): TaskLine[] {
+  type Raw = Pick<RawTask, "project" | "name" | "status" | "execution_phase" | "active_agent" | "active_wave" | "review_cycle" | "verify_cycle" | "updated_at">;
+  return selectTasks<Raw>(db, filter, "project, name, status, execution_phase, active_agent, active_wave, review_cycle, verify_cycle, updated_at").map((r) => ({
+    project: r.project,
+    name: r.name,
+    status: r.status as TaskStatus,
+    execution: { phase: r.execution_phase as ExecutionPhase, agent: r.active_agent, wave: r.active_wave },
+    reviewCycle: r.review_cycle,
+    verifyCycle: r.verify_cycle,
+    updatedAt: r.updated_at,
+  }));
+}
+
+function selectTasks<R>(db: Db, filter: ListTasksFilter, columns: string): R[] {
   if (filter.status && filter.status.length === 0) return [];
-  const columns = filter.withoutContent ? columnsWithoutContent(db) : "*";
   const where: string[] = [];
   const params: Record<string, string> = {};
   if (filter.project !== undefined) {
@@ -320,21 +348,22 @@ export function listTasks(db: Db, filter: ListTasksFilter = {}): TaskRow[] {
   }
   const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(1, Math.floor(filter.limit))}` : "";
   const sql = `SELECT ${columns} FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY project, name${limit}`;
-  return db.query<RawTask, Record<string, string>>(sql).all(params).map(toTask);
+  return db.query<R, Record<string, string>>(sql).all(params);
 }
 
 /** The only way (besides createTask) to write `content`. Missing task → not_found. */
 export function setContent(db: Db, project: string, name: string, content: string): void {
   const key = requireKey(project, name);
-  const res = db
-    .query("UPDATE tasks SET content = $content, updated_at = $now WHERE project = $project AND name = $name")
-    .run({ ...key, content, now: nowIso() });
-  if (res.changes === 0) throw notFound(key.project, key.name);
+  const r = db
+    .query<{ id: number }, { project: string; name: string; now: string }>("UPDATE tasks SET updated_at = $now WHERE project = $project AND name = $name RETURNING id")
+    .get({ ...key, now: nowIso() });
+  if (!r) throw notFound(key.project, key.name);
+  db.query("INSERT INTO task_plans (task_id, content) VALUES ($id, $content) ON CONFLICT (task_id) DO UPDATE SET content = excluded.content").run({ id: r.id, content });
 }
 
 export function getContent(db: Db, project: string, name: string): string {
   const key = requireKey(project, name);
-  const r = db.query<{ content: string }, { project: string; name: string }>("SELECT content FROM tasks WHERE project = $project AND name = $name").get(key);
+  const r = db.query<{ content: string }, { project: string; name: string }>("SELECT coalesce((SELECT content FROM task_plans WHERE task_id = tasks.id), '') AS content FROM tasks WHERE project = $project AND name = $name").get(key);
   if (!r) throw notFound(key.project, key.name);
   return r.content;
 }
@@ -400,7 +429,7 @@ function counterSql(column: string, value: CounterUpdate, param: string, params:
  */
 export function applyTaskUpdate(db: Db, project: string, name: string, update: TaskUpdate): TaskRow {
   const { sql, params, key } = taskUpdateSql(project, name, update);
-  const r = db.query<RawTask, Record<string, string | number | null>>(`${sql} RETURNING *`).get(params);
+  const r = db.query<RawTask, Record<string, string | number | null>>(`${sql} RETURNING ${WITH_PLAN}`).get(params);
   if (!r) throw notFound(key.project, key.name);
   return toTask(r);
 }
@@ -515,28 +544,85 @@ export function countTasksByStatus(db: Db, project?: string): Record<TaskStatus,
   const out = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
   const rows =
     project === undefined
-      ? db.query<{ status: string; n: number }, []>("SELECT status, COUNT(*) AS n FROM tasks GROUP BY status").all()
-      : db.query<{ status: string; n: number }, { project: string }>("SELECT status, COUNT(*) AS n FROM tasks WHERE project = $project GROUP BY status").all({ project });
+      ? db.query<{ status: string; n: number }, []>("SELECT status, SUM(n) AS n FROM task_counts GROUP BY status").all()
+      : db.query<{ status: string; n: number }, { project: string }>("SELECT status, n FROM task_counts WHERE project = $project").all({ project });
   for (const r of rows) {
     if (r.status in out) out[r.status as TaskStatus] = r.n;
   }
   return out;
 }
 
-/** Task counts per (project, status) in one query (daemon status over many repos). */
+/** Task counts per (project, status) in one query (daemon status over many repos), from the trigger-kept task_counts. */
 export function countTasksByProject(db: Db): { project: string; status: string; n: number }[] {
-  return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, COUNT(*) AS n FROM tasks GROUP BY project, status").all();
+  return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, n FROM task_counts WHERE n > 0 ORDER BY project, status").all();
 }
 
-/** Active tasks and tasks with an attention item, compactly (daemon status). */
-export function activeTaskSummaries(db: Db): { project: string; name: string; status: string; phase: string; wave: number; attention: string }[] {
+export interface TaskSummary {
+  project: string;
+  name: string;
+  status: string;
+  phase: string;
+  wave: number;
+  attention: string;
+}
+
+/**
+ * Active tasks and tasks with an attention item, compactly (daemon status). Two walks of small partial
+ * indexes (idx_tasks_open, idx_tasks_attention): never the finished history, never plan text.
+ */
+export function activeTaskSummaries(db: Db): TaskSummary[] {
+  const cols = "project, name, status, execution_phase AS phase, active_wave AS wave, attention";
   return db
-    .query<{ project: string; name: string; status: string; phase: string; wave: number; attention: string }, []>(
-      `SELECT project, name, status, execution_phase AS phase, active_wave AS wave, attention FROM tasks
-       WHERE status IN ('planning', 'implementing', 'reviewing', 'verifying') OR attention != ''
+    .query<TaskSummary, []>(
+      `SELECT ${cols} FROM tasks INDEXED BY idx_tasks_open WHERE ${OPEN_TASK} AND status IN ('planning', 'implementing', 'reviewing', 'verifying')
+       UNION SELECT ${cols} FROM tasks INDEXED BY idx_tasks_attention WHERE attention != ''
        ORDER BY project, name LIMIT 200`,
     )
     .all();
+}
+
+/** Done, verified tasks of a project without any PR attempt (the GitHub sweep's candidates), names only. */
+export function tasksNeedingPr(db: Db, project: string): string[] {
+  return db
+    .query<{ name: string }, { project: string }>(`SELECT name FROM tasks INDEXED BY idx_tasks_pr_todo WHERE project = $project AND ${PR_TODO} ORDER BY name`)
+    .all({ project })
+    .map((r) => r.name);
+}
+
+/** Tasks of a project in `statuses` whose PR is still open (the PR monitor's set), without plan text. */
+export function tasksWithOpenPr(db: Db, project: string, statuses: readonly TaskStatus[]): TaskRow[] {
+  const params: Record<string, string> = { project };
+  return db
+    .query<RawTask, Record<string, string>>(`SELECT ${columnsWithoutContent(db)} FROM tasks INDEXED BY idx_tasks_pr_open WHERE project = $project AND ${PR_OPEN} AND status IN ${inList("s", statuses, params)} ORDER BY name`)
+    .all(params)
+    .map(toTask);
+}
+
+/**
+ * Worktree folder names (under <repo>/.worktrees/) of a project's tasks that can still signal: open
+ * tasks, and tasks with a live agent. One walk of idx_tasks_open plus the live agents (driving the join:
+ * CROSS JOIN keeps SQLite from walking every task of the project instead).
+ */
+export function liveWorktreeFolders(db: Db, project: string): Set<string> {
+  const rows = db
+    .query<{ folder: string }, { project: string }>(
+      `SELECT ${TASK_FOLDER} AS folder FROM tasks INDEXED BY idx_tasks_open WHERE project = $project AND ${OPEN_TASK} AND branch != ''
+       UNION SELECT ${TASK_FOLDER} FROM agents a INDEXED BY idx_agents_live_title CROSS JOIN tasks
+         WHERE a.project = $project AND a.state = 'running' AND tasks.project = a.project AND tasks.name = a.task AND branch != ''`,
+    )
+    .all({ project });
+  return new Set(rows.map((r) => r.folder));
+}
+
+/** Of these worktree folder names, the ones that belong to a task of the project (idx_tasks_folder). */
+export function taskFolders(db: Db, project: string, folders: readonly string[]): Set<string> {
+  if (folders.length === 0) return new Set();
+  const rows = db
+    .query<{ folder: string }, { project: string; folders: string }>(
+      `SELECT DISTINCT ${TASK_FOLDER} AS folder FROM tasks INDEXED BY idx_tasks_folder WHERE project = $project AND ${TASK_FOLDER} IN (SELECT value FROM json_each($folders))`,
+    )
+    .all({ project, folders: JSON.stringify(folders) });
+  return new Set(rows.map((r) => r.folder));
 }
 
 /**
@@ -546,7 +632,7 @@ export function activeTaskSummaries(db: Db): { project: string; name: string; st
 export function tasksMaybeNeedingAgents(db: Db, project: string, alsoNames: string[] = []): TaskRow[] {
   const rows = db
     .query<RawTask, { project: string; names: string }>(
-      `SELECT * FROM tasks WHERE project = $project AND (
+      `SELECT ${WITH_PLAN} FROM tasks WHERE project = $project AND (
          ${MAY_NEED_AGENT}
          OR name IN (SELECT value FROM json_each($names))
        ) ORDER BY name`,

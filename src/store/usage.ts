@@ -96,3 +96,10 @@ export function usageOfTasks(db: Db, project: string, tasks: readonly string[]):
     .all(params)
     .map(toRow);
 }
+
+export type UsageTotal = Omit<Raw, "agent_id" | "task" | "updated_at">;
+
+/** Usage summed per (repo, role, model): the usage_totals rows triggers keep current (migration 12). */
+export function usageTotals(db: Db): UsageTotal[] {
+  return db.query<UsageTotal, []>("SELECT project, role, model, input, output, cache_write, cache_read FROM usage_totals ORDER BY project, role, model").all();
+}

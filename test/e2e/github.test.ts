@@ -7,6 +7,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeGitHub, git, makeRepos, type Repos, TOKEN } from "../github/fake-github.ts";
 import { ROOT, Sandbox, waitFor } from "../helpers/env.ts";
+import { basename } from "node:path";
+import { mkdirSync } from "node:fs";
+import { openStore, writeTx } from "../../src/store/db.ts";
+import { createTask, writeTaskUpdate } from "../../src/store/tasks.ts";
 
 const FAKE = join(ROOT, "test", "fixtures", "fake-agent.sh");
 const PLAN = "## Wave 1: a\n### Task 1: write\nwrite it\n";
@@ -32,6 +36,18 @@ function task(s: Sandbox): Record<string, unknown> {
   } finally {
     db.close();
   }
+}
+
+/** Task feat created and taken to done (verified) through the CLI, with no daemon running; the fake GitHub follows the bare origin. */
+async function doneFromCli(): Promise<void> {
+  gh.branchSha = (b) => git(repos.bare, "rev-parse", b);
+  writeFileSync(join(sb.dir, "plan.md"), PLAN);
+  const cli = async (...args: string[]) => {
+    const r = await sb.run(args, { cwd: repos.work });
+    if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
+  };
+  await cli("task", "create", "feat", "--plan", join(sb.dir, "plan.md"));
+  for (const ev of ["implement_start", "implement_finished", "review_approved", "verify_approved"]) await cli("task", "transition", "feat", ev);
 }
 
 describe("github", () => {
@@ -147,14 +163,7 @@ describe("github", () => {
         `api_url = "${gh.url}"`,
       ].join("\n"),
     );
-    gh.branchSha = (b) => git(repos.bare, "rev-parse", b);
-    writeFileSync(join(sb.dir, "plan.md"), PLAN);
-    const cli = async (...args: string[]) => {
-      const r = await sb.run(args, { cwd: repos.work });
-      if (r.code !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
-    };
-    await cli("task", "create", "feat", "--plan", join(sb.dir, "plan.md"));
-    for (const ev of ["implement_start", "implement_finished", "review_approved", "verify_approved"]) await cli("task", "transition", "feat", ev);
+    await doneFromCli();
     expect(task(sb)).toMatchObject({ status: "done", verified_sha: repos.head });
     // Someone pushes one more commit to the task branch after the verification.
     git(repos.work, "checkout", "-q", "plan/feat");
@@ -177,6 +186,56 @@ describe("github", () => {
     const why = sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'attention' AND task = 'feat'");
     expect(why.map((r) => r.message)).toEqual([`verification went stale before the PR: head_changed_after_verification: verified ${repos.head.slice(0, 7)}, head is now ${moved.slice(0, 7)}`]);
     expect(sb.query<{ role: string }>("SELECT role FROM agents WHERE task = 'feat'").map((r) => r.role)).toEqual(["master"]);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 90_000);
+
+  test("a long finished history: the sweep opens the one PR still owed and touches none of 500 done tasks with merged PRs", async () => {
+    const project = basename(repos.work);
+    mkdirSync(sb.configDir, { recursive: true });
+    const db = openStore(join(sb.configDir, "kasmos.db"));
+    writeTx(db, () => {
+      for (let i = 0; i < 500; i++) {
+        createTask(db, { project, name: `old${i}`, content: PLAN });
+        writeTaskUpdate(db, project, `old${i}`, { branch: `plan/old${i}`, status: "done", verification: { sha: repos.head, baseSha: repos.head, by: "master", origin: "master" }, prUrl: `https://github.com/o/r/pull/${1000 + i}`, prNumber: 1000 + i, prState: "merged", prCreateState: "created" });
+      }
+    });
+    db.close();
+    sb.writeConfig(["poll_interval_sec = 0.2", `repos = ["${repos.work}"]`, "[github]", `api_url = "${gh.url}"`].join("\n"));
+    // Done and verified with no daemon running: the daemon's sweep is what opens its PR.
+    await doneFromCli();
+    const daemon = await sb.foreground([], { GH_TOKEN: TOKEN });
+    await waitFor(() => task(sb).pr_url !== "", 30_000, "the owed PR");
+    // Several sweeps later (every 10th pass), still one PR and no GitHub call about any old task.
+    await Bun.sleep(5000);
+    expect(gh.pulls).toHaveLength(1);
+    expect(gh.calls.filter((c) => /old\d/.test(`${c.path} ${JSON.stringify(c.query)} ${JSON.stringify(c.body)}`))).toEqual([]);
+    expect(sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_events WHERE task LIKE 'old%'")[0]!.n).toBe(0);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 90_000);
+
+  test("many PRs owed at once: every one opened, at most 4 GitHub conversations at a time", async () => {
+    const project = basename(repos.work);
+    const names = Array.from({ length: 10 }, (_, i) => `owed${i}`);
+    for (const n of names) git(repos.work, "branch", `plan/${n}`, "plan/feat");
+    mkdirSync(sb.configDir, { recursive: true });
+    const db = openStore(join(sb.configDir, "kasmos.db"));
+    writeTx(db, () => {
+      for (const n of names) {
+        createTask(db, { project, name: n, content: PLAN });
+        writeTaskUpdate(db, project, n, { branch: `plan/${n}`, status: "done", verification: { sha: repos.head, baseSha: repos.head, by: "master", origin: "master" } });
+      }
+    });
+    db.close();
+    sb.writeConfig(["poll_interval_sec = 0.2", `repos = ["${repos.work}"]`, "[github]", `api_url = "${gh.url}"`].join("\n"));
+    gh.branchSha = (b) => git(repos.bare, "rev-parse", b);
+    gh.delayMs = 100;
+    const daemon = await sb.foreground([], { GH_TOKEN: TOKEN });
+    await waitFor(() => gh.pulls.length === names.length, 60_000, "every owed PR");
+    expect(gh.pulls.map((p) => p.head.ref).sort()).toEqual(names.map((n) => `plan/${n}`).sort());
+    expect(gh.maxInFlight).toBeGreaterThan(1);
+    expect(gh.maxInFlight).toBeLessThanOrEqual(4);
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 90_000);

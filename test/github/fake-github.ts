@@ -59,12 +59,26 @@ export class FakeGitHub {
   readonly reactions: { commentId: number; content: string }[] = [];
   readonly inject: Injected[] = [];
   defaultBranch = "main";
+  /** Answer every request this much later (ms), and count how many are answered at once. */
+  delayMs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
   /** Head SHA of a pushed branch (reads the bare origin). */
   branchSha: (branch: string) => string = () => "0".repeat(40);
   private server: ReturnType<typeof Bun.serve>;
 
   constructor() {
     const app = new Hono();
+    app.use("*", async (_c, next) => {
+      this.inFlight++;
+      this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+      try {
+        if (this.delayMs > 0) await Bun.sleep(this.delayMs);
+        await next();
+      } finally {
+        this.inFlight--;
+      }
+    });
     app.use("*", async (c, next) => {
       const url = new URL(c.req.url);
       let body: unknown = null;

@@ -37,10 +37,13 @@ describe("migrations", () => {
     const db = openStore(path);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
-    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "metrics_folded", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "tasks"]);
+    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "metrics_folded", "pr_create_runs", "pr_reactions", "pr_reviews", "repos", "signals", "subtasks", "task_counts", "task_plans", "tasks", "usage_totals"]);
     expect(indexes(db)).toEqual(
-      expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_ts", "idx_signals_dedup_active", "idx_agent_usage_task"]),
+      expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_id", "idx_signals_dedup_active", "idx_agent_usage_task"]),
     );
+    // Migration 12 replaced (task, timestamp) with (project, task, id): a task's newest rows without a sort.
+    expect(indexes(db)).not.toContain("idx_audit_task_ts");
+    expect(indexes(db)).toEqual(expect.arrayContaining(["idx_tasks_open", "idx_tasks_attention", "idx_tasks_pr_todo", "idx_tasks_pr_open", "idx_tasks_branch", "idx_tasks_folder", "idx_pr_runs_retry"]));
     // Migration 7 replaced the full-table signal indexes with partial ones.
     expect(indexes(db)).not.toContain("idx_signals_claim");
     expect(indexes(db)).not.toContain("idx_signals_status");
@@ -80,6 +83,35 @@ describe("migrations", () => {
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(db.query("SELECT project FROM repos").all()).toEqual([{ project: "p" }]);
     expect(tables(db)).toContain("tasks");
+    db.close();
+  });
+
+  test("migration 12 moves plan text out of the task rows, with the usage totals of the runs so far", () => {
+    const path = tempPath();
+    openStore(path).close();
+    rmSync(path);
+    const raw = new Database(path, { create: true, strict: true });
+    raw.exec("PRAGMA foreign_keys = ON");
+    for (let i = 0; i < 11; i++) MIGRATIONS[i]!(raw);
+    raw.exec("PRAGMA user_version = 11");
+    raw.query("INSERT INTO tasks (project, name, content, created_at, updated_at) VALUES ('p', 'a', '# plan a', 'now', 'now'), ('p', 'b', '', 'now', 'now')").run();
+    raw.query("INSERT INTO subtasks (project, task, number, title) VALUES ('p', 'b', 1, 'one')").run();
+    raw.query("INSERT INTO agent_usage (agent_id, project, task, role, model, input, output, updated_at) VALUES (1, 'p', 'a', 'coder', 'm', 10, 1, 'now'), (2, 'p', 'a', 'coder', 'm', 5, 2, 'now')").run();
+    raw.close();
+    const db = openStore(path);
+    expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+    expect(db.query("SELECT name, content FROM tasks ORDER BY name").all()).toEqual([{ name: "a", content: "" }, { name: "b", content: "" }]);
+    expect(getTask(db, "p", "a")?.content).toBe("# plan a");
+    expect(getTask(db, "p", "b")?.content).toBe("");
+    expect(db.query("SELECT project, role, model, input, output FROM usage_totals").all()).toEqual([{ project: "p", role: "coder", model: "m", input: 15, output: 3 }]);
+    // The plan goes with its task; the rebuilt table kept its rows, indexes and the references to it.
+    db.query("DELETE FROM tasks WHERE name = 'a'").run();
+    expect(db.query("SELECT COUNT(*) AS n FROM task_plans").get()).toEqual({ n: 0 });
+    expect(db.query("SELECT title FROM subtasks").all()).toEqual([{ title: "one" }]);
+    expect(indexes(db)).toEqual(expect.arrayContaining(["idx_tasks_project_status", "idx_tasks_may_need_agent", "idx_tasks_open"]));
+    expect(db.query<{ foreign_keys: number }, []>("PRAGMA foreign_keys").get()!.foreign_keys).toBe(1);
+    db.query("DELETE FROM tasks WHERE name = 'b'").run();
+    expect(db.query("SELECT COUNT(*) AS n FROM subtasks").get()).toEqual({ n: 0 });
     db.close();
   });
 });

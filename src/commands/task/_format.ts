@@ -1,8 +1,8 @@
 // Human-readable task output shared by task commands.
 import type { AuditRow } from "../../store/audit.ts";
-import type { TaskRow } from "../../store/tasks.ts";
+import type { TaskLine } from "../../store/tasks.ts";
 
-export function phaseText(t: TaskRow): string {
+export function phaseText(t: Pick<TaskLine, "execution">): string {
   const e = t.execution;
   if (!e.phase && !e.agent) return "-";
   const parts = [e.phase || "-"];
@@ -11,11 +11,13 @@ export function phaseText(t: TaskRow): string {
   return parts.join("/");
 }
 
-export function taskTable(rows: TaskRow[], withProject: boolean): string {
+export function taskTable(rows: TaskLine[], withProject: boolean): string {
   const head = [...(withProject ? ["PROJECT"] : []), "NAME", "STATUS", "PHASE", "REVIEW", "VERIFY", "UPDATED"];
-  const body = rows.map((t) => [...(withProject ? [t.project] : []), t.name, t.status, phaseText(t), String(t.reviewCycle), String(t.verifyCycle), t.updatedAt]);
-  const all = [head, ...body];
-  const widths = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const all = [head];
+  for (const t of rows) all.push([...(withProject ? [t.project] : []), t.name, t.status, phaseText(t), String(t.reviewCycle), String(t.verifyCycle), t.updatedAt]);
+  // Plain loops: a spread of every row per column is slow (and bounded by the call stack) for 100 k tasks.
+  const widths = head.map((h) => h.length);
+  for (const r of all) for (let i = 0; i < r.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join("  ")).join("\n");
 }
 

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { TASK_STATUSES, type TaskStatus } from "../../lifecycle/types.ts";
-import { listTasks } from "../../store/tasks.ts";
+import { listTaskLines, listTasks } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { fail, guard, print, printJson } from "../_util.ts";
@@ -27,10 +27,16 @@ export default withExamples(
         }
         const project = args.all ? undefined : resolveRepo(args.repo).project;
         const db = openCliStore();
-        const rows = listTasks(db, { ...(project ? { project } : {}), ...(statuses ? { status: statuses } : {}) });
+        // No plan text (kas task show / plan has it); the table reads only the columns it shows.
+        const filter = { ...(project ? { project } : {}), ...(statuses ? { status: statuses } : {}) };
+        if (args.json) {
+          const rows = listTasks(db, { ...filter, withoutContent: true });
+          db.close();
+          return printJson(rows.map(({ content: _content, ...rest }) => rest));
+        }
+        const lines = listTaskLines(db, filter);
         db.close();
-        if (args.json) return printJson(rows);
-        print(rows.length === 0 ? "no tasks\n" : `${taskTable(rows, !project)}\n`);
+        print(lines.length === 0 ? "no tasks\n" : `${taskTable(lines, !project)}\n`);
       });
     },
   }),

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { listAudit } from "../../store/audit.ts";
+import { countTaskAudit, listAudit } from "../../store/audit.ts";
 import { listSubtasks, requireTask } from "../../store/tasks.ts";
 import { getAttention, liveAgents } from "../../store/agents.ts";
 import { withExamples } from "../_help.ts";
@@ -16,7 +16,8 @@ export default withExamples(
     args: {
       name: { type: "positional", required: true, description: "task name", valueHint: "name" },
       ...repoArg,
-      json: { type: "boolean", description: "print JSON {task, subtasks, history}" },
+      json: { type: "boolean", description: "print JSON {task, subtasks, history, history_total, …}" },
+      history: { type: "string", description: "recent history entries to show (max 500; kas task history pages further)", default: "10", valueHint: "n" },
     },
     async run({ args }) {
       await guard(() => {
@@ -24,12 +25,14 @@ export default withExamples(
         const db = openCliStore();
         const task = requireTask(db, repo.project, args.name);
         const subtasks = listSubtasks(db, repo.project, task.name);
-        const history = listAudit(db, { project: repo.project, task: task.name, limit: 10 });
+        // Bounded: the newest entries (an index walk from the end) and the total, never the whole history.
+        const history = listAudit(db, { project: repo.project, task: task.name, limit: Math.max(1, Math.min(500, Number(args.history) || 10)) });
+        const historyTotal = countTaskAudit(db, repo.project, task.name);
         const agents = liveAgents(db, { project: repo.project, task: task.name });
         const attention = getAttention(db, repo.project, task.name);
         const usage = summarizeUsage(listUsage(db, { project: repo.project, task: task.name }), "model", loadConfig(undefined).config.pricing);
         db.close();
-        if (args.json) return printJson({ task, subtasks, history, agents, attention, usage });
+        if (args.json) return printJson({ task, subtasks, history, history_total: historyTotal, agents, attention, usage });
         const t = usage.total;
         const v = task.verification;
         const lines = [
@@ -52,7 +55,7 @@ export default withExamples(
           `  plan:          ${task.content ? `${subtasks.length} subtasks` : "none"}`,
           ...subtasks.map((s) => `    W${s.wave} T${s.number} [${s.status}] ${s.title}`),
           `  updated:       ${task.updatedAt}`,
-          "  recent history:",
+          `  recent history (${history.length} of ${historyTotal}${historyTotal > history.length ? `; kas task history ${task.name} for more` : ""}):`,
           ...(history.length === 0 ? ["    (none)"] : history.map((h) => `    ${historyLine(h)}`)),
         ];
         print(`${lines.join("\n")}\n`);
