@@ -5,6 +5,7 @@ import { ACTIVE_STATUSES, TASK_STATUSES } from "../lifecycle/types.ts";
 import { RepoSignalWatcher } from "../signals/watch.ts";
 import { recordAudit } from "../store/audit.ts";
 import { activeTaskSummaries, countTasksByProject } from "../store/tasks.ts";
+import { storeVersion } from "../store/db.ts";
 import { liveAgents } from "../store/agents.ts";
 import type { AgentSummary, RepoCounts } from "./daemon.ts";
 import type { Daemon } from "./daemon.ts";
@@ -45,11 +46,13 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   const github = new GitHubWorker(d, hub);
   // Worktree folders of finished tasks are neither scanned nor watched (see worktree-scope.ts).
   const scopes = new Map<string, WorktreeScope>();
+  /** The store's version when the current pass began (worktree scopes re-read only after a change). */
+  let passStoreVersion = "";
   const scopeOf = (project: string): WorktreeScope => {
     let s = scopes.get(project);
     if (!s) {
       s = new WorktreeScope(d.db, project);
-      s.update();
+      s.update(storeVersion(d.db));
       scopes.set(project, s);
     }
     return s;
@@ -171,6 +174,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     beforePass(reason) {
       runner.newPass();
+      passStoreVersion = storeVersion(d.db);
       if (reason === "timer") {
         // The daemon keeps its open handle if the store file is deleted, but the CLI would create a
         // new, empty one: say so loudly (once) instead of drifting apart silently.
@@ -216,7 +220,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     async scanRepo(repo, reason) {
       // Tasks that (re)opened or finished since the last scan change which worktree folders count.
       const scope = scopeOf(repo.project);
-      const scopeChanged = scope.update();
+      const scopeChanged = scope.update(passStoreVersion);
       // A repo that came back (or was missing at start) gets its folders and watches now.
       if (watching && !watchers.has(repo.project)) {
         engine.prepareRepo(repo);

@@ -11,6 +11,8 @@ import { liveWorktreeFolders, taskFolders } from "../store/tasks.ts";
 export class WorktreeScope {
   private live = new Set<string>();
   private liveKey = "";
+  /** Store version (storeVersion) the live set was read at: unchanged store, unchanged set. */
+  private readAt = "";
   /** Folder name → whether it is some task's folder (changes only when tasks are created or deleted). */
   private owned = new Map<string, boolean>();
   /** Folders the last filter call left out (logs, tests). */
@@ -21,8 +23,13 @@ export class WorktreeScope {
     private project: string,
   ) {}
 
-  /** Re-read the live set; true when it changed since the last call (the watches need a refresh). */
-  update(): boolean {
+  /**
+   * Re-read the live set unless the store is unchanged since the last read (an idle daemon with 500
+   * repos would otherwise run 500 queries a pass); true when it changed (the watches need a refresh).
+   */
+  update(storeVersion: string): boolean {
+    if (storeVersion === this.readAt) return false;
+    this.readAt = storeVersion;
     this.live = liveWorktreeFolders(this.db, this.project);
     const key = [...this.live].sort().join("\0");
     const changed = key !== this.liveKey;
@@ -33,6 +40,7 @@ export class WorktreeScope {
   /** Forget which folders belong to tasks (a deleted task's folder becomes unknown, so scanned). */
   forget(): void {
     this.owned.clear();
+    this.readAt = "";
   }
 
   readonly filter: FolderFilter = (names) => {

@@ -86,3 +86,13 @@ export function inList(prefix: string, values: readonly (string | number)[], par
     return `$${prefix}${i}`;
   }).join(", ")})`;
 }
+
+/**
+ * Changes whenever the store may have changed: this connection's row changes (total_changes) and other
+ * connections' commits (data_version, e.g. a CLI process). Equal values mean nothing was written since.
+ */
+export function storeVersion(db: Db): string {
+  const own = db.query<{ c: number }, []>("SELECT total_changes() AS c").get()?.c ?? 0;
+  const others = db.query<{ data_version: number }, []>("PRAGMA data_version").get()?.data_version ?? 0;
+  return `${own}:${others}`;
+}
