@@ -100,7 +100,7 @@ export class AgentRunner {
   }
 
   /** Nothing to do for a repo without live agents or tasks that may need one (one query per pass). */
-  private idle(project: string): boolean {
+  idle(project: string): boolean {
     this.busyProjects ??= new Set(projectsMaybeNeedingAgents(this.deps.db));
     return !this.busyProjects.has(project);
   }

@@ -76,6 +76,8 @@ export interface StatusResponse {
 export interface DaemonPlugin {
   mountRoutes?(app: Hono): void;
   scanRepo?(repo: RepoEntry, reason: "timer" | "event"): Promise<void>;
+  /** True when this plugin has nothing to do for the repo in this pass (checked synchronously first). */
+  nothingToDo?(repo: RepoEntry, reason: "timer" | "event"): boolean;
   /** Per-project task counts for status, computed once per status call. */
   repoCounts?(): Map<string, RepoCounts>;
   onRepoAdded?(repo: RepoEntry): void;
@@ -114,6 +116,7 @@ export class Daemon {
       releaseRepo,
     );
     this.loop = new ScanLoop(this.config.poll_interval_sec * 1000, () => this.registry.list(), (repo, reason) => this.scanRepo(repo, reason), log, {
+      idle: (repo, reason) => this.idleRepo(repo, reason),
       beforePass: (reason) => {
         for (const p of this.plugins) p.beforePass?.(reason);
       },
@@ -148,6 +151,12 @@ export class Daemon {
     await this.loop.stop();
     for (const p of this.plugins) await p.stop?.();
     this.registry.releaseAll();
+  }
+
+  /** Every plugin has nothing to do for a healthy repo: the pass skips it without a promise. */
+  private idleRepo(repo: RepoEntry, reason: "timer" | "event"): boolean {
+    if (repo.problem || !existsSync(repo.path)) return false;
+    return this.plugins.every((p) => p.scanRepo === undefined || (p.nothingToDo?.(repo, reason) ?? false));
   }
 
   private async scanRepo(repo: RepoEntry, reason: "timer" | "event"): Promise<void> {

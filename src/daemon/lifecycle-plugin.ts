@@ -217,6 +217,14 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       runner.stopRepo(repo.project, "repo removed");
       audit("repo_removed", repo.project, `repo unregistered: ${repo.path}`);
     },
+    nothingToDo(repo, reason) {
+      // Only a plain timer pass over a quiet repo: the periodic chores, bursts, settle re-kicks, a
+      // changed store (worktree scope) and busy agents all take the full scan below.
+      if (reason !== "timer" || timerPasses % 15 === 0 || timerPasses % 30 === 2 || timerPasses % 10 === 1) return false;
+      if ((watching && !watchers.has(repo.project)) || bursts.has(repo.project) || settleTimers.has(repo.project)) return false;
+      if (scopeOf(repo.project).stale(passStoreVersion)) return false;
+      return engine.nothingToScan(repo) && runner.idle(repo.project);
+    },
     async scanRepo(repo, reason) {
       // Tasks that (re)opened or finished since the last scan change which worktree folders count.
       const scope = scopeOf(repo.project);

@@ -32,7 +32,7 @@ export class ScanLoop {
     private repos: () => RepoEntry[],
     private work: RepoWork,
     private log: Logger,
-    private hooks: { beforePass?(reason: PassReason): void; afterPass?(reason: PassReason): void } = {},
+    private hooks: { beforePass?(reason: PassReason): void; afterPass?(reason: PassReason): void; idle?(repo: RepoEntry, reason: PassReason): boolean } = {},
   ) {}
 
   get interval(): number {
@@ -99,6 +99,7 @@ export class ScanLoop {
         if (this.stopped) break;
         if (only && !only.has(repo.project)) continue;
         try {
+          if (this.hooks.idle?.(repo, reason)) continue;
           await this.work(repo, reason);
         } catch (err) {
           this.log.error(`scan of ${repo.project} failed: ${(err as Error).message}`);

@@ -122,6 +122,18 @@ export class SignalEngine {
     this.pendingSnapshot = null;
   }
 
+  /**
+   * True when scanning this repo now would find nothing: no queued rows (timer passes know which repos
+   * have some) and every signal folder unchanged since it was listed empty. Synchronous, so an idle
+   * repo costs a stat per folder and no promise (500 idle repos: a pass's garbage drove GC threads).
+   */
+  nothingToScan(repo: RepoEntry): boolean {
+    if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) return false;
+    const now = Date.now();
+    for (const dir of signalDirs(repo.path, this.folders(repo.project))) if (!this.unchangedSinceEmpty(dir.path, now)) return false;
+    return true;
+  }
+
   async scanRepo(repo: RepoEntry): Promise<ScanStats> {
     const stats: ScanStats = { files: 0, finished: 0, rows: 0, settleInMs: 0 };
     // One config read per scan, not per signal (the repo's overrides file is stat'ed on each read).

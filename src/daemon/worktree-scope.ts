@@ -37,6 +37,11 @@ export class WorktreeScope {
     return changed;
   }
 
+  /** The store changed since the live set was read (update() would re-read it). */
+  stale(storeVersion: string): boolean {
+    return storeVersion !== this.readAt;
+  }
+
   /** Forget which folders belong to tasks (a deleted task's folder becomes unknown, so scanned). */
   forget(): void {
     this.owned.clear();

@@ -91,3 +91,30 @@ describe("ScanLoop", () => {
     expect(finished).toBe(true);
   });
 });
+
+describe("ScanLoop idle check", () => {
+  test("a repo the idle hook vouches for is skipped without its async work; the others are scanned", async () => {
+    const worked: string[] = [];
+    const asked: string[] = [];
+    const loop = new ScanLoop(
+      10_000,
+      () => [repo("quiet"), repo("busy")],
+      async (r) => {
+        worked.push(r.project);
+      },
+      quiet,
+      {
+        idle: (r, reason) => {
+          asked.push(`${r.project}:${reason}`);
+          return r.project === "quiet";
+        },
+      },
+    );
+    loop.start();
+    loop.kick();
+    for (let i = 0; i < 100 && worked.length === 0; i++) await Bun.sleep(10);
+    await loop.stop();
+    expect(asked).toEqual(["quiet:timer", "busy:timer"]);
+    expect(worked).toEqual(["busy"]);
+  });
+});
