@@ -82,10 +82,9 @@ export class AgentRunner {
   /** Projects that may need reconciling this pass (one query for all repos), null = not computed yet. */
   private busyProjects: Set<string> | null = null;
 
-  /** Forget the per-pass snapshots (called at the start of every scan pass). */
+  /** A scan pass begins: its idle checks read a fresh snapshot (rounds take their own session list). */
   newPass(): void {
     this.passes++;
-    this.sessionsCache = null;
     this.busyProjects = null;
   }
 
@@ -105,7 +104,47 @@ export class AgentRunner {
     return !this.busyProjects.has(project);
   }
 
-  /** One reconcile pass over a repo (called by the scan loop after signals were processed). */
+  /** Repos waiting for a reconcile round, and whether a round is running. */
+  private queued = new Map<string, RepoEntry>();
+  private rounds: Promise<void> | null = null;
+
+  /**
+   * Reconcile this repo beside the scan loop: requests coalesce per repo and rounds run one at a time,
+   * each with a fresh session list. The scan pass never waits for tmux, so a signal in another repo is
+   * not held up by 100 agents' supervision (fleet-agents: p99 64 ms with 100 agents before).
+   */
+  schedule(repo: RepoEntry): void {
+    this.queued.set(repo.project, repo);
+    this.rounds ??= this.runRounds();
+  }
+
+  private async runRounds(): Promise<void> {
+    try {
+      // Bounded: every round takes what was queued before it; a steady stream of requests still ends rounds.
+      for (let i = 0; i < 1_000_000 && this.queued.size > 0; i++) {
+        const repos = [...this.queued.values()];
+        this.queued.clear();
+        this.sessionsCache = null;
+        this.busyProjects = null;
+        for (const repo of repos) {
+          try {
+            await this.reconcile(repo);
+          } catch (err) {
+            this.deps.log.error(`agents of ${repo.project}: ${(err as Error).message}`);
+          }
+        }
+      }
+    } finally {
+      this.rounds = null; // no await between the loop's last check and here: nothing queued is left behind
+    }
+  }
+
+  /** Wait until no reconcile round runs (daemon stop, tests). */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 1000 && this.rounds; i++) await this.rounds;
+  }
+
+  /** One repo of a reconcile round (see schedule()). */
   async reconcile(repo: RepoEntry): Promise<void> {
     this.repos.set(repo.project, repo);
     if (this.idle(repo.project)) return;

@@ -189,6 +189,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       engine.endPass();
     },
     async stop() {
+      await runner.settled();
       notifier.stop();
       await gc.stop();
       github.stop();
@@ -240,7 +241,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       } else if (scopeChanged) watchers.get(repo.project)?.refresh();
       const stats = await engine.scanRepo(repo);
       drainBursts(repo, stats);
-      await runner.reconcile(repo);
+      runner.schedule(repo); // beside the loop: the signal path never waits for tmux
       // Quarantined files do not pile up forever ([retention]); once a minute or so is plenty.
       if (reason === "timer" && timerPasses % 30 === 2) pruneRepoQuarantine(repo, d.config.retention, false, d.log);
       // PR retries back off by ≥ 30 s: checking every 10th timer pass is plenty and keeps idle passes cheap.
