@@ -1,5 +1,5 @@
 // A daemon with a long history: two stores, 1 k and 1 M finished signals (each with its plan_transition
-// and signal_done audit rows, one task per 100 signals, spread over the past year), seeded through the
+// and signal_done audit rows, one task per 100 signals, done once its signals are in, spread over the past year), seeded through the
 // store's own code (insertFinishedSignal, recordAudit, createTask) in big transactions before the daemon
 // starts. For each: start → first answering /v1/status, daemon CPU in its first 5 s, GET /v1/status,
 // `kas task list --all`, `kas task show`, GET /v1/metrics, a replay of /v1/events from 0 (events/s, and
@@ -12,7 +12,7 @@ import { recordAudit } from "../src/store/audit.ts";
 import { openStore } from "../src/store/db.ts";
 import { insertStoredRepo } from "../src/store/repos.ts";
 import { insertFinishedSignal } from "../src/store/signals.ts";
-import { createTask } from "../src/store/tasks.ts";
+import { createTask, writeTaskUpdate } from "../src/store/tasks.ts";
 import { cpuPreciseMs, cpuWindow, type BenchResult, envInt, type Figure, percentile, round, Sandbox } from "./lib.ts";
 import { getJson, gitInit, openReadOnly, PLAN, storeFile } from "./signal-lib.ts";
 
@@ -77,6 +77,8 @@ export function seed(sb: Sandbox, repos: string[], n: number): number {
           recordAudit(db, { kind: "plan_transition", timestamp, project, task, fromStatus: from, toStatus: to, event: type, signalId: id, message: `${from} → ${to} (${type}; file)`, detail: { source: "file" } });
           recordAudit(db, { kind: "signal_done", timestamp, project, task, event: type, signalId: id, message: `${type} done: applied`, detail: { source: "file", actions: [] } });
           audit += 2;
+          // History is finished work: a task is done once its last signal is in (the newest one stays open).
+          if (i % SIGNALS_PER_TASK === SIGNALS_PER_TASK - 1 && i < n - SIGNALS_PER_TASK) writeTaskUpdate(db, project, task, { status: "done", timestamps: { done_at: timestamp } });
         }
       }).immediate();
     }

@@ -52,6 +52,8 @@ export const MAY_NEED_AGENT = `(status = 'planning'
  * the partial index idx_tasks_open (migration 12); queries must contain this exact expression.
  */
 export const OPEN_TASK = "status NOT IN ('done', 'cancelled')";
+/** Tasks an agent may be working on (lifecycle ACTIVE_STATUSES), as a partial-index condition. */
+export const ACTIVE_TASK = "status IN ('planning', 'implementing', 'reviewing', 'verifying')";
 
 /** SQL: done, verified tasks without any PR attempt yet (the GitHub sweep's candidates; idx_tasks_pr_todo, migration 12). */
 export const PR_TODO = "status = 'done' AND verified_sha != '' AND pr_url = '' AND pr_create_state = ''";
@@ -365,4 +367,10 @@ export const MIGRATIONS: Migration[] = [
       for (const idx of ["idx_tasks_open", "idx_tasks_attention", "idx_tasks_pr_todo", "idx_tasks_pr_open", "idx_tasks_branch", "idx_tasks_folder", "idx_pr_runs_retry"]) db.exec(`ANALYZE ${idx}`);
     }
   }, { rebuildsTables: true as const }),
+  // 13: the active tasks (planning … verifying) on their own small index: daemon status lists them
+  // without walking a backlog of ready tasks (idx_tasks_open holds those too).
+  (db) => {
+    db.exec(`CREATE INDEX idx_tasks_active ON tasks (project, name) WHERE ${ACTIVE_TASK};`);
+    if (db.query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").get()) db.exec("ANALYZE idx_tasks_active");
+  },
 ];

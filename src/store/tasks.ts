@@ -5,7 +5,7 @@
 // unless the plan is asked for (PLAN_TEXT).
 import { type Db, nowIso, writeTx, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
-import { MAY_NEED_AGENT, OPEN_TASK, PR_OPEN, PR_TODO, TASK_FOLDER } from "./migrations.ts";
+import { ACTIVE_TASK, MAY_NEED_AGENT, OPEN_TASK, PR_OPEN, PR_TODO, TASK_FOLDER } from "./migrations.ts";
 import {
   EXECUTION_PHASES,
   TASK_STATUSES,
@@ -574,7 +574,7 @@ export function activeTaskSummaries(db: Db): TaskSummary[] {
   const cols = "project, name, status, execution_phase AS phase, active_wave AS wave, attention";
   return db
     .query<TaskSummary, []>(
-      `SELECT ${cols} FROM tasks INDEXED BY idx_tasks_open WHERE ${OPEN_TASK} AND status IN ('planning', 'implementing', 'reviewing', 'verifying')
+      `SELECT ${cols} FROM tasks INDEXED BY idx_tasks_active WHERE ${ACTIVE_TASK}
        UNION SELECT ${cols} FROM tasks INDEXED BY idx_tasks_attention WHERE attention != ''
        ORDER BY project, name LIMIT 200`,
     )

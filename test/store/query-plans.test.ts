@@ -69,7 +69,7 @@ describe("per-signal and per-pass queries use their indexes", () => {
     ["endedSince (per missing agent)", (db) => endedSince(db, "p", "t1", "t1-plan", "2026-01-01"), /USING INDEX idx_agents_task/],
     // Issue 14: status, task list / show, the GitHub sweep, metrics and event replay cost the same
     // however long the finished history is.
-    ["activeTaskSummaries (GET /v1/status)", (db) => activeTaskSummaries(db), /idx_tasks_open.*idx_tasks_attention|idx_tasks_attention.*idx_tasks_open/],
+    ["activeTaskSummaries (GET /v1/status)", (db) => activeTaskSummaries(db), /idx_tasks_active.*idx_tasks_attention|idx_tasks_attention.*idx_tasks_active/],
     ["countTasksByProject (GET /v1/status)", (db) => countTasksByProject(db), /task_counts/],
     ["listTasks of a project (task list)", (db) => listTasks(db, { project: "p", withoutContent: true }), /SEARCH tasks USING (COVERING )?INDEX \w+ \(project=\?\)/],
     ["listTasks of every project (task list --all)", (db) => listTasks(db, { withoutContent: true }), /SCAN tasks USING INDEX sqlite_autoindex_tasks_1/],
