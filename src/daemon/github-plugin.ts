@@ -9,7 +9,7 @@ import { setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
-import { getTask, tasksNeedingPr, tasksWithOpenPr } from "../store/tasks.ts";
+import { getTask, tasksNeedingPrAll, tasksWithOpenPr } from "../store/tasks.ts";
 import { pushBranch } from "../github/git.ts";
 import type { Daemon } from "./daemon.ts";
 import type { EventHub } from "./events.ts";
@@ -58,13 +58,23 @@ export class GitHubWorker {
   }
 
   /** Timer passes: retry failed PR attempts whose backoff has elapsed. */
-  sweep(repo: RepoEntry): void {
-    const retries = prRetriesDue(this.d.db, Date.now(), repo.project);
-    // Verified and done without any PR attempt (e.g. the operator approved from the CLI, or the
-    // daemon died right after the commit): start one. Selected in SQL (a partial index), names only.
-    const fresh = tasksNeedingPr(this.d.db, repo.project);
-    for (const t of retries) this.enqueue(repo, t.name, "retry", false);
-    for (const name of fresh) this.enqueue(repo, name, "done", false);
+  /**
+   * PR work the lifecycle did not start: retries that are due, and tasks verified and done without any
+   * PR attempt (e.g. the operator approved from the CLI, or the daemon died right after the commit).
+   * Selected in SQL over every repo at once (partial indexes, names only); `repoOf` gives the healthy
+   * registered repo of a project (others are left for later).
+   */
+  sweep(repoOf: (project: string) => RepoEntry | undefined): void {
+    const retries = prRetriesDue(this.d.db, Date.now());
+    const fresh = tasksNeedingPrAll(this.d.db);
+    for (const t of retries) {
+      const repo = repoOf(t.project);
+      if (repo) this.enqueue(repo, t.name, "retry", false);
+    }
+    for (const t of fresh) {
+      const repo = repoOf(t.project);
+      if (repo) this.enqueue(repo, t.name, "done", false);
+    }
   }
 
   /**

@@ -183,6 +183,11 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         storeGoneReported = gone;
         timerPasses++;
         engine.beginTimerPass();
+        // PR retries back off by ≥ 30 s: one sweep over every repo each 10th timer pass is plenty.
+        if (timerPasses % 10 === 1) {
+          const repos = new Map(d.registry.list().filter((r) => r.problem === null).map((r) => [r.project, r]));
+          github.sweep((project) => repos.get(project));
+        }
       }
     },
     afterPass() {
@@ -221,7 +226,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     nothingToDo(repo, reason) {
       // Only a plain timer pass over a quiet repo: the periodic chores, bursts, settle re-kicks, a
       // changed store (worktree scope) and busy agents all take the full scan below.
-      if (reason !== "timer" || timerPasses % 15 === 0 || timerPasses % 30 === 2 || timerPasses % 10 === 1) return false;
+      if (reason !== "timer" || timerPasses % 15 === 0 || timerPasses % 30 === 2) return false;
       if ((watching && !watchers.has(repo.project)) || bursts.has(repo.project) || settleTimers.has(repo.project)) return false;
       if (scopeOf(repo.project).stale(passStoreVersion)) return false;
       return engine.nothingToScan(repo) && runner.idle(repo.project);
@@ -244,8 +249,6 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       runner.schedule(repo); // beside the loop: the signal path never waits for tmux
       // Quarantined files do not pile up forever ([retention]); once a minute or so is plenty.
       if (reason === "timer" && timerPasses % 30 === 2) pruneRepoQuarantine(repo, d.config.retention, false, d.log);
-      // PR retries back off by ≥ 30 s: checking every 10th timer pass is plenty and keeps idle passes cheap.
-      if (reason === "timer" && timerPasses % 10 === 1) github.sweep(repo);
       // Come back exactly when the freshest file is old enough, for this repo only.
       if (stats.settleInMs > 0) kickLater(repo.project, Math.ceil(stats.settleInMs));
     },

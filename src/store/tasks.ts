@@ -582,6 +582,11 @@ export function activeTaskSummaries(db: Db): TaskSummary[] {
 }
 
 /** Done, verified tasks of a project without any PR attempt (the GitHub sweep's candidates), names only. */
+/** tasksNeedingPr over every project at once (the sweep: one walk of the small partial index per sweep). */
+export function tasksNeedingPrAll(db: Db): { project: string; name: string }[] {
+  return db.query<{ project: string; name: string }, []>(`SELECT project, name FROM tasks INDEXED BY idx_tasks_pr_todo WHERE ${PR_TODO} ORDER BY project, name`).all();
+}
+
 export function tasksNeedingPr(db: Db, project: string): string[] {
   return db
     .query<{ name: string }, { project: string }>(`SELECT name FROM tasks INDEXED BY idx_tasks_pr_todo WHERE project = $project AND ${PR_TODO} ORDER BY name`)

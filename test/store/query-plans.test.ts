@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
-import { activeTaskSummaries, countTasksByProject, countTasksByStatus, createTask, deleteTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPr, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { activeTaskSummaries, countTasksByProject, countTasksByStatus, createTask, deleteTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPr, tasksNeedingPrAll, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
 import { endAgent, endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
 import { countTaskAudit, listAudit, recordAudit } from "../../src/store/audit.ts";
 import { listPrRetriesDue } from "../../src/github/store.ts";
@@ -77,6 +77,8 @@ describe("per-signal and per-pass queries use their indexes", () => {
     ["task show: newest history of a task", (db) => listAudit(db, { project: "p", task: "old7", limit: 10 }), /SEARCH audit_events USING INDEX idx_audit_task_id \(project=\? AND task=\?\)$/],
     ["task show: history total", (db) => countTaskAudit(db, "p", "old7"), /USING COVERING INDEX idx_audit_task_id/],
     ["GitHub sweep: tasks needing a PR", (db) => tasksNeedingPr(db, "p"), /USING INDEX idx_tasks_pr_todo/],
+    ["GitHub sweep: tasks needing a PR, every repo", (db) => tasksNeedingPrAll(db), /SCAN tasks USING INDEX idx_tasks_pr_todo/],
+    ["GitHub sweep: PR retries due, every repo", (db) => listPrRetriesDue(db, Date.now(), 5), /SEARCH r USING INDEX idx_pr_runs_retry/],
     ["GitHub sweep: PR retries due", (db) => listPrRetriesDue(db, Date.now(), 5, "p"), /SEARCH r USING INDEX idx_pr_runs_retry/],
     ["PR monitor: tasks with an open PR", (db) => tasksWithOpenPr(db, "p", ["done", "reviewing", "verifying"]), /USING INDEX idx_tasks_pr_open/],
     ["worktree folders of live tasks (every scan)", (db) => liveWorktreeFolders(db, "p"), /USING INDEX idx_tasks_open/],
