@@ -323,6 +323,8 @@ export class SignalEngine {
         }
       }
     }
+    // Subscribers hear about the committed transitions first; moving the files and logging can follow.
+    if (outcomes.length > 0) this.hub.pump();
     // Only now, after the commit, does the file leave the signals folder. A file that cannot be moved
     // (permissions) stays and is finished from its row on a later scan; it never blocks the others.
     let finished = 0;

@@ -40,7 +40,11 @@ describe("codex, for real", () => {
     // Each codex coder committed its own task's file on the task branch.
     const files = Bun.spawnSync(["git", "-C", repo, "ls-tree", "--name-only", "plan/feat"]).stdout.toString();
     for (const f of ["w1-t1.txt", "w1-t2.txt", "w2-t3.txt"]) expect(files).toContain(f);
-    const coders = sb.query<{ title: string; harness: string; activity: string }>("SELECT title, harness, activity FROM agents WHERE role = 'coder' ORDER BY id");
+    // The last coder may signal mid-turn: the task can be done before codex's notify ends that turn
+    // (its stop waits for it). Every coder ends once its turn did.
+    const coderRows = () => sb.query<{ title: string; harness: string; activity: string; state: string }>("SELECT title, harness, activity, state FROM agents WHERE role = 'coder' ORDER BY id");
+    await waitFor(() => coderRows().every((c) => c.state !== "running"), 60_000, "every codex coder stopped");
+    const coders = coderRows();
     expect(coders.map((c) => c.title).sort()).toEqual(["feat-W1-T1", "feat-W1-T2", "feat-W2-T3"]);
     expect(coders.every((c) => c.harness === "codex")).toBe(true);
     // Each was stopped after codex's notify said its turn ended (the last activity it reported).
