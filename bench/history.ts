@@ -37,7 +37,7 @@ interface Measured {
   replayPerSec: number;
   replayReconnects: number;
   idleCpuPct: number;
-  gc: string;
+  gc: GcOutcome;
 }
 
 function storeMb(sb: Sandbox): number {
@@ -185,8 +185,7 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
     await Bun.sleep(idleMs);
     const idleCpuPct = ((cpuOf()) / (performance.now() - tIdle)) * 100;
 
-    let gcNote = "";
-    if (gc) gcNote = runGc(sb);
+    const gcNote: GcOutcome = gc ? runGc(sb) : { note: "not run" };
     return {
       signals: n,
       auditRows,
@@ -210,15 +209,21 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
   }
 }
 
+interface GcOutcome {
+  note: string;
+  /** Store size (db + wal + shm) before and after, and the run's duration; absent when gc did not run. */
+  sizes?: { beforeMb: number; afterMb: number; sec: number };
+}
+
 /** Store size before and after `kas daemon gc` (daemon running); a note when the binary has no gc. */
-function runGc(sb: Sandbox): string {
+function runGc(sb: Sandbox): GcOutcome {
   const before = storeMb(sb);
   const t0 = performance.now();
-  const r = sb.run(["daemon", "gc"]);
+  const r = sb.run(["daemon", "gc"], 30 * 60_000); // a year of history goes in 500-row batches
   const sec = (performance.now() - t0) / 1000;
-  if (r.code !== 0 && /unknown command gc/i.test(r.stderr)) return "skipped: this kasmos has no `daemon gc` command";
-  if (r.code !== 0) return `\`kas daemon gc\` failed (exit ${r.code}): ${r.stderr.trim().split("\n")[0] ?? ""}`;
-  return `${round(before, 1)} MB → ${round(storeMb(sb), 1)} MB (db + wal + shm) in ${round(sec, 1)} s: ${r.stdout.trim().split("\n").join("; ")}`;
+  if (r.code !== 0 && /unknown command gc/i.test(r.stderr)) return { note: "skipped: this kasmos has no `daemon gc` command" };
+  if (r.code !== 0) return { note: `\`kas daemon gc\` failed (exit ${r.code}): ${r.stderr.trim().split("\n")[0] ?? ""}` };
+  return { note: r.stdout.trim().split("\n").join("; "), sizes: { beforeMb: before, afterMb: storeMb(sb), sec } };
 }
 
 export async function run(): Promise<BenchResult> {
@@ -246,12 +251,14 @@ export async function run(): Promise<BenchResult> {
     { label: "replay: every event arrived (small / large)", value: large.replayEvents, unit: `of ${large.replayExpected.toLocaleString("en-US")} (small: ${small.replayEvents} of ${small.replayExpected}; the large replay resumed ${large.replayReconnects} times)`, target: "all", pass: complete(small) && complete(large) },
     row(`idle CPU over ${idleMs / 1000} s`, "% of one core", (m) => m.idleCpuPct, 2),
   ];
+  const g = large.gc.sizes;
+  if (g) figures.push({ label: `store size before → after \`kas daemon gc\` ([retention] days = 90), ${k(largeN)} store`, value: round(g.afterMb, 1), unit: `MB (from ${round(g.beforeMb, 1)} MB; ×${round(g.afterMb / g.beforeMb, 2)}; gc took ${round(g.sec, 1)} s)` });
   return {
     name: "history",
     figures,
     notes: [
       `seeding through the store's own code (insertFinishedSignal, recordAudit ×2, createTask per ${SIGNALS_PER_TASK} signals, insertStoredRepo for ${REPOS} repos; transactions of 50,000 signals; signal rows backdated to match their audit rows, spread over the past year): ${k(smallN)} in ${round(small.seedSec, 1)} s, ${k(largeN)} in ${round(large.seedSec, 1)} s (${large.auditRows.toLocaleString("en-US")} audit rows)`,
-      `kas daemon gc on the ${k(largeN)} store: ${large.gc}`,
+      `kas daemon gc on the ${k(largeN)} store: ${large.gc.note}`,
       "replay: one client from Last-Event-ID 0 to the last audit id at the start; the daemon ends a stream 4 MB behind and the client resumes from its last id (reconnects counted)",
       "sizes: KASMOS_BENCH_SIGNALS_SMALL (1000), KASMOS_BENCH_SIGNALS (1000000), KASMOS_BENCH_IDLE_SEC (20)",
     ],

@@ -245,9 +245,9 @@ export class Sandbox {
     this.pids.delete(pid);
   }
 
-  /** Run the kasmos binary to completion (≤ 30 s) inside the sandbox. */
-  run(args: string[]): { code: number; stdout: string; stderr: string } {
-    const r = Bun.spawnSync([BIN, ...args], { env: this.env, cwd: this.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: 30_000 });
+  /** Run the kasmos binary to completion (≤ 30 s unless told) inside the sandbox. */
+  run(args: string[], timeoutMs = 30_000): { code: number; stdout: string; stderr: string } {
+    const r = Bun.spawnSync([BIN, ...args], { env: this.env, cwd: this.dir, stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
     return { code: r.exitCode ?? -1, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   }
 
