@@ -58,9 +58,14 @@ export interface RunnerDeps {
 /** Variables of the daemon's own environment that must not reach agents. */
 const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
 
+/** The folder of agents' prompt files (one sub-folder per project; gc sweeps it). */
+export function promptsDir(): string {
+  return join(configDir(), "prompts");
+}
+
 /** Where an agent's prompt is written (and read back for its reminder and its usage lookup). */
 export function promptFileOf(project: string, title: string): string {
-  return join(configDir(), "prompts", project, `${title}.md`);
+  return join(promptsDir(), project, `${title}.md`);
 }
 
 export class AgentRunner {

@@ -155,8 +155,8 @@ export class Daemon {
 
   /** Every plugin has nothing to do for a healthy repo: the pass skips it without a promise. */
   private idleRepo(repo: RepoEntry, reason: "timer" | "event"): boolean {
-    if (repo.problem || !existsSync(repo.path)) return false;
-    return this.plugins.every((p) => p.scanRepo === undefined || (p.nothingToDo?.(repo, reason) ?? false));
+    if (repo.problem) return false;
+    return this.plugins.every((p) => p.scanRepo === undefined || (p.nothingToDo?.(repo, reason) ?? false)) && existsSync(repo.path);
   }
 
   private async scanRepo(repo: RepoEntry, reason: "timer" | "event"): Promise<void> {

@@ -18,7 +18,7 @@ import { mountMetricsRoute, StoreMetricsReader } from "./metrics.ts";
 import { GcRunner, pruneRepoQuarantine } from "./gc.ts";
 import { GcBody } from "../api/gc.ts";
 import { jsonBody } from "./http.ts";
-import { AgentRunner } from "./agent-runner.ts";
+import { AgentRunner, promptsDir } from "./agent-runner.ts";
 import { GitHubWorker } from "./github-plugin.ts";
 import { WorktreeScope } from "./worktree-scope.ts";
 import { Tmux } from "../agents/tmux.ts";
@@ -27,7 +27,7 @@ import { summarizeUsage } from "../api/usage.ts";
 import { Notifier } from "./notifier.ts";
 import { usageOfTasks } from "../store/usage.ts";
 import { existsSync } from "node:fs";
-import { configDir, logFilePath, storePath } from "../config/paths.ts";
+import { logFilePath, storePath } from "../config/paths.ts";
 
 /** The directory of the kasmos binary (or dist/ when run from source), put on agents' PATH. */
 function binDir(): string {
@@ -158,7 +158,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     config: () => d.config,
     repos: () => d.registry.list(),
     metrics,
-    promptsDir: join(configDir(), "prompts"),
+    promptsDir: promptsDir(),
     logFile: logFilePath(),
     pump: () => hub.pump(),
   });

@@ -3,6 +3,7 @@
 // incrementally (StoreMetricsReader); the scan duration histogram and process gauges come from this process.
 import type { Hono } from "hono";
 import { usageTotals } from "../store/usage.ts";
+import { countTasksByStatus } from "../store/tasks.ts";
 import { costOf, priceOf } from "../config/pricing.ts";
 import { AGENT_ROLES } from "../agents/programs.ts";
 import { SIGNAL_TYPES, TASK_STATUSES } from "../lifecycle/types.ts";
@@ -266,10 +267,6 @@ export class StoreMetricsReader {
     return this.db.transaction(() => this.readInSnapshot()).deferred();
   }
 
-  /**
-   * Fold the existing history in slices of `sliceIds` rows, yielding in between, so a daemon with a
-   * large store is not stalled by its first scrape (started right after the daemon listens).
-   */
   private warming: Promise<void> | null = null;
 
   /** warm() once, shared by every caller (a failed attempt is tried again by the next caller). */
@@ -281,6 +278,10 @@ export class StoreMetricsReader {
     return this.warming;
   }
 
+  /**
+   * Fold the existing history in slices of `sliceIds` rows, yielding in between, so a daemon with a
+   * large store is not stalled by its first scrape or gc.
+   */
   async warm(sliceIds = 20_000): Promise<void> {
     for (let i = 0; i < 1_000_000; i++) {
       const caughtUp = this.db
@@ -362,7 +363,9 @@ export class StoreMetricsReader {
         .filter((r) => r.n > 0),
       transitions: [...this.transitionTotals.values()].map((v) => ({ ...v })),
       agents: db.query<{ role: string; n: number }, []>("SELECT role, COUNT(*) AS n FROM agents WHERE state = 'running' GROUP BY role").all(),
-      tasks: db.query<{ status: string; n: number }, []>("SELECT status, SUM(n) AS n FROM task_counts GROUP BY status HAVING SUM(n) > 0").all(),
+      tasks: Object.entries(countTasksByStatus(db))
+        .filter(([, n]) => n > 0)
+        .map(([status, n]) => ({ status, n })),
     };
   }
 }

@@ -2,6 +2,7 @@
 // failed, a cycle or budget cap, a task done (with its PR URL). The notifier tails the audit log (every
 // event is a row), so it sees what the daemon and the CLI record alike; delivery runs beside the scan
 // loop (never inside it), with retries and backoff, and every delivery and failure is an audit row.
+import { Limiter } from "../util/limiter.ts";
 import type { NotifyConfig, NotifyKind } from "../config/schema.ts";
 import { splitCommandLine } from "../agents/programs.ts";
 import { getAttention } from "../store/agents.ts";
@@ -91,25 +92,8 @@ export class Notifier {
   private cursor = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   private sent = new Set<string>();
-  private inFlight = 0;
-  /** FIFO of deliveries waiting for a slot: a finished delivery hands its slot to the first. */
-  private waiting: (() => void)[] = [];
-
-  private async acquire(): Promise<boolean> {
-    if (this.inFlight < MAX_IN_FLIGHT) {
-      this.inFlight++;
-      return true;
-    }
-    if (this.waiting.length >= MAX_WAITING) return false;
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-    return true; // the slot was handed over, inFlight unchanged
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.inFlight--;
-  }
+  /** Deliveries in flight; the rest wait in arrival order (at most MAX_WAITING of them). */
+  private slots = new Limiter(MAX_IN_FLIGHT);
   private reminders = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
@@ -189,30 +173,31 @@ export class Notifier {
   }
 
   private async deliverOne(channel: string, n: Notification, cfg: NotifyConfig): Promise<{ ok: boolean; detail: string }> {
-    if (!(await this.acquire())) {
+    if (this.slots.waiting >= MAX_WAITING) {
       const why = `not sent: ${MAX_WAITING} notifications are already waiting for a slow or failing channel`;
       recordAudit(this.db, { kind: "notify_failed", project: n.project, task: n.task, message: `${channel}: ${title(n)}: ${why}`, level: "warn", detail: { channel, kind: n.kind, audit_id: n.audit_id, dropped: true } });
       return { ok: false, detail: why };
     }
+    return this.slots.run(() => this.attempts(channel, n, cfg));
+  }
+
+  /** One delivery with its retries; records how it ended. */
+  private async attempts(channel: string, n: Notification, cfg: NotifyConfig): Promise<{ ok: boolean; detail: string }> {
     let last = "";
-    try {
-      for (let attempt = 0; attempt <= RETRIES.length; attempt++) {
-        try {
-          await this.send(channel, n, cfg);
-          recordAudit(this.db, { kind: "notify_sent", project: n.project, task: n.task, message: `${channel}: ${title(n)}${attempt > 0 ? ` (attempt ${attempt + 1})` : ""}`, detail: { channel, kind: n.kind, audit_id: n.audit_id, reminder: n.reminder, attempts: attempt + 1 } });
-          return { ok: true, detail: attempt > 0 ? `delivered on attempt ${attempt + 1}` : "delivered" };
-        } catch (err) {
-          last = (err as Error).message;
-          const wait = RETRIES[attempt];
-          if (wait !== undefined) await Bun.sleep(wait);
-        }
+    for (let attempt = 0; attempt <= RETRIES.length; attempt++) {
+      try {
+        await this.send(channel, n, cfg);
+        recordAudit(this.db, { kind: "notify_sent", project: n.project, task: n.task, message: `${channel}: ${title(n)}${attempt > 0 ? ` (attempt ${attempt + 1})` : ""}`, detail: { channel, kind: n.kind, audit_id: n.audit_id, reminder: n.reminder, attempts: attempt + 1 } });
+        return { ok: true, detail: attempt > 0 ? `delivered on attempt ${attempt + 1}` : "delivered" };
+      } catch (err) {
+        last = (err as Error).message;
+        const wait = RETRIES[attempt];
+        if (wait !== undefined) await Bun.sleep(wait);
       }
-      recordAudit(this.db, { kind: "notify_failed", project: n.project, task: n.task, message: `${channel}: ${title(n)}: ${last}`, level: "warn", detail: { channel, kind: n.kind, audit_id: n.audit_id } });
-      this.log.warn(`notification through ${channel} failed after ${RETRIES.length + 1} attempts: ${last}`);
-      return { ok: false, detail: last };
-    } finally {
-      this.release();
     }
+    recordAudit(this.db, { kind: "notify_failed", project: n.project, task: n.task, message: `${channel}: ${title(n)}: ${last}`, level: "warn", detail: { channel, kind: n.kind, audit_id: n.audit_id } });
+    this.log.warn(`notification through ${channel} failed after ${RETRIES.length + 1} attempts: ${last}`);
+    return { ok: false, detail: last };
   }
 
   private async send(channel: string, n: Notification, cfg: NotifyConfig): Promise<void> {

@@ -4,9 +4,8 @@ import { applyUserEvent, type BranchHead, type ProcessorConfig, type ProcessResu
 import type { FsmEvent } from "../lifecycle/types.ts";
 import type { ModelPrice } from "../config/pricing.ts";
 import { taskSpend } from "./budget.ts";
-import { writeTx } from "./db.ts";
 import { recordAudit } from "./audit.ts";
-import type { Db } from "./db.ts";
+import { type Db, writeTx } from "./db.ts";
 import { finishSignal } from "./signals.ts";
 import { clearAttention } from "./agents.ts";
 import type { ExecutionState } from "../lifecycle/types.ts";
@@ -146,7 +145,6 @@ export function commitResult(db: Db, ctx: CommitContext): void {
     });
   }
 }
-
 
 /**
  * An operator's event (CLI or API) applied and committed in one write transaction, re-reading the

@@ -568,7 +568,7 @@ export interface TaskSummary {
 
 /**
  * Active tasks and tasks with an attention item, compactly (daemon status). Two walks of small partial
- * indexes (idx_tasks_open, idx_tasks_attention): never the finished history, never plan text.
+ * indexes (idx_tasks_active, idx_tasks_attention): never the finished history, never plan text.
  */
 export function activeTaskSummaries(db: Db): TaskSummary[] {
   const cols = "project, name, status, execution_phase AS phase, active_wave AS wave, attention";
@@ -581,17 +581,12 @@ export function activeTaskSummaries(db: Db): TaskSummary[] {
     .all();
 }
 
-/** Done, verified tasks of a project without any PR attempt (the GitHub sweep's candidates), names only. */
-/** tasksNeedingPr over every project at once (the sweep: one walk of the small partial index per sweep). */
+/**
+ * Done, verified tasks without any PR attempt (the GitHub sweep's candidates) of every project, names
+ * only: one walk of the small partial index per sweep.
+ */
 export function tasksNeedingPrAll(db: Db): { project: string; name: string }[] {
   return db.query<{ project: string; name: string }, []>(`SELECT project, name FROM tasks INDEXED BY idx_tasks_pr_todo WHERE ${PR_TODO} ORDER BY project, name`).all();
-}
-
-export function tasksNeedingPr(db: Db, project: string): string[] {
-  return db
-    .query<{ name: string }, { project: string }>(`SELECT name FROM tasks INDEXED BY idx_tasks_pr_todo WHERE project = $project AND ${PR_TODO} ORDER BY name`)
-    .all({ project })
-    .map((r) => r.name);
 }
 
 /** Tasks of a project in `statuses` whose PR is still open (the PR monitor's set), without plan text. */

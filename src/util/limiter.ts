@@ -17,6 +17,11 @@ export class Limiter {
     return this.size - this.free + this.waiters.length;
   }
 
+  /** Jobs waiting for a slot (callers that bound the queue refuse past their limit). */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   readonly run: Gate = async <T>(fn: () => Promise<T>): Promise<T> => {
     if (this.free === 0) await new Promise<void>((r) => this.waiters.push(r));
     else this.free--;

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
-import { activeTaskSummaries, countTasksByProject, countTasksByStatus, createTask, deleteTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPr, tasksNeedingPrAll, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { activeTaskSummaries, countTasksByProject, countTasksByStatus, createTask, deleteTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPrAll, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
 import { endAgent, endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
 import { countTaskAudit, listAudit, recordAudit } from "../../src/store/audit.ts";
 import { listPrRetriesDue } from "../../src/github/store.ts";
@@ -76,7 +76,6 @@ describe("per-signal and per-pass queries use their indexes", () => {
     ["listTasks as a table (task list --all)", (db) => listTaskLines(db), /SCAN tasks USING INDEX sqlite_autoindex_tasks_1/],
     ["task show: newest history of a task", (db) => listAudit(db, { project: "p", task: "old7", limit: 10 }), /SEARCH audit_events USING INDEX idx_audit_task_id \(project=\? AND task=\?\)$/],
     ["task show: history total", (db) => countTaskAudit(db, "p", "old7"), /USING COVERING INDEX idx_audit_task_id/],
-    ["GitHub sweep: tasks needing a PR", (db) => tasksNeedingPr(db, "p"), /USING INDEX idx_tasks_pr_todo/],
     ["GitHub sweep: tasks needing a PR, every repo", (db) => tasksNeedingPrAll(db), /SCAN tasks USING INDEX idx_tasks_pr_todo/],
     ["GitHub sweep: PR retries due, every repo", (db) => listPrRetriesDue(db, Date.now(), 5), /SEARCH r USING INDEX idx_pr_runs_retry/],
     ["GitHub sweep: PR retries due", (db) => listPrRetriesDue(db, Date.now(), 5, "p"), /SEARCH r USING INDEX idx_pr_runs_retry/],
@@ -177,8 +176,10 @@ describe("GitHub sweep candidates", () => {
         createTask(db, { project: "p", name, content: "# plan" });
         writeTaskUpdate(db, "p", name, { status: "done", ...(verified ? { verification: { sha: "s", baseSha: "b", by: "m", origin: "master" } } : {}), prCreateState: prState });
       }
-      expect(tasksNeedingPr(db, "p")).toEqual(["owed1", "owed2"]);
-      expect(tasksNeedingPr(db, "q")).toEqual([]);
+      expect(tasksNeedingPrAll(db)).toEqual([
+        { project: "p", name: "owed1" },
+        { project: "p", name: "owed2" },
+      ]);
       // The PR monitor's set: open PRs only (the 400 merged ones are not read).
       writeTaskUpdate(db, "p", "owed1", { prNumber: 7, prState: "open", prUrl: "u" });
       expect(tasksWithOpenPr(db, "p", ["done"]).map((t) => [t.name, t.content])).toEqual([["owed1", ""]]);
