@@ -56,6 +56,9 @@ export interface RunnerDeps {
 }
 
 /** Variables of the daemon's own environment that must not reach agents. */
+/** How long a dead pane may lack its exit status before the agent's end is recorded without one. */
+const DEAD_STATUS_WAIT_MS = 5000;
+
 const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
 
 /** The folder of agents' prompt files (one sub-folder per project; gc sweeps it). */
@@ -149,6 +152,20 @@ export class AgentRunner {
     for (let i = 0; i < 1000 && this.rounds; i++) await this.rounds;
   }
 
+  /**
+   * Agents whose pane tmux shows dead without an exit status, since when. tmux 3.3a marks a pane dead
+   * when its terminal closes, a moment before it has reaped the process (measured: `pane_dead` 1 with
+   * an empty `pane_dead_status`); the status comes with a later listing. Judged then, or after
+   * DEAD_STATUS_WAIT_MS with an unknown status.
+   */
+  private deadNoStatus = new Map<number, number>();
+
+  private statusPending(agentId: number): boolean {
+    const since = this.deadNoStatus.get(agentId);
+    if (since === undefined) this.deadNoStatus.set(agentId, Date.now());
+    return since === undefined || Date.now() - since < DEAD_STATUS_WAIT_MS;
+  }
+
   /** One repo of a reconcile round (see schedule()). */
   async reconcile(repo: RepoEntry): Promise<void> {
     this.repos.set(repo.project, repo);
@@ -164,6 +181,8 @@ export class AgentRunner {
       // A session under this name recorded for another identity is not this agent's.
       const s = found && (found.title === undefined || found.title === this.sessionTitle(a.project, a.title)) ? found : undefined;
       if (s && !s.dead) continue;
+      if (s && s.exitStatus === null && this.statusPending(a.id)) continue;
+      this.deadNoStatus.delete(a.id);
       const status = s?.exitStatus ?? null;
       // Why it exited: the last lines it printed (the pane stays after exit: remain-on-exit).
       const lines = s ? await this.exitLines(a) : [];
@@ -565,6 +584,7 @@ export class AgentRunner {
     })().finally(() => {
       this.killing.delete(a.id);
       this.paneSeen.delete(a.id);
+      this.deadNoStatus.delete(a.id);
       if (this.stopping.get(key) === job) this.stopping.delete(key);
       this.deps.hub.pump();
     });

@@ -1,0 +1,52 @@
+// tmux 3.3a marks a pane dead when its terminal closes, a moment before it has reaped the process, so
+// a listing can show `pane_dead` 1 with no exit status yet. The runner waits for the listing that has
+// the status instead of recording the end without it (in-process, a scripted tmux listing).
+import { afterEach, beforeEach, expect, test } from "bun:test";
+import { createConsola } from "consola";
+import { type SessionInfo, Tmux } from "../../src/agents/tmux.ts";
+import { defaultConfig } from "../../src/config/schema.ts";
+import { AgentRunner } from "../../src/daemon/agent-runner.ts";
+import { EventHub } from "../../src/daemon/events.ts";
+import type { RepoEntry } from "../../src/daemon/repos.ts";
+import { insertAgent } from "../../src/store/agents.ts";
+import { createTask, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { tempStore, type TempStore } from "../store/helpers.ts";
+
+class ScriptedTmux extends Tmux {
+  listing: SessionInfo[] = [];
+  override async list(): Promise<SessionInfo[]> {
+    return this.listing;
+  }
+  override async capture(): Promise<string> {
+    return "error: unknown option '--bogus-flag'\n";
+  }
+}
+
+let s: TempStore;
+beforeEach(() => {
+  s = tempStore();
+});
+afterEach(() => s.cleanup());
+
+test("a dead pane without its exit status yet is judged once the status is listed", async () => {
+  createTask(s.db, { project: "p", name: "bad", branch: "plan/bad", content: "# plan\n" });
+  writeTaskUpdate(s.db, "p", "bad", { status: "planning" });
+  const tmux = new ScriptedTmux();
+  const runner = new AgentRunner({ db: s.db, log: createConsola({ level: -999 }), hub: new EventHub(s.db), tmux, config: () => defaultConfig(), binDir: "/nonexistent" });
+  const title = runner.sessionTitle("p", "bad-plan");
+  const a = insertAgent(s.db, { project: "p", task: "bad", title: "bad-plan", role: "planner", session: tmux.sessionName(title), cwd: "/tmp", program: "claude", harness: "claude" });
+  s.db.query("UPDATE agents SET started_at = '2020-01-01T00:00:00.000Z' WHERE id = ?").run(a.id);
+  const repo: RepoEntry = { project: "p", path: "/nonexistent/p", source: "api", problem: null };
+  const pane = { name: tmux.sessionName(title), title, panePid: 4242, dead: true, createdAt: 0, activityAt: 0 };
+  const row = () => s.db.query<{ state: string; exit_status: number | null }, [number]>("SELECT state, exit_status FROM agents WHERE id = ?").get(a.id)!;
+
+  tmux.listing = [{ ...pane, exitStatus: null }];
+  runner.schedule(repo);
+  await runner.settled();
+  expect(row()).toEqual({ state: "running", exit_status: null }); // not judged on a listing without the status
+
+  tmux.listing = [{ ...pane, exitStatus: 1 }];
+  runner.schedule(repo);
+  await runner.settled();
+  expect(row()).toEqual({ state: "exited", exit_status: 1 });
+});
