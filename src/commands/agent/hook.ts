@@ -8,11 +8,24 @@ import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath } from "../_util.ts";
 
+/** How long a hook waits for a stdin that never closes (an inherited pipe) before going on without it. */
+const STDIN_WAIT_MS = 2000;
+
 async function readStdin(): Promise<string> {
   // Hooks get their JSON on stdin (Claude Code); codex passes it as the last argument instead.
   if (process.stdin.isTTY) return "";
-  const text = await Promise.race([Bun.stdin.text(), Bun.sleep(2000).then(() => "")]);
-  return text.slice(0, 512 * 1024);
+  // The guard timer is cleared once stdin ends: a pending timer keeps the process alive, and Claude
+  // Code waits for every hook (PreToolUse runs before each tool call), so it must not outlive stdin.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const guard = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(""), STDIN_WAIT_MS);
+  });
+  try {
+    const text = await Promise.race([Bun.stdin.text(), guard]);
+    return text.slice(0, 512 * 1024);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function parseObject(text: string): Record<string, unknown> {
@@ -47,6 +60,9 @@ export default withExamples(
       } catch {
         // Daemon down or busy: the pane watcher and the next pass still see the agent.
       }
+      // A stdin that never closed is still being read and would keep the process (and the agent
+      // waiting on it) alive: the hook is done, so it ends here.
+      process.exit(0);
     },
   }),
   ["echo '{\"hook_event_name\":\"Stop\"}' | KASMOS_PROJECT=app KASMOS_INSTANCE_TITLE=t-coder kasmos agent hook --cli claude --event Stop"],
