@@ -10,7 +10,7 @@
 import { readFileSync } from "node:fs";
 import { openStore } from "../src/store/db.ts";
 import { endAgent, insertAgent } from "../src/store/agents.ts";
-import { cpuWindow, type BenchResult, envInt, type Figure, percentile, round, waitFor } from "./lib.ts";
+import { cpuWindow, machineWindow, type BenchResult, envInt, type Figure, percentile, round, waitFor } from "./lib.ts";
 import { fakeClaudeSetup, query, tmux, withAgentSandbox, writeDaemonToml } from "./agent-lib.ts";
 import { AgentProbe, type ProbeSample } from "./agent-probe.ts";
 import { PLAN, registerRepo, storeFile } from "./signal-lib.ts";
@@ -24,6 +24,8 @@ interface Phase {
   label: string;
   samples: ProbeSample[];
   cpuPct: number;
+  /** The whole machine: busy and stolen CPU, % of all cores. */
+  machine: { busyPct: number; stealPct: number };
   seconds: number;
   /** Targets apply (default sizes only). */
   target: boolean;
@@ -36,9 +38,10 @@ function sizes(): { small: number; storm: number; large: number } {
   return { small: small!, storm: storm!, large: large! };
 }
 
-function stats(samples: ProbeSample[]): { p50: number; p99: number; max: number; n: number } {
+function stats(samples: ProbeSample[]): { p50: number; p99: number; max: number; n: number; commitP99: number } {
   const xs = samples.map((s) => s.sse).sort((a, b) => a - b);
-  return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1] ?? Number.NaN, n: xs.length };
+  const commits = samples.map((s) => s.commit).sort((a, b) => a - b);
+  return { p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs[xs.length - 1] ?? Number.NaN, n: xs.length, commitP99: percentile(commits, 99) };
 }
 
 export async function run(): Promise<BenchResult> {
@@ -78,11 +81,12 @@ export async function run(): Promise<BenchResult> {
     const measure = async (label: string, target: boolean, until: () => Promise<void>): Promise<void> => {
       const cut = probe.samples.length;
       const cpuOf = cpuWindow(d.pid);
+      const machineOf = machineWindow();
       const t0 = performance.now();
       await until();
       const ms = performance.now() - t0;
       if (probe.error) throw new Error(`probe: ${probe.error}`);
-      phases.push({ label, samples: probe.samples.slice(cut), cpuPct: (cpuOf() / ms) * 100, seconds: ms / 1000, target });
+      phases.push({ label, samples: probe.samples.slice(cut), cpuPct: (cpuOf() / ms) * 100, machine: machineOf(), seconds: ms / 1000, target });
     };
     const idle = (): Promise<void> => Bun.sleep(windowMs);
     const startAll = async (list: typeof tasks, want: number): Promise<void> => {
@@ -138,7 +142,7 @@ export async function run(): Promise<BenchResult> {
       figures.push({
         label: `SSE latency p50 / p99 / max, ${ph.label}`,
         value: round(s.p99, 1),
-        unit: `ms p99 (p50 ${round(s.p50, 1)}, max ${round(s.max, 1)} ms; ${s.n} samples in ${round(ph.seconds, 1)} s; daemon CPU ${round(ph.cpuPct, 1)} %)`,
+        unit: `ms p99 (p50 ${round(s.p50, 1)}, max ${round(s.max, 1)} ms; committed p99 ${round(s.commitP99, 1)} ms; ${s.n} samples in ${round(ph.seconds, 1)} s; daemon CPU ${round(ph.cpuPct, 1)} %; machine ${round(ph.machine.busyPct)} % busy, ${round(ph.machine.stealPct, 1)} % stolen)`,
         ...(ph.target ? { target: `p99 ≤ ${TARGET_P99} ms, max ≤ ${TARGET_MAX} ms`, pass: ok } : {}),
       });
       if (ph !== phases[0]) figures.push({ label: `  ratio to 0 agents (p99 / max), ${ph.label}`, value: round(s.p99 / base.p99, 2), unit: `× / ${round(s.max / base.max, 2)} ×` });
@@ -148,7 +152,7 @@ export async function run(): Promise<BenchResult> {
       name: "fleet-agents",
       figures,
       notes: [
-        `${large} single-coder tasks over ${REPOS} repos (created in the store before the daemon started), started and cancelled through POST …/transition; the coder is agents-live's stand-in for Claude Code (a line of output per second, \`kasmos agent hook\` around 2–4 s turns; ${hooks} hook reports in the whole run); like Claude Code it does not exit on one C-c, so every stop waits out the daemon's 3 s grace and ends on the hangup`,
+        `${large} single-coder tasks over ${REPOS} repos (created in the store before the daemon started), started and cancelled through POST …/transition; the coder is agents-live's stand-in for Claude Code (a line of output per second, \`kasmos agent hook\` around 2–4 s turns; ${hooks} hook reports in the whole run); like Claude Code it does not exit on one C-c, so every stop waits out the daemon's 3 s grace and ends on the hangup; agents run at the default [resources] agent_nice = 10 (process and session autogroup), the daemon at 0`,
         `SSE latency: AgentProbe in its own repo writes implement-finished / review-changes 100–200 ms apart and times rename → the plan_transition event read from GET /v1/events (${samples.length} samples in all); windows of ${windowMs / 1000} s, storms measured from the first transition request until every agent reports / every stopped agent is recorded`,
         `old agent rows: ${oldRows.toLocaleString("en-US")} ended rows over ${REPOS} projects (5 per old task) inserted with insertAgent + endAgent in transactions of 25,000 while the daemon ran, in ${round(seedSec, 1)} s`,
         "sizes: KASMOS_BENCH_FLEET=small,storm,large (10,40,100), KASMOS_BENCH_WINDOW_SEC (30), KASMOS_BENCH_OLD_AGENTS (450000); targets only apply at the defaults",

@@ -150,6 +150,20 @@ export function cpuWindow(pid: number): () => number {
   };
 }
 
+/** The whole machine from now: busy and stolen (by the hypervisor) CPU, in % of all cores. */
+export function machineWindow(): () => { busyPct: number; stealPct: number } {
+  const read = (): number[] => (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").trim().split(/\s+/).slice(1).map(Number);
+  const a = read();
+  return () => {
+    const b = read();
+    const d = b.map((x, i) => x - (a[i] ?? 0));
+    const total = d.reduce((x, y) => x + y, 0) || 1;
+    // user nice system idle iowait irq softirq steal …
+    const idle = (d[3] ?? 0) + (d[4] ?? 0);
+    return { busyPct: ((total - idle) / total) * 100, stealPct: ((d[7] ?? 0) / total) * 100 };
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sandbox + daemon
 

@@ -34,6 +34,12 @@ export interface SpawnOptions {
   env: Record<string, string>;
   width?: number;
   height?: number;
+  /**
+   * Niceness (1–19) for the agent: its program runs under `nice -n`, so everything it starts inherits
+   * it, and its session's autogroup gets the same value (with autogroups on, the kernel shares CPU
+   * between sessions first, so a per-process nice alone would change nothing). 0/absent: unchanged.
+   */
+  nice?: number;
 }
 
 export interface SessionInfo {
@@ -186,8 +192,10 @@ export class Tmux {
       if (!ENV_KEY.test(k)) throw new TmuxError(`spawn: invalid environment variable name: ${k}`);
       envArgs.push("-e", `${k}=${v}`);
     }
+    const nice = opts.nice !== undefined && opts.nice > 0 ? nicePrefix(env.PATH, opts.nice) : [];
     // With a single argument tmux runs it through `sh -c`; quote it so argv stays literal either way.
-    const argv = opts.argv.length === 1 ? [`exec ${shellQuote(opts.argv[0]!)}`] : opts.argv;
+    const words = [...nice, ...opts.argv];
+    const argv = words.length === 1 ? [`exec ${shellQuote(words[0]!)}`] : words;
     const newSession = [
       "new-session", "-d", "-P", "-F", "#{pane_pid}",
       "-s", name, "-c", opts.cwd,
@@ -409,4 +417,23 @@ export class Tmux {
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+const niceBins = new Map<string, string | null>();
+
+/**
+ * The pane's process leads a session of its own, hence an autogroup of its own
+ * (kernel.sched_autogroup_enabled), which everything the agent starts shares. A shell sets that
+ * autogroup's nice before anything of the agent runs (best effort: no file without autogroups), then
+ * execs `nice -n` (found on the agent's PATH, once) so each process carries the value too, for kernels
+ * without autogroups and for what the agent starts in sessions of its own.
+ */
+function nicePrefix(path: string, n: number): string[] {
+  let bin = niceBins.get(path);
+  if (bin === undefined) {
+    bin = Bun.which("nice", { PATH: path });
+    niceBins.set(path, bin);
+  }
+  const script = '{ echo "$0" > /proc/self/autogroup; } 2>/dev/null; exec "$@"';
+  return ["/bin/sh", "-c", script, String(n), ...(bin === null ? [] : [bin, "-n", String(n)])];
 }

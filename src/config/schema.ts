@@ -91,6 +91,15 @@ export interface NotifyConfig {
   reminder_after_sec: number;
 }
 
+/** How agents share the machine with the daemon (kasmos additions). */
+export interface ResourcesConfig {
+  /**
+   * Scheduling niceness (0–19) of every agent process and of its session's autogroup; 0 = the daemon's
+   * own priority. Agents can saturate every core; the daemon must still react to a signal at once.
+   */
+  agent_nice: number;
+}
+
 export interface DaemonConfig {
   poll_interval_sec: number;
   repos: string[];
@@ -113,6 +122,7 @@ export interface DaemonConfig {
   orchestration: OrchestrationConfig;
   supervision: SupervisionConfig;
   retention: RetentionConfig;
+  resources: ResourcesConfig;
   budget: BudgetConfig;
   notify: NotifyConfig;
   /** `[pricing."<model>"]`: USD per million tokens (kasmos addition; see src/config/pricing.ts). */
@@ -140,6 +150,7 @@ export function defaultConfig(): DaemonConfig {
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
     retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
+    resources: { agent_nice: 10 },
     budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
     notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
     pricing: {},
@@ -219,6 +230,11 @@ export const RETENTION_KEYS: KeySpec[] = [
   { key: "retention.quarantine_max_files", expected: "a whole number >= 1", schema: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000_000)) },
 ];
 
+/** kasmos additions: how agents share the machine with the daemon. */
+export const RESOURCES_KEYS: KeySpec[] = [
+  { key: "resources.agent_nice", expected: "a whole number from 0 to 19 (0 = the daemon's own priority)", schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(19)) },
+];
+
 /** kasmos additions: spending limits (0 = none). */
 export const BUDGET_KEYS: KeySpec[] = [
   { key: "budget.task_usd", expected: "a number of USD >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.finite(), v.minValue(0)) },
@@ -237,7 +253,7 @@ export const NOTIFY_KEYS: KeySpec[] = [
   { key: "notify.reminder_after_sec", expected: "a number of seconds >= 0 (0 = no reminder)", schema: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(604_800)) },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS];
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS];
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

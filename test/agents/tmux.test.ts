@@ -112,6 +112,39 @@ describe("Tmux", () => {
     await tmux.kill("semi", { graceMs: 0 });
   });
 
+  test("nice: the agent, what it starts and its session's autogroup run at that niceness; without it, unchanged", async () => {
+    // Field 19 of /proc/<pid>/stat is the nice value; /proc/<pid>/autogroup reads "/autogroup-N nice K".
+    const niceOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+    const autogroupOf = (pid: number): string => {
+      try {
+        return readFileSync(`/proc/${pid}/autogroup`, "utf8");
+      } catch {
+        return ""; // kernel without autogroups
+      }
+    };
+    const baseNice = niceOf(process.pid);
+    const script = join(dir, "nice agent.sh");
+    // Its first look already sees the value: nothing of the agent runs before it is set.
+    writeFileSync(script, `#!/bin/sh\necho "first=$(cat /proc/self/autogroup 2>/dev/null || echo none)"\nsleep 30 &\necho "child=$!"\nexec sleep 30\n`, { mode: 0o755 });
+    const niced = await tmux.spawn({ title: "niced", cwd: dir, argv: [script], env: {}, nice: 7 });
+    await captureHas("niced", "child=");
+    const child = Number(/child=(\d+)/.exec(await tmux.capture("niced"))![1]);
+    expect(niceOf(niced.panePid)).toBe(Math.min(19, baseNice + 7));
+    expect(niceOf(child)).toBe(Math.min(19, baseNice + 7));
+    const group = autogroupOf(niced.panePid);
+    if (group !== "") {
+      expect(group).toMatch(/ nice 7\n?$/);
+      expect(await tmux.capture("niced")).toMatch(/first=\/autogroup-\d+ nice 7/);
+      expect(autogroupOf(child)).toBe(group); // one autogroup for everything the agent starts
+    }
+    const plain = await tmux.spawn({ title: "plain", cwd: dir, argv: sh("exec sleep 30"), env: {}, nice: 0 });
+    expect(niceOf(plain.panePid)).toBe(baseNice);
+    if (group !== "") expect(autogroupOf(plain.panePid)).toMatch(/ nice 0\n?$/);
+    await tmux.kill("niced", { graceMs: 0 });
+    await tmux.kill("plain", { graceMs: 0 });
+    process.kill(child, "SIGKILL");
+  });
+
   test("second spawn of the same title is refused; missing cwd is refused", async () => {
     await tmux.spawn({ title: "dup", cwd: dir, argv: sh("exec sleep 30"), env: {} });
     const err = await tmux.spawn({ title: "dup", cwd: dir, argv: sh("echo second; exec sleep 30"), env: {} }).catch((e: unknown) => e);

@@ -78,10 +78,20 @@ describe("config", () => {
       orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
       supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
       retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
+      resources: { agent_nice: 10 },
       budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
       notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
       pricing: {},
     });
+  });
+
+  test("[resources] agent_nice: 0–19, whole numbers only", () => {
+    expect(parseConfigText("[resources]\nagent_nice = 0\n", "f").config.resources.agent_nice).toBe(0);
+    expect(parseConfigText("[resources]\nagent_nice = 19\n", "f").config.resources.agent_nice).toBe(19);
+    expect(() => parseConfigText("[resources]\nagent_nice = 20\n", "f")).toThrow(/resources\.agent_nice.*0 to 19/);
+    expect(() => parseConfigText("[resources]\nagent_nice = -5\n", "f")).toThrow(/resources\.agent_nice/);
+    expect(() => parseConfigText("[resources]\nagent_nice = 2.5\n", "f")).toThrow(/resources\.agent_nice/);
+    expect(parseConfigText("[resources]\nagent_nic = 5\n", "f").warnings[0]).toContain('did you mean "resources.agent_nice"');
   });
 
   test("agent profiles and orchestration keys parse and validate", () => {

@@ -1,7 +1,7 @@
 // Agent orchestration end to end: the compiled daemon, real tmux, real git worktrees and fake agents
 // (test/fixtures/fake-agent.sh) that read their prompt, commit and emit the right signal.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 import { fakeAgentConfig, WAVES_PLAN } from "../helpers/agents.ts";
@@ -19,7 +19,8 @@ describe("agents", () => {
     const repo = makeGitRepo(sb.dir, "shop");
     const planFile = join(sb.dir, "plan.md");
     writeFileSync(planFile, WAVES_PLAN);
-    sb.writeConfig(fakeAgentConfig(`FAKE_PLAN=${planFile} FAKE_REVIEW_ROUNDS=1`));
+    const niceLog = join(sb.dir, "nice.log");
+    sb.writeConfig(fakeAgentConfig(`FAKE_PLAN=${planFile} FAKE_REVIEW_ROUNDS=1 FAKE_NICE_LOG=${niceLog}`));
     const daemon = await sb.foreground();
     expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
     expect((await sb.run(["task", "create", "feat"], { cwd: repo })).code).toBe(0);
@@ -50,6 +51,19 @@ describe("agents", () => {
     const firstDone = ev.find((e) => e.kind === "signal_done" && e.message.startsWith("implement_task_finished"))!.id;
     expect(started("feat-W1-T1")).toBeLessThan(firstDone);
     expect(started("feat-W1-T2")).toBeLessThan(firstDone);
+    // Every agent ran at the default [resources] agent_nice, below the daemon's priority.
+    const nices = sb.query<{ detail: string }>("SELECT detail FROM audit_events WHERE kind = 'agent_spawned'").map((r) => (JSON.parse(r.detail) as { nice?: number }).nice);
+    expect(nices.length).toBe(9);
+    expect(new Set(nices)).toEqual(new Set([10]));
+    // …and really did: the process (relative to this test's own niceness) and its session's autogroup.
+    const own = Number(Bun.spawnSync(["nice"]).stdout.toString().trim());
+    const lines = readFileSync(niceLog, "utf8").trim().split("\n");
+    expect(lines.length).toBe(9);
+    for (const line of lines) {
+      const [title, nice, ...group] = line.split(" ");
+      expect(`${title} ${nice}`).toBe(`${title} ${Math.min(19, own + 10)}`);
+      if (group[0] !== "none") expect(`${title} ${group.join(" ")}`).toMatch(/ nice 10$/);
+    }
 
     // The verification is bound to the branch head the master reviewed; all work is on the branch.
     const head = Bun.spawnSync(["git", "-C", repo, "rev-parse", "plan/feat"]).stdout.toString().trim();
