@@ -48,10 +48,12 @@ export async function run(): Promise<BenchResult> {
   const { small, storm, large } = sizes();
   const windowMs = envInt("KASMOS_BENCH_WINDOW_SEC", 30) * 1000;
   const oldRows = envInt("KASMOS_BENCH_OLD_AGENTS", 450_000);
-  const defaults = small === 10 && storm === 40 && large === 100 && oldRows === 450_000;
+  const defaults = small === 10 && storm === 40 && large === 100 && oldRows === 450_000 && process.env.KASMOS_BENCH_AGENT_NICE === undefined;
   return withAgentSandbox("kbF-", async (sb) => {
     const { toml, hooksLog } = fakeClaudeSetup(sb, { ignoreInterrupt: true });
-    writeDaemonToml(sb, toml);
+    // KASMOS_BENCH_AGENT_NICE: the agents' [resources] agent_nice (unset = the default, 10).
+    const nice = process.env.KASMOS_BENCH_AGENT_NICE;
+    writeDaemonToml(sb, nice === undefined ? toml : [...toml, "[resources]", `agent_nice = ${Number(nice)}`]);
     const repos = Array.from({ length: REPOS }, (_, i) => sb.makeGitRepo(`fleet${i}`));
     const projects = repos.map((r) => r.split("/").pop() ?? "");
     // `large` single-coder tasks with their plan, ready to implement (store code, before the daemon starts).
@@ -142,7 +144,7 @@ export async function run(): Promise<BenchResult> {
       figures.push({
         label: `SSE latency p50 / p99 / max, ${ph.label}`,
         value: round(s.p99, 1),
-        unit: `ms p99 (p50 ${round(s.p50, 1)}, max ${round(s.max, 1)} ms; committed p99 ${round(s.commitP99, 1)} ms; ${s.n} samples in ${round(ph.seconds, 1)} s; daemon CPU ${round(ph.cpuPct, 1)} %; machine ${round(ph.machine.busyPct)} % busy, ${round(ph.machine.stealPct, 1)} % stolen)`,
+        unit: `ms p99 (p50 ${round(s.p50, 1)}, max ${round(s.max, 1)} ms; committed p99 ${round(s.commitP99, 1)} ms; ${s.n} samples in ${round(ph.seconds, 1)} s; daemon CPU ${round(ph.cpuPct, 1)} %; machine ${round(ph.machine.busyPct, 0)} % busy, ${round(ph.machine.stealPct, 1)} % stolen)`,
         ...(ph.target ? { target: `p99 ≤ ${TARGET_P99} ms, max ≤ ${TARGET_MAX} ms`, pass: ok } : {}),
       });
       if (ph !== phases[0]) figures.push({ label: `  ratio to 0 agents (p99 / max), ${ph.label}`, value: round(s.p99 / base.p99, 2), unit: `× / ${round(s.max / base.max, 2)} ×` });
@@ -155,7 +157,7 @@ export async function run(): Promise<BenchResult> {
         `${large} single-coder tasks over ${REPOS} repos (created in the store before the daemon started), started and cancelled through POST …/transition; the coder is agents-live's stand-in for Claude Code (a line of output per second, \`kasmos agent hook\` around 2–4 s turns; ${hooks} hook reports in the whole run); like Claude Code it does not exit on one C-c, so every stop waits out the daemon's 3 s grace and ends on the hangup; agents run at the default [resources] agent_nice = 10 (process and session autogroup), the daemon at 0`,
         `SSE latency: AgentProbe in its own repo writes implement-finished / review-changes 100–200 ms apart and times rename → the plan_transition event read from GET /v1/events (${samples.length} samples in all); windows of ${windowMs / 1000} s, storms measured from the first transition request until every agent reports / every stopped agent is recorded`,
         `old agent rows: ${oldRows.toLocaleString("en-US")} ended rows over ${REPOS} projects (5 per old task) inserted with insertAgent + endAgent in transactions of 25,000 while the daemon ran, in ${round(seedSec, 1)} s`,
-        "sizes: KASMOS_BENCH_FLEET=small,storm,large (10,40,100), KASMOS_BENCH_WINDOW_SEC (30), KASMOS_BENCH_OLD_AGENTS (450000); targets only apply at the defaults",
+        "sizes: KASMOS_BENCH_FLEET=small,storm,large (10,40,100), KASMOS_BENCH_WINDOW_SEC (30), KASMOS_BENCH_OLD_AGENTS (450000), KASMOS_BENCH_AGENT_NICE ([resources] agent_nice; unset = 10); targets only apply at the defaults",
       ],
     };
   });

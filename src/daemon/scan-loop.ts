@@ -14,7 +14,8 @@ const SLOW_PASS_MS = 250;
 
 export class ScanLoop {
   private timer: ReturnType<typeof setTimeout> | null = null;
-  private kickTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A pass scheduled for kicks (setImmediate: a zero timeout would cost a millisecond per kick). */
+  private kickTimer: ReturnType<typeof setImmediate> | null = null;
   private running = false;
   private stopped = true;
   private current: Promise<void> | null = null;
@@ -54,10 +55,10 @@ export class ScanLoop {
     if (this.stopped) return;
     this.request(project === undefined ? "all" : new Set([project]));
     if (!this.running && !this.kickTimer) {
-      this.kickTimer = setTimeout(() => {
+      this.kickTimer = setImmediate(() => {
         this.kickTimer = null;
         void this.runFollowUp();
-      }, 0);
+      });
     }
   }
 
@@ -121,10 +122,10 @@ export class ScanLoop {
     this.current = null;
     // A fresh macrotask, not recursion: a steady stream of kicks must not grow the stack.
     if (!this.stopped && this.followUp !== null && !this.kickTimer) {
-      this.kickTimer = setTimeout(() => {
+      this.kickTimer = setImmediate(() => {
         this.kickTimer = null;
         void this.runFollowUp();
-      }, 0);
+      });
     }
   }
 
@@ -132,7 +133,7 @@ export class ScanLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.kickTimer) clearTimeout(this.kickTimer);
+    if (this.kickTimer) clearImmediate(this.kickTimer);
     this.timer = null;
     this.kickTimer = null;
     if (this.current) await this.current;

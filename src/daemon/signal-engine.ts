@@ -232,13 +232,12 @@ export class SignalEngine {
         }
         stats.files++;
         if (batch.length >= BATCH) {
-          stats.finished += this.commitFiles(repo, batch, seen);
+          stats.finished += await this.commitFiles(repo, batch, seen);
           batch = [];
-          await Bun.sleep(0);
         }
       }
     }
-    if (batch.length > 0) stats.finished += this.commitFiles(repo, batch, seen);
+    if (batch.length > 0) stats.finished += await this.commitFiles(repo, batch, seen);
   }
 
   private quarantine(repo: RepoEntry, f: FoundFile, reason: string): void {
@@ -294,8 +293,11 @@ export class SignalEngine {
     return { p, id, result };
   }
 
-  /** Commit a batch, then move its files out of the signals folder. Returns how many files left it. */
-  private commitFiles(repo: RepoEntry, batch: PreparedFile[], seen: Map<string, number>): number {
+  /**
+   * Commit a batch, tell subscribers, then move its files out of the signals folder. Returns how many
+   * files left it.
+   */
+  private async commitFiles(repo: RepoEntry, batch: PreparedFile[], seen: Map<string, number>): Promise<number> {
     let outcomes: FileOutcome[] = [];
     const seenBefore = new Map(seen);
     try {
@@ -324,7 +326,12 @@ export class SignalEngine {
       }
     }
     // Subscribers hear about the committed transitions first; moving the files and logging can follow.
-    if (outcomes.length > 0) this.hub.pump();
+    // Bun writes what the stream was given only once the event loop runs again (a timer turn; a
+    // microtask or setImmediate is not enough), so the rest waits one turn instead of delaying it.
+    if (outcomes.length > 0) {
+      this.hub.pump();
+      await Bun.sleep(0);
+    }
     // Only now, after the commit, does the file leave the signals folder. A file that cannot be moved
     // (permissions) stays and is finished from its row on a later scan; it never blocks the others.
     let finished = 0;
@@ -389,6 +396,10 @@ export class SignalEngine {
             this.failRow(r, `internal error while processing: ${(e as Error).message}`);
           }
         }
+      }
+      if (done.some((d) => d !== null)) {
+        this.hub.pump(); // before logging, and one event-loop turn for the stream to be written (commitFiles)
+        await Bun.sleep(0);
       }
       for (const d of done) {
         if (!d) continue;
