@@ -2,6 +2,7 @@
 import { existsSync, lstatSync } from "node:fs";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { pidFilePath, storePath } from "../config/paths.ts";
+import { Checkpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from "../store/checkpointer.ts";
 import { openStore } from "../store/db.ts";
 import { Daemon } from "./daemon.ts";
 import { createDaemonLogger } from "./log.ts";
@@ -71,9 +72,11 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     log.error((err as Error).message);
     return release(1);
   }
-  // Bursts commit thousands of pages; checkpointing every 1,000 (the default) re-copies the same hot
-  // index pages over and over. A larger window keeps the WAL bounded (~30 MB) at a fraction of the cost.
-  db.exec("PRAGMA wal_autocheckpoint = 8000");
+  // Checkpoints run in a worker (src/store/checkpointer.ts), never inside one of the daemon's commits.
+  // Its fallback, should the worker fail: bursts commit thousands of pages, and checkpointing every
+  // 1,000 (the default) re-copies the same hot index pages over and over; 8,000 keeps the WAL bounded
+  // (~30 MB) at a fraction of the cost.
+  db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   const daemon = new Daemon(loaded, socket, db, log);
   const { installLifecycle } = await import("./lifecycle-plugin.ts");
   installLifecycle(daemon);
@@ -95,6 +98,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     return release(1);
   }
   process.umask(oldUmask);
+  const checkpointer = Checkpointer.start(db, storePath(), { onFailure: (m) => log.warn(`store checkpoints are back on the main thread: ${m}`) });
 
   const pidFile = pidFilePath();
   writePidFile(pidFile, process.pid);
@@ -117,6 +121,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
       log.error(`error while stopping: ${(err as Error).message}`);
     }
     server.stop(true);
+    checkpointer.stop();
     cleanupFiles();
     // No db.close(): closing the last connection checkpoints the whole WAL synchronously (tens of MB
     // after a burst, seconds on a slow disk, and it blocks the hard-stop timer). Every transaction is
