@@ -34,7 +34,8 @@ export async function startDetached(opts: { configPath?: string | undefined; soc
   const socket = resolveSocketPath(opts.socketFlag, loaded.config.socket_path);
   checkSocketPathLength(socket);
   if ((await probeSocket(socket)) === "alive") {
-    const pid = readPidFile(pidFilePath());
+    // The pid file follows the socket by a moment; the start lock names the daemon from before it listens.
+    const pid = readPidFile(pidFilePath()) ?? readPidFile(`${socket}.lock`);
     return { ok: false, message: `daemon already running${pid ? ` (pid ${pid})` : ""}` };
   }
 

@@ -51,6 +51,8 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   };
   const state = await probeSocket(socket);
   if (state === "alive") {
+    // Only reached without the start lock held by a live daemon (a different socket path's lock, or
+    // none): the pid file is the best name left.
     const pid = readPidFile(pidFilePath());
     log.error(`daemon already running${pid ? ` (pid ${pid})` : ""} on ${socket}`);
     return release(1);
