@@ -9,9 +9,16 @@ if (process.argv.includes("start")) {
     (globalThis as { kasmosEarlySighup?: boolean }).kasmosEarlySighup = true;
   });
 }
-import { defineCommand, runMain } from "citty";
-import { VERSION } from "./version.ts";
-import { showUsage } from "./commands/_help.ts";
+// Agent CLIs run `kasmos agent hook` on every hook (Claude Code: before each tool call): the usual
+// argument shapes go straight to the forwarder, before citty and the command tree load.
+if (process.argv[2] === "agent" && process.argv[3] === "hook") {
+  const { forwardHookEvent, parseHookArgv } = await import("./commands/agent/hook-forward.ts");
+  const hook = parseHookArgv(process.argv.slice(4));
+  if (hook) await forwardHookEvent(hook);
+}
+const { defineCommand, runMain } = await import("citty");
+const { VERSION } = await import("./version.ts");
+const { showUsage } = await import("./commands/_help.ts");
 
 const main = defineCommand({
   meta: {

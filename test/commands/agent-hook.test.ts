@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BIN } from "../helpers/env.ts";
+import { parseHookArgv } from "../../src/commands/agent/hook-forward.ts";
 
 interface Received {
   path: string;
@@ -101,5 +102,30 @@ describe("kasmos agent hook", () => {
     });
     expect(await Promise.race([down.exited, Bun.sleep(8000).then(() => "hung")])).toBe(0);
     expect(await new Response(down.stdout).text()).toBe("");
+  });
+
+  test("--help and typo'd flags still go through the full command line (usage, did-you-mean)", async () => {
+    const help = Bun.spawnSync([BIN, "agent", "hook", "--help"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir } });
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout.toString()).toContain("--event");
+    const typo = Bun.spawnSync([BIN, "agent", "hook", "--cli", "claude", "--evnt", "Stop"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir } });
+    expect(typo.exitCode).toBe(1);
+    expect(typo.stderr.toString()).toContain("--event");
+  });
+});
+
+describe("parseHookArgv (the shapes kasmos's own hooks pass, taken before citty loads)", () => {
+  test("accepts --cli/--event/--socket in any order, --flag=value, one JSON argument", () => {
+    expect(parseHookArgv(["--cli", "claude", "--event", "Stop"])).toEqual({ cli: "claude", event: "Stop", json: undefined, socket: undefined });
+    expect(parseHookArgv(["--event=notify", "--cli=codex", '{"a":1}', "--socket", "/s"])).toEqual({ cli: "codex", event: "notify", json: '{"a":1}', socket: "/s" });
+  });
+  test("anything else is left to the full command line", () => {
+    expect(parseHookArgv(["--cli", "claude"])).toBeNull(); // no event
+    expect(parseHookArgv(["--cli", "claude", "--event"])).toBeNull(); // missing value
+    expect(parseHookArgv(["--cli", "claude", "--event", "Stop", "--help"])).toBeNull();
+    expect(parseHookArgv(["--cli", "claude", "--event", "Stop", "-h"])).toBeNull();
+    expect(parseHookArgv(["--cli", "claude", "--evnt", "Stop"])).toBeNull();
+    expect(parseHookArgv(["--cli", "a", "--cli", "b", "--event", "x"])).toBeNull(); // twice
+    expect(parseHookArgv(["--cli", "claude", "--event", "Stop", "{}", "{}"])).toBeNull(); // two JSON arguments
   });
 });
