@@ -211,14 +211,17 @@ export class Sandbox {
     return join(this.dir, "daemon.out");
   }
 
-  /** Spawn `kasmos daemon start --foreground` and wait (≤ 15 s) until it answers /v1/ping. */
-  async startDaemon(): Promise<Daemon> {
+  /**
+   * Spawn `kasmos daemon start --foreground` and wait (≤ 15 s) until it answers /v1/ping. `extraEnv`:
+   * e.g. `{ BUN_OPTIONS: "--cpu-prof-md --cpu-prof-dir=/tmp/prof" }` to profile the daemon.
+   */
+  async startDaemon(extraEnv: Record<string, string> = {}): Promise<Daemon> {
     assertBinary();
     // Daemon output goes to a file in the sandbox (never an undrained pipe).
     const fd = openSync(this.logFile, "w");
     let proc: Bun.Subprocess;
     try {
-      proc = Bun.spawn([BIN, "daemon", "start", "--foreground"], { env: this.env, cwd: this.dir, stdin: "ignore", stdout: fd, stderr: fd });
+      proc = Bun.spawn([BIN, "daemon", "start", "--foreground"], { env: { ...this.env, ...extraEnv }, cwd: this.dir, stdin: "ignore", stdout: fd, stderr: fd });
     } finally {
       closeSync(fd);
     }

@@ -2,7 +2,7 @@
 // Git's worktree metadata is not safe under concurrent `worktree add`, so all mutations for one repo are
 // serialised through an in-process promise chain.
 import { gitCommonDirSync } from "../util/repo-root.ts";
-import { appendFileSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { mkdir, readdir, realpath, rename, rmdir, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 
@@ -158,13 +158,23 @@ export function missingExcludes(text: string): string[] {
   return KASMOS_EXCLUDES.filter((l) => !have.has(l.replace(/^\//, "").replace(/\/$/, "")));
 }
 
+/** Git common dir by repo path (ensureExcludedSync). */
+const commonDirs = new Map<string, string>();
+
 /**
  * Add kasmos's own folders to the repo's info/exclude (of the common git dir: it covers every linked
  * worktree), once. Synchronous: called when a repo is registered and before a worktree is created.
  */
 export function ensureExcludedSync(repo: string): void {
-  const common = gitCommonDirSync(repo);
-  if (common === null) return; // not a git repo (any more): the repo's own problem is reported elsewhere
+  // The git call blocks the event loop for a whole process start (a few ms, per worktree created in a
+  // start storm); a repo's common dir does not move while it still exists, so it is asked once.
+  let common = commonDirs.get(repo) ?? null;
+  if (common === null || !existsSync(common)) {
+    common = gitCommonDirSync(repo);
+    if (common === null) return; // not a git repo (any more): the repo's own problem is reported elsewhere
+    if (commonDirs.size >= 10_000) commonDirs.clear();
+    commonDirs.set(repo, common);
+  }
   const info = join(common, "info");
   const file = join(info, "exclude");
   let text = "";
