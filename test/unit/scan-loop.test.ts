@@ -67,6 +67,30 @@ describe("ScanLoop", () => {
     expect(loop.ticks).toBe(0);
   });
 
+  test("a repo kicked during a timer pass is served between two repos, not after the whole pass", async () => {
+    const seen: string[] = [];
+    let ticked = false;
+    const loop = new ScanLoop(
+      30,
+      () => [repo("a"), repo("b"), repo("c"), repo("x")],
+      async (r, reason) => {
+        if (reason === "timer" && ticked) return; // one timer pass is enough
+        seen.push(`${r.project}:${reason}`);
+        if (reason === "timer") {
+          if (r.project === "a") setTimeout(() => loop.kick("x"), 10); // lands while "a" is scanned
+          await Bun.sleep(40);
+          if (r.project === "x") ticked = true;
+        }
+      },
+      quiet,
+    );
+    loop.start();
+    for (let i = 0; i < 100 && !ticked; i++) await Bun.sleep(10);
+    await loop.stop();
+    expect(seen.slice(0, 5)).toEqual(["a:timer", "x:event", "b:timer", "c:timer", "x:timer"]);
+    expect(loop.eventPasses).toBe(1);
+  });
+
   test("setInterval changes the cadence; stop waits for the pass in flight", async () => {
     let n = 0;
     let finished = false;
