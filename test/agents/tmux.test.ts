@@ -145,6 +145,23 @@ describe("Tmux", () => {
     process.kill(child, "SIGKILL");
   });
 
+  test("without any locale (cron, env -i): list() still parses every field (tmux -u)", async () => {
+    // tmux 3.3 without a UTF-8 locale prints "_" for the tab separators list() splits on.
+    const keys = ["LANG", "LC_ALL", "LC_CTYPE", "LANGUAGE"] as const;
+    const saved = keys.map((k) => [k, process.env[k]] as const);
+    const bare = new Tmux({ socketName: `kt-nolocale-${process.pid}` });
+    try {
+      for (const k of keys) delete process.env[k];
+      const { panePid } = await bare.spawn({ title: "no-locale", cwd: dir, argv: sh("exec sleep 30"), env: {} });
+      const listed = (await bare.list()).find((x) => x.name === "kas_no-locale");
+      expect(listed).toMatchObject({ name: "kas_no-locale", title: "no-locale", panePid, dead: false });
+    } finally {
+      for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+      await bare.killServer();
+      rmSync(join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, `kt-nolocale-${process.pid}`), { force: true });
+    }
+  });
+
   test("second spawn of the same title is refused; missing cwd is refused", async () => {
     await tmux.spawn({ title: "dup", cwd: dir, argv: sh("exec sleep 30"), env: {} });
     const err = await tmux.spawn({ title: "dup", cwd: dir, argv: sh("echo second; exec sleep 30"), env: {} }).catch((e: unknown) => e);
