@@ -55,10 +55,10 @@ export interface RunnerDeps {
   kick?: (project: string) => void;
 }
 
-/** Variables of the daemon's own environment that must not reach agents. */
 /** How long a dead pane may lack its exit status before the agent's end is recorded without one. */
 const DEAD_STATUS_WAIT_MS = 5000;
 
+/** Variables of the daemon's own environment that must not reach agents. */
 const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
 
 /** The folder of agents' prompt files (one sub-folder per project; gc sweeps it). */

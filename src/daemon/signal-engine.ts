@@ -294,6 +294,16 @@ export class SignalEngine {
   }
 
   /**
+   * Hand committed rows to /v1/events subscribers and let them be written before anything else runs:
+   * Bun writes what a stream was given only once the event loop turns (a timer turn; a microtask or
+   * setImmediate is not enough), so whatever the caller does next would otherwise delay them.
+   */
+  private async announceCommitted(): Promise<void> {
+    this.hub.pump();
+    await Bun.sleep(0);
+  }
+
+  /**
    * Commit a batch, tell subscribers, then move its files out of the signals folder. Returns how many
    * files left it.
    */
@@ -326,12 +336,7 @@ export class SignalEngine {
       }
     }
     // Subscribers hear about the committed transitions first; moving the files and logging can follow.
-    // Bun writes what the stream was given only once the event loop runs again (a timer turn; a
-    // microtask or setImmediate is not enough), so the rest waits one turn instead of delaying it.
-    if (outcomes.length > 0) {
-      this.hub.pump();
-      await Bun.sleep(0);
-    }
+    if (outcomes.length > 0) await this.announceCommitted();
     // Only now, after the commit, does the file leave the signals folder. A file that cannot be moved
     // (permissions) stays and is finished from its row on a later scan; it never blocks the others.
     let finished = 0;
@@ -397,10 +402,7 @@ export class SignalEngine {
           }
         }
       }
-      if (done.some((d) => d !== null)) {
-        this.hub.pump(); // before logging, and one event-loop turn for the stream to be written (commitFiles)
-        await Bun.sleep(0);
-      }
+      if (done.some((d) => d !== null)) await this.announceCommitted(); // before logging
       for (const d of done) {
         if (!d) continue;
         stats.rows++;

@@ -3,8 +3,8 @@
 // 1,000 pages on an idle machine, seconds for a WAL another process left behind), and everything
 // behind it on the event loop waits: signals, SSE, the API. The daemon's connection therefore never
 // checkpoints; a Worker with its own connection runs PASSIVE checkpoints (they never block the
-// writer or readers) about once a second while a WAL past SQLite's usual window is changing. Should the worker fail, the
-// main connection checkpoints for itself again, so the WAL never grows without bound.
+// writer or readers) about once a second while a WAL past SQLite's usual window is changing. Should
+// the worker fail, the main connection checkpoints for itself again, so the WAL never grows without bound.
 import { statSync } from "node:fs";
 import type { Db } from "./db.ts";
 

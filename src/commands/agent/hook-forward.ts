@@ -1,7 +1,7 @@
 // What `kasmos agent hook` does, with as little loaded as possible: agent CLIs run it on every hook
-// (Claude Code: before each tool call), so its cost is paid per tool call per agent. src/cli.ts calls
-// `hookFastPath` before it loads citty; the citty command (hook.ts) calls `forwardHookEvent` for the
-// rest (--help, odd argument shapes). Built-in fetch over the unix socket; no ofetch.
+// (Claude Code: before each tool call), so its cost is paid per tool call per agent. src/cli.ts runs
+// `parseHookArgv` and `forwardHookEvent` before it loads citty; the citty command (hook.ts) calls
+// `forwardHookEvent` for the rest (--help, odd argument shapes). Built-in fetch over the unix socket.
 import { fstatSync } from "node:fs";
 import type { AgentEventBody } from "../../api/agents.ts";
 import { clientSocketPath } from "../_util.ts";
