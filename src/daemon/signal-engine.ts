@@ -42,6 +42,12 @@ export const STABLE_MS = 1;
  * opened it and not written yet. A file left empty on purpose still goes through after this long.
  */
 export const EMPTY_BODY_SETTLE_MS = 1000;
+/**
+ * An mtime up to this far ahead of our clock is a file written a moment after the clock was read (or
+ * a writer's clock a little ahead): young, not settled. Further ahead is a clock jump or a skewed
+ * host, and counts as settled: waiting for it could take days.
+ */
+export const FUTURE_SLACK_MS = 2000;
 /** Signals committed per transaction, and processed before yielding to the event loop. */
 const BATCH = 200;
 
@@ -197,10 +203,9 @@ export class SignalEngine {
 
   private async bridgeFiles(repo: RepoEntry, stats: ScanStats): Promise<void> {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
-    const now = Date.now();
     let batch: PreparedFile[] = [];
     for (const dir of signalDirs(repo.path, this.folders(repo.project))) {
-      if (this.unchangedSinceEmpty(dir.path, now)) continue;
+      if (this.unchangedSinceEmpty(dir.path, Date.now())) continue;
       let before: bigint | null = null;
       try {
         before = statSync(dir.path, { bigint: true }).mtimeNs; // taken before listing: a later change moves it
@@ -211,11 +216,15 @@ export class SignalEngine {
       if (files.length === 0 && before !== null) this.quiet.set(dir.path, before);
       else this.quiet.delete(dir.path);
       for (const f of files) {
-        const age = now - f.mtimeMs;
-        // A future mtime (clock jump, skewed writer) counts as settled: waiting for it could take days.
+        // The clock is read per file, after listing: a file created after an earlier clock read has an
+        // mtime ahead of it, and was once taken as "from the future", i.e. settled, while its writer
+        // (a shell redirect) had not written its body yet. Commits below await, so time moves on.
+        const ahead = f.mtimeMs - Date.now();
+        // Far ahead (clock jump, skewed host) counts as settled; a little ahead is a fresh file: age 0.
+        const age = ahead > FUTURE_SLACK_MS ? Infinity : Math.max(0, -ahead);
         const emptyBody = f.regular && f.size === 0 && bodyMatters(f.name);
         const settle = emptyBody ? EMPTY_BODY_SETTLE_MS : SETTLE_MS;
-        if (f.regular && age >= 0 && age < settle) {
+        if (f.regular && age < settle) {
           const wait = emptyBody ? settle - age : Math.min(settle - age, this.untilStable(f));
           if (wait > 0) {
             stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);

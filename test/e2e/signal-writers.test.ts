@@ -49,6 +49,33 @@ describe("signal writers", () => {
     await daemon.exited;
   }, 60_000);
 
+  test("an empty review-changes file whose mtime is a moment ahead of the daemon's clock (created after the scan read it) waits for its body", async () => {
+    // The race CI met: the scan read its clock, then a shell redirect created the file; the mtime was
+    // "in the future" and the empty file was taken at once, before the shell wrote the body.
+    const repo = makeGitRepo(sb.dir, "w");
+    const sig = join(repo, ".kasmos", "signals");
+    sb.writeConfig("poll_interval_sec = 0.5\nauto_review_fix = false\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    await reviewing(repo, sig, ["ahead", "far"]);
+    const file = join(sig, "review-changes-ahead");
+    writeFileSync(file, "");
+    const soon = (Date.now() + 300) / 1000;
+    utimesSync(file, soon, soon);
+    await Bun.sleep(200); // well inside the 1 s an empty body is given
+    writeFileSync(file, "Fix the parser");
+    await waitFor(() => row("ahead")?.status === "implementing", 10_000, "the change request applied");
+    expect(row("ahead")!.latest_feedback).toBe("Fix the parser");
+    // An mtime an hour ahead is a clock jump, not a young file: it still goes through.
+    const far = join(sig, "review-changes-far");
+    writeFileSync(far, "Rename it");
+    utimesSync(far, Date.now() / 1000 + 3600, Date.now() / 1000 + 3600);
+    await waitFor(() => row("far")?.status === "implementing", 10_000, "the far-future change request applied");
+    expect(row("far")!.latest_feedback).toBe("Rename it");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
+
   test("an empty review-changes file left empty on purpose still goes through within about a second; CRLF bodies become LF", async () => {
     const repo = makeGitRepo(sb.dir, "w");
     const sig = join(repo, ".kasmos", "signals");
