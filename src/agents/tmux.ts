@@ -1,7 +1,7 @@
 // Agent sessions on kasmos's own tmux server (`tmux -L <socket>`), so a user's tmux is never touched.
 // Every tmux call is a bounded child process; failures surface as TmuxError carrying tmux's stderr.
 import { createHash, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Gate } from "../util/limiter.ts";
 
@@ -35,11 +35,17 @@ export interface SpawnOptions {
   width?: number;
   height?: number;
   /**
-   * Niceness (1–19) for the agent: its program runs under `nice -n`, so everything it starts inherits
+   * Niceness (1–19) for the agent: the pane runs under `nice -n`, so everything it starts inherits
    * it, and its session's autogroup gets the same value (with autogroups on, the kernel shares CPU
    * between sessions first, so a per-process nice alone would change nothing). 0/absent: unchanged.
    */
   nice?: number;
+  /**
+   * Where the pane's shell writes the program's exit status (a decimal line; 128+N for signal N) when
+   * it ends. tmux 3.3a sometimes shows a pane dead and never its `pane_dead_status`; list() then reads
+   * the status from here (see paneWrapper). Absent: only tmux knows how it ended.
+   */
+  exitStatusFile?: string;
 }
 
 export interface SessionInfo {
@@ -58,6 +64,7 @@ export interface SessionInfo {
 const PREFIX = "kas_";
 const MAX_TITLE = 100;
 const TITLE_OPTION = "@kas_title";
+const STATUS_FILE_OPTION = "@kas_status_file";
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -107,6 +114,15 @@ function pidAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return true;
+  }
+}
+
+// The pane's shell's children: the agent (Linux /proc; [] where the kernel lacks the file).
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 
@@ -192,10 +208,10 @@ export class Tmux {
       if (!ENV_KEY.test(k)) throw new TmuxError(`spawn: invalid environment variable name: ${k}`);
       envArgs.push("-e", `${k}=${v}`);
     }
-    const nice = opts.nice !== undefined && opts.nice > 0 ? nicePrefix(env.PATH, opts.nice) : [];
-    // With a single argument tmux runs it through `sh -c`; quote it so argv stays literal either way.
-    const words = [...nice, ...opts.argv];
-    const argv = words.length === 1 ? [`exec ${shellQuote(words[0]!)}`] : words;
+    // A status left by an earlier run under this title must not be read as this one's.
+    if (opts.exitStatusFile !== undefined) rmSync(opts.exitStatusFile, { force: true });
+    // Several arguments: tmux execs them as they are (one would go through `sh -c`).
+    const argv = [...paneWrapper(env.PATH, opts.nice !== undefined && opts.nice > 0 ? opts.nice : 0, opts.exitStatusFile), ...opts.argv];
     const newSession = [
       "new-session", "-d", "-P", "-F", "#{pane_pid}",
       "-s", name, "-c", opts.cwd,
@@ -208,6 +224,7 @@ export class Tmux {
       newSession,
       ["set-option", "-w", "-t", target(name), "remain-on-exit", "on"],
       ["set-option", "-t", target(name), TITLE_OPTION, encodeURIComponent(opts.title)],
+      ...(opts.exitStatusFile === undefined ? [] : [["set-option", "-t", target(name), STATUS_FILE_OPTION, encodeURIComponent(opts.exitStatusFile)]]),
     ]);
     // tmux (3.2+) gives a new pane the PATH of the *client* that created it, ignoring `-e PATH=…`:
     // the client itself must carry the agent's PATH.
@@ -223,7 +240,7 @@ export class Tmux {
 
   /** Every kas_* session on the socket (first pane of each); no server → []. */
   async list(): Promise<SessionInfo[]> {
-    const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", "#{window_activity}", `#{${TITLE_OPTION}}`].join("\t");
+    const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", "#{window_activity}", `#{${TITLE_OPTION}}`, `#{${STATUS_FILE_OPTION}}`].join("\t");
     const r = await this.exec(["list-panes", "-a", "-F", fmt]);
     if (r.code !== 0) {
       if (isNoServer(r.stderr)) return [];
@@ -232,7 +249,7 @@ export class Tmux {
     const seen = new Set<string>();
     const out: SessionInfo[] = [];
     for (const line of r.stdout.split("\n")) {
-      const [name, pid, dead, status, created, activity, rawTitle] = line.split("\t");
+      const [name, pid, dead, status, created, activity, rawTitle, rawStatusFile] = line.split("\t");
       if (!name?.startsWith(PREFIX) || seen.has(name)) continue;
       seen.add(name);
       const isDead = dead === "1";
@@ -247,7 +264,7 @@ export class Tmux {
         name,
         panePid: Number.parseInt(pid ?? "", 10) || 0,
         dead: isDead,
-        exitStatus: isDead && Number.isInteger(exit) ? exit : null,
+        exitStatus: !isDead ? null : Number.isInteger(exit) ? exit : statusFromFile(rawStatusFile),
         createdAt: Number.parseInt(created ?? "", 10) || 0,
         activityAt: Number.parseInt(activity ?? "", 10) || 0,
       };
@@ -335,20 +352,27 @@ export class Tmux {
         if (!s || s.dead) break;
       }
     }
+    const children = !state.dead && state.pid > 0 ? childrenOf(state.pid) : [];
     const r = await gate(() => this.exec(["kill-session", "-t", target(name)]));
     if (r.code !== 0 && !isNoSession(r.stderr) && !isNoServer(r.stderr)) {
       throw new TmuxError(r.stderr || `tmux kill-session exited ${r.code}`, ["kill-session"], r.stderr, r.code);
     }
     // tmux only sends SIGHUP; an agent ignoring it would linger as an orphan.
-    if (!state.dead && state.pid > 0) await this.reap(state.pid, 500);
+    if (!state.dead && state.pid > 0) await this.reap(state.pid, children, 500);
     return true;
   }
 
-  private async reap(pid: number, waitMs: number): Promise<void> {
+  /**
+   * Wait for the pane's process and the agent under it (its children, listed before the hang-up: once
+   * the shell is gone they belong to init), then SIGKILL what is left, process group included. A
+   * zombie counts as gone: init may be slow to reap it, or not reap at all (a container's pid 1).
+   */
+  private async reap(pid: number, children: number[], waitMs: number): Promise<void> {
     const deadline = Date.now() + waitMs;
-    while (pidAlive(pid) && Date.now() < deadline) await Bun.sleep(25);
-    if (!pidAlive(pid)) return;
-    for (const p of [-pid, pid]) {
+    const alive = () => pidAlive(pid) || children.some(pidAlive);
+    while (alive() && Date.now() < deadline) await Bun.sleep(25);
+    if (!alive()) return;
+    for (const p of [-pid, pid, ...children]) {
       try {
         process.kill(p, "SIGKILL");
       } catch {
@@ -415,25 +439,56 @@ export class Tmux {
   }
 }
 
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 const niceBins = new Map<string, string | null>();
 
-/**
- * The pane's process leads a session of its own, hence an autogroup of its own
- * (kernel.sched_autogroup_enabled), which everything the agent starts shares. A shell sets that
- * autogroup's nice before anything of the agent runs (best effort: no file without autogroups), then
- * execs `nice -n` (found on the agent's PATH, once) so each process carries the value too, for kernels
- * without autogroups and for what the agent starts in sessions of its own.
- */
-function nicePrefix(path: string, n: number): string[] {
+function niceBin(path: string): string | null {
   let bin = niceBins.get(path);
   if (bin === undefined) {
     bin = Bun.which("nice", { PATH: path });
     niceBins.set(path, bin);
   }
-  const script = '{ echo "$0" > /proc/self/autogroup; } 2>/dev/null; exec "$@"';
-  return ["/bin/sh", "-c", script, String(n), ...(bin === null ? [] : [bin, "-n", String(n)])];
+  return bin;
+}
+
+/** The status the pane's shell wrote (see statusWrapper; read once the pane is dead, so whole); null when absent or unreadable. */
+function statusFromFile(raw: string | undefined): number | null {
+  if (!raw) return null;
+  try {
+    const text = readFileSync(decodeURIComponent(raw), "utf8").trim();
+    return /^\d{1,3}$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The pane runs a shell that runs the agent, not exec'ing it, for what tmux 3.3a gets wrong at exit:
+ * - Now and then it shows a pane dead and never its exit status: the shell writes the status to `file`
+ *   (when given), then exits with it, so tmux's own status, when it has one, says the same.
+ * - Now and then it drops the last output of a process that exits at once (measured: 4 of 320 panes
+ *   lost an `echo` before `exit`; 0 of 400 with this shell): the shell keeps the terminal open 0.1 s
+ *   after the agent ends.
+ * The shell traps INT/QUIT/TERM with a no-op, so a C-c reaches the agent (a trapped signal is reset to
+ * default in a child) while the shell lives on to record how it ended. HUP is left alone: on a hang-up
+ * (kill-session) the kernel signals only the session leader, this shell; as it dies, the kernel
+ * hangs up the agent's process group in turn. A stop records its own outcome, so no file then.
+ *
+ * Niceness n > 0: the pane's process leads a session, hence an autogroup, of its own
+ * (kernel.sched_autogroup_enabled), which everything the agent starts shares; with autogroups the
+ * kernel shares CPU between those first, so a process nice alone would change nothing. The shell runs
+ * under `nice -n` (found on the agent's PATH, once), so every process inherits the value, and sets its
+ * autogroup's nice before the agent starts (best effort: no such file without autogroups).
+ */
+function paneWrapper(path: string, n: number, file: string | undefined): string[] {
+  const bin = n > 0 ? niceBin(path) : null;
+  const script = [
+    "n=$0 f=$1; shift",
+    '[ "$n" = 0 ] || { echo "$n" > /proc/self/autogroup; } 2>/dev/null',
+    "trap : INT QUIT TERM",
+    '"$@"; s=$?',
+    '[ -z "$f" ] || echo "$s" > "$f"',
+    "sleep 0.1 2>/dev/null",
+    'exit "$s"',
+  ].join("; ");
+  return [...(bin === null ? [] : [bin, "-n", String(n)]), "/bin/sh", "-c", script, String(n), file ?? ""];
 }

@@ -28,6 +28,8 @@ export interface GcReport {
     audit: number;
     agents: number;
     prompt_files: number;
+    /** Agents' per-run folders (generated CLI settings, exit status). */
+    run_folders: number;
     quarantined_files: number;
     /** Bytes of daemon.log moved to daemon.log.1 (0 = under the limit). */
     log_bytes: number;

@@ -71,6 +71,16 @@ export function promptFileOf(project: string, title: string): string {
   return join(promptsDir(), project, `${title}.md`);
 }
 
+/** The folder of agents' per-run files (one sub-folder per project, then per title; gc sweeps it). */
+export function runsDir(): string {
+  return join(configDir(), "run");
+}
+
+/** An agent's per-run files: its CLI's generated settings, and the exit status its pane's shell writes. */
+export function runDirOf(project: string, title: string): string {
+  return join(runsDir(), project, title);
+}
+
 export class AgentRunner {
   /** Per-task chains: reconcile work for one task never interleaves. */
   private chains = new Map<string, Promise<void>>();
@@ -153,10 +163,12 @@ export class AgentRunner {
   }
 
   /**
-   * Agents whose pane tmux shows dead without an exit status, since when. tmux 3.3a marks a pane dead
-   * when its terminal closes, a moment before it has reaped the process (measured: `pane_dead` 1 with
-   * an empty `pane_dead_status`); the status comes with a later listing. Judged then, or after
-   * DEAD_STATUS_WAIT_MS with an unknown status.
+   * Agents whose pane shows dead without an exit status, since when. tmux 3.3a marks a pane dead when
+   * its terminal closes, a moment before it has reaped the process (measured: `pane_dead` 1 with an
+   * empty `pane_dead_status`), and now and then never shows the status at all; the pane's shell writes
+   * it to the agent's `exit-status` file, which Tmux.list reads then. Without either (a session from
+   * before that file, a shell killed outright), judged at a later listing or after DEAD_STATUS_WAIT_MS
+   * with an unknown status.
    */
   private deadNoStatus = new Map<number, number>();
 
@@ -770,7 +782,7 @@ export class AgentRunner {
 
     // Cheap checks first: a missing program must not cost a git worktree.
     const promptFile = promptFileOf(repo.project, w.title);
-    const runDir = join(configDir(), "run", repo.project, w.title);
+    const runDir = runDirOf(repo.project, w.title);
     const kasmosBin = join(this.deps.binDir, "kasmos");
     const hookCommand = [kasmosBin, "agent", "hook"];
     let cmd: AgentCommand;
@@ -850,7 +862,7 @@ export class AgentRunner {
       // session list says whether there is one: no extra tmux call in the common case).
       if (sessions.has(tmux.sessionName(sessionTitle))) await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
       await this.syncServerEnv(env);
-      started = await tmux.spawn({ title: sessionTitle, cwd, argv: cmd.argv, env, nice: eff.resources.agent_nice });
+      started = await tmux.spawn({ title: sessionTitle, cwd, argv: cmd.argv, env, nice: eff.resources.agent_nice, exitStatusFile: join(runDir, "exit-status") });
     } catch (err) {
       return fail(`tmux: ${(err as Error).message}`);
     }

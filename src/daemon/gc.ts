@@ -2,7 +2,7 @@
 // signal files, the daemon log, and the worktrees of tasks finished longer than the grace period. Runs
 // at idle every gc_interval_min minutes and on demand (POST /v1/gc, `kas daemon gc [--dry-run]`);
 // runs never overlap. Store work is in small batches that yield, so the API and signals keep flowing.
-import { copyFileSync, existsSync, readdirSync, statSync, truncateSync, unlinkSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { inspectWorktree, removeWorktree, worktreePath } from "../agents/worktree.ts";
 import type { GcKeptWorktree, GcReport, GcWorktree } from "../api/gc.ts";
@@ -13,7 +13,7 @@ import { recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { agentTitlesOf, pruneHistory, reclaimSpace, retentionCutoff, storeSize, taskAtRest, tasksFinishedBefore } from "../store/retention.ts";
 import { pendingProjects } from "../store/signals.ts";
-import { promptFileOf } from "./agent-runner.ts";
+import { promptFileOf, runDirOf } from "./agent-runner.ts";
 import { LOG_ROTATE_BYTES } from "./daemonize.ts";
 import type { Logger } from "./log.ts";
 import type { StoreMetricsReader } from "./metrics.ts";
@@ -30,6 +30,8 @@ export interface GcDeps {
   metrics: StoreMetricsReader;
   /** Folder of the agents' prompt files (one sub-folder per project). */
   promptsDir: string;
+  /** Folder of the agents' per-run folders (<project>/<title>/). */
+  runsDir: string;
   /** The daemonized daemon's log (moved aside past LOG_ROTATE_BYTES); null = none. */
   logFile: string | null;
   /** New audit rows were written (the event stream picks them up). */
@@ -45,6 +47,15 @@ export function pruneRepoQuarantine(repo: RepoEntry, r: RetentionConfig, dryRun:
     total += n;
   }
   return total;
+}
+
+function rmQuiet(path: string): boolean {
+  try {
+    rmSync(path, { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function unlinkQuiet(path: string): boolean {
@@ -126,6 +137,7 @@ export class GcRunner {
 
     const repos = this.deps.repos().filter((e) => e.problem === null);
     let promptFiles = 0;
+    let runFolders = 0;
     const removedTrees: GcWorktree[] = [];
     const keptTrees: GcKeptWorktree[] = [];
     const graceBefore = new Date(nowMs - r.worktree_grace_days * DAY_MS).toISOString();
@@ -166,14 +178,18 @@ export class GcRunner {
           }
           removedTrees.push(entry);
         }
-        // The task's prompt files go with its worktree (or once it has none any more).
+        // The task's prompt files and run folders go with its worktree (or once it has none any more).
         for (const title of agents.titles) {
           const f = promptFileOf(repo.project, title);
           if (existsSync(f) && (dryRun || unlinkQuiet(f))) promptFiles++;
+          const d = runDirOf(repo.project, title);
+          if (existsSync(d) && (dryRun || rmQuiet(d))) runFolders++;
         }
       }
     }
-    promptFiles += this.sweepPrompts(retentionCutoff(r.days, nowMs), dryRun);
+    const cutoff = retentionCutoff(r.days, nowMs);
+    promptFiles += this.sweepPrompts(cutoff, dryRun);
+    runFolders += this.sweepRunFolders(cutoff, dryRun);
 
     let quarantined = 0;
     for (const repo of repos) quarantined += pruneRepoQuarantine(repo, r, dryRun, null);
@@ -184,7 +200,7 @@ export class GcRunner {
       dry_run: dryRun,
       days: r.days,
       worktree_grace_days: r.worktree_grace_days,
-      removed: { ...history.counts, prompt_files: promptFiles, quarantined_files: quarantined, log_bytes: logBytes },
+      removed: { ...history.counts, prompt_files: promptFiles, run_folders: runFolders, quarantined_files: quarantined, log_bytes: logBytes },
       worktrees_removed: removedTrees,
       worktrees_kept: keptTrees,
       bytes_before: bytesBefore,
@@ -193,9 +209,9 @@ export class GcRunner {
       ms: Math.round(performance.now() - t0),
     };
     const rm = report.removed;
-    const anything = rm.signals + rm.audit + rm.agents + rm.prompt_files + rm.quarantined_files + rm.log_bytes + removedTrees.length > 0;
+    const anything = rm.signals + rm.audit + rm.agents + rm.prompt_files + rm.run_folders + rm.quarantined_files + rm.log_bytes + removedTrees.length > 0;
     if (!dryRun && (anything || opts.onDemand)) {
-      const summary = `gc: removed ${rm.signals} signal, ${rm.audit} audit and ${rm.agents} agent rows, ${rm.prompt_files} prompt files, ${rm.quarantined_files} quarantined files, ${removedTrees.length} worktrees (${keptTrees.length} kept); store ${bytesBefore} → ${report.bytes_after} bytes (vacuum ${vacuum}) in ${report.ms} ms`;
+      const summary = `gc: removed ${rm.signals} signal, ${rm.audit} audit and ${rm.agents} agent rows, ${rm.prompt_files} prompt files, ${rm.run_folders} agent run folders, ${rm.quarantined_files} quarantined files, ${removedTrees.length} worktrees (${keptTrees.length} kept); store ${bytesBefore} → ${report.bytes_after} bytes (vacuum ${vacuum}) in ${report.ms} ms`;
       log.info(summary);
       recordAudit(db, { kind: "gc", message: summary, detail: { ...rm, worktrees_removed: removedTrees.length, worktrees_kept: keptTrees.length, bytes_before: bytesBefore, bytes_after: report.bytes_after, vacuum } });
       this.deps.pump();
@@ -227,6 +243,23 @@ export class GcRunner {
         const st = statSync(f, { throwIfNoEntry: false });
         if (!st || st.mtimeMs >= cutoffMs || liveAgentByTitle(this.deps.db, project, name.slice(0, -3)) !== null) continue;
         if (dryRun || unlinkQuiet(f)) n++;
+      }
+    }
+    return n;
+  }
+
+  /** Agents' run folders not written to since the cutoff (an agent's end writes its exit status there) whose agent no longer runs. */
+  private sweepRunFolders(cutoff: string | null, dryRun: boolean): number {
+    if (cutoff === null) return 0;
+    const cutoffMs = Date.parse(cutoff);
+    let n = 0;
+    for (const project of safeReaddir(this.deps.runsDir)) {
+      const dir = join(this.deps.runsDir, project);
+      for (const title of safeReaddir(dir)) {
+        const d = join(dir, title);
+        const st = statSync(d, { throwIfNoEntry: false });
+        if (!st?.isDirectory() || st.mtimeMs >= cutoffMs || liveAgentByTitle(this.deps.db, project, title) !== null) continue;
+        if (dryRun || rmQuiet(d)) n++;
       }
     }
     return n;

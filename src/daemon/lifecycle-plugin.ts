@@ -18,7 +18,7 @@ import { mountMetricsRoute, StoreMetricsReader } from "./metrics.ts";
 import { GcRunner, pruneRepoQuarantine } from "./gc.ts";
 import { GcBody } from "../api/gc.ts";
 import { jsonBody } from "./http.ts";
-import { AgentRunner, promptsDir } from "./agent-runner.ts";
+import { AgentRunner, promptsDir, runsDir } from "./agent-runner.ts";
 import { GitHubWorker } from "./github-plugin.ts";
 import { WorktreeScope } from "./worktree-scope.ts";
 import { Tmux } from "../agents/tmux.ts";
@@ -159,6 +159,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     repos: () => d.registry.list(),
     metrics,
     promptsDir: promptsDir(),
+    runsDir: runsDir(),
     logFile: logFilePath(),
     pump: () => hub.pump(),
   });

@@ -312,3 +312,95 @@ describe("Tmux", () => {
     expect((err as TmuxError).stderr.length).toBeGreaterThan(0);
   });
 });
+
+// The daemon's spawns: the pane's shell runs the agent and records its exit status in a file, because
+// tmux 3.3a sometimes shows a pane dead without ever showing its status.
+describe("spawn with an exit status file", () => {
+  const statusFile = (title: string) => join(dir, `${title}.status`);
+  const readStatus = (title: string) => {
+    try {
+      return readFileSync(statusFile(title), "utf8");
+    } catch {
+      return null;
+    }
+  };
+  const gone = (pid: number) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+    } catch {
+      return true;
+    }
+  };
+  const pidIn = async (title: string): Promise<number> => {
+    await captureHas(title, "pid=");
+    return Number(/pid=(\d+)/.exec(await tmux.capture(title))![1]);
+  };
+
+  test("exit statuses land in the file and in tmux alike: 7, and 143 for a SIGTERM; a stale file is removed at spawn", async () => {
+    writeFileSync(statusFile("ex7"), "99\n"); // an earlier run's
+    await tmux.spawn({ title: "ex7", cwd: dir, argv: sh("sleep 0.2; echo bye; exit 7"), env: {}, exitStatusFile: statusFile("ex7") });
+    expect(readStatus("ex7")).toBeNull();
+    await tmux.spawn({ title: "term", cwd: dir, argv: sh("sleep 0.2; kill -TERM $$"), env: {}, exitStatusFile: statusFile("term") });
+    await waitFor(async () => (await tmux.list()).filter((s) => s.dead && (s.title === "ex7" || s.title === "term")).length === 2, 5000, "both panes dead");
+    const byTitle = new Map((await tmux.list()).map((s) => [s.title, s]));
+    expect(byTitle.get("ex7")).toMatchObject({ dead: true, exitStatus: 7 });
+    expect(byTitle.get("term")).toMatchObject({ dead: true, exitStatus: 143 });
+    expect(readStatus("ex7")).toBe("7\n");
+    expect(readStatus("term")).toBe("143\n");
+    expect(await tmux.capture("ex7", { start: "-" })).toContain("bye");
+    for (const t of ["ex7", "term"]) await tmux.kill(t, { graceMs: 0 });
+  });
+
+  test("a pane tmux shows dead without a status: list() reads the status from the file", async () => {
+    // The agent records a status, then the pane's shell dies by SIGKILL: tmux has no exit status for it.
+    const script = `echo 5 > "${statusFile("lost")}"; kill -KILL $PPID; sleep 5`;
+    await tmux.spawn({ title: "lost", cwd: dir, argv: sh(script), env: {}, exitStatusFile: statusFile("lost") });
+    await waitFor(async () => (await tmux.list()).some((s) => s.title === "lost" && s.dead), 8000, "the dead pane");
+    const raw = Bun.spawnSync(["tmux", "-L", socket, "list-panes", "-t", "=kas_lost:", "-F", "#{pane_dead}:#{pane_dead_status}"]).stdout.toString().trim();
+    expect(raw).toBe("1:"); // tmux itself knows no status
+    expect((await tmux.list()).find((s) => s.title === "lost")).toMatchObject({ dead: true, exitStatus: 5 });
+    await tmux.kill("lost", { graceMs: 0 });
+  });
+
+  test("C-c reaches the agent, and the shell lives on to record how it ended", async () => {
+    await tmux.spawn({ title: "cc", cwd: dir, argv: sh("trap 'exit 5' INT; echo pid=$$; while :; do sleep 0.05; done"), env: {}, exitStatusFile: statusFile("cc") });
+    const pid = await pidIn("cc");
+    expect(await tmux.kill("cc", { graceMs: 5000 })).toBe(true);
+    expect(readStatus("cc")).toBe("5\n");
+    expect(gone(pid)).toBe(true);
+    expect(await tmux.has("cc")).toBe(false);
+  });
+
+  test("an agent ignoring SIGINT and SIGHUP is still killed after graceMs; one that does not dies on the hangup", async () => {
+    await tmux.spawn({ title: "mule", cwd: dir, argv: sh("trap '' INT HUP; echo pid=$$; while :; do sleep 0.05; done"), env: {}, exitStatusFile: statusFile("mule") });
+    const mule = await pidIn("mule");
+    expect(await tmux.kill("mule", { graceMs: 300 })).toBe(true);
+    await waitFor(async () => gone(mule), 3000, "the stubborn agent to be killed");
+    await tmux.spawn({ title: "hup2", cwd: dir, argv: sh("echo pid=$$; sleep 30"), env: {}, exitStatusFile: statusFile("hup2") });
+    const hup = await pidIn("hup2");
+    expect(await tmux.kill("hup2", { graceMs: 0 })).toBe(true);
+    await waitFor(async () => gone(hup), 3000, "the agent to die on the hangup");
+    expect(await tmux.has("hup2")).toBe(false);
+  });
+
+  test("nice: the agent and its session's autogroup run at that niceness, from its first look", async () => {
+    const niceOf = (pid: number): number => Number(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[16]);
+    const baseNice = niceOf(process.pid);
+    await tmux.spawn({ title: "nicew", cwd: dir, argv: sh('echo "first=$(cat /proc/self/autogroup 2>/dev/null || echo none)"; echo pid=$$; exec sleep 30'), env: {}, nice: 7, exitStatusFile: statusFile("nicew") });
+    const pid = await pidIn("nicew");
+    expect(niceOf(pid)).toBe(Math.min(19, baseNice + 7));
+    const first = /first=(.*)/.exec(await tmux.capture("nicew"))![1]!;
+    if (first !== "none") expect(first).toMatch(/^\/autogroup-\d+ nice 7$/);
+    await tmux.kill("nicew", { graceMs: 0 });
+  });
+
+  test("argv stays literal through the shell: spaces, quotes, $ and a trailing ';'", async () => {
+    const out = join(dir, "argv.out");
+    await tmux.spawn({ title: "lit", cwd: dir, argv: ["sh", "-c", 'printf "%s|" "$@" > "$0"', out, "a b", "it's", "$HOME", "x;"], env: {}, exitStatusFile: statusFile("lit") });
+    await waitFor(async () => readStatus("lit") !== null, 5000, "the agent to end");
+    expect(readFileSync(out, "utf8")).toBe("a b|it's|$HOME|x;|");
+    expect(readStatus("lit")).toBe("0\n");
+    await tmux.kill("lit", { graceMs: 0 });
+  });
+});

@@ -27,6 +27,7 @@ function runner(logFile: string | null = null): GcRunner {
     repos: () => [],
     metrics: new StoreMetricsReader(db),
     promptsDir: join(dir, "prompts"),
+    runsDir: join(dir, "run"),
     logFile,
     pump: () => {},
   });
@@ -107,5 +108,27 @@ describe("GcRunner", () => {
     expect(existsSync(join(prompts, "gone-coder.md"))).toBe(false);
     expect(existsSync(join(prompts, "live-coder.md"))).toBe(true);
     expect(existsSync(join(prompts, "fresh-coder.md"))).toBe(true);
+  });
+
+  test("agents' run folders not written to for days go unless their agent runs", async () => {
+    const runs = join(dir, "run", "p");
+    const old = (Date.now() - 100 * 86_400_000) / 1000;
+    for (const name of ["gone-coder", "live-coder", "fresh-coder"]) {
+      mkdirSync(join(runs, name), { recursive: true });
+      writeFileSync(join(runs, name, "exit-status"), "0\n");
+    }
+    for (const name of ["gone-coder", "live-coder"]) utimesSync(join(runs, name), old, old);
+    writeFileSync(join(runs, "stray-file"), "not a folder");
+    utimesSync(join(runs, "stray-file"), old, old);
+    db.query("INSERT INTO agents (project, task, title, role, session, state, started_at) VALUES ('p', 'now', 'live-coder', 'coder', 's', 'running', '2026-01-01T00:00:00Z')").run();
+    const dry = await runner().run({ dryRun: true, full: false, onDemand: true });
+    expect(dry.removed.run_folders).toBe(1);
+    expect(existsSync(join(runs, "gone-coder"))).toBe(true);
+    const r = await runner().run({ dryRun: false, full: false, onDemand: true });
+    expect(r.removed.run_folders).toBe(1);
+    expect(existsSync(join(runs, "gone-coder"))).toBe(false);
+    expect(existsSync(join(runs, "live-coder", "exit-status"))).toBe(true);
+    expect(existsSync(join(runs, "fresh-coder"))).toBe(true);
+    expect(existsSync(join(runs, "stray-file"))).toBe(true);
   });
 });

@@ -71,6 +71,10 @@ beforeAll(() => {
   const prompts = join(sb.configDir, "prompts", "shop");
   mkdirSync(prompts, { recursive: true });
   for (const t of ["merged", "dirty"]) writeFileSync(join(prompts, `${t}-coder.md`), "prompt\n");
+  for (const t of ["merged", "dirty"]) {
+    mkdirSync(join(sb.configDir, "run", "shop", `${t}-coder`), { recursive: true });
+    writeFileSync(join(sb.configDir, "run", "shop", `${t}-coder`, "exit-status"), "0\n");
+  }
 
   sb.writeConfig([`repos = ["${repo}"]`, "poll_interval_sec = 0.5", "auto_create_pr = false", "[retention]", "days = 90", "worktree_grace_days = 7"].join("\n"));
 });
@@ -102,6 +106,7 @@ describe("kas daemon gc", () => {
     expect(dry.removed.signals).toBeGreaterThanOrEqual(7999); // the newest row of a table always stays
     expect(dry.removed.agents).toBe(1);
     expect(dry.removed.prompt_files).toBe(1); // merged's; dirty's stays with its worktree
+    expect(dry.removed.run_folders).toBe(1); // the same
     expect(dry.worktrees_removed.map((w) => w.task).sort()).toEqual(["merged", "pushed"]);
     const kept = Object.fromEntries(dry.worktrees_kept.map((w) => [w.task, w.reason]));
     expect(kept.dirty).toContain("uncommitted work");
@@ -141,6 +146,8 @@ describe("kas daemon gc", () => {
     expect(git(repo, "branch", "--list", "plan/merged")).toContain("plan/merged"); // branches are kept
     expect(existsSync(join(sb.configDir, "prompts", "shop", "merged-coder.md"))).toBe(false);
     expect(existsSync(join(sb.configDir, "prompts", "shop", "dirty-coder.md"))).toBe(true);
+    expect(existsSync(join(sb.configDir, "run", "shop", "merged-coder"))).toBe(false);
+    expect(existsSync(join(sb.configDir, "run", "shop", "dirty-coder", "exit-status"))).toBe(true);
     const audit = sb.query<{ kind: string; task: string }>("SELECT kind, task FROM audit_events WHERE kind IN ('gc', 'worktree_kept', 'worktree_removed') ORDER BY id");
     expect(audit.filter((a) => a.kind === "worktree_kept").map((a) => a.task).sort()).toEqual(["dirty", "local"]);
     expect(audit.filter((a) => a.kind === "worktree_removed").map((a) => a.task).sort()).toEqual(["merged", "pushed"]);

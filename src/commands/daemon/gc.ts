@@ -20,6 +20,7 @@ export function formatGcReport(r: GcReport): string {
     `  audit rows        ${rm.audit}`,
     `  agent rows        ${rm.agents}`,
     `  prompt files      ${rm.prompt_files}`,
+    `  agent run folders ${rm.run_folders}`,
     `  quarantined files ${rm.quarantined_files}`,
   ];
   if (rm.log_bytes > 0) lines.push(`  daemon log        ${mib(rm.log_bytes)} (moved to daemon.log.1)`);
