@@ -57,6 +57,8 @@ export interface RunnerDeps {
 
 /** How long a dead pane may lack its exit status before the agent's end is recorded without one. */
 const DEAD_STATUS_WAIT_MS = 5000;
+/** A trailing usage read this long after a hook report (collectUsageSoon). */
+const USAGE_SETTLE_MS = 250;
 
 /** Variables of the daemon's own environment that must not reach agents. */
 const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
@@ -401,6 +403,28 @@ export class AgentRunner {
     if (changed) this.enforceBudget(a.project, a.task);
   }
 
+  /** Agents with a trailing usage read pending (see collectUsageSoon). */
+  private usageSoon = new Set<number>();
+
+  /**
+   * One more usage read USAGE_SETTLE_MS after a hook report. A CLI may write its records a moment
+   * after the hook fires (Claude Code's transcript line for the answer that asked for the tool): read
+   * only at the report, an answer would be counted with the next one, and a budget's 80 % warning
+   * could be skipped straight to its hold. At most one pending per agent.
+   */
+  private collectUsageSoon(a: AgentRow): void {
+    if (this.usageSoon.has(a.id)) return;
+    this.usageSoon.add(a.id);
+    setTimeout(() => {
+      this.usageSoon.delete(a.id);
+      try {
+        this.collectUsage(a);
+      } catch (err) {
+        this.deps.log.warn(`${a.project}/${a.task}: usage of ${a.title}: ${(err as Error).message}`); // e.g. the store closed at stop
+      }
+    }, USAGE_SETTLE_MS).unref?.();
+  }
+
   // ---- budgets ------------------------------------------------------------------------------------
 
   private repos = new Map<string, RepoEntry>();
@@ -481,6 +505,7 @@ export class AgentRunner {
     setActivity(this.deps.db, a.id, read.activity, read.note, transcript);
     // Tokens are in the CLI's records by each report (a tool about to run, a turn ended): budgets act on them.
     this.collectUsage(a); // reads the stored row, transcript included
+    this.collectUsageSoon(a);
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
     // A person is needed: say so now. Everything else (a nudge after nudge_after_sec, stopping a finished
     // agent) waits for the next timer pass — a pass per hook report would delay signals (12 reports/s

@@ -28,7 +28,8 @@ const audit = (kind: string) => sb.query<{ message: string }>("SELECT message FR
 
 describe("budgets, for real", () => {
   test("task_usd: warning at 80 %, hold at the crossing, resume gives a fresh allowance, a raised budget releases the hold", async () => {
-    model = await startAnthropicModel({ scenario: { plan: SMALL }, usage: { input_tokens: 1234, output_tokens: 56, cache_creation_input_tokens: 78, cache_read_input_tokens: 910 }, model: "claude-loopback" });
+    // Answers 300 ms apart, as a real model's are seconds apart: the 80 % between two answers is seen.
+    model = await startAnthropicModel({ scenario: { plan: SMALL }, usage: { input_tokens: 1234, output_tokens: 56, cache_creation_input_tokens: 78, cache_read_input_tokens: 910 }, model: "claude-loopback", latencyMs: 300 });
     claudeUser(sb.home);
     const repo = makeGitRepo(sb.dir, "shop");
     writeFileSync(join(sb.dir, "p.md"), SMALL);
