@@ -827,6 +827,7 @@ export class AgentRunner {
       }
       this.lastStart.set(key, Date.now());
     }
+    const staggerKey = cmd.harness.staggerMs ? `${cmd.harness.name}\0${repo.project}` : null;
     const env: Record<string, string> = { ...this.baseEnv(), ...cmd.env };
     const path = `${this.deps.binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`;
     env.PATH = path;
@@ -888,6 +889,9 @@ export class AgentRunner {
       if (sessions.has(tmux.sessionName(sessionTitle))) await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
       await this.syncServerEnv(env);
       started = await tmux.spawn({ title: sessionTitle, cwd, argv: cmd.argv, env, nice: eff.resources.agent_nice, exitStatusFile: join(runDir, "exit-status") });
+      // The stagger counts from the process start, not from the decision to start: preflight, the
+      // worktree and the spawn in between can take a while on a busy machine (CI: 2.88 s apart for 3 s).
+      if (staggerKey !== null) this.lastStart.set(staggerKey, Date.now());
     } catch (err) {
       return fail(`tmux: ${(err as Error).message}`);
     }
