@@ -450,7 +450,7 @@ function niceBin(path: string): string | null {
   return bin;
 }
 
-/** The status the pane's shell wrote (see statusWrapper; read once the pane is dead, so whole); null when absent or unreadable. */
+/** The status the pane's shell wrote (see paneWrapper; read once the pane is dead, so whole); null when absent or unreadable. */
 function statusFromFile(raw: string | undefined): number | null {
   if (!raw) return null;
   try {

@@ -818,16 +818,16 @@ export class AgentRunner {
     }
     // CLIs that trip over simultaneous starts in one repo start one at a time; the rest come back on a
     // later pass (never a sleep inside the pass: signals would wait for it).
-    if (cmd.harness.staggerMs) {
-      const key = `${cmd.harness.name}\0${repo.project}`;
-      const wait = (this.lastStart.get(key) ?? 0) + cmd.harness.staggerMs - Date.now();
+    const staggerMs = cmd.harness.staggerMs ?? 0;
+    const staggerKey = staggerMs > 0 ? `${cmd.harness.name}\0${repo.project}` : null;
+    if (staggerKey !== null) {
+      const wait = (this.lastStart.get(staggerKey) ?? 0) + staggerMs - Date.now();
       if (wait > 0) {
         setTimeout(() => this.deps.kick?.(repo.project), wait + 10).unref?.();
         return;
       }
-      this.lastStart.set(key, Date.now());
+      this.lastStart.set(staggerKey, Date.now());
     }
-    const staggerKey = cmd.harness.staggerMs ? `${cmd.harness.name}\0${repo.project}` : null;
     const env: Record<string, string> = { ...this.baseEnv(), ...cmd.env };
     const path = `${this.deps.binDir}:${process.env.PATH ?? "/usr/bin:/bin"}`;
     env.PATH = path;

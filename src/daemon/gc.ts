@@ -2,7 +2,7 @@
 // signal files, the daemon log, and the worktrees of tasks finished longer than the grace period. Runs
 // at idle every gc_interval_min minutes and on demand (POST /v1/gc, `kas daemon gc [--dry-run]`);
 // runs never overlap. Store work is in small batches that yield, so the API and signals keep flowing.
-import { copyFileSync, existsSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { inspectWorktree, removeWorktree, worktreePath } from "../agents/worktree.ts";
 import type { GcKeptWorktree, GcReport, GcWorktree } from "../api/gc.ts";
@@ -49,18 +49,10 @@ export function pruneRepoQuarantine(repo: RepoEntry, r: RetentionConfig, dryRun:
   return total;
 }
 
-function rmQuiet(path: string): boolean {
+/** Remove a file or a folder with what it holds; false when it could not be (gone already, permissions). */
+function removeQuiet(path: string): boolean {
   try {
     rmSync(path, { recursive: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function unlinkQuiet(path: string): boolean {
-  try {
-    unlinkSync(path);
     return true;
   } catch {
     return false;
@@ -181,15 +173,15 @@ export class GcRunner {
         // The task's prompt files and run folders go with its worktree (or once it has none any more).
         for (const title of agents.titles) {
           const f = promptFileOf(repo.project, title);
-          if (existsSync(f) && (dryRun || unlinkQuiet(f))) promptFiles++;
+          if (existsSync(f) && (dryRun || removeQuiet(f))) promptFiles++;
           const d = runDirOf(repo.project, title);
-          if (existsSync(d) && (dryRun || rmQuiet(d))) runFolders++;
+          if (existsSync(d) && (dryRun || removeQuiet(d))) runFolders++;
         }
       }
     }
     const cutoff = retentionCutoff(r.days, nowMs);
-    promptFiles += this.sweepPrompts(cutoff, dryRun);
-    runFolders += this.sweepRunFolders(cutoff, dryRun);
+    promptFiles += this.sweepAgentFiles(this.deps.promptsDir, "prompt", cutoff, dryRun);
+    runFolders += this.sweepAgentFiles(this.deps.runsDir, "run", cutoff, dryRun);
 
     let quarantined = 0;
     for (const repo of repos) quarantined += pruneRepoQuarantine(repo, r, dryRun, null);
@@ -230,36 +222,25 @@ export class GcRunner {
     this.deps.pump();
   }
 
-  /** Prompt files older than the cutoff whose agent no longer runs. */
-  private sweepPrompts(cutoff: string | null, dryRun: boolean): number {
+  /**
+   * An agent's files under `root`/<project>/ not written to since the cutoff, whose agent no longer
+   * runs: its prompt file (`<title>.md`) or its run folder (`<title>/`; its end writes the exit status
+   * there).
+   */
+  private sweepAgentFiles(root: string, kind: "prompt" | "run", cutoff: string | null, dryRun: boolean): number {
     if (cutoff === null) return 0;
     const cutoffMs = Date.parse(cutoff);
     let n = 0;
-    for (const project of safeReaddir(this.deps.promptsDir)) {
-      const dir = join(this.deps.promptsDir, project);
+    for (const project of safeReaddir(root)) {
+      const dir = join(root, project);
       for (const name of safeReaddir(dir)) {
-        if (!name.endsWith(".md")) continue;
-        const f = join(dir, name);
-        const st = statSync(f, { throwIfNoEntry: false });
-        if (!st || st.mtimeMs >= cutoffMs || liveAgentByTitle(this.deps.db, project, name.slice(0, -3)) !== null) continue;
-        if (dryRun || unlinkQuiet(f)) n++;
-      }
-    }
-    return n;
-  }
-
-  /** Agents' run folders not written to since the cutoff (an agent's end writes its exit status there) whose agent no longer runs. */
-  private sweepRunFolders(cutoff: string | null, dryRun: boolean): number {
-    if (cutoff === null) return 0;
-    const cutoffMs = Date.parse(cutoff);
-    let n = 0;
-    for (const project of safeReaddir(this.deps.runsDir)) {
-      const dir = join(this.deps.runsDir, project);
-      for (const title of safeReaddir(dir)) {
-        const d = join(dir, title);
-        const st = statSync(d, { throwIfNoEntry: false });
-        if (!st?.isDirectory() || st.mtimeMs >= cutoffMs || liveAgentByTitle(this.deps.db, project, title) !== null) continue;
-        if (dryRun || rmQuiet(d)) n++;
+        const title = kind === "run" ? name : name.endsWith(".md") ? name.slice(0, -3) : null;
+        if (title === null) continue;
+        const path = join(dir, name);
+        const st = statSync(path, { throwIfNoEntry: false });
+        if (!st || !(kind === "run" ? st.isDirectory() : st.isFile()) || st.mtimeMs >= cutoffMs) continue;
+        if (liveAgentByTitle(this.deps.db, project, title) !== null) continue;
+        if (dryRun || removeQuiet(path)) n++;
       }
     }
     return n;
