@@ -67,3 +67,15 @@ export async function clientSocketPath(flag: string | undefined): Promise<string
   }
   return defaultSocketPath();
 }
+
+/**
+ * An agent title or task name typed on the command line, checked before it becomes part of a request
+ * path (an empty one would reach no route and read as "not found: POST /v1/…").
+ */
+export function nameArg(value: string | undefined, what: "agent title" | "task name"): string {
+  const v = (value ?? "").trim();
+  const hint = what === "agent title" ? "kas agent list --all shows them" : "kas task list shows them";
+  if (v === "") fail(`${what} is required (${hint})`);
+  if (v !== value || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v) || v.length > 255) fail(`invalid ${what} "${value}": ${hint}`);
+  return v;
+}

@@ -2,6 +2,7 @@
 import type { ProcessorConfig } from "../lifecycle/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "./repo.ts";
 import type { DaemonConfig } from "./schema.ts";
+import { waveLimit } from "./wave-limit.ts";
 
 export function processorConfig(c: DaemonConfig): ProcessorConfig {
   return {
@@ -13,7 +14,7 @@ export function processorConfig(c: DaemonConfig): ProcessorConfig {
     autoAdvanceWaves: c.auto_advance_waves,
     readinessSelfFixMaxLines: c.readiness_self_fix_max_lines,
     blueprintSkipThreshold: c.orchestration.blueprint_skip_threshold,
-    maxParallelWaveTasks: c.orchestration.max_parallel_wave_tasks,
+    maxParallelWaveTasks: waveLimit(c.orchestration.max_parallel_wave_tasks).value ?? 0,
   };
 }
 

@@ -16,7 +16,7 @@ export interface RepoOverrides {
   readiness_max_verify_cycles?: number;
   auto_create_pr?: boolean;
   blueprint_skip_threshold?: number;
-  max_parallel_wave_tasks?: number;
+  max_parallel_wave_tasks?: number | "auto";
   default_program?: string;
   /** `[budget]` of the repo: its tasks' limits (day_usd stays daemon-wide). */
   budget?: { task_usd?: number; task_tokens?: number };
@@ -45,7 +45,7 @@ const RepoFile = v.object({
       auto_create_pr: v.optional(v.boolean()),
     }),
   ),
-  orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(Int0), max_parallel_wave_tasks: v.optional(Int0) })),
+  orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(Int0), max_parallel_wave_tasks: v.optional(v.union([Int0, v.literal("auto")])) })),
   budget: v.optional(v.object({ task_usd: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))), task_tokens: v.optional(Int0) })),
   agents: v.optional(v.record(v.picklist(AGENT_ROLE_NAMES), Agent)),
 });

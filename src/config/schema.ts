@@ -28,7 +28,8 @@ export interface AgentRoleConfig {
 
 export interface OrchestrationConfig {
   blueprint_skip_threshold: number;
-  max_parallel_wave_tasks: number;
+  /** Wave tasks running at once: "auto" (the default) = what the machine holds (config/wave-limit.ts); 0 = all. */
+  max_parallel_wave_tasks: number | "auto";
 }
 
 /** How kasmos watches running agents (kasmos additions). */
@@ -147,7 +148,7 @@ export function defaultConfig(): DaemonConfig {
     github: { api_url: "https://api.github.com" },
     default_program: "",
     agents: {},
-    orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: 0 },
+    orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: "auto" },
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
     retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
     resources: { agent_nice: 10 },
@@ -204,7 +205,7 @@ export const GITHUB_KEYS: KeySpec[] = [
 export const ORCHESTRATION_KEYS: KeySpec[] = [
   { key: "default_program", expected: "a program name or path", schema: v.string() },
   { key: "orchestration.blueprint_skip_threshold", expected: "a whole number >= 0", schema: nonNegativeInt },
-  { key: "orchestration.max_parallel_wave_tasks", expected: "a whole number >= 0 (0 = unlimited)", schema: nonNegativeInt },
+  { key: "orchestration.max_parallel_wave_tasks", expected: "a whole number >= 0 (0 = all at once) or \"auto\" (from cores and memory)", schema: v.union([nonNegativeInt, v.literal("auto")]) },
   ...AGENT_ROLE_NAMES.flatMap((role): KeySpec[] => [
     { key: `agents.${role}.program`, expected: "a program name or path", schema: v.string() },
     { key: `agents.${role}.flags`, expected: "an array of argument strings", schema: v.array(v.string()) },

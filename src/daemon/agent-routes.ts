@@ -5,7 +5,8 @@ import { listAgents } from "../store/agents.ts";
 import { listUsage } from "../store/usage.ts";
 import { parseSince, summarizeUsage, USAGE_GROUPINGS, type UsageGrouping } from "../api/usage.ts";
 import { AgentEventBody } from "../api/agents.ts";
-import { type AgentRunner, RestartRefused } from "./agent-runner.ts";
+import type { AgentRunner } from "./agent-runner.ts";
+import { RestartRefused } from "./restart-checks.ts";
 import type { Daemon } from "./daemon.ts";
 import { HttpError, jsonBody } from "./http.ts";
 

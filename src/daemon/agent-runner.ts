@@ -32,6 +32,7 @@ import { Limiter } from "../util/limiter.ts";
 import { realOr } from "../util/repo-root.ts";
 import { checkBudget, utcDay } from "../lifecycle/budget.ts";
 import { daySpend, holdOf, taskSpend } from "../store/budget.ts";
+import { refuseIfNothingCanStart, RestartRefused } from "./restart-checks.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { branchProblem, getTask, projectsMaybeNeedingAgents, type TaskRow, tasksMaybeNeedingAgents } from "../store/tasks.ts";
@@ -668,6 +669,7 @@ export class AgentRunner {
     const row = latestAgentByTitle(this.deps.db, repo.project, title);
     const t = row ? getTask(this.deps.db, repo.project, row.task) : this.taskOfTitle(repo.project, title);
     if (!t) throw new RestartRefused(404, `no agent or task for ${title} in ${repo.project}`);
+    refuseIfNothingCanStart(t, () => this.enforceBudget(repo.project, t.name), `cannot restart ${title}`);
     return this.restartTitles(repo, t, [title]);
   }
 
@@ -675,6 +677,7 @@ export class AgentRunner {
   async retryTask(repo: RepoEntry, task: string): Promise<RestartReply> {
     const t = getTask(this.deps.db, repo.project, task);
     if (!t) throw new RestartRefused(404, `task not found: ${task}`);
+    refuseIfNothingCanStart(t, () => this.enforceBudget(repo.project, t.name), `nothing to retry for ${t.name}`);
     const want = expectedAgents(snapshotOf(this.deps.db, t)).map((w) => w.title);
     const live = new Set(liveAgents(this.deps.db, { project: repo.project, task }).map((a) => a.title));
     return this.restartTitles(repo, t, want.filter((x) => !live.has(x)), true);
@@ -988,16 +991,5 @@ export class AgentRunner {
     if (!a) return false;
     this.stop(a, "killed by operator", false, true);
     return true;
-  }
-}
-
-/** A restart the task's state does not allow (HTTP status for the API). */
-export class RestartRefused extends Error {
-  override name = "RestartRefused";
-  constructor(
-    readonly status: 404 | 409,
-    message: string,
-  ) {
-    super(message);
   }
 }

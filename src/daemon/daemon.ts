@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import { existsSync } from "node:fs";
 import { ConfigError, flattenConfig, type LoadedConfig, loadConfig } from "../config/load.ts";
 import type { DaemonConfig } from "../config/schema.ts";
+import { measureMachine, type WaveLimit, waveLimit } from "../config/wave-limit.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import type { Logger } from "./log.ts";
@@ -70,6 +71,8 @@ export interface StatusResponse {
   repos: RepoStatus[];
   last_reload: ReloadOutcome | null;
   scan: { ticks: number; event_passes: number; last_tick_at: string | null; last_tick_ms: number };
+  /** Wave tasks running at once, as in force (per-repo .kasmos/config.toml may set its own). */
+  max_parallel_wave_tasks: WaveLimit;
 }
 
 /** Extension points filled by the lifecycle layer (signals, tasks, events). */
@@ -190,6 +193,7 @@ export class Daemon {
       repos,
       last_reload: this.lastReload,
       scan: { ticks: this.loop.ticks, event_passes: this.loop.eventPasses, last_tick_at: this.loop.lastTickAt, last_tick_ms: Math.round(this.loop.lastTickMs * 1000) / 1000 },
+      max_parallel_wave_tasks: waveLimit(this.config.orchestration.max_parallel_wave_tasks),
     };
   }
 
@@ -234,6 +238,7 @@ export class Daemon {
     for (const k of Object.keys(b)) if (a[k] !== b[k]) changes.push(`${k}: ${a[k]} → ${b[k]}`);
     if (next.socket_path !== prev.socket_path) this.log.warn("socket_path changed: takes effect at the next daemon start");
     this.config = next;
+    measureMachine();
     if (next.poll_interval_sec !== prev.poll_interval_sec) this.loop.setInterval(next.poll_interval_sec * 1000);
     this.syncRepos();
     for (const p of this.plugins) p.onConfig?.(next);

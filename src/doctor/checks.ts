@@ -12,6 +12,7 @@ import { configDir, defaultConfigPath } from "../config/paths.ts";
 import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
 import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
+import { checkWaveLimit } from "./wave-limit.ts";
 
 export type Severity = "error" | "warn";
 
@@ -473,7 +474,7 @@ export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]
   const outcome = loadConfigOutcome(configPath);
   const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(), checkConfig(outcome, configPath), checkAgents(outcome), ...(await checkAgentClis(outcome))];
   if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome));
-  results.push(checkConfigDir());
+  results.push(checkConfigDir(), checkWaveLimit(outcome.loaded?.config.orchestration.max_parallel_wave_tasks ?? "auto"));
   const socket = resolveSocketPath(opts.socketFlag, outcome.loaded?.config.socket_path);
   results.push(checkSocketDir(socket));
   const sock = await checkSocket(socket);

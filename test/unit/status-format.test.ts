@@ -16,6 +16,7 @@ const fixture: StatusResponse = {
   repo_count: 2,
   last_reload: { seq: 2, at: "2026-11-23T11:00:00.000Z", source: "SIGHUP", ok: false, error: "daemon.toml: key \"x\": bad" },
   scan: { ticks: 10, event_passes: 3, last_tick_at: null, last_tick_ms: 1 },
+  max_parallel_wave_tasks: { value: 4, source: "machine", cores: 2, available_mb: 23_000 },
   repos: [
     {
       project: "shop",
@@ -59,6 +60,7 @@ describe("renderStatus", () => {
     expect(out).toContain("! old: review-fix cycle limit reached (3/2)");
     expect(out).toContain("! 2 failed signal(s) in the last 24 h");
     expect(out).toContain("- gone (/src/gone) [0 active plans]  ! path does not exist: /src/gone");
+    expect(out).toContain("wave tasks at once: 4 (from the machine: 2 cores, 23000 MB available, 500 MB per agent)");
     expect(out).toContain('last reload failed at 2026-11-23T11:00:00.000Z: daemon.toml: key "x": bad');
   });
 

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
-import { clientSocketPath, fail, guard, print } from "../_util.ts";
+import { clientSocketPath, fail, guard, nameArg, print } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -14,11 +14,12 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
+        const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
         const q = args.lines ? `?lines=${encodeURIComponent(args.lines)}` : "";
         let res: Response;
         try {
-          res = await fetch(`http://kasmos/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(args.title)}/capture${q}`, { unix: await clientSocketPath(args.socket) });
+          res = await fetch(`http://kasmos/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/capture${q}`, { unix: await clientSocketPath(args.socket) });
         } catch {
           fail("daemon not running");
         }

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
-import { clientSocketPath, guard, print } from "../_util.ts";
+import { clientSocketPath, guard, nameArg, print } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -14,8 +14,9 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
+        const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
-        await daemonClient(await clientSocketPath(args.socket))(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(args.title)}/kill`, { method: "POST" });
+        await daemonClient(await clientSocketPath(args.socket))(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/kill`, { method: "POST" });
         print(`stopping ${args.title}`);
       });
     },

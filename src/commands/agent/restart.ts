@@ -3,7 +3,7 @@ import type { RestartReply } from "../../api/agents.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
-import { clientSocketPath, guard, print, printJson } from "../_util.ts";
+import { clientSocketPath, guard, nameArg, print, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -16,8 +16,9 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
+        const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
-        const r = await daemonClient(await clientSocketPath(args.socket))<RestartReply>(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(args.title)}/restart`, { method: "POST", timeout: 30_000 });
+        const r = await daemonClient(await clientSocketPath(args.socket))<RestartReply>(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/restart`, { method: "POST", timeout: 30_000 });
         if (args.json) return printJson(r);
         print(`restarting ${r.restarted.join(", ")} (task ${r.task})`);
       });

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
-import { clientSocketPath, guard, print } from "../_util.ts";
+import { clientSocketPath, guard, nameArg, print } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -15,8 +15,9 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
+        const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
-        await daemonClient(await clientSocketPath(args.socket))(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(args.title)}/send`, { method: "POST", body: { prompt: args.prompt } });
+        await daemonClient(await clientSocketPath(args.socket))(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/send`, { method: "POST", body: { prompt: args.prompt } });
         print(`sent to ${args.title}`);
       });
     },

@@ -2,6 +2,7 @@
 // tasks with phase and agents (role, wave, age), then attention items. Pure, so it is unit-tested.
 import { formatCost } from "../../api/usage.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
+import { describeWaveLimit } from "../../config/wave-limit.ts";
 
 export function fmtDuration(sec: number): string {
   const s = Math.max(0, Math.floor(sec));
@@ -18,6 +19,7 @@ function table(rows: string[][], indent: string): string[] {
 export function renderStatus(s: StatusResponse, opts: { color: boolean; now: number }): string {
   const paint = (code: string, t: string): string => (opts.color ? `\x1b[${code}m${t}\x1b[0m` : t);
   const lines = [`daemon running (pid ${s.pid}, version ${s.version}, up ${fmtDuration(s.uptime_sec)})`, `socket: ${s.socket}`];
+  if (s.max_parallel_wave_tasks) lines.push(`wave tasks at once: ${describeWaveLimit(s.max_parallel_wave_tasks)}`);
   if (s.repos.length === 0) lines.push("  no repos registered");
   for (const r of s.repos) {
     const states = Object.entries(r.tasks_by_status)

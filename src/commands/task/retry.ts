@@ -3,7 +3,7 @@ import type { RestartReply } from "../../api/agents.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
-import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
+import { clientSocketPath, fail, guard, nameArg, print, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -16,8 +16,9 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
+        const task = nameArg(args.task, "task name");
         const repo = resolveRepo(args.repo);
-        const r = await daemonClient(await clientSocketPath(args.socket))<RestartReply>(`/v1/repos/${encodeURIComponent(repo.project)}/tasks/${encodeURIComponent(args.task)}/retry`, { method: "POST", timeout: 30_000 });
+        const r = await daemonClient(await clientSocketPath(args.socket))<RestartReply>(`/v1/repos/${encodeURIComponent(repo.project)}/tasks/${encodeURIComponent(task)}/retry`, { method: "POST", timeout: 30_000 });
         if (args.json) return printJson(r);
         if (r.restarted.length === 0) fail(`nothing to retry for ${r.task}: ${r.note}`);
         print(`restarting ${r.restarted.join(", ")}`);
