@@ -55,11 +55,12 @@ export async function clientSocketPath(flag: string | undefined): Promise<string
   // Agents get the socket of the daemon that started them (it may not be the default one).
   const fromEnv = process.env.KASMOS_SOCKET;
   if (fromEnv && fromEnv.length > 0) return fromEnv;
-  const cfg = Bun.file(defaultConfigPath());
-  if (await cfg.exists()) {
+  const cfgPath = defaultConfigPath();
+  if (await Bun.file(cfgPath).exists()) {
     try {
       const { parseTOML } = await import("confbox/toml");
-      const raw = parseTOML(await cfg.text()) as { socket_path?: unknown };
+      const { readBoundedText } = await import("../util/bounded-read.ts");
+      const raw = parseTOML(readBoundedText(cfgPath)) as { socket_path?: unknown };
       if (typeof raw.socket_path === "string" && raw.socket_path.length > 0) return raw.socket_path;
     } catch {
       // A broken config is the daemon's to report; the client just uses the default.

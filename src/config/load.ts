@@ -1,7 +1,7 @@
 // Reads daemon.toml (confbox), validates every key (valibot) and reports where each value came from.
 import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { BoundedReadError, readBoundedText } from "../util/bounded-read.ts";
 import { defaultConfigPath } from "./paths.ts";
 import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey, PriceSchema } from "./schema.ts";
 
@@ -62,14 +62,16 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
         }
         for (const [model, price] of Object.entries(value)) {
           const res = v.safeParse(PriceSchema, price);
-          if (!res.success) errors.push(`${path}: key "pricing.${model}": expected input and output (and optionally cache_write, cache_read) as USD per million tokens >= 0, got ${describe(price)}`);
+          if (!res.success) errors.push(`${path}: key "pricing.${model}": expected input and output (and optionally cache_write, cache_read) as USD per million tokens from 0 to 1000000, got ${describe(price)}`);
           else config.pricing[model] = res.output;
         }
         sources.pricing = "file";
         continue;
       }
-      if (isPlainObject(value) && isTable(key)) {
-        visit(value, key);
+      if (isTable(key) && !known.has(key)) {
+        if (isPlainObject(value)) visit(value, key);
+        // `notify = "x"`, `budget = 5`: a table given a scalar is a type error, not an unknown key.
+        else errors.push(`${path}: key "${key}": expected a table ([${key}] with keys such as ${tableExample(key)}), got ${describe(value)}`);
         continue;
       }
       const spec = known.get(key);
@@ -95,6 +97,12 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
   return { path, config, sources, warnings };
 }
 
+/** A few of a table's keys, for the message: `supervision` → "nudges, nudge_after_sec". */
+function tableExample(table: string): string {
+  const keys = ALL_KEYS.filter((s) => s.key.startsWith(`${table}.`)).map((s) => s.key.slice(table.length + 1).split(".")[0]!);
+  return [...new Set(keys)].slice(0, 3).join(", ");
+}
+
 function assign(config: DaemonConfig, spec: KeySpec, value: unknown): void {
   // Values were validated against spec.schema; walk/create the tables named by the dotted key.
   const parts = spec.key.split(".");
@@ -118,17 +126,17 @@ function lookup(config: DaemonConfig, key: string): unknown {
 /** Load the config from `path` (default ~/.config/kasmos/daemon.toml). A missing file means defaults. */
 export function loadConfig(path?: string): LoadedConfig {
   const file = path && path.length > 0 ? path : defaultConfigPath();
-  if (!existsSync(file)) {
-    const config = defaultConfig();
-    const sources: Record<string, ValueSource> = {};
-    for (const spec of ALL_KEYS) sources[spec.key] = "default";
-    return { path: file, fileExists: false, config, sources, warnings: [] };
-  }
-  if (statSync(file).isDirectory()) throw new ConfigError(`${file}: is a directory, expected a TOML file`);
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readBoundedText(file);
   } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") {
+      const config = defaultConfig();
+      const sources: Record<string, ValueSource> = {};
+      for (const spec of ALL_KEYS) sources[spec.key] = "default";
+      return { path: file, fileExists: false, config, sources, warnings: [] };
+    }
+    if (err instanceof BoundedReadError) throw new ConfigError(`${file}: ${err.message} (a TOML file of at most 1 MiB)`);
     throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`);
   }
   return { ...parseConfigText(text, file), fileExists: true };

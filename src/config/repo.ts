@@ -1,10 +1,11 @@
 // Per-repository overrides: <repo>/.kasmos/config.toml (reference daemon §2.3). Read on demand and
 // cached by mtime; a broken file is reported and ignored (daemon values apply), never fatal.
-import { statSync, readFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
-import { AGENT_ROLE_NAMES, type AgentRoleConfig, type AgentRoleName, type DaemonConfig } from "./schema.ts";
+import { readBoundedText } from "../util/bounded-read.ts";
+import { AGENT_ROLE_NAMES, type AgentRoleConfig, type AgentRoleName, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
 
 export interface RepoOverrides {
   auto_advance?: boolean;
@@ -23,8 +24,6 @@ export interface RepoOverrides {
   agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
 }
 
-const Int0 = v.pipe(v.number(), v.integer(), v.minValue(0));
-const Int1 = v.pipe(v.number(), v.integer(), v.minValue(1));
 const Agent = v.object({
   program: v.optional(v.string()),
   flags: v.optional(v.array(v.string())),
@@ -39,14 +38,14 @@ const RepoFile = v.object({
       auto_advance_waves: v.optional(v.boolean()),
       auto_review_fix: v.optional(v.boolean()),
       auto_readiness_review: v.optional(v.boolean()),
-      max_review_fix_cycles: v.optional(Int0),
-      readiness_self_fix_max_lines: v.optional(Int1),
-      readiness_max_verify_cycles: v.optional(Int1),
+      max_review_fix_cycles: v.optional(cycleCount(0)),
+      readiness_self_fix_max_lines: v.optional(lineCount),
+      readiness_max_verify_cycles: v.optional(cycleCount(1)),
       auto_create_pr: v.optional(v.boolean()),
     }),
   ),
-  orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(Int0), max_parallel_wave_tasks: v.optional(v.union([Int0, v.literal("auto")])) })),
-  budget: v.optional(v.object({ task_usd: v.optional(v.pipe(v.number(), v.finite(), v.minValue(0))), task_tokens: v.optional(Int0) })),
+  orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(cycleCount(0)), max_parallel_wave_tasks: v.optional(v.union([waveTaskCount, v.literal("auto")])) })),
+  budget: v.optional(v.object({ task_usd: v.optional(usdLimit), task_tokens: v.optional(tokenLimit) })),
   agents: v.optional(v.record(v.picklist(AGENT_ROLE_NAMES), Agent)),
 });
 
@@ -69,7 +68,7 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
   if (hit && hit.mtimeMs === mtimeMs) return hit.value;
   let value: { overrides: RepoOverrides; error: string | null };
   try {
-    const raw = parseTOML(readFileSync(path, "utf8"));
+    const raw = parseTOML(readBoundedText(path));
     // Unknown keys (TUI settings of the original, hooks, …) are tolerated: this file is shared.
     const parsed = v.safeParse(v.looseObject(RepoFile.entries), raw);
     if (!parsed.success) {

@@ -167,27 +167,38 @@ export interface KeySpec {
 }
 
 const bool = v.boolean();
-const positiveNumber = v.pipe(v.number(), v.finite(), v.gtValue(0), v.maxValue(86_400));
-const nonNegativeInt = v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(1_000_000));
-const positiveInt = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1_000_000));
+/**
+ * Every interval, duration and count has a floor and a ceiling: `poll_interval_sec = 1e-9` would spin
+ * the idle daemon on every core, and a huge count or limit is a typo, not a wish.
+ */
+export const MIN_INTERVAL_SEC = 0.1;
+const seconds = v.pipe(v.number(), v.finite(), v.minValue(MIN_INTERVAL_SEC), v.maxValue(86_400));
+const SECONDS = `a number of seconds from ${MIN_INTERVAL_SEC} to 86400`;
+const wholeNumber = (min: number, max: number) => v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+/** Review/verify cycles and wave/blueprint counts (shared with .kasmos/config.toml). */
+export const cycleCount = (min: number) => wholeNumber(min, 1000);
+export const waveTaskCount = wholeNumber(0, 10_000);
+export const lineCount = wholeNumber(1, 1_000_000);
+export const usdLimit = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1_000_000));
+export const tokenLimit = wholeNumber(0, 1e15);
 
 export const TOP_LEVEL_KEYS: KeySpec[] = [
-  { key: "poll_interval_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "poll_interval_sec", expected: SECONDS, schema: seconds },
   { key: "repos", expected: "an array of path strings", schema: v.array(v.pipe(v.string(), v.minLength(1))) },
   { key: "auto_advance", expected: "a boolean (true or false)", schema: bool },
   { key: "auto_advance_waves", expected: "a boolean (true or false)", schema: bool },
   { key: "auto_review_fix", expected: "a boolean (true or false)", schema: bool },
   { key: "auto_readiness_review", expected: "a boolean (true or false)", schema: bool },
-  { key: "max_review_fix_cycles", expected: "a whole number >= 0 (0 = unlimited)", schema: nonNegativeInt },
-  { key: "readiness_self_fix_max_lines", expected: "a whole number >= 1", schema: positiveInt },
-  { key: "readiness_max_verify_cycles", expected: "a whole number >= 1", schema: positiveInt },
+  { key: "max_review_fix_cycles", expected: "a whole number from 0 to 1000 (0 = unlimited)", schema: cycleCount(0) },
+  { key: "readiness_self_fix_max_lines", expected: "a whole number from 1 to 1000000", schema: lineCount },
+  { key: "readiness_max_verify_cycles", expected: "a whole number from 1 to 1000", schema: cycleCount(1) },
   { key: "socket_path", expected: "a path string (\"\" = default)", schema: v.string() },
   { key: "watch_signals", expected: "a boolean (true or false)", schema: bool },
 ];
 
 export const PR_MONITOR_KEYS: KeySpec[] = [
   { key: "pr_monitor.enabled", expected: "a boolean (true or false)", schema: bool },
-  { key: "pr_monitor.poll_interval_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "pr_monitor.poll_interval_sec", expected: SECONDS, schema: seconds },
   { key: "pr_monitor.reactions", expected: "an array of reaction names", schema: v.array(v.string()) },
 ];
 
@@ -204,8 +215,8 @@ export const GITHUB_KEYS: KeySpec[] = [
 /** kasmos additions for agent orchestration (not on the product page). */
 export const ORCHESTRATION_KEYS: KeySpec[] = [
   { key: "default_program", expected: "a program name or path", schema: v.string() },
-  { key: "orchestration.blueprint_skip_threshold", expected: "a whole number >= 0", schema: nonNegativeInt },
-  { key: "orchestration.max_parallel_wave_tasks", expected: "a whole number >= 0 (0 = all at once) or \"auto\" (from cores and memory)", schema: v.union([nonNegativeInt, v.literal("auto")]) },
+  { key: "orchestration.blueprint_skip_threshold", expected: "a whole number from 0 to 1000", schema: cycleCount(0) },
+  { key: "orchestration.max_parallel_wave_tasks", expected: "a whole number from 0 to 10000 (0 = all at once) or \"auto\" (from cores and memory)", schema: v.union([waveTaskCount, v.literal("auto")]) },
   ...AGENT_ROLE_NAMES.flatMap((role): KeySpec[] => [
     { key: `agents.${role}.program`, expected: "a program name or path", schema: v.string() },
     { key: `agents.${role}.flags`, expected: "an array of argument strings", schema: v.array(v.string()) },
@@ -216,11 +227,11 @@ export const ORCHESTRATION_KEYS: KeySpec[] = [
 
 /** kasmos additions: how running agents are watched. */
 export const SUPERVISION_KEYS: KeySpec[] = [
-  { key: "supervision.nudges", expected: "a whole number >= 0", schema: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(100)) },
-  { key: "supervision.nudge_after_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
-  { key: "supervision.idle_after_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
-  { key: "supervision.start_timeout_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
-  { key: "supervision.stop_grace_sec", expected: "a number of seconds > 0 (at most 86400)", schema: positiveNumber },
+  { key: "supervision.nudges", expected: "a whole number from 0 to 100", schema: wholeNumber(0, 100) },
+  { key: "supervision.nudge_after_sec", expected: SECONDS, schema: seconds },
+  { key: "supervision.idle_after_sec", expected: SECONDS, schema: seconds },
+  { key: "supervision.start_timeout_sec", expected: SECONDS, schema: seconds },
+  { key: "supervision.stop_grace_sec", expected: SECONDS, schema: seconds },
 ];
 
 /** kasmos additions: what is kept, for how long. */
@@ -238,9 +249,9 @@ export const RESOURCES_KEYS: KeySpec[] = [
 
 /** kasmos additions: spending limits (0 = none). */
 export const BUDGET_KEYS: KeySpec[] = [
-  { key: "budget.task_usd", expected: "a number of USD >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.finite(), v.minValue(0)) },
-  { key: "budget.task_tokens", expected: "a whole number of tokens >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.integer(), v.minValue(0)) },
-  { key: "budget.day_usd", expected: "a number of USD >= 0 (0 = no limit)", schema: v.pipe(v.number(), v.finite(), v.minValue(0)) },
+  { key: "budget.task_usd", expected: "a number of USD from 0 to 1000000 (0 = no limit)", schema: usdLimit },
+  { key: "budget.task_tokens", expected: "a whole number of tokens from 0 to 1e15 (0 = no limit)", schema: tokenLimit },
+  { key: "budget.day_usd", expected: "a number of USD from 0 to 1000000 (0 = no limit)", schema: usdLimit },
 ];
 
 /** kasmos additions: notifications. */
@@ -273,9 +284,10 @@ export function nearestKey(key: string): string {
 }
 
 /** One `[pricing."<model>"]` table: USD per million tokens. */
+const usdPerMillion = v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1_000_000));
 export const PriceSchema = v.object({
-  input: v.pipe(v.number(), v.minValue(0)),
-  output: v.pipe(v.number(), v.minValue(0)),
-  cache_write: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
-  cache_read: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  input: usdPerMillion,
+  output: usdPerMillion,
+  cache_write: v.optional(usdPerMillion, 0),
+  cache_read: v.optional(usdPerMillion, 0),
 });
