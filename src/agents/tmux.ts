@@ -1,5 +1,6 @@
 // Agent sessions on kasmos's own tmux server (`tmux -L <socket>`), so a user's tmux is never touched.
 // Every tmux call is a bounded child process; failures surface as TmuxError carrying tmux's stderr.
+import { agentVisibleEnv } from "./private-env.ts";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -158,10 +159,10 @@ export class Tmux {
   }
 
   private async execOnce(args: string[], stdin: string | undefined, clientEnv: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-    const env: Record<string, string | undefined> = { ...process.env, ...clientEnv };
-    // Inside a user's tmux, $TMUX would point the client at their server; never let it leak.
-    delete env.TMUX;
-    delete env.TMUX_PANE;
+    // Inside a user's tmux, $TMUX would point the client at their server; and a server this client
+    // starts copies the client's environment into its global one, which every pane inherits: so the
+    // client carries nothing an agent must not get (GH_TOKEN, the daemon's own variables).
+    const env: Record<string, string> = { ...agentVisibleEnv(process.env), ...clientEnv };
     // -u: tmux 3.3 without a UTF-8 locale (cron, env -i, minimal containers) prints "_" for the tab
     // separators the list parsing relies on.
     const full = [this.bin, "-u", "-L", this.socketName, "-f", this.configFile, ...args];

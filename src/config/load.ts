@@ -3,6 +3,7 @@ import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
 import { BoundedReadError, readBoundedText } from "../util/bounded-read.ts";
 import { defaultConfigPath } from "./paths.ts";
+import { maskConfigValue } from "./secrets.ts";
 import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey, PriceSchema } from "./schema.ts";
 
 export class ConfigError extends Error {
@@ -62,7 +63,7 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
         }
         for (const [model, price] of Object.entries(value)) {
           const res = v.safeParse(PriceSchema, price);
-          if (!res.success) errors.push(`${path}: key "pricing.${model}": expected input and output (and optionally cache_write, cache_read) as USD per million tokens from 0 to 1000000, got ${describe(price)}`);
+          if (!res.success) errors.push(`${path}: key "pricing.${model}": expected input and output (and optionally cache_write, cache_read) as USD per million tokens from 0 to 1000000, got ${describe(maskConfigValue(`pricing.${model}`, price))}`);
           else config.pricing[model] = res.output;
         }
         sources.pricing = "file";
@@ -81,7 +82,7 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
       }
       const res = v.safeParse(spec.schema, value);
       if (!res.success) {
-        errors.push(`${path}: key "${key}": expected ${spec.expected}, got ${describe(value)}`);
+        errors.push(`${path}: key "${key}": expected ${spec.expected}, got ${describe(maskConfigValue(key, value))}`);
         continue;
       }
       assign(config, spec, res.output);
@@ -142,7 +143,7 @@ export function loadConfig(path?: string): LoadedConfig {
   return { ...parseConfigText(text, file), fileExists: true };
 }
 
-/** Flatten config to dotted keys → value (for `daemon config`). */
+/** Flatten config to dotted keys → value (for `daemon config` and reload lines: mask before showing). */
 export function flattenConfig(config: DaemonConfig): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const spec of ALL_KEYS) {

@@ -6,6 +6,7 @@
 //    the task last changed: no respawn loops, no double starts);
 //  - a live agent that is no longer expected is stopped in the background (bounded grace).
 // Derived from state, so a restart, a SIGKILL or a CLI transition needs no replay.
+import { agentVisibleEnv } from "../agents/private-env.ts";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentEventBody, RestartReply } from "../api/agents.ts";
@@ -62,7 +63,6 @@ const DEAD_STATUS_WAIT_MS = 5000;
 const USAGE_SETTLE_MS = 250;
 
 /** Variables of the daemon's own environment that must not reach agents. */
-const PRIVATE_ENV = /^(TMUX|TMUX_PANE|KASMOS_[A-Z_]*|INVOCATION_ID|JOURNAL_STREAM|NOTIFY_SOCKET|LISTEN_PID|LISTEN_FDS|LISTEN_FDNAMES)$/;
 
 /** The folder of agents' prompt files (one sub-folder per project; gc sweeps it). */
 export function promptsDir(): string {
@@ -652,11 +652,9 @@ export class AgentRunner {
     return false;
   }
 
-  /** The environment every agent gets: the daemon's own (API keys, IS_SANDBOX, …) minus its private variables. */
+  /** The environment every agent gets: the daemon's own (API keys, IS_SANDBOX, …) minus its private variables and GitHub tokens. */
   private baseEnv(): Record<string, string> {
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !PRIVATE_ENV.test(k)) env[k] = v;
-    return env;
+    return agentVisibleEnv(process.env);
   }
 
   // ---- operator recovery ------------------------------------------------------------------------

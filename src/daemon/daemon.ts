@@ -2,6 +2,7 @@
 import type { Hono } from "hono";
 import { existsSync } from "node:fs";
 import { ConfigError, flattenConfig, type LoadedConfig, loadConfig } from "../config/load.ts";
+import { describeChange } from "../config/secrets.ts";
 import type { DaemonConfig } from "../config/schema.ts";
 import { measureMachine, type WaveLimit, waveLimit } from "../config/wave-limit.ts";
 import type { Db } from "../store/db.ts";
@@ -231,11 +232,10 @@ export class Daemon {
     const prev = this.config;
     const next = loaded.config;
     const changes: string[] = [];
-    const flat = (c: DaemonConfig): Record<string, string> =>
-      Object.fromEntries(Object.entries(flattenConfig(c)).map(([k, val]) => [k, JSON.stringify(val)]));
-    const a = flat(prev);
-    const b = flat(next);
-    for (const k of Object.keys(b)) if (a[k] !== b[k]) changes.push(`${k}: ${a[k]} → ${b[k]}`);
+    const a = flattenConfig(prev);
+    const b = flattenConfig(next);
+    // Compared as they are, shown masked: the reply and the log line never carry a secret.
+    for (const k of Object.keys(b)) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) changes.push(describeChange(k, a[k], b[k]));
     if (next.socket_path !== prev.socket_path) this.log.warn("socket_path changed: takes effect at the next daemon start");
     this.config = next;
     measureMachine();

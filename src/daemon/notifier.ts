@@ -5,6 +5,7 @@
 import { Limiter } from "../util/limiter.ts";
 import type { NotifyConfig, NotifyKind } from "../config/schema.ts";
 import { splitCommandLine } from "../agents/programs.ts";
+import { maskSecretsInText } from "../config/secrets.ts";
 import { getAttention } from "../store/agents.ts";
 import { type AuditRow, lastAuditId, listAudit, recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
@@ -190,7 +191,7 @@ export class Notifier {
         recordAudit(this.db, { kind: "notify_sent", project: n.project, task: n.task, message: `${channel}: ${title(n)}${attempt > 0 ? ` (attempt ${attempt + 1})` : ""}`, detail: { channel, kind: n.kind, audit_id: n.audit_id, reminder: n.reminder, attempts: attempt + 1 } });
         return { ok: true, detail: attempt > 0 ? `delivered on attempt ${attempt + 1}` : "delivered" };
       } catch (err) {
-        last = (err as Error).message;
+        last = maskSecretsInText((err as Error).message);
         const wait = RETRIES[attempt];
         if (wait !== undefined) await Bun.sleep(wait);
       }
