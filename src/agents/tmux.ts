@@ -5,6 +5,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Gate } from "../util/limiter.ts";
+import { paneWrapper, statusFromFile } from "./pane-wrapper.ts";
 
 export class TmuxError extends Error {
   constructor(
@@ -18,6 +19,14 @@ export class TmuxError extends Error {
   }
 }
 
+/** A session that another daemon started (its recorded owner differs): left alone. */
+export class ForeignSessionError extends TmuxError {
+  constructor(name: string, owner: string, socket: string) {
+    super(`tmux session ${name} on socket ${socket} belongs to another kasmos daemon (owner ${owner}): left alone; give each daemon its own socket (KASMOS_TMUX_SOCKET) or stop the other one`);
+    this.name = "ForeignSessionError";
+  }
+}
+
 export interface TmuxOptions {
   /** `tmux -L` socket name; "kasmos" in production, unique per test file. */
   socketName?: string;
@@ -26,6 +35,13 @@ export interface TmuxOptions {
   configFile?: string;
   /** Bound for each tmux invocation. */
   timeoutMs?: number;
+  /**
+   * Who starts sessions through this instance (the daemon's store identity), recorded in each as
+   * @kasmos_owner. Another daemon of the same user can share the tmux socket: a session recorded for
+   * another owner is never killed, interrupted, captured or typed into (a session with no owner, from a
+   * version before owners, counts as anyone's). Absent: no checks (tests, tools).
+   */
+  owner?: string;
 }
 
 export interface SpawnOptions {
@@ -60,12 +76,15 @@ export interface SessionInfo {
   createdAt: number;
   /** Unix seconds of the pane's last output (tmux window_activity): unchanged = nothing new on screen. */
   activityAt: number;
+  /** The owner recorded at spawn (absent or "" = none recorded). */
+  owner?: string;
 }
 
 const PREFIX = "kas_";
 const MAX_TITLE = 100;
 const TITLE_OPTION = "@kas_title";
 const STATUS_FILE_OPTION = "@kas_status_file";
+const OWNER_OPTION = "@kasmos_owner";
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
@@ -132,6 +151,7 @@ export class Tmux {
   private readonly bin: string;
   private readonly configFile: string;
   private readonly timeoutMs: number;
+  readonly owner: string;
   // Per-session chain so concurrent sendText calls never interleave paste and Enter.
   private readonly sendChains = new Map<string, Promise<unknown>>();
 
@@ -140,6 +160,21 @@ export class Tmux {
     this.bin = opts.tmuxBin ?? "tmux";
     this.configFile = opts.configFile ?? "/dev/null";
     this.timeoutMs = opts.timeoutMs ?? 5000;
+    // Only characters that need no quoting in a tmux format or option value.
+    this.owner = (opts.owner ?? "").replace(/[^A-Za-z0-9_-]/g, "");
+  }
+
+  /** Whether a session recorded for `owner` belongs to another daemon (never touched by this one). */
+  foreign(owner: string | null | undefined): boolean {
+    return this.owner !== "" && !!owner && owner !== this.owner;
+  }
+
+  /** Refuse a session of another daemon before reading or typing into it (gone: the command reports it). */
+  private async assertMine(name: string): Promise<void> {
+    if (this.owner === "") return;
+    const r = await this.exec(["display-message", "-p", "-t", target(name), `#{${OWNER_OPTION}}`]);
+    const owner = r.code === 0 ? r.stdout.trim() : "";
+    if (this.foreign(owner)) throw new ForeignSessionError(name, owner, this.socketName);
   }
 
   sessionName(title: string): string {
@@ -225,6 +260,7 @@ export class Tmux {
       newSession,
       ["set-option", "-w", "-t", target(name), "remain-on-exit", "on"],
       ["set-option", "-t", target(name), TITLE_OPTION, encodeURIComponent(opts.title)],
+      ...(this.owner === "" ? [] : [["set-option", "-t", target(name), OWNER_OPTION, this.owner]]),
       ...(opts.exitStatusFile === undefined ? [] : [["set-option", "-t", target(name), STATUS_FILE_OPTION, encodeURIComponent(opts.exitStatusFile)]]),
     ]);
     // tmux (3.2+) gives a new pane the PATH of the *client* that created it, ignoring `-e PATH=…`:
@@ -241,7 +277,7 @@ export class Tmux {
 
   /** Every kas_* session on the socket (first pane of each); no server → []. */
   async list(): Promise<SessionInfo[]> {
-    const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", "#{window_activity}", `#{${TITLE_OPTION}}`, `#{${STATUS_FILE_OPTION}}`].join("\t");
+    const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", "#{window_activity}", `#{${TITLE_OPTION}}`, `#{${STATUS_FILE_OPTION}}`, `#{${OWNER_OPTION}}`].join("\t");
     const r = await this.exec(["list-panes", "-a", "-F", fmt]);
     if (r.code !== 0) {
       if (isNoServer(r.stderr)) return [];
@@ -250,7 +286,7 @@ export class Tmux {
     const seen = new Set<string>();
     const out: SessionInfo[] = [];
     for (const line of r.stdout.split("\n")) {
-      const [name, pid, dead, status, created, activity, rawTitle, rawStatusFile] = line.split("\t");
+      const [name, pid, dead, status, created, activity, rawTitle, rawStatusFile, owner] = line.split("\t");
       if (!name?.startsWith(PREFIX) || seen.has(name)) continue;
       seen.add(name);
       const isDead = dead === "1";
@@ -268,6 +304,7 @@ export class Tmux {
         exitStatus: !isDead ? null : Number.isInteger(exit) ? exit : statusFromFile(rawStatusFile),
         createdAt: Number.parseInt(created ?? "", 10) || 0,
         activityAt: Number.parseInt(activity ?? "", 10) || 0,
+        owner: owner ?? "",
       };
       if (title !== undefined) info.title = title;
       out.push(info);
@@ -287,6 +324,7 @@ export class Tmux {
    * "-" = edge). A dead pane's "Pane is dead" notice scrolls one line off screen: use start "-" to see it all.
    */
   async capture(title: string, opts: { start?: number | "-"; end?: number | "-" } = {}): Promise<string> {
+    await this.assertMine(sessionNameFor(title));
     const args = ["capture-pane", "-p", "-J", "-t", target(sessionNameFor(title))];
     if (opts.start !== undefined) args.push("-S", String(opts.start));
     if (opts.end !== undefined) args.push("-E", String(opts.end));
@@ -310,6 +348,7 @@ export class Tmux {
   }
 
   private async sendNow(name: string, text: string, enterDelayMs: number): Promise<void> {
+    await this.assertMine(name);
     // Enter submits; a trailing newline would submit an extra empty line.
     const body = text.replace(/\n+$/, "");
     if (body.length > 0) {
@@ -339,8 +378,8 @@ export class Tmux {
     const gate: Gate = opts.gate ?? ((fn) => fn());
     const state = await gate(() => this.paneState(name, graceMs > 0 ? title : null));
     if (!state) return false;
-    // Never stop a session that belongs to another identity (its recorded title differs).
-    if (state.title !== null && state.title !== title) return false;
+    // Never stop a session that belongs to another identity (its recorded title differs) or daemon.
+    if ((state.title !== null && state.title !== title) || this.foreign(state.owner)) return false;
     if (!state.dead && graceMs > 0) {
       const deadline = Date.now() + graceMs;
       while (Date.now() < deadline) {
@@ -386,36 +425,41 @@ export class Tmux {
    * The pane's state (dead, process, recorded title); null when the session is gone. With `interrupt`
    * (the caller's title), the same tmux call presses C-c in a running pane recorded for that title.
    */
-  private async paneState(name: string, interrupt: string | null): Promise<{ dead: boolean; pid: number; title: string | null } | null> {
-    const display = ["display-message", "-p", "-t", target(name), `#{pane_dead}\t#{pane_pid}\t#{${TITLE_OPTION}}`];
-    // The title option holds encodeURIComponent(title): no ',', '}' or '#' to upset the format.
-    const mine = `#{||:#{==:#{${TITLE_OPTION}},},#{==:#{${TITLE_OPTION}},${interrupt === null ? "" : encodeURIComponent(interrupt)}}}`;
+  private async paneState(name: string, interrupt: string | null): Promise<{ dead: boolean; pid: number; title: string | null; owner: string } | null> {
+    const display = ["display-message", "-p", "-t", target(name), `#{pane_dead}\t#{pane_pid}\t#{${TITLE_OPTION}}\t#{${OWNER_OPTION}}`];
+    // The title option holds encodeURIComponent(title), the owner [A-Za-z0-9_-]: no ',', '}' or '#' to upset the format.
+    const titleOk = `#{||:#{==:#{${TITLE_OPTION}},},#{==:#{${TITLE_OPTION}},${interrupt === null ? "" : encodeURIComponent(interrupt)}}}`;
+    const ownerOk = this.owner === "" ? "1" : `#{||:#{==:#{${OWNER_OPTION}},},#{==:#{${OWNER_OPTION}},${this.owner}}}`;
+    const mine = `#{&&:${titleOk},${ownerOk}}`;
     const args = interrupt === null ? display : commandList([display, ["if-shell", "-F", "-t", target(name), `#{&&:#{!=:#{pane_dead},1},${mine}}`, `send-keys -t ${target(name)} C-c`]]);
     const r = await this.exec(args);
     if (r.code !== 0) {
       if (isNoServer(r.stderr) || isNoSession(r.stderr)) return null;
       throw new TmuxError(r.stderr || `tmux display-message exited ${r.code}`, ["display-message"], r.stderr, r.code);
     }
-    const [dead, pid, raw] = (r.stdout.split("\n")[0] ?? "").split("\t");
+    const [dead, pid, raw, owner] = (r.stdout.split("\n")[0] ?? "").split("\t");
     let title: string | null = null;
     try {
       title = raw ? decodeURIComponent(raw) : null;
     } catch {
       title = null;
     }
-    return { dead: dead === "1", pid: Number.parseInt(pid ?? "", 10) || 0, title };
+    return { dead: dead === "1", pid: Number.parseInt(pid ?? "", 10) || 0, title, owner: owner ?? "" };
   }
 
   /** Press keys in the agent's pane (tmux key names: "Enter", "1", "C-c"). */
   async sendKeys(title: string, ...keys: string[]): Promise<void> {
+    await this.assertMine(sessionNameFor(title));
     await this.run(["send-keys", "-t", target(sessionNameFor(title)), ...keys]);
   }
 
   /** Unix seconds of the pane's last output; null when the session is gone. */
   async lastActivity(title: string): Promise<number | null> {
-    const r = await this.exec(["display-message", "-p", "-t", target(sessionNameFor(title)), "#{window_activity}"]);
+    const r = await this.exec(["display-message", "-p", "-t", target(sessionNameFor(title)), `#{window_activity}\t#{${OWNER_OPTION}}`]);
     if (r.code !== 0) return null;
-    const n = Number.parseInt(r.stdout.trim(), 10);
+    const [activity, owner] = r.stdout.trim().split("\t");
+    if (this.foreign(owner)) return null;
+    const n = Number.parseInt(activity ?? "", 10);
     return Number.isInteger(n) ? n : null;
   }
 
@@ -438,58 +482,4 @@ export class Tmux {
     const r = await this.exec(["kill-server"]);
     if (r.code !== 0 && !isNoServer(r.stderr)) throw new TmuxError(r.stderr || `tmux kill-server exited ${r.code}`, ["kill-server"], r.stderr, r.code);
   }
-}
-
-const niceBins = new Map<string, string | null>();
-
-function niceBin(path: string): string | null {
-  let bin = niceBins.get(path);
-  if (bin === undefined) {
-    bin = Bun.which("nice", { PATH: path });
-    niceBins.set(path, bin);
-  }
-  return bin;
-}
-
-/** The status the pane's shell wrote (see paneWrapper; read once the pane is dead, so whole); null when absent or unreadable. */
-function statusFromFile(raw: string | undefined): number | null {
-  if (!raw) return null;
-  try {
-    const text = readFileSync(decodeURIComponent(raw), "utf8").trim();
-    return /^\d{1,3}$/.test(text) ? Number(text) : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * The pane runs a shell that runs the agent, not exec'ing it, for what tmux 3.3a gets wrong at exit:
- * - Now and then it shows a pane dead and never its exit status: the shell writes the status to `file`
- *   (when given), then exits with it, so tmux's own status, when it has one, says the same.
- * - Now and then it drops the last output of a process that exits at once (measured: 4 of 320 panes
- *   lost an `echo` before `exit`; 0 of 400 with this shell): the shell keeps the terminal open 0.1 s
- *   after the agent ends.
- * The shell traps INT/QUIT/TERM with a no-op, so a C-c reaches the agent (a trapped signal is reset to
- * default in a child) while the shell lives on to record how it ended. HUP is left alone: on a hang-up
- * (kill-session) the kernel signals only the session leader, this shell; as it dies, the kernel
- * hangs up the agent's process group in turn. A stop records its own outcome, so no file then.
- *
- * Niceness n > 0: the pane's process leads a session, hence an autogroup, of its own
- * (kernel.sched_autogroup_enabled), which everything the agent starts shares; with autogroups the
- * kernel shares CPU between those first, so a process nice alone would change nothing. The shell runs
- * under `nice -n` (found on the agent's PATH, once), so every process inherits the value, and sets its
- * autogroup's nice before the agent starts (best effort: no such file without autogroups).
- */
-function paneWrapper(path: string, n: number, file: string | undefined): string[] {
-  const bin = n > 0 ? niceBin(path) : null;
-  const script = [
-    "n=$0 f=$1; shift",
-    '[ "$n" = 0 ] || { echo "$n" > /proc/self/autogroup; } 2>/dev/null',
-    "trap : INT QUIT TERM",
-    '"$@"; s=$?',
-    '[ -z "$f" ] || echo "$s" > "$f"',
-    "sleep 0.1 2>/dev/null",
-    'exit "$s"',
-  ].join("; ");
-  return [...(bin === null ? [] : [bin, "-n", String(n)]), "/bin/sh", "-c", script, String(n), file ?? ""];
 }

@@ -16,7 +16,8 @@ import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nud
 import { resolveBranchHead } from "../agents/git.ts";
 import { type AgentCommand, type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
-import { type SessionInfo, Tmux } from "../agents/tmux.ts";
+import { ForeignSessionError, type SessionInfo, Tmux } from "../agents/tmux.ts";
+import { agentSessionTitle } from "../agents/session-name.ts";
 import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
 import { repoProcessorConfig } from "../config/processor.ts";
@@ -91,8 +92,8 @@ export class AgentRunner {
 
   constructor(private deps: RunnerDeps) {}
 
-  sessionTitle(project: string, title: string): string {
-    return `${project}--${title}`;
+  sessionTitle(a: { project: string; task: string; title: string }): string {
+    return agentSessionTitle(a.project, a.task, a.title);
   }
 
   private sessionsCache: Promise<SessionInfo[] | null> | null = null;
@@ -193,8 +194,8 @@ export class AgentRunner {
       if (this.killing.has(a.id)) continue; // being stopped: stop() records how it ended
       if (Date.parse(a.startedAt) >= this.sessionsAt) continue; // started after the list was taken: judged next pass
       const found = byName.get(a.session);
-      // A session under this name recorded for another identity is not this agent's.
-      const s = found && (found.title === undefined || found.title === this.sessionTitle(a.project, a.title)) ? found : undefined;
+      // A session under this name recorded for another identity or another daemon is not this agent's.
+      const s = found && (found.title === undefined || found.title === this.sessionTitle(a)) && !this.deps.tmux.foreign(found.owner) ? found : undefined;
       if (s && !s.dead) continue;
       if (s && s.exitStatus === null && this.statusPending(a.id)) continue;
       this.deadNoStatus.delete(a.id);
@@ -282,7 +283,7 @@ export class AgentRunner {
 
   private async exitLines(a: AgentRow): Promise<string[]> {
     try {
-      return lastPaneLines(await this.deps.tmux.capture(this.sessionTitle(a.project, a.title), { start: -200 }), 20);
+      return lastPaneLines(await this.deps.tmux.capture(this.sessionTitle(a), { start: -200 }), 20);
     } catch {
       return [];
     }
@@ -290,7 +291,7 @@ export class AgentRunner {
 
   private async paneText(a: AgentRow, lines = 40): Promise<string> {
     try {
-      return await this.deps.tmux.capture(this.sessionTitle(a.project, a.title), { start: -lines });
+      return await this.deps.tmux.capture(this.sessionTitle(a), { start: -lines });
     } catch {
       return "";
     }
@@ -332,7 +333,7 @@ export class AgentRunner {
       if (dialog?.safeKeys && dialog.kind === "trust" && !this.answeredTrust.has(a.id)) {
         // The one answer kasmos gives for the user: trust of kasmos's own folder (preflight should have made it unnecessary).
         this.answeredTrust.add(a.id);
-        for (const key of dialog.safeKeys) await this.deps.tmux.sendKeys(this.sessionTitle(a.project, a.title), key).catch(() => undefined);
+        for (const key of dialog.safeKeys) await this.deps.tmux.sendKeys(this.sessionTitle(a), key).catch(() => undefined);
         recordAudit(this.deps.db, { kind: "agent_preflight", project: a.project, task: a.task, message: `${a.title}: answered "${dialog.what}" with trust (kasmos's own folder ${a.cwd})`, detail: { title: a.title } });
         return;
       }
@@ -367,7 +368,7 @@ export class AgentRunner {
       if (a.nudges < sup.nudges) {
         const text = nudgeText(this.promptOf(a));
         try {
-          await this.deps.tmux.sendText(this.sessionTitle(a.project, a.title), text);
+          await this.deps.tmux.sendText(this.sessionTitle(a), text);
         } catch (err) {
           this.deps.log.warn(`nudge ${a.title}: ${(err as Error).message}`);
           return;
@@ -607,7 +608,7 @@ export class AgentRunner {
         // An agent that just signalled may still be finishing its turn (its last tool call returning):
         // stop it once the turn ended, bounded by stop_grace_sec.
         if (o.waitTurn) turnEnded = await this.turnEnded(a);
-        await this.deps.tmux.kill(this.sessionTitle(a.project, a.title), { graceMs: KILL_GRACE_MS, gate: this.stopSlots.run });
+        await this.deps.tmux.kill(this.sessionTitle(a), { graceMs: KILL_GRACE_MS, gate: this.stopSlots.run });
       } catch (err) {
         this.deps.log.warn(`kill ${a.title}: ${(err as Error).message}`);
       }
@@ -644,7 +645,7 @@ export class AgentRunner {
         const row = liveAgentByTitle(this.deps.db, a.project, a.title);
         if (!row || row.id !== a.id || row.activity === "idle" || row.activity === "waiting" || row.activity === "ended") return true;
       } else {
-        const last = await this.stopSlots.run(() => this.deps.tmux.lastActivity(this.sessionTitle(a.project, a.title))).catch(() => null);
+        const last = await this.stopSlots.run(() => this.deps.tmux.lastActivity(this.sessionTitle(a))).catch(() => null);
         if (last === null || Date.now() - last * 1000 >= quietMs) return true;
       }
       await Bun.sleep(h.reportsTurns ? 250 : 1000); // a tmux call per look: once a second
@@ -882,12 +883,14 @@ export class AgentRunner {
       env.KASMOS_TASK_NUMBER = String(w.taskNumber ?? 0);
       env.KASMOS_PEERS = String(w.peers ?? 0);
     }
-    const sessionTitle = this.sessionTitle(repo.project, w.title);
+    const sessionTitle = this.sessionTitle({ project: repo.project, task: t.name, title: w.title });
     let started: { name: string; panePid: number };
     try {
       // A dead session of an earlier attempt with this title would block the name (the pass's
       // session list says whether there is one: no extra tmux call in the common case).
-      if (sessions.has(tmux.sessionName(sessionTitle))) await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
+      const old = sessions.get(tmux.sessionName(sessionTitle));
+      if (old && tmux.foreign(old.owner)) return fail(new ForeignSessionError(old.name, old.owner ?? "", tmux.socketName).message, true);
+      if (old) await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
       await this.syncServerEnv(env);
       started = await tmux.spawn({ title: sessionTitle, cwd, argv: cmd.argv, env, nice: eff.resources.agent_nice, exitStatusFile: join(runDir, "exit-status") });
       // The stagger counts from the process start, not from the decision to start: preflight, the
@@ -967,9 +970,9 @@ export class AgentRunner {
     const a = liveAgentByTitle(this.deps.db, project, title) ?? listAgents(this.deps.db, { project, limit: 1000 }).find((x) => x.title === title) ?? null;
     if (!a) return null;
     try {
-      if (!lines) return await this.deps.tmux.capture(this.sessionTitle(project, title), { start: "-" });
+      if (!lines) return await this.deps.tmux.capture(this.sessionTitle(a), { start: "-" });
       // The last N lines of output: the visible screen's empty bottom lines do not count.
-      const text = await this.deps.tmux.capture(this.sessionTitle(project, title), { start: -(lines + 200) });
+      const text = await this.deps.tmux.capture(this.sessionTitle(a), { start: -(lines + 200) });
       const all = text.replace(/\s+$/, "").split("\n");
       return `${all.slice(-lines).join("\n")}\n`;
     } catch {
@@ -978,8 +981,9 @@ export class AgentRunner {
   }
 
   async send(project: string, title: string, text: string): Promise<boolean> {
-    if (!liveAgentByTitle(this.deps.db, project, title)) return false;
-    await this.deps.tmux.sendText(this.sessionTitle(project, title), text);
+    const a = liveAgentByTitle(this.deps.db, project, title);
+    if (!a) return false;
+    await this.deps.tmux.sendText(this.sessionTitle(a), text);
     recordAudit(this.deps.db, { kind: "prompt_sent", project, message: `prompt sent to ${title} (${text.length} chars)`, detail: { title } });
     return true;
   }

@@ -6,6 +6,7 @@ import { RepoSignalWatcher } from "../signals/watch.ts";
 import { recordAudit } from "../store/audit.ts";
 import { activeTaskSummaries, countTasksByProject } from "../store/tasks.ts";
 import { storeVersion } from "../store/db.ts";
+import { storeId } from "../store/identity.ts";
 import { liveAgents } from "../store/agents.ts";
 import type { AgentSummary, RepoCounts } from "./daemon.ts";
 import type { Daemon } from "./daemon.ts";
@@ -40,7 +41,7 @@ const BURST_FILES = 16;
 
 export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngine; runner: AgentRunner } {
   const hub = new EventHub(d.db);
-  const tmux = new Tmux({ socketName: process.env.KASMOS_TMUX_SOCKET || "kasmos" });
+  const tmux = new Tmux({ socketName: process.env.KASMOS_TMUX_SOCKET || "kasmos", owner: storeId(d.db) });
   const runner = new AgentRunner({ db: d.db, log: d.log, hub, tmux, config: () => d.config, binDir: binDir(), socketPath: d.socket, kick: (project) => d.loop.kick(project) });
   const repoCfg = (project: string) => repoProcessorConfig(d.config, d.registry.get(project)?.path);
   const github = new GitHubWorker(d, hub);

@@ -373,4 +373,19 @@ export const MIGRATIONS: Migration[] = [
     db.exec(`CREATE INDEX idx_tasks_active ON tasks (project, name) WHERE ${ACTIVE_TASK};`);
     if (db.query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").get()) db.exec("ANALYZE idx_tasks_active");
   },
+  // 14: the store's identity (tmux sessions record it as their owner: a daemon of another store on the
+  // same tmux socket never touches them), and every repository's project key by real path (a project
+  // is the repository, not its basename: a second repo of one basename gets a key of its own). Rows of
+  // an older store were keyed by the basename of a registered repo: those registrations keep that key.
+  (db) => {
+    db.exec(`
+      CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE project_paths (
+        project    TEXT PRIMARY KEY,
+        path       TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL
+      );
+      INSERT OR IGNORE INTO project_paths (project, path, created_at) SELECT project, path, added_at FROM repos;
+    `);
+  },
 ];

@@ -33,7 +33,7 @@ test("a dead pane without its exit status yet is judged once the status is liste
   writeTaskUpdate(s.db, "p", "bad", { status: "planning" });
   const tmux = new ScriptedTmux();
   const runner = new AgentRunner({ db: s.db, log: createConsola({ level: -999 }), hub: new EventHub(s.db), tmux, config: () => defaultConfig(), binDir: "/nonexistent" });
-  const title = runner.sessionTitle("p", "bad-plan");
+  const title = runner.sessionTitle({ project: "p", task: "bad", title: "bad-plan" });
   const a = insertAgent(s.db, { project: "p", task: "bad", title: "bad-plan", role: "planner", session: tmux.sessionName(title), cwd: "/tmp", program: "claude", harness: "claude" });
   s.db.query("UPDATE agents SET started_at = '2020-01-01T00:00:00.000Z' WHERE id = ?").run(a.id);
   const repo: RepoEntry = { project: "p", path: "/nonexistent/p", source: "api", problem: null };

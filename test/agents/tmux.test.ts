@@ -286,6 +286,31 @@ describe("Tmux", () => {
     Bun.spawnSync(["tmux", "-L", socket, "kill-session", "-t", "=kas_owner2:"]);
   });
 
+  test("owners: a session another daemon started is never killed, interrupted, captured or typed into; one with no owner is anyone's", async () => {
+    const mine = new Tmux({ socketName: socket, owner: "daemonA" });
+    const theirs = new Tmux({ socketName: socket, owner: "daemonB" });
+    await mine.spawn({ title: "shared", cwd: dir, argv: sh("trap 'echo got-int' INT; echo up; while :; do sleep 0.05; done"), env: {} });
+    await captureHas("shared", "up");
+    expect((await theirs.list()).find((s) => s.name === "kas_shared")?.owner).toBe("daemonA");
+    expect(theirs.foreign("daemonA")).toBe(true);
+    expect(mine.foreign("daemonA")).toBe(false);
+    expect(await theirs.kill("shared", { graceMs: 300 })).toBe(false);
+    expect(await theirs.kill("shared", { graceMs: 0 })).toBe(false);
+    await expect(theirs.capture("shared")).rejects.toThrow(/belongs to another kasmos daemon/);
+    await expect(theirs.sendText("shared", "echo typed")).rejects.toThrow(/belongs to another kasmos daemon/);
+    await expect(theirs.sendKeys("shared", "C-c")).rejects.toThrow(/belongs to another kasmos daemon/);
+    expect(await theirs.lastActivity("shared")).toBeNull();
+    const screen = await mine.capture("shared");
+    expect(screen).not.toContain("got-int");
+    expect(screen).not.toContain("typed");
+    expect((await mine.list()).find((s) => s.name === "kas_shared")?.dead).toBe(false);
+    expect(await mine.kill("shared", { graceMs: 0 })).toBe(true);
+    // A session from before owners (none recorded): anyone's, as it always was.
+    await tmux.spawn({ title: "legacy", cwd: dir, argv: sh("exec sleep 30"), env: {} });
+    expect((await theirs.list()).find((s) => s.name === "kas_legacy")?.owner).toBe("");
+    expect(await theirs.kill("legacy", { graceMs: 0 })).toBe(true);
+  });
+
   test("kill through a gate: every tmux call of a stop goes through it, two for an agent leaving on C-c", async () => {
     await tmux.spawn({ title: "gated", cwd: dir, argv: sh("trap 'exit 0' INT; echo up; while :; do sleep 0.05; done"), env: {} });
     await captureHas("gated", "up");
