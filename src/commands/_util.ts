@@ -10,7 +10,7 @@ export function fail(message: string): never {
   throw new CliError(message);
 }
 
-const EXPECTED = new Set(["CliError", "DaemonNotRunning", "DaemonRequestError", "ConfigError", "SocketPathError", "StoreError", "PlanError", "RepoError"]);
+const EXPECTED = new Set(["CliError", "DaemonNotRunning", "DaemonRequestError", "ConfigError", "SocketPathError", "UnsafeSocketError", "StoreError", "PlanError", "RepoError"]);
 
 /** Wrap a command body: expected errors → one stderr line + exit 1; unexpected ones too, with the stack under KASMOS_DEBUG. */
 export async function guard(fn: () => Promise<void> | void): Promise<void> {
@@ -51,6 +51,14 @@ export function printJson(value: unknown): void {
  * which keeps `kas daemon status` close to a bare process start (bench/cold-start.ts).
  */
 export async function clientSocketPath(flag: string | undefined): Promise<string> {
+  const socket = await chooseSocketPath(flag);
+  // Never talk to a socket another account could have put there (runtime-dir.ts).
+  const { checkSocketPath } = await import("../daemon/runtime-dir.ts");
+  checkSocketPath(socket, { create: false });
+  return socket;
+}
+
+async function chooseSocketPath(flag: string | undefined): Promise<string> {
   if (flag && flag.length > 0) return flag;
   // Agents get the socket of the daemon that started them (it may not be the default one).
   const fromEnv = process.env.KASMOS_SOCKET;

@@ -1,6 +1,6 @@
 // Every on-disk location kasmos uses, derived from HOME / XDG_* so tests can run in a temp HOME.
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 
 export function homeDir(): string {
   return process.env.HOME && process.env.HOME.length > 0 ? process.env.HOME : homedir();
@@ -29,10 +29,15 @@ export function storePath(): string {
   return process.env.KASMOS_STORE && process.env.KASMOS_STORE.length > 0 ? process.env.KASMOS_STORE : join(configDir(), "kasmos.db");
 }
 
-/** Socket default from the product page: `$XDG_RUNTIME_DIR/kasmos/kas.sock`, else `/tmp/kasmos-<uid>/kas.sock`. */
+/**
+ * Socket default from the product page: `$XDG_RUNTIME_DIR/kasmos/kas.sock`, else
+ * `/tmp/kasmos-<uid>/kas.sock` (`$TMPDIR` instead of /tmp when it is set to an absolute path, as
+ * ssh-agent does).
+ */
 export function defaultSocketPath(): string {
   const xdg = process.env.XDG_RUNTIME_DIR;
   if (xdg && xdg.length > 0) return join(xdg, "kasmos", "kas.sock");
   const uid = typeof process.getuid === "function" ? process.getuid() : 0;
-  return join("/tmp", `kasmos-${uid}`, "kas.sock");
+  const tmp = process.env.TMPDIR;
+  return join(tmp && isAbsolute(tmp) ? tmp : "/tmp", `kasmos-${uid}`, "kas.sock");
 }

@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { logFilePath, pidFilePath } from "../config/paths.ts";
 import { processAlive, readPidFile } from "./pidfile.ts";
+import { checkSocketPath } from "./runtime-dir.ts";
 import { checkSocketPathLength, probeSocket, resolveSocketPath } from "./socket.ts";
 
 export interface DetachResult {
@@ -33,6 +34,7 @@ export async function startDetached(opts: { configPath?: string | undefined; soc
   const loaded = loadConfig(opts.configPath);
   const socket = resolveSocketPath(opts.socketFlag, loaded.config.socket_path);
   checkSocketPathLength(socket);
+  checkSocketPath(socket, { create: false });
   if ((await probeSocket(socket)) === "alive") {
     // The pid file follows the socket by a moment; the start lock names the daemon from before it listens.
     const pid = readPidFile(pidFilePath()) ?? readPidFile(`${socket}.lock`);

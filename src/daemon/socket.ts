@@ -1,7 +1,7 @@
 // Unix socket path resolution, directory permissions and liveness probing (bun-stack.md §8.1–8.3).
-import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, unlinkSync } from "node:fs";
 import { defaultSocketPath } from "../config/paths.ts";
+import { checkSocketPath } from "./runtime-dir.ts";
 
 /** Linux sun_path is 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
@@ -26,20 +26,9 @@ export function checkSocketPathLength(path: string): void {
   }
 }
 
-/** Create the socket's directory with mode 0700 (tighten it if we own an existing one). */
+/** Create the socket's folder 0700 (tighten a kasmos folder of ours), refusing one someone else could reach (runtime-dir.ts). */
 export function ensureSocketDir(path: string): void {
-  const dir = dirname(path);
-  if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
-    return;
-  }
-  const st = statSync(dir);
-  const uid = typeof process.getuid === "function" ? process.getuid() : -1;
-  // Only tighten directories created for us (e.g. …/kasmos or /tmp/kasmos-<uid>); never chmod a shared dir like /tmp.
-  if (st.uid === uid && (st.mode & 0o077) !== 0 && (dir.endsWith("/kasmos") || /\/kasmos-\d+$/.test(dir))) {
-    chmodSync(dir, 0o700);
-  }
+  checkSocketPath(path, { create: true });
 }
 
 export type SocketState = "alive" | "stale" | "absent";

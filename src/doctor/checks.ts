@@ -1,6 +1,7 @@
 // `kasmos doctor`: environment checks. Each check returns one CheckResult; an `error` that fails means
 // the daemon cannot run (missing tmux/git, broken daemon.toml, unusable socket dir), a `warn` that fails
 // degrades something (agent program missing for a role, no GitHub token, low inotify limits, …).
+import { isOwnRuntimeDir } from "../daemon/runtime-dir.ts";
 import { accessSync, constants, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute } from "node:path";
 import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
@@ -349,11 +350,6 @@ export function checkConfigDir(dir = configDir()): CheckResult {
   return pass(name, "error", `${dir} (${mode(st.mode)}, yours)`);
 }
 
-/** Directories the daemon tightens to 0700 itself on start (see ensureSocketDir). */
-function daemonTightens(dir: string): boolean {
-  return dir.endsWith("/kasmos") || /\/kasmos-\d+$/.test(dir);
-}
-
 export function checkSocketDir(socket: string): CheckResult {
   const name = "socket dir";
   const bytes = Buffer.byteLength(socket);
@@ -386,7 +382,7 @@ export function checkSocketDir(socket: string): CheckResult {
     return problem(name, "error", `${dir} is not writable (mode ${mode(st.mode)})`, `chmod 700 ${dir}`);
   }
   if ((st.mode & 0o077) !== 0) {
-    return daemonTightens(dir)
+    return isOwnRuntimeDir(dir) // the daemon tightens these itself on start
       ? problem(name, "warn", `${dir} has mode ${mode(st.mode)}, expected 0700 (the daemon tightens it on start)`, `chmod 700 ${dir}`)
       : problem(name, "error", `${dir} has mode ${mode(st.mode)}, expected 0700: other users can replace the socket`, `chmod 700 ${dir}, or set socket_path inside a private directory`);
   }
