@@ -111,6 +111,27 @@ export class Sandbox {
     return proc;
   }
 
+  /** waitFor that, on timeout, says where the sandbox's daemon stood: tasks, agents, recent audit rows. */
+  async waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    try {
+      await waitFor(cond, timeoutMs, what);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${this.describe()}`);
+    }
+  }
+
+  /** The store's view of the run, for a failure message (never throws). */
+  describe(): string {
+    try {
+      const tasks = this.query<Record<string, unknown>>("SELECT name, status, execution_phase AS phase, attention, hold FROM tasks ORDER BY id");
+      const agents = this.query<Record<string, unknown>>("SELECT title, state, activity, exit_status, substr(last_lines, -400) AS last FROM agents ORDER BY id");
+      const audit = this.query<Record<string, unknown>>("SELECT kind, task, message FROM audit_events ORDER BY id DESC LIMIT 25").reverse();
+      return [`tasks: ${JSON.stringify(tasks)}`, `agents: ${JSON.stringify(agents)}`, `audit (newest 25): ${JSON.stringify(audit)}`].join("\n");
+    } catch (e) {
+      return `(no store state: ${(e as Error).message})`;
+    }
+  }
+
   track(pid: number): void {
     this.pids.add(pid);
   }

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { makeGitRepo, Sandbox } from "../helpers/env.ts";
 import { claudeEnv, claudeUser, cliPath, mixedConfig } from "./helpers.ts";
 import { type AnthropicModel, startAnthropicModel } from "./model/anthropic.ts";
 
@@ -40,11 +40,11 @@ describe("budgets, for real", () => {
     await sb.run(["task", "create", "b", "--plan", join(sb.dir, "p.md")], { cwd: repo });
     await sb.run(["task", "transition", "b", "implement_start"], { cwd: repo });
 
-    await waitFor(() => (task("b")?.hold ?? "") !== "", 90_000, "the budget hold");
+    await sb.waitFor(() => (task("b")?.hold ?? "") !== "", 90_000, "the budget hold");
     expect(audit("budget_warning").map((r) => r.message)).toEqual([expect.stringContaining("is at 85 % of its budget task_usd = $0.0060")]);
     expect(audit("budget_exceeded")[0]!.message).toContain("reached its budget task_usd = $0.0060");
     expect(task("b")!.attention).toContain("kas task resume b");
-    await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 30_000, "the coder to stop");
+    await sb.waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 30_000, "the coder to stop");
     expect(sb.query<{ reason: string }>("SELECT reason FROM agents WHERE title = 'b-coder'")[0]!.reason).toBe("budget");
     await Bun.sleep(1500); // several passes: nothing is started while held
     expect(sb.query("SELECT * FROM agents WHERE title = 'b-coder'").length).toBe(1);
@@ -54,14 +54,14 @@ describe("budgets, for real", () => {
     const r = await sb.run(["task", "resume", "b"], { cwd: repo });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("resumed shop/b");
-    await waitFor(() => sb.query("SELECT * FROM agents WHERE title = 'b-coder'").length === 2, 30_000, "a second coder");
-    await waitFor(() => audit("budget_exceeded").length === 2, 90_000, "the second hold");
+    await sb.waitFor(() => sb.query("SELECT * FROM agents WHERE title = 'b-coder'").length === 2, 30_000, "a second coder");
+    await sb.waitFor(() => audit("budget_exceeded").length === 2, 90_000, "the second hold");
     expect((await sb.run(["task", "resume", "nope"], { cwd: repo })).code).toBe(1);
 
     // Raising the budget (reload) releases the hold by itself; the task runs to done.
     sb.writeConfig(config(10));
     expect((await sb.run(["daemon", "reload"])).code).toBe(0);
-    await waitFor(() => task("b")?.status === "done", 120_000, "b to reach done after the raise");
+    await sb.waitFor(() => task("b")?.status === "done", 120_000, "b to reach done after the raise");
     expect(audit("task_resumed").map((x) => x.message)).toEqual([expect.stringContaining("resumed by operator"), expect.stringContaining("the limit was raised")]);
     daemon.kill("SIGTERM");
     await daemon.exited;

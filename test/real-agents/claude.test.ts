@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { makeGitRepo, Sandbox } from "../helpers/env.ts";
 import { WAVES_PLAN } from "../helpers/agents.ts";
 import { claudeEnv, claudeUser, cliPath, mixedConfig } from "./helpers.ts";
 import type { Scenario } from "./model/brain.ts";
@@ -43,8 +43,8 @@ describe("Claude Code, for real", () => {
     const { repo, daemon } = await start({ plan: WAVES_PLAN }, { planner: claude, architect: claude, coder: claude, reviewer: claude, fixer: claude, master: claude });
     expect((await sb.run(["task", "create", "feat"], { cwd: repo })).code).toBe(0);
     expect((await sb.run(["task", "transition", "feat", "plan_start"], { cwd: repo })).code).toBe(0);
-    await waitFor(() => task("feat")?.status === "done", 240_000, "feat to reach done");
-    await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "every agent to be stopped");
+    await sb.waitFor(() => task("feat")?.status === "done", 240_000, "feat to reach done");
+    await sb.waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "every agent to be stopped");
 
     const moves = sb.query<{ from_status: string; to_status: string }>("SELECT from_status, to_status FROM audit_events WHERE kind = 'plan_transition' ORDER BY id").map((r) => `${r.from_status}→${r.to_status}`);
     expect(moves).toEqual(["ready→planning", "planning→ready", "ready→implementing", "implementing→reviewing", "reviewing→verifying", "verifying→done"]);
@@ -80,7 +80,7 @@ describe("Claude Code, for real", () => {
     writeFileSync(join(sb.dir, "small.md"), plan);
     await sb.run(["task", "create", "small", "--plan", join(sb.dir, "small.md")], { cwd: repo });
     await sb.run(["task", "transition", "small", "implement_start"], { cwd: repo });
-    await waitFor(() => task("small")?.status === "done", 120_000, "small to reach done");
+    await sb.waitFor(() => task("small")?.status === "done", 120_000, "small to reach done");
     const nudges = audit("agent_nudged", "small");
     expect(nudges.length).toBe(1);
     expect(nudges[0]!.message).toContain("small-coder");
@@ -99,7 +99,7 @@ describe("Claude Code, for real", () => {
     writeFileSync(join(sb.dir, "small.md"), plan);
     await sb.run(["task", "create", "perm", "--plan", join(sb.dir, "small.md")], { cwd: repo });
     await sb.run(["task", "transition", "perm", "implement_start"], { cwd: repo });
-    await waitFor(() => audit("agent_waiting", "perm").some((r) => r.message.includes("is waiting")), 90_000, "a waiting attention item");
+    await sb.waitFor(() => audit("agent_waiting", "perm").some((r) => r.message.includes("is waiting")), 90_000, "a waiting attention item");
     const att = task("perm")!.attention;
     expect(att).toContain("perm-coder is waiting");
     const waiting = audit("agent_waiting", "perm").find((r) => r.message.includes("is waiting"))!;
@@ -119,7 +119,7 @@ describe("Claude Code, for real", () => {
     const { repo, daemon } = await start({ plan: WAVES_PLAN }, {}, { extra });
     await sb.run(["task", "create", "bad"], { cwd: repo });
     await sb.run(["task", "transition", "bad", "plan_start"], { cwd: repo });
-    await waitFor(() => audit("stuck_detected", "bad").length > 0, 60_000, "the planner's exit to be diagnosed");
+    await sb.waitFor(() => audit("stuck_detected", "bad").length > 0, 60_000, "the planner's exit to be diagnosed");
     expect(task("bad")!.attention).toContain("unknown option '--bogus-flag'");
     const show = await sb.run(["task", "show", "bad"], { cwd: repo });
     expect(show.stdout).toContain("unknown option '--bogus-flag'");
@@ -137,7 +137,7 @@ describe("Claude Code, for real", () => {
     const { repo, daemon } = await start({ plan: WAVES_PLAN }, { planner: cliPath("claude") }, { env: { IS_SANDBOX: "" } });
     await sb.run(["task", "create", "root"], { cwd: repo });
     await sb.run(["task", "transition", "root", "plan_start"], { cwd: repo });
-    await waitFor(() => audit("agent_refused", "root").length > 0, 30_000, "the refusal");
+    await sb.waitFor(() => audit("agent_refused", "root").length > 0, 30_000, "the refusal");
     expect(audit("agent_refused", "root")[0]!.message).toContain("refuses --dangerously-skip-permissions when run as root");
     expect(task("root")!.attention).toContain("IS_SANDBOX=1");
     expect(sb.query("SELECT * FROM agents WHERE task = 'root' AND session != ''")).toEqual([]); // nothing was started
@@ -155,12 +155,12 @@ describe("Claude Code, for real", () => {
     writeFileSync(join(sb.dir, "p.md"), WAVES_PLAN);
     await sb.run(["task", "create", "feat", "--plan", join(sb.dir, "p.md")], { cwd: repo });
     await sb.run(["task", "transition", "feat", "implement_start"], { cwd: repo });
-    await waitFor(() => task("feat")!.attention.includes("wave 1 needs a decision"), 60_000, "wave 1 to fail");
+    await sb.waitFor(() => task("feat")!.attention.includes("wave 1 needs a decision"), 60_000, "wave 1 to fail");
     writeFileSync(join(repo, ".kasmos", "config.toml"), "");
     const r = await sb.run(["agent", "restart", "feat-W1-T1", "--json"], { cwd: repo });
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { restarted: string[] }).restarted.sort()).toEqual(["feat-W1-T1", "feat-W1-T2"]);
-    await waitFor(() => task("feat")?.status === "done", 180_000, "feat to reach done after the restart");
+    await sb.waitFor(() => task("feat")?.status === "done", 180_000, "feat to reach done after the restart");
     // The architect ran once; the planner never (the plan was given).
     expect(sb.query("SELECT * FROM agents WHERE title = 'feat-architect'").length).toBe(1);
     expect(sb.query("SELECT * FROM agents WHERE title = 'feat-plan'").length).toBe(0);

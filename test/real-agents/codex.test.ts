@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { makeGitRepo, Sandbox } from "../helpers/env.ts";
 import { WAVES_PLAN } from "../helpers/agents.ts";
 import { agentDaemonEnv, cliPath, codexUser, mixedConfig } from "./helpers.ts";
 import { type ResponsesModel, startResponsesModel } from "./model/responses.ts";
@@ -35,7 +35,7 @@ describe("codex, for real", () => {
     expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
     expect((await sb.run(["task", "create", "feat"], { cwd: repo })).code).toBe(0);
     expect((await sb.run(["task", "transition", "feat", "plan_start"], { cwd: repo })).code).toBe(0);
-    await waitFor(() => status("feat") === "done", 150_000, "feat to reach done");
+    await sb.waitFor(() => status("feat") === "done", 150_000, "feat to reach done");
 
     // Each codex coder committed its own task's file on the task branch.
     const files = Bun.spawnSync(["git", "-C", repo, "ls-tree", "--name-only", "plan/feat"]).stdout.toString();
@@ -43,7 +43,7 @@ describe("codex, for real", () => {
     // The last coder may signal mid-turn: the task can be done before codex's notify ends that turn
     // (its stop waits for it). Every coder ends once its turn did.
     const coderRows = () => sb.query<{ title: string; harness: string; activity: string; state: string }>("SELECT title, harness, activity, state FROM agents WHERE role = 'coder' ORDER BY id");
-    await waitFor(() => coderRows().every((c) => c.state !== "running"), 60_000, "every codex coder stopped");
+    await sb.waitFor(() => coderRows().every((c) => c.state !== "running"), 60_000, "every codex coder stopped");
     const coders = coderRows();
     expect(coders.map((c) => c.title).sort()).toEqual(["feat-W1-T1", "feat-W1-T2", "feat-W2-T3"]);
     expect(coders.every((c) => c.harness === "codex")).toBe(true);
@@ -79,7 +79,7 @@ describe("codex, for real", () => {
       expect((await sb.run(["task", "transition", t, "implement_start"], { cwd: repo })).code).toBe(0);
     }
     const attention = (t: string) => sb.query<{ attention: string }>("SELECT attention FROM tasks WHERE name = ?", t)[0]?.attention ?? "";
-    await waitFor(() => status("quiet") === "done" && attention("deaf").includes("without its signal"), 120_000, "quiet done and deaf flagged");
+    await sb.waitFor(() => status("quiet") === "done" && attention("deaf").includes("without its signal"), 120_000, "quiet done and deaf flagged");
     const nudged = (t: string) => sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'agent_nudged' AND task = ?", t);
     expect(nudged("quiet").length).toBe(1);
     expect(nudged("deaf").length).toBe(1);

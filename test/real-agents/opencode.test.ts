@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { makeGitRepo, Sandbox } from "../helpers/env.ts";
 import { WAVES_PLAN } from "../helpers/agents.ts";
 import { cliPath, mixedConfig, opencodeEnv, opencodeUser } from "./helpers.ts";
 import { type ChatModel, startChatModel } from "./model/chat.ts";
@@ -34,7 +34,7 @@ describe("opencode, for real", () => {
     expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
     expect((await sb.run(["task", "create", "feat", "--plan", join(sb.dir, "p.md")], { cwd: repo })).code).toBe(0);
     expect((await sb.run(["task", "transition", "feat", "implement_start"], { cwd: repo })).code).toBe(0);
-    await waitFor(() => status("feat") === "done", 280_000, "feat to reach done");
+    await sb.waitFor(() => status("feat") === "done", 280_000, "feat to reach done");
 
     const files = Bun.spawnSync(["git", "-C", repo, "ls-tree", "--name-only", "plan/feat"]).stdout.toString();
     for (const f of ["w1-t1.txt", "w1-t2.txt", "w2-t3.txt"]) expect(files).toContain(f);
@@ -46,7 +46,7 @@ describe("opencode, for real", () => {
     expect(Math.abs(a! - b!)).toBeGreaterThanOrEqual(2900);
     expect(sb.query("SELECT * FROM audit_events WHERE kind IN ('agent_refused', 'agent_failed', 'stuck_detected', 'agent_waiting')")).toEqual([]);
     // Each was stopped once its pane had gone quiet after its signal (its turn ended), not mid-turn.
-    await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "the coders to be stopped");
+    await sb.waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "the coders to be stopped");
     const stops = sb.query<{ detail: string }>("SELECT detail FROM audit_events WHERE kind = 'agent_killed'").map((r) => JSON.parse(r.detail) as { title: string; turn_ended: boolean | null });
     expect(stops.filter((d) => d.title.startsWith("feat-W")).map((d) => d.turn_ended)).toEqual([true, true, true]);
     // The model was really used by opencode: reads and shell commands through its own tools.

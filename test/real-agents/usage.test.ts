@@ -4,7 +4,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { api, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { api, makeGitRepo, Sandbox } from "../helpers/env.ts";
 import { agentDaemonEnv, claudeEnv, claudeUser, cliPath, codexUser, mixedConfig } from "./helpers.ts";
 import { type AnthropicModel, startAnthropicModel } from "./model/anthropic.ts";
 import { type ResponsesModel, startResponsesModel } from "./model/responses.ts";
@@ -45,12 +45,12 @@ describe("usage, for real", () => {
     await sb.run(["task", "create", "u", "--plan", join(sb.dir, "p.md")], { cwd: repo });
     await sb.run(["task", "transition", "u", "implement_start"], { cwd: repo });
     // The coder's first turn ends without its signal; the daemon goes down before the nudge is due.
-    await waitFor(() => sb.query<{ activity: string }>("SELECT activity FROM agents WHERE title = 'u-coder'")[0]?.activity === "idle", 90_000, "the first turn to end");
+    await sb.waitFor(() => sb.query<{ activity: string }>("SELECT activity FROM agents WHERE title = 'u-coder'")[0]?.activity === "idle", 90_000, "the first turn to end");
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
     daemon = await sb.foreground([], env);
-    await waitFor(() => status("u") === "done", 120_000, "u to reach done after the restart");
-    await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "agents to stop");
+    await sb.waitFor(() => status("u") === "done", 120_000, "u to reach done after the restart");
+    await sb.waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "agents to stop");
 
     const main = model.requests.filter((r) => r.answered !== undefined && r.answered !== "side");
     expect(model.requests.filter((r) => r.answered === "side")).toEqual([]); // nothing the transcript would not show
@@ -88,8 +88,8 @@ describe("usage, for real", () => {
     await sb.run(["daemon", "add", repo]);
     await sb.run(["task", "create", "c", "--plan", join(sb.dir, "p.md")], { cwd: repo });
     await sb.run(["task", "transition", "c", "implement_start"], { cwd: repo });
-    await waitFor(() => status("c") === "done", 150_000, "c to reach done");
-    await waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "agents to stop");
+    await sb.waitFor(() => status("c") === "done", 150_000, "c to reach done");
+    await sb.waitFor(() => sb.query("SELECT * FROM agents WHERE state = 'running'").length === 0, 60_000, "agents to stop");
     const n = model.requests.filter((r) => r.kind === "turn").length;
     expect(n).toBeGreaterThanOrEqual(9);
     expect(usageOf("c")).toEqual([{ model: "loopback-model", input: n * 3200, output: n * 200, cache_write: 0, cache_read: n * 800 }]);
