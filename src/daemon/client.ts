@@ -20,8 +20,10 @@ export class DaemonRequestError extends Error {
 
 export type DaemonClient = <T>(path: string, opts?: { method?: string; body?: unknown; timeout?: number }) => Promise<T>;
 
+const DEFAULT_TIMEOUT_MS = 5000;
+
 export function daemonClient(socket: string): DaemonClient {
-  const api = ofetch.create({ baseURL: "http://kasmos", unix: socket, retry: 0, timeout: 5000 } as Parameters<
+  const api = ofetch.create({ baseURL: "http://kasmos", unix: socket, retry: 0, timeout: DEFAULT_TIMEOUT_MS } as Parameters<
     typeof ofetch.create
   >[0] & { unix: string });
   return async <T>(path: string, opts: { method?: string; body?: unknown; timeout?: number } = {}): Promise<T> => {
@@ -38,12 +40,15 @@ export function daemonClient(socket: string): DaemonClient {
           const msg = data && typeof data.error === "string" ? data.error : `${err.response.status} ${err.response.statusText}`;
           throw new DaemonRequestError(msg, err.response.status);
         }
-        const code = (err.cause as { code?: string } | undefined)?.code;
-        if (code === "ENOENT" || code === "ECONNREFUSED" || code === "ENOTSOCK" || code === "ECONNRESET" || code === "FailedToOpenSocket") {
-          throw new DaemonNotRunning(socket);
+        const cause = err.cause as { code?: unknown; name?: string } | undefined;
+        const what = `${opts.method ?? "GET"} ${path}`;
+        // A timeout or a connection closed mid-request means a daemon is there: never "not running".
+        if (cause?.name === "TimeoutError") {
+          const ms = opts.timeout ?? DEFAULT_TIMEOUT_MS;
+          throw new DaemonRequestError(`timed out after ${ms / 1000}s waiting for the daemon to answer ${what} on ${socket} (it is running but busy, or the operation takes longer)`, 0);
         }
-        if (err.name === "FetchError" && /timeout|aborted/i.test(err.message)) {
-          throw new DaemonRequestError(`daemon did not answer in time on ${socket}`, 0);
+        if (cause?.code === "ECONNRESET") {
+          throw new DaemonRequestError(`the daemon closed the connection before answering ${what} on ${socket} (it stopped or restarted meanwhile); see kas daemon status and its log`, 0);
         }
         throw new DaemonNotRunning(socket);
       }

@@ -166,11 +166,11 @@ export class Notifier {
     for (const ch of this.channels(cfg)) void this.deliverOne(ch, n, cfg);
   }
 
-  /** Deliver once through each channel and report (kas notify test). */
+  /** Deliver once through each channel, without retries, and report (kas notify test): an answer within TIMEOUT_MS. */
   async test(): Promise<{ channel: string; ok: boolean; detail: string }[]> {
     const cfg = this.config();
     const n: Notification = { kind: "waiting", project: "kasmos", task: "notify-test", message: "a test notification from kas notify test", attention: "this is what an attention item looks like", pr_url: "", at: new Date().toISOString(), audit_id: 0, reminder: false };
-    return Promise.all(this.channels(cfg).map(async (ch) => ({ channel: ch, ...(await this.deliverOne(ch, n, cfg)) })));
+    return Promise.all(this.channels(cfg).map(async (ch) => ({ channel: ch, ...(await this.attempts(ch, n, cfg, [])) })));
   }
 
   private async deliverOne(channel: string, n: Notification, cfg: NotifyConfig): Promise<{ ok: boolean; detail: string }> {
@@ -183,21 +183,21 @@ export class Notifier {
   }
 
   /** One delivery with its retries; records how it ended. */
-  private async attempts(channel: string, n: Notification, cfg: NotifyConfig): Promise<{ ok: boolean; detail: string }> {
+  private async attempts(channel: string, n: Notification, cfg: NotifyConfig, retries: readonly number[] = RETRIES): Promise<{ ok: boolean; detail: string }> {
     let last = "";
-    for (let attempt = 0; attempt <= RETRIES.length; attempt++) {
+    for (let attempt = 0; attempt <= retries.length; attempt++) {
       try {
         await this.send(channel, n, cfg);
         recordAudit(this.db, { kind: "notify_sent", project: n.project, task: n.task, message: `${channel}: ${title(n)}${attempt > 0 ? ` (attempt ${attempt + 1})` : ""}`, detail: { channel, kind: n.kind, audit_id: n.audit_id, reminder: n.reminder, attempts: attempt + 1 } });
         return { ok: true, detail: attempt > 0 ? `delivered on attempt ${attempt + 1}` : "delivered" };
       } catch (err) {
         last = maskSecretsInText((err as Error).message);
-        const wait = RETRIES[attempt];
+        const wait = retries[attempt];
         if (wait !== undefined) await Bun.sleep(wait);
       }
     }
     recordAudit(this.db, { kind: "notify_failed", project: n.project, task: n.task, message: `${channel}: ${title(n)}: ${last}`, level: "warn", detail: { channel, kind: n.kind, audit_id: n.audit_id } });
-    this.log.warn(`notification through ${channel} failed after ${RETRIES.length + 1} attempts: ${last}`);
+    this.log.warn(`notification through ${channel} failed after ${retries.length + 1} attempt${retries.length === 0 ? "" : "s"}: ${last}`);
     return { ok: false, detail: last };
   }
 
@@ -205,7 +205,9 @@ export class Notifier {
     switch (channel) {
       case "webhook": {
         const req = webhookRequest(n, cfg.format);
-        const r = await fetch(cfg.webhook, { method: "POST", body: req.body, headers: req.headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
+        const r = await fetch(cfg.webhook, { method: "POST", body: req.body, headers: req.headers, signal: AbortSignal.timeout(TIMEOUT_MS) }).catch((err: unknown) => {
+          throw (err as Error).name === "TimeoutError" ? new Error(`timed out: no answer within ${TIMEOUT_MS / 1000}s`) : err;
+        });
         await r.arrayBuffer().catch(() => undefined);
         if (!r.ok) throw new Error(`HTTP ${r.status}`);
         return;
@@ -215,6 +217,7 @@ export class Notifier {
         if (!argv.ok || argv.argv.length === 0) throw new Error(`notify.command: ${argv.ok ? "empty" : argv.error}`);
         const p = Bun.spawn(argv.argv, { stdin: new Blob([`${JSON.stringify(n)}\n`]), stdout: "ignore", stderr: "pipe", timeout: TIMEOUT_MS });
         const code = await p.exited;
+        if (p.signalCode !== null) throw new Error(`timed out: killed (${p.signalCode}) after ${TIMEOUT_MS / 1000}s`);
         if (code !== 0) throw new Error(`exit ${code}: ${(await new Response(p.stderr).text()).trim().split("\n")[0] ?? ""}`);
         return;
       }

@@ -88,11 +88,13 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   let server: ReturnType<typeof Bun.serve>;
   const oldUmask = process.umask(0o177); // socket created 0600 with no chmod race (bun-stack.md §8.2)
   try {
-    server = Bun.serve({
-      unix: socket,
-      fetch: app.fetch,
-      maxRequestBodySize: 8 * 1024 * 1024,
-    });
+    // The default 10 s idle timeout cut requests still being worked on (a hanging webhook in
+    // `notify test`, a long gc, an agent restart waiting out its grace), and the CLI read the reset as
+    // "daemon not running". Per-request server.timeout() does not apply to unix sockets (Bun 1.4.5,
+    // measured), and a unix peer's end is closed by the kernel when it exits, so no idle cut at all.
+    // Bun's types leave idleTimeout out for unix sockets; the runtime honours it (measured).
+    const options = { unix: socket, fetch: app.fetch, maxRequestBodySize: 8 * 1024 * 1024, idleTimeout: 0 };
+    server = Bun.serve(options as Omit<typeof options, "idleTimeout">);
   } catch (err) {
     process.umask(oldUmask);
     log.error(`cannot listen on ${socket}: ${(err as Error).message}`);

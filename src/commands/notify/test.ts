@@ -7,16 +7,21 @@ export default withExamples(
   defineCommand({
     meta: { name: "test", description: "Send a sample notification through every channel of [notify] (command, webhook, desktop) and report each" },
     args: {
-      json: { type: "boolean", description: "print JSON {results: [{channel, ok, detail}]}" },
+      json: { type: "boolean", description: "print JSON {results: [{channel, ok, detail}]} (exit 1 unless every channel delivered)" },
       socket: { type: "string", description: "daemon socket", valueHint: "path" },
     },
     async run({ args }) {
       await guard(async () => {
+        // The daemon answers within its delivery timeout (10 s, one attempt per channel, in parallel).
         const r = await daemonClient(await clientSocketPath(args.socket))<{ results: { channel: string; ok: boolean; detail: string }[] }>("/v1/notify/test", { method: "POST", timeout: 60_000 });
-        if (args.json) return printJson(r);
-        if (r.results.length === 0) fail("no notification channel configured: set [notify] command, webhook or desktop in daemon.toml, then kas daemon reload");
-        print(`${r.results.map((x) => `${x.ok ? "ok  " : "FAIL"} ${x.channel}: ${x.detail}`).join("\n")}\n`);
-        if (r.results.some((x) => !x.ok)) process.exit(1);
+        if (args.json) {
+          printJson(r);
+        } else {
+          if (r.results.length === 0) fail("no notification channel configured: set [notify] command, webhook or desktop in daemon.toml, then kas daemon reload");
+          print(`${r.results.map((x) => `${x.ok ? "ok  " : "FAIL"} ${x.channel}: ${x.detail}`).join("\n")}\n`);
+        }
+        // Exit 1 unless every channel delivered (also with --json, which reports each channel).
+        if (r.results.length === 0 || r.results.some((x) => !x.ok)) process.exit(1);
       });
     },
   }),
