@@ -1,9 +1,12 @@
 // CLI access to the store (the source of truth: task and signal commands work with or without a daemon).
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import { existsSync } from "node:fs";
 import { realOr, repoRootOf } from "../util/repo-root.ts";
 import { storePath } from "../config/paths.ts";
 import { type Db, openStore } from "../store/db.ts";
+import { ensureProjectKey, projectKeyOf } from "../store/project-keys.ts";
+import { loadConfig } from "../config/load.ts";
+import { normalizeRepoPath } from "../daemon/repos.ts";
 import { fail } from "./_util.ts";
 
 export function openCliStore(): Db {
@@ -15,7 +18,10 @@ export interface RepoRef {
   path: string;
 }
 
-/** `--repo` (any path inside a repo or worktree) or the current directory → the main repo root and project name. */
+/**
+ * `--repo` (any path inside a repo or worktree) or the current directory → the main repo root and its
+ * project key (by real path, from the store: never a basename match with another repository).
+ */
 export function resolveRepo(flag: string | undefined): RepoRef {
   const start = resolve(flag && flag.length > 0 ? flag : process.cwd());
   if (!existsSync(start)) fail(`--repo path does not exist: ${start}`);
@@ -26,7 +32,33 @@ export function resolveRepo(flag: string | undefined): RepoRef {
   if (!flag && envRepo && envProject && within(start, envRepo)) return { project: envProject, path: envRepo };
   const r = repoRootOf(start);
   if (!r.ok) fail(flag ? r.error : "not inside a git work tree; run this in a repository or pass --repo <path>");
-  return { project: basename(r.root), path: r.root };
+  return { project: projectKeyForPath(r.root), path: r.root };
+}
+
+function projectKeyForPath(path: string): string {
+  const db = openCliStore();
+  try {
+    const known = projectKeyOf(db, path);
+    if (known !== null) return known;
+    // A repository new to the store: the config's repos take their keys first, in order, as the daemon
+    // gives them at start, so a repo listed there keeps the basename an older store used for its rows.
+    let configRepos: string[] = [];
+    try {
+      configRepos = loadConfig().config.repos;
+    } catch {
+      // a broken config: the daemon refuses it too
+    }
+    for (const p of configRepos) {
+      try {
+        ensureProjectKey(db, normalizeRepoPath(p));
+      } catch {
+        // an unusable entry: the daemon skips it as well
+      }
+    }
+    return ensureProjectKey(db, path);
+  } finally {
+    db.close();
+  }
 }
 
 function within(path: string, dir: string): boolean {

@@ -1,10 +1,12 @@
 // The registry of repositories the daemon scans: config `repos` merged with run-time additions
-// (persisted in the store so they survive a restart). Project = directory basename, unique.
+// (persisted in the store so they survive a restart). Project = the repository's key in the store
+// (store/project-keys.ts): its basename, or a disambiguated key for a second repo of that basename.
 import { existsSync, statSync } from "node:fs";
-import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Db } from "../store/db.ts";
 import { expandHome, repoRootOf } from "../util/repo-root.ts";
 import { deleteStoredRepo, insertStoredRepo, listStoredRepos } from "../store/repos.ts";
+import { ensureProjectKey } from "../store/project-keys.ts";
 
 export type RepoSource = "config" | "api" | "config+api";
 
@@ -85,29 +87,17 @@ export class RepoRegistry {
     return this.repos.get(project);
   }
 
-  private conflict(path: string, project: string): string | null {
-    for (const r of this.repos.values()) {
-      if (r.path === path) return `repo already registered: ${path}`;
-      if (r.project === project) {
-        return `repo with basename "${project}" already registered (path: ${r.path}); rename one of the directories or use distinct names`;
-      }
-    }
-    return null;
-  }
-
   /** Run-time registration (API). Validates, rejects duplicates, persists. */
   addFromApi(rawPath: string): RepoEntry {
     const path = normalizeRepoPath(rawPath);
-    const project = basename(path);
+    const project = ensureProjectKey(this.db, path);
     const existing = this.repos.get(project);
-    if (existing && existing.path === path && existing.source === "config") {
+    if (existing && existing.source === "config") {
       // Already scanned because of the config; persisting makes it survive removal from the config.
       insertStoredRepo(this.db, project, path);
       existing.source = "config+api";
-      throw new RepoError(`repo already registered: ${path}`, 409);
     }
-    const clash = this.conflict(path, project);
-    if (clash) throw new RepoError(clash, 409);
+    if (existing) throw new RepoError(`repo already registered: ${path}`, 409);
     const problem = repoPathProblem(path);
     if (problem) throw new RepoError(problem, 400);
     const owned = this.claim(path);
@@ -144,12 +134,8 @@ export class RepoRegistry {
         notes.push(`${kind} repo "${rawPath}" skipped: ${(err as Error).message}`);
         return;
       }
-      const project = basename(path);
+      const project = ensureProjectKey(this.db, path);
       const prev = wanted.get(project);
-      if (prev && prev.path !== path) {
-        notes.push(`${kind} repo ${path} skipped: basename "${project}" already used by ${prev.path}`);
-        return;
-      }
       const entry = prev ?? { path, config: false, api: false };
       entry[kind] = true;
       wanted.set(project, entry);

@@ -74,7 +74,7 @@ describe("routes", () => {
 });
 
 describe("add / remove", () => {
-  test("CLI add, duplicate path and duplicate basename → 409, remove, unknown → 404", async () => {
+  test("CLI add, duplicate path → 409, same basename → its own project, remove, unknown → 404", async () => {
     const add = await sb.run(["daemon", "add", repoA]);
     expect(add.code).toBe(0);
     expect(add.stdout).toContain(`registered repo: ${repoA}`);
@@ -83,10 +83,12 @@ describe("add / remove", () => {
     expect(again.code).toBe(1);
     expect(again.stderr.trim()).toBe(`repo already registered: ${repoA}`);
 
+    // Another repository of the same basename is another project, with a key of its own.
     const clone = makeGitRepo(join(sb.dir, "other"), "alpha");
-    const clash = await api(sb.socket, "POST", "/v1/repos", { path: clone });
-    expect(clash.status).toBe(409);
-    expect(String(clash.json.error)).toContain('basename "alpha" already registered');
+    const second = await api(sb.socket, "POST", "/v1/repos", { path: clone });
+    expect(second.status).toBe(201);
+    expect(String(second.json.project)).toMatch(/^alpha~[0-9a-f]{8}$/);
+    expect((await api(sb.socket, "DELETE", `/v1/repos/${encodeURIComponent(String(second.json.project))}`)).status).toBe(200);
 
     // relative path resolved by the CLI against its cwd
     const rel = await sb.run(["daemon", "add", "beta"], { cwd: sb.dir });
