@@ -14,6 +14,7 @@ import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
 import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
 import { checkWaveLimit } from "./wave-limit.ts";
+import { checkPrices, observedModels } from "./pricing.ts";
 
 export type Severity = "error" | "warn";
 
@@ -468,7 +469,7 @@ export async function checkDaemon(socket: string, state: SocketProbe): Promise<C
 export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]> {
   const configPath = opts.configPath && opts.configPath.length > 0 ? opts.configPath : defaultConfigPath();
   const outcome = loadConfigOutcome(configPath);
-  const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(), checkConfig(outcome, configPath), checkAgents(outcome), ...(await checkAgentClis(outcome))];
+  const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(), checkConfig(outcome, configPath), checkAgents(outcome), ...(await checkAgentClis(outcome)), checkPrices(outcome, observedModels())];
   if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome));
   results.push(checkConfigDir(), checkWaveLimit(outcome.loaded?.config.orchestration.max_parallel_wave_tasks ?? "auto"));
   const socket = resolveSocketPath(opts.socketFlag, outcome.loaded?.config.socket_path);

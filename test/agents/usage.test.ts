@@ -4,9 +4,12 @@ import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { formatCost, parseSince, summarizeUsage } from "../../src/api/usage.ts";
-import { costOf, priceOf } from "../../src/config/pricing.ts";
+import { costOf, normaliseModel, priceOf } from "../../src/config/pricing.ts";
 import { EMPTY_CURSOR, findCodexRollout, readClaudeTranscript, readCodexRollout } from "../../src/agents/usage.ts";
 import type { UsageRow } from "../../src/store/usage.ts";
+import { Database } from "bun:sqlite";
+import { loadConfig } from "../../src/config/load.ts";
+import { checkPrices, observedModels } from "../../src/doctor/pricing.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -78,5 +81,56 @@ describe("prices and reports", () => {
     expect(formatCost(3, 10)).toBe("$3.00 + unknown");
     expect(parseSince("7d", Date.parse("2026-12-08T00:00:00Z"))).toBe("2026-12-01T00:00:00.000Z");
     expect(parseSince("yesterday-ish")).toBeNull();
+  });
+});
+
+describe("model names as the CLIs store them", () => {
+  test("provider prefixes, dated/-latest/-v1 suffixes, Bedrock and Vertex forms find the shipped price", () => {
+    expect(normaliseModel("anthropic/claude-sonnet-4-5")).toBe("claude-sonnet-4-5");
+    expect(normaliseModel("openrouter/anthropic/claude-sonnet-4.5")).toBe("claude-sonnet-4-5");
+    expect(normaliseModel("us.anthropic.claude-opus-4-1-20250805-v1:0")).toBe("claude-opus-4-1");
+    expect(normaliseModel("claude-opus-4-5@20251101")).toBe("claude-opus-4-5");
+    expect(normaliseModel("claude-3-7-sonnet-latest")).toBe("claude-3-7-sonnet");
+    expect(normaliseModel("openai/gpt-5.5-2026-04-23")).toBe("gpt-5.5");
+    expect(priceOf("anthropic/claude-sonnet-4-5", {})?.input).toBe(3); // opencode's usage rows
+    expect(priceOf("openai/gpt-5.4", {})?.output).toBe(15);
+  });
+
+  test("the pinned CLIs' default models have a price", () => {
+    expect(priceOf("claude-opus-5-5", {})).toEqual({ input: 4, output: 20, cache_write: 5, cache_read: 0.2 }); // Claude Code 2.1.328
+    expect(priceOf("gpt-6.1-sol", {})?.input).toBe(2); // codex 0.169.0 (priority 1 in its catalog)
+    expect(priceOf("anthropic/claude-sonnet-4-6", {})?.input).toBe(3); // opencode with an Anthropic key
+  });
+
+  test("the shipped table is not matched by prefix: an unknown newer model stays unpriced", () => {
+    expect(priceOf("gpt-5.7-sol", {})).toBeNull();
+    expect(priceOf("claude-opus-4-9", {})).toBeNull();
+    expect(priceOf("gpt-6.1-terra", {})).toBeNull(); // no published price found
+  });
+
+  test("the user's table: exact, normalised, then by prefix; it wins over the shipped one", () => {
+    const mine = { input: 1, output: 1, cache_write: 0, cache_read: 0 };
+    expect(priceOf("anthropic/claude-sonnet-4-5", { "claude-sonnet-4-5": mine })).toBe(mine);
+    expect(priceOf("local-llm-7b-q4", { "local-llm": mine })).toBe(mine);
+  });
+});
+
+describe("doctor's prices check", () => {
+  test("models seen in the store count: an unpriced one warns when a budget in dollars is set", () => {
+    {
+      const path = join(dir, "store.db");
+      const db = new Database(path);
+      db.run("CREATE TABLE agent_usage (agent_id INTEGER, model TEXT)");
+      db.run("INSERT INTO agent_usage VALUES (1, 'anthropic/claude-sonnet-4-5'), (2, 'loopback-model')");
+      db.close();
+      const seen = observedModels(path);
+      expect(seen).toEqual(["anthropic/claude-sonnet-4-5", "loopback-model"]);
+      const loaded = { ...loadConfig(join(dir, "none.toml")) };
+      loaded.config = { ...loaded.config, budget: { task_usd: 0, task_tokens: 0, day_usd: 20 } };
+      const r = checkPrices({ loaded, error: null }, seen);
+      expect(r.ok).toBe(false);
+      expect(r.detail).toBe("no price for loopback-model (seen): the budget (day_usd = 20) counts their tokens as $0 and cannot hold");
+      expect(observedModels(join(dir, "absent.db"))).toEqual([]);
+    }
   });
 });

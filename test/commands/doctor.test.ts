@@ -185,6 +185,18 @@ describe("doctor: broken setups", () => {
     expect(report.checks.find((c) => c.name === "agents")).toMatchObject({ ok: false, severity: "warn" });
   });
 
+  test("a budget in dollars with an unpriced configured model → warn 'cannot hold'; priced or no budget → ok", async () => {
+    sb.writeConfig(`${HEALTHY}[budget]\ntask_usd = 5\n[agents.coder]\nmodel = "mystery-model-1"\n`);
+    const r = await sb.run(["doctor"]);
+    expect(r.code).toBe(0);
+    expect(line(r.stdout, "prices")).toMatch(/^warn.*mystery-model-1 \(configured\).*task_usd = 5.*cannot hold/);
+    expect(fixOf(r.stdout, "prices")).toContain('[pricing."mystery-model-1"]');
+    sb.writeConfig(`${HEALTHY}[budget]\ntask_usd = 5\n[agents.coder]\nmodel = "anthropic/claude-opus-5-5"\n`);
+    expect(line((await sb.run(["doctor"])).stdout, "prices")).toMatch(/^ok.*1 model priced/);
+    sb.writeConfig(`${HEALTHY}[agents.coder]\nmodel = "mystery-model-1"\n`);
+    expect(line((await sb.run(["doctor"])).stdout, "prices")).toMatch(/^ok.*no price for mystery-model-1.*unknown/);
+  }, 60_000);
+
   test("a repo's .kasmos/config.toml with a missing program or a bad value → its own warning", async () => {
     const repo = makeGitRepo(sb.dir, "rp");
     mkdirSync(join(repo, ".kasmos"), { recursive: true });
