@@ -20,6 +20,16 @@ export function selfCommand(): string[] {
   return Bun.isStandaloneExecutable ? [process.execPath] : [process.execPath, Bun.main];
 }
 
+/**
+ * argv that runs `args` with SIGHUP ignored from its first instruction: a HUP during the runtime's own
+ * start-up (~5 ms idle, hundreds of ms on a loaded machine), before src/cli.ts can take it, would kill
+ * the daemon with the default action. An ignored disposition survives exec (a handler would not); the
+ * daemon's own handler replaces it once it runs. Bun.spawn has no option for it, so a shell sets it.
+ */
+export function hupIgnored(args: string[]): string[] {
+  return existsSync("/bin/sh") ? ["/bin/sh", "-c", 'trap "" HUP; exec "$0" "$@"', ...args] : args;
+}
+
 function tail(path: string, lines: number): string {
   try {
     const text = readFileSync(path, "utf8");
@@ -53,7 +63,7 @@ export async function startDetached(opts: { configPath?: string | undefined; soc
   env.KASMOS_DAEMONIZED = "1";
   env.NO_COLOR = "1";
 
-  const child = Bun.spawn(args, { detached: true, stdio: ["ignore", logFd, logFd], env, cwd: "/" });
+  const child = Bun.spawn(hupIgnored(args), { detached: true, stdio: ["ignore", logFd, logFd], env, cwd: "/" });
   child.unref();
   closeSync(logFd);
 

@@ -126,6 +126,7 @@ export function renderUnit(opts: UnitOptions): string {
     `ExecStart=${execStartWords(opts).map(quoteExecArg).join(" ")}`,
     "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
+    "RestartForceExitStatus=SIGHUP",
     "",
     "[Install]",
     "WantedBy=default.target",

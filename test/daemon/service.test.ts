@@ -66,6 +66,7 @@ describe("daemon service (no user systemd)", () => {
         ExecStart: [`${REAL_BIN} daemon start --foreground`],
         ExecReload: ["/bin/kill -HUP $MAINPID"],
         Restart: ["on-failure"],
+        RestartForceExitStatus: ["SIGHUP"],
       },
       Install: { WantedBy: ["default.target"] },
     });
@@ -208,6 +209,9 @@ describe("contrib/kasmos.service", () => {
     const block = /```ini\n([\s\S]*?)```/.exec(readme);
     expect(block?.[1]).toBe(contrib);
     expect(parseUnit(contrib).Service!.ExecReload).toEqual(["/bin/kill -HUP $MAINPID"]);
+    // systemd counts a death by SIGHUP as clean and would not restart it: a HUP during the runtime's
+    // own start-up (before the daemon can take it) would leave no daemon.
+    expect(parseUnit(contrib).Service!.RestartForceExitStatus).toEqual(["SIGHUP"]);
     // systemd-analyze needs the ExecStart binary to exist: point it at dist/kasmos.
     const dir = join(sb.dir, "contrib");
     mkdirSync(dir, { recursive: true });
