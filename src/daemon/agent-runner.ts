@@ -10,7 +10,6 @@ import { agentVisibleEnv } from "../agents/private-env.ts";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentEventBody, RestartReply } from "../api/agents.ts";
-import { HARNESSES } from "../agents/harness/index.ts";
 import type { AgentActivity, Harness } from "../agents/harness/types.ts";
 import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText } from "../agents/supervise.ts";
 import { resolveBranchHead } from "../agents/git.ts";
@@ -27,9 +26,9 @@ import { type ExpectedAgent, expectedAgents, waveCoderTitle } from "../lifecycle
 import { extractMetadata, headerContext, parsePlan } from "../lifecycle/plan-parser.ts";
 import { type Action, failWaveTask, holdTask, processSignal, releaseRaisedHold } from "../lifecycle/processor.ts";
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
-import { type AgentRow, addNudge, agentById, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
+import { type AgentRow, addNudge, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
-import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
+import { harnessOfAgent, UsageCollector } from "../agents/usage-collector.ts";
 import { Limiter } from "../util/limiter.ts";
 import { realOr } from "../util/repo-root.ts";
 import { checkBudget, utcDay } from "../lifecycle/budget.ts";
@@ -60,8 +59,6 @@ export interface RunnerDeps {
 
 /** How long a dead pane may lack its exit status before the agent's end is recorded without one. */
 const DEAD_STATUS_WAIT_MS = 5000;
-/** A trailing usage read this long after a hook report (collectUsageSoon). */
-const USAGE_SETTLE_MS = 250;
 
 /** Variables of the daemon's own environment that must not reach agents. */
 
@@ -90,7 +87,12 @@ export class AgentRunner {
   private chains = new Map<string, Promise<void>>();
   private killing = new Set<number>();
 
-  constructor(private deps: RunnerDeps) {}
+  /** Token usage from the agents' own records (asynchronous, bounded). */
+  private usage: UsageCollector;
+
+  constructor(private deps: RunnerDeps) {
+    this.usage = new UsageCollector({ db: deps.db, log: deps.log, env: () => process.env, promptFileOf, onChanged: (project, task) => this.enforceBudget(project, task) });
+  }
 
   sessionTitle(a: { project: string; task: string; title: string }): string {
     return agentSessionTitle(a.project, a.task, a.title);
@@ -209,7 +211,7 @@ export class AgentRunner {
         recordAudit(this.deps.db, { kind: "agent_finished", project: a.project, task: a.task, message: `${a.role} ${a.title} ${s ? `exited (status ${status ?? "?"})` : "session gone"}${why ? `: ${why}` : ""}`, detail: { title: a.title, exit_status: status, last_lines: lines } });
       });
       this.paneSeen.delete(a.id);
-      this.collectUsage(a);
+      void this.usage.collect(a);
       await this.afterExit(repo, a, status, why);
     }
     // 2. start expected agents, stop superseded ones
@@ -265,7 +267,7 @@ export class AgentRunner {
     for (const a of live) {
       if (!wantTitles.has(a.title)) continue;
       await this.supervise(repo, a, sessions.get(a.session) ?? null);
-      if (this.passes % 10 === 0) this.collectUsage(a);
+      if (this.passes % 10 === 0) void this.usage.collect(a);
     }
   }
 
@@ -278,7 +280,7 @@ export class AgentRunner {
   private answeredTrust = new Set<number>();
 
   private harnessOf(a: AgentRow): Harness {
-    return HARNESSES[a.harness as keyof typeof HARNESSES] ?? HARNESSES.generic;
+    return harnessOfAgent(a);
   }
 
   private async exitLines(a: AgentRow): Promise<string[]> {
@@ -385,48 +387,6 @@ export class AgentRunner {
     }
   }
 
-  /**
-   * Read the agent's token usage from its CLI's own records (incrementally, from the stored cursor) and
-   * store the totals. Never throws: usage is bookkeeping, not worth failing an agent for.
-   */
-  collectUsage(a: AgentRow): void {
-    const h = this.harnessOf(a);
-    if (!h.readUsage) return;
-    // The stored row: the transcript and cursor may have moved since `a` was read.
-    const fresh = agentById(this.deps.db, a.id) ?? a;
-    let changed = false;
-    try {
-      const ctx = { transcript: fresh.transcript, cwd: fresh.cwd, promptFile: promptFileOf(a.project, a.title), model: /--model (\S+)/.exec(fresh.program)?.[1] ?? "", env: process.env };
-      const r = h.readUsage(ctx, cursorOf(fresh.usageCursor), usageOfAgent(this.deps.db, a.id));
-      if (r) changed = writeTx(this.deps.db, () => setAgentUsage(this.deps.db, { id: a.id, project: a.project, task: a.task, role: a.role }, r.totals, r.cursor));
-    } catch (err) {
-      this.deps.log.warn(`${a.project}/${a.task}: usage of ${a.title}: ${(err as Error).message}`);
-    }
-    if (changed) this.enforceBudget(a.project, a.task);
-  }
-
-  /** Agents with a trailing usage read pending (see collectUsageSoon). */
-  private usageSoon = new Set<number>();
-
-  /**
-   * One more usage read USAGE_SETTLE_MS after a hook report. A CLI may write its records a moment
-   * after the hook fires (Claude Code's transcript line for the answer that asked for the tool): read
-   * only at the report, an answer would be counted with the next one, and a budget's 80 % warning
-   * could be skipped straight to its hold. At most one pending per agent.
-   */
-  private collectUsageSoon(a: AgentRow): void {
-    if (this.usageSoon.has(a.id)) return;
-    this.usageSoon.add(a.id);
-    setTimeout(() => {
-      this.usageSoon.delete(a.id);
-      try {
-        this.collectUsage(a);
-      } catch (err) {
-        this.deps.log.warn(`${a.project}/${a.task}: usage of ${a.title}: ${(err as Error).message}`); // e.g. the store closed at stop
-      }
-    }, USAGE_SETTLE_MS).unref?.();
-  }
-
   // ---- budgets ------------------------------------------------------------------------------------
 
   private repos = new Map<string, RepoEntry>();
@@ -502,12 +462,9 @@ export class AgentRunner {
     if (!a) return null;
     const read = activityFromEvent(ev.cli, ev.event, ev.payload);
     if (read === null) return { activity: "" };
-    const h = this.harnessOf(a);
-    const transcript = a.transcript === "" ? (h.transcriptFrom?.(ev.event, ev.payload, process.env) ?? undefined) : undefined;
-    setActivity(this.deps.db, a.id, read.activity, read.note, transcript);
+    setActivity(this.deps.db, a.id, read.activity, read.note);
     // Tokens are in the CLI's records by each report (a tool about to run, a turn ended): budgets act on them.
-    this.collectUsage(a); // reads the stored row, transcript included
-    this.collectUsageSoon(a);
+    this.usage.onReport(a, ev);
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
     // A person is needed: say so now. Everything else (a nudge after nudge_after_sec, stopping a finished
     // agent) waits for the next timer pass — a pass per hook report would delay signals (12 reports/s
@@ -612,7 +569,7 @@ export class AgentRunner {
       } catch (err) {
         this.deps.log.warn(`kill ${a.title}: ${(err as Error).message}`);
       }
-      this.collectUsage(a);
+      await this.usage.collect(a);
       writeTx(this.deps.db, () => {
         if (endAgent(this.deps.db, a.id, o.final ? "exited" : "killed", null, reason)) {
           if (o.final) setAttention(this.deps.db, a.project, a.task, `${a.role} ${a.title} ${reason}`);

@@ -33,7 +33,8 @@ function usd(n: number): string {
 export function checkBudget(task: Spend, base: BudgetBase, day: { usd: number; date: string }, limits: BudgetConfig): BudgetVerdict {
   const verdicts: BudgetVerdict[] = [];
   const judge = (limit: BudgetLimit, used: number, max: number, fmt: (n: number) => string, what: string): void => {
-    if (max <= 0) return;
+    // A spend that is not a number (NaN, Infinity: garbage that slipped past the readers) never holds a task.
+    if (!(max > 0) || !Number.isFinite(used)) return;
     if (used >= max) verdicts.push({ state: "over", limit, text: `${what} ${fmt(used)} reached its budget ${limit} = ${fmt(max)}` });
     else if (used >= WARN_AT * max) verdicts.push({ state: "warn", limit, text: `${what} ${fmt(used)} is at ${Math.floor((used / max) * 100)} % of its budget ${limit} = ${fmt(max)}` });
   };
@@ -43,10 +44,18 @@ export function checkBudget(task: Spend, base: BudgetBase, day: { usd: number; d
   return verdicts.find((v) => v.state === "over") ?? verdicts[0] ?? { state: "ok" };
 }
 
+/** Above this a spend figure (USD or tokens) is garbage, not spend. */
+const MAX_SPEND = 1e12;
+
+/** A spend figure to keep: a number from 0 to MAX_SPEND, else 0 (a resume base of 1e308 would lift every later limit). */
+export function spendFigure(n: unknown): number {
+  return typeof n === "number" && Number.isFinite(n) && n >= 0 && n <= MAX_SPEND ? n : 0;
+}
+
 export function parseBase(raw: string): BudgetBase {
   try {
     const b = JSON.parse(raw) as Partial<BudgetBase>;
-    return { usd: typeof b.usd === "number" ? b.usd : 0, tokens: typeof b.tokens === "number" ? b.tokens : 0, at: typeof b.at === "string" ? b.at : "", day: typeof b.day === "string" ? b.day : "" };
+    return { usd: spendFigure(b.usd), tokens: spendFigure(b.tokens), at: typeof b.at === "string" ? b.at : "", day: typeof b.day === "string" ? b.day : "" };
   } catch {
     return NO_BASE;
   }

@@ -17,7 +17,7 @@ import {
 import { parsePlan } from "./plan-parser.ts";
 import { currentSubtasks, jumpToWave, settleWaveTask, startImplementation, startWave, waveNumbers } from "./waves.ts";
 import { emptyPayload, type DecodedPayload, type VerifyOrigin } from "./signal-types.ts";
-import { utcDay, type BudgetBase, type Spend } from "./budget.ts";
+import { spendFigure, utcDay, type BudgetBase, type Spend } from "./budget.ts";
 import type { ExecutionState, FsmEvent, SignalType, TaskStatus } from "./types.ts";
 
 export interface ProcessorConfig {
@@ -487,7 +487,7 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
 }
 
 function resumeBase(hold: string, spend: Spend, now: string): BudgetBase {
-  return { usd: spend.usd ?? 0, tokens: spend.tokens, at: now, day: hold.includes("spend today") ? utcDay(now) : "" };
+  return { usd: spendFigure(spend.usd), tokens: spendFigure(spend.tokens), at: now, day: hold.includes("spend today") ? utcDay(now) : "" };
 }
 
 export function processSignal(input: ProcessInput, cfg: ProcessorConfig): ProcessResult {

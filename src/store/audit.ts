@@ -33,6 +33,7 @@ export const AUDIT_KINDS = [
   "agent_preflight",
   "budget_warning",
   "budget_exceeded",
+  "usage_rejected",
   "task_resumed",
   "notify_sent",
   "notify_failed",

@@ -1,6 +1,7 @@
 // Token usage per agent run and model (migration 9). Totals are absolute per (agent, model): a reader
 // replaces them, so reading a transcript twice never counts twice.
 import type { TokenTotals, UsageByModel, UsageCursor } from "../agents/usage.ts";
+import { storedCount } from "../agents/usage-values.ts";
 import { type Db, nowIso } from "./db.ts";
 import { projectTaskTerms } from "./tasks.ts";
 
@@ -26,11 +27,12 @@ interface Raw {
   updated_at: string;
 }
 
-const toRow = (r: Raw): UsageRow => ({ agentId: r.agent_id, project: r.project, task: r.task, role: r.role, model: r.model, input: r.input, output: r.output, cacheWrite: r.cache_write, cacheRead: r.cache_read, updatedAt: r.updated_at });
+// Counts an earlier version stored unchecked (1e308, Infinity) read as 0: never a cost or a hold.
+const toRow = (r: Raw): UsageRow => ({ agentId: r.agent_id, project: r.project, task: r.task, role: r.role, model: r.model, input: storedCount(r.input), output: storedCount(r.output), cacheWrite: storedCount(r.cache_write), cacheRead: storedCount(r.cache_read), updatedAt: r.updated_at });
 
 export function usageOfAgent(db: Db, agentId: number): UsageByModel {
   const out: UsageByModel = {};
-  for (const r of db.query<Raw, { id: number }>("SELECT * FROM agent_usage WHERE agent_id = $id").all({ id: agentId })) out[r.model] = { input: r.input, output: r.output, cacheWrite: r.cache_write, cacheRead: r.cache_read };
+  for (const r of db.query<Raw, { id: number }>("SELECT * FROM agent_usage WHERE agent_id = $id").all({ id: agentId })) out[r.model] = { input: storedCount(r.input), output: storedCount(r.output), cacheWrite: storedCount(r.cache_write), cacheRead: storedCount(r.cache_read) };
   return out;
 }
 
@@ -56,7 +58,7 @@ export function setAgentUsage(db: Db, agent: { id: number; project: string; task
 export function cursorOf(raw: string): UsageCursor {
   try {
     const c = JSON.parse(raw) as Partial<UsageCursor>;
-    return { offset: typeof c.offset === "number" ? c.offset : 0, lastId: typeof c.lastId === "string" ? c.lastId : "" };
+    return { offset: storedCount(c.offset), lastId: typeof c.lastId === "string" ? c.lastId : "" };
   } catch {
     return { offset: 0, lastId: "" };
   }
@@ -101,5 +103,8 @@ export type UsageTotal = Omit<Raw, "agent_id" | "task" | "updated_at">;
 
 /** Usage summed per (repo, role, model): the usage_totals rows triggers keep current (migration 12). */
 export function usageTotals(db: Db): UsageTotal[] {
-  return db.query<UsageTotal, []>("SELECT project, role, model, input, output, cache_write, cache_read FROM usage_totals ORDER BY project, role, model").all();
+  return db
+    .query<UsageTotal, []>("SELECT project, role, model, input, output, cache_write, cache_read FROM usage_totals ORDER BY project, role, model")
+    .all()
+    .map((t) => ({ ...t, input: storedCount(t.input), output: storedCount(t.output), cache_write: storedCount(t.cache_write), cache_read: storedCount(t.cache_read) }));
 }

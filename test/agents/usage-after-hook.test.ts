@@ -2,7 +2,7 @@
 // the answer that asked for the tool): the runner reads usage at the report and once more shortly
 // after, so that answer is counted before the next one (a budget warns at 80 % before it holds).
 import { afterEach, beforeEach, expect, test } from "bun:test";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createConsola } from "consola";
 import { Tmux } from "../../src/agents/tmux.ts";
@@ -15,10 +15,16 @@ import { usageOfAgent } from "../../src/store/usage.ts";
 import { tempStore, type TempStore } from "../store/helpers.ts";
 
 let s: TempStore;
+const savedConfigDir = process.env.CLAUDE_CONFIG_DIR;
 beforeEach(() => {
   s = tempStore();
+  process.env.CLAUDE_CONFIG_DIR = s.dir; // the transcript lives in Claude's own projects folder
 });
-afterEach(() => s.cleanup());
+afterEach(() => {
+  if (savedConfigDir === undefined) delete process.env.CLAUDE_CONFIG_DIR;
+  else process.env.CLAUDE_CONFIG_DIR = savedConfigDir;
+  s.cleanup();
+});
 
 const usage = { input_tokens: 1234, output_tokens: 56, cache_creation_input_tokens: 78, cache_read_input_tokens: 910 };
 const answer = (id: string) => `${JSON.stringify({ type: "assistant", message: { id, model: "claude-loopback", usage } })}\n`;
@@ -28,7 +34,8 @@ test("an answer written to the transcript just after its hook report is counted 
   writeTaskUpdate(s.db, "p", "t", { status: "implementing" });
   const runner = new AgentRunner({ db: s.db, log: createConsola({ level: -999 }), hub: new EventHub(s.db), tmux: new Tmux({ socketName: `kt-unused-${process.pid}` }), config: () => defaultConfig(), binDir: "/nonexistent" });
   const a = insertAgent(s.db, { project: "p", task: "t", title: "t-coder", role: "coder", session: "kas_x", cwd: "/tmp", program: "claude", harness: "claude" });
-  const transcript = join(s.dir, "t.jsonl");
+  mkdirSync(join(s.dir, "projects", "p"), { recursive: true });
+  const transcript = join(s.dir, "projects", "p", "t.jsonl");
   writeFileSync(transcript, `${JSON.stringify({ type: "user", message: { content: "go" } })}\n`);
   const input = () => usageOfAgent(s.db, a.id)["claude-loopback"]?.input ?? 0;
 

@@ -21,42 +21,42 @@ const usage = { input_tokens: 1234, output_tokens: 56, cache_creation_input_toke
 const assistant = (id: string, model = "claude-sonnet-4-5-20250929") => `${JSON.stringify({ type: "assistant", message: { id, model, usage } })}\n`;
 
 describe("Claude Code transcript", () => {
-  test("one count per message id (a message is written once per content block), incremental, partial lines wait", () => {
+  test("one count per message id (a message is written once per content block), incremental, partial lines wait", async () => {
     const f = join(dir, "t.jsonl");
     writeFileSync(f, `${JSON.stringify({ type: "user", message: { content: "hi" } })}\n${assistant("m1")}${assistant("m1")}${assistant("m2")}`);
-    let r = readClaudeTranscript(f, EMPTY_CURSOR, {});
+    let r = await readClaudeTranscript(f, EMPTY_CURSOR, {}, [dir]);
     expect(r.totals).toEqual({ "claude-sonnet-4-5-20250929": { input: 2468, output: 112, cacheWrite: 156, cacheRead: 1820 } });
     // m2's second block arrives in the next read, then m3 — half written.
     appendFileSync(f, `${assistant("m2")}${assistant("m3").slice(0, 20)}`);
-    r = readClaudeTranscript(f, r.cursor, r.totals);
+    r = await readClaudeTranscript(f, r.cursor, r.totals, [dir]);
     expect(r.totals["claude-sonnet-4-5-20250929"]!.input).toBe(2468);
     appendFileSync(f, assistant("m3").slice(20));
-    r = readClaudeTranscript(f, r.cursor, r.totals);
+    r = await readClaudeTranscript(f, r.cursor, r.totals, [dir]);
     expect(r.totals["claude-sonnet-4-5-20250929"]!.input).toBe(3702);
     // Nothing new: same totals, same cursor.
-    expect(readClaudeTranscript(f, r.cursor, r.totals)).toEqual(r);
+    expect(await readClaudeTranscript(f, r.cursor, r.totals, [dir])).toEqual(r);
   });
 });
 
 describe("codex rollout", () => {
-  test("the newest cumulative token_count is the total; input excludes the cached part; model from turn_context", () => {
+  test("the newest cumulative token_count is the total; input excludes the cached part; model from turn_context", async () => {
     const f = join(dir, "rollout.jsonl");
     const tc = (input: number, cached: number, output: number) => `${JSON.stringify({ type: "event_msg", payload: { type: "token_count", info: { total_token_usage: { input_tokens: input, cached_input_tokens: cached, output_tokens: output, reasoning_output_tokens: 3, total_tokens: input + output } } } })}\n`;
     writeFileSync(f, `${JSON.stringify({ type: "turn_context", payload: { model: "gpt-5-codex" } })}\n${tc(1000, 200, 50)}${tc(4000, 800, 200)}`);
-    const r = readCodexRollout(f, EMPTY_CURSOR, {});
+    const r = await readCodexRollout(f, EMPTY_CURSOR, {}, [dir]);
     expect(r.totals).toEqual({ "gpt-5-codex": { input: 3200, output: 200, cacheWrite: 0, cacheRead: 800 } });
     appendFileSync(f, tc(9000, 1000, 400));
-    expect(readCodexRollout(f, r.cursor, r.totals).totals).toEqual({ "gpt-5-codex": { input: 8000, output: 400, cacheWrite: 0, cacheRead: 1000 } });
+    expect((await readCodexRollout(f, r.cursor, r.totals, [dir])).totals).toEqual({ "gpt-5-codex": { input: 8000, output: 400, cacheWrite: 0, cacheRead: 1000 } });
   });
 
-  test("the rollout of a thread is found under sessions/YYYY/MM/DD", () => {
+  test("the rollout of a thread is found under sessions/YYYY/MM/DD", async () => {
     const now = new Date("2026-12-02T10:00:00Z");
     const d = join(dir, "sessions", "2026", "12", "02");
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, "rollout-2026-12-02T09-00-00-01a2-abc.jsonl"), "");
-    expect(findCodexRollout(dir, "01a2-abc", now)).toBe(join(d, "rollout-2026-12-02T09-00-00-01a2-abc.jsonl"));
-    expect(findCodexRollout(dir, "nope-0000", now)).toBeNull();
-    expect(findCodexRollout(dir, "../../etc", now)).toBeNull();
+    expect(await findCodexRollout(dir, "01a2-abc", now)).toBe(join(d, "rollout-2026-12-02T09-00-00-01a2-abc.jsonl"));
+    expect(await findCodexRollout(dir, "nope-0000", now)).toBeNull();
+    expect(await findCodexRollout(dir, "../../etc", now)).toBeNull();
   });
 });
 

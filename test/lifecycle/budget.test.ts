@@ -25,3 +25,12 @@ describe("checkBudget", () => {
     expect(parseBase("not json")).toEqual(NO_BASE);
   });
 });
+
+describe("garbage never holds nor lifts a limit", () => {
+  test("a spend that is not a number is ignored; a base that is not a believable number reads as 0", () => {
+    expect(checkBudget({ usd: Number.POSITIVE_INFINITY, tokens: Number.NaN }, NO_BASE, day, limits({ task_usd: 1, task_tokens: 10 })).state).toBe("ok");
+    expect(checkBudget({ usd: 5, tokens: 0 }, { ...NO_BASE, usd: Number.NaN }, day, limits({ task_usd: 1 })).state).toBe("ok"); // NaN base: used is NaN
+    expect(parseBase(JSON.stringify({ usd: 1e308, tokens: 1e308, at: "x", day: "" }))).toMatchObject({ usd: 0, tokens: 0 });
+    expect(parseBase('{"usd": 1e999, "tokens": -3, "at": "x", "day": ""}')).toEqual({ usd: 0, tokens: 0, at: "x", day: "" });
+  });
+});

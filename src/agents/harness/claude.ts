@@ -150,8 +150,9 @@ export const claude: Harness = {
   },
   preflight: claudePreflight,
   // The hooks give transcript_path; each assistant line carries message.usage (once per message id).
-  readUsage: (ctx, cursor, prev) => (ctx.transcript ? readClaudeTranscript(ctx.transcript, cursor, prev) : null),
+  readUsage: async (ctx, cursor, prev) => (ctx.transcript ? readClaudeTranscript(ctx.transcript, cursor, prev, ctx.roots) : null),
   transcriptFrom: (_event, payload) => (typeof payload.transcript_path === "string" && payload.transcript_path !== "" ? payload.transcript_path : null),
+  recordRoots: (env) => [join(claudeConfigDir(env) ?? join(agentHome(env), ".claude"), "projects")],
   stateFiles: (env) => [claudeStateFile(env)],
   dialogs: [
     // "❯ No, exit" is preselected: Down selects "Yes, I trust this folder", Enter confirms.

@@ -122,12 +122,13 @@ export const codex: Harness = {
   },
   preflight: codexPreflight,
   // notify names the thread; its rollout file holds cumulative token_count events.
-  readUsage: (ctx, cursor, prev) => (ctx.transcript ? readCodexRollout(ctx.transcript, cursor, prev) : null),
+  readUsage: async (ctx, cursor, prev) => (ctx.transcript ? readCodexRollout(ctx.transcript, cursor, prev, ctx.roots) : null),
   transcriptFrom: (_event, payload, env) => {
     const thread = payload["thread-id"];
     if (isCodexTitleRequest(payload)) return null;
     return typeof thread === "string" ? findCodexRollout(codexHome(env), thread) : null;
   },
+  recordRoots: (env) => [join(codexHome(env), "sessions")],
   stateFiles: (env) => [join(codexHome(env), "config.toml")],
   dialogs: [
     { kind: "trust", pattern: /Trust this folder\?|Do you trust the contents of this directory/i, safeKeys: ["1", "Enter"], what: "codex asks whether to trust this folder" },

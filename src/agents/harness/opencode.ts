@@ -10,9 +10,14 @@
 //   after "init" (not reproduced here in 12 paired starts): the runner spaces opencode starts in one
 //   repo by staggerMs.
 import { join } from "node:path";
-import { readOpencodeSession } from "../usage.ts";
+import { readOpencodeSession } from "../opencode-usage.ts";
 import type { Harness } from "./types.ts";
 import { agentHome } from "./util.ts";
+
+/** opencode's data folder (its session database lives there). */
+function opencodeDataDir(env: Record<string, string | undefined>): string {
+  return join(env.XDG_DATA_HOME?.trim() || join(agentHome(env), ".local", "share"), "opencode");
+}
 
 export const opencode: Harness = {
   name: "opencode",
@@ -27,11 +32,11 @@ export const opencode: Harness = {
     };
   },
   // Totals of the session this run created (its first message names the prompt file), from opencode's database.
-  readUsage: (ctx, cursor) => {
-    const data = ctx.env.XDG_DATA_HOME?.trim() || join(agentHome(ctx.env), ".local", "share");
-    const totals = readOpencodeSession(join(data, "opencode", "opencode.db"), ctx.cwd, ctx.promptFile, ctx.model);
-    return totals ? { totals, cursor } : null;
+  readUsage: async (ctx, cursor) => {
+    const r = await readOpencodeSession(join(opencodeDataDir(ctx.env), "opencode.db"), ctx.roots, ctx.cwd, ctx.promptFile, ctx.model);
+    return r.totals || r.rejected.length > 0 ? { totals: r.totals ?? {}, cursor, rejected: r.rejected } : null;
   },
+  recordRoots: (env) => [opencodeDataDir(env)],
   async preflight() {
     return { ok: true, notes: [] };
   },

@@ -3,7 +3,7 @@
 // index.ts. Command building and pane reading are pure; preflight does the (bounded, idempotent) file
 // work a CLI needs before it can start without a human, and reports the gates kasmos must not pass.
 import type { AgentProfile } from "../programs.ts";
-import type { UsageByModel, UsageCursor } from "../usage.ts";
+import type { UsageByModel, UsageCursor, UsageRead } from "../usage.ts";
 
 export type HarnessName = "claude" | "codex" | "opencode" | "generic";
 
@@ -77,11 +77,13 @@ export interface Harness {
   noise?: RegExp;
   /**
    * The agent's token usage so far, from the CLI's own records (absolute totals per model), continuing
-   * from `cursor`; null when there is nothing to read (yet).
+   * from `cursor`; null when there is nothing to read (yet). Records are untrusted (record-file.ts).
    */
-  readUsage?: (ctx: UsageContext, cursor: UsageCursor, prev: UsageByModel) => { totals: UsageByModel; cursor: UsageCursor } | null;
+  readUsage?: (ctx: UsageContext, cursor: UsageCursor, prev: UsageByModel) => Promise<UsageRead | null>;
   /** Where the CLI keeps this run's transcript, from one of its hook/notify reports; null = not in this one. */
-  transcriptFrom?: (event: string, payload: Record<string, unknown>, env: Record<string, string | undefined>) => string | null;
+  transcriptFrom?: (event: string, payload: Record<string, unknown>, env: Record<string, string | undefined>) => string | null | Promise<string | null>;
+  /** The folders the CLI keeps its records in: a record path outside them is never read (nor stored). */
+  recordRoots?: (env: Record<string, string | undefined>) => string[];
   /** Config files preflight edits (doctor checks they are writable). */
   stateFiles?: (env: Record<string, string | undefined>) => string[];
 }
@@ -89,6 +91,8 @@ export interface Harness {
 export interface UsageContext {
   /** Transcript path the CLI reported (hooks, notify), "" when none. */
   transcript: string;
+  /** The CLI's record folders (recordRoots). */
+  roots: string[];
   cwd: string;
   promptFile: string;
   /** The model the agent was started with ("" = the CLI's default). */
