@@ -288,6 +288,11 @@ export interface EventInput {
   spend?: Spend;
 }
 
+/** Why plan_start is refused for a task that already has a plan, and the ways on. */
+export function planAlreadyGiven(task: string, waves: number): string {
+  return `task already has a plan (${waves} wave${waves === 1 ? "" : "s"}); a planner would replace it: start it with implement_start (kas task transition ${task} implement_start), or to have a planner write a new one, first clear the plan (kas task plan ${task} --draft --file - < /dev/null)`;
+}
+
 export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessResult {
   const { task, event, payload, source, head, now } = input;
   const status = mapLegacyStatus(task.status);
@@ -314,6 +319,9 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
 
   switch (event) {
     case "plan_start": {
+      // A planner would overwrite a plan the operator gave (task create --plan, task plan).
+      const given = status === "ready" && !preApplied ? parsePlan(task.content) : null;
+      if (given?.ok) return failed(planAlreadyGiven(task.name, given.plan.waves.length));
       const r = enter();
       if (!r.ok) return failed(r.reason);
       acc.actions.push({ kind: "spawn_planner" });

@@ -87,10 +87,11 @@ describe("notifications", () => {
     await sb.run(["task", "transition", "b", "implement_start"], { cwd: repo });
     await waitFor(() => pending > 0, 30_000, "the webhook to be called (and hang)");
     // Meanwhile another task moves through a signal file.
-    await sb.run(["task", "create", "c", "--plan", join(sb.dir, "p.md")], { cwd: repo });
+    await sb.run(["task", "create", "c"], { cwd: repo });
     const sig = join(repo, ".kasmos", "signals");
     mkdirSync(sig, { recursive: true });
-    await sb.run(["task", "transition", "c", "plan_start"], { cwd: repo });
+    expect((await sb.run(["task", "transition", "c", "plan_start"], { cwd: repo })).code).toBe(0);
+    expect((await sb.run(["task", "plan", "c", "--file", join(sb.dir, "p.md")], { cwd: repo })).code).toBe(0); // as its planner would
     writeFileSync(join(sig, ".tmp"), "");
     renameSync(join(sig, ".tmp"), join(sig, "planner-finished-c"));
     await waitFor(() => sb.query<{ status: string }>("SELECT status FROM tasks WHERE name = 'c'")[0]?.status === "ready", 10_000, "c's signal to be applied while the webhook hangs");

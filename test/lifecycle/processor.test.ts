@@ -81,14 +81,14 @@ const kinds = (r: ProcessResult) => r.actions.map((a) => a.kind);
 describe("happy path with auto_readiness_review off", () => {
   test("ready → planning → ready(planned) → implementing → reviewing → done, PR requested", () => {
     const c = cfg({ autoReadinessReview: false });
-    let t = task();
+    let t = task({ content: "" });
 
     const start = applyUserEvent(t, "plan_start", c, HEAD, NOW);
     expect(start.outcome).toBe("done");
     expect(start.transitions).toEqual([{ from: "ready", to: "planning", event: "plan_start" }]);
     expect(start.update).toMatchObject({ status: "planning", timestampColumn: "planning_at", execution: { phase: "", agent: "", wave: 0 } });
     expect(kinds(start)).toEqual(["spawn_planner"]);
-    t = persist(t, start);
+    t = { ...persist(t, start), content: PLAN }; // the planner writes the plan
 
     const planned = signal(t, "planner_finished", c);
     expect(planned.outcome).toBe("done");
@@ -427,6 +427,18 @@ describe("sources and unknown tasks", () => {
     expect(r.actions).toEqual([{ kind: "spawn_master", round: 2 }]);
     // Only from done: anywhere else the FSM has no such edge.
     expect(verificationStale(task({ status: "verifying" }), "x", DEFAULTS, NOW).result).toBe('invalid transition: "verifying" + "verification_stale"');
+  });
+
+  test("plan_start on a ready task that already has a plan is refused, naming implement_start (the planner would replace it)", () => {
+    const r = applyUserEvent(task(), "plan_start", DEFAULTS, HEAD, NOW);
+    expect(r.outcome).not.toBe("done");
+    expect(r.transitions).toEqual([]);
+    expect(r.actions).toEqual([]);
+    expect(r.result).toContain("task already has a plan (1 wave)");
+    expect(r.result).toContain("kas task transition feat implement_start");
+    // A draft (no waves yet) or no plan at all: the planner starts.
+    expect(applyUserEvent(task({ content: "# notes\nwave plan to come\n" }), "plan_start", DEFAULTS, HEAD, NOW).actions.map((a) => a.kind)).toEqual(["spawn_planner"]);
+    expect(applyUserEvent(task({ content: "" }), "plan_start", DEFAULTS, HEAD, NOW).outcome).toBe("done");
   });
 
   test("plan_start from planning restarts the planner", () => {
