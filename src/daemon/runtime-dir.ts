@@ -77,9 +77,10 @@ function pathProblem(dir: string, uid: number): string | null {
 /**
  * Check the socket's path and throw UnsafeSocketError with the fix when someone else could reach or
  * replace it. `create` (the daemon): make a missing folder 0700 and tighten a kasmos folder of ours;
- * without it (the CLI) nothing is changed and a missing folder is fine (no daemon runs).
+ * without it (the CLI) nothing is changed and a missing folder is fine (no daemon runs). `ownLooseOk`
+ * (doctor): a kasmos folder of ours that others can write is left to the daemon to tighten.
  */
-export function checkSocketPath(socket: string, opts: { create: boolean }): void {
+export function checkSocketPath(socket: string, opts: { create: boolean; ownLooseOk?: boolean }): void {
   const uid = myUid();
   if (uid < 0) return; // no uids on this platform
   const dir = dirname(socket);
@@ -107,7 +108,7 @@ export function checkSocketPath(socket: string, opts: { create: boolean }): void
   }
   if ((st.mode & 0o022) !== 0) {
     if (opts.create && isOwnRuntimeDir(dir)) chmodSync(dir, 0o700);
-    else throw new UnsafeSocketError(`refusing the socket folder ${label(dir)}: others can write to it (mode ${octal(st.mode)}) and replace the socket. Fix: chmod 700 ${dir}, ${ELSEWHERE}`);
+    else if (!(opts.ownLooseOk && isOwnRuntimeDir(dir))) throw new UnsafeSocketError(`refusing the socket folder ${label(dir)}: others can write to it (mode ${octal(st.mode)}) and replace the socket. Fix: chmod 700 ${dir}, ${ELSEWHERE}`);
   } else if (opts.create && isOwnRuntimeDir(dir) && (st.mode & 0o077) !== 0) {
     chmodSync(dir, 0o700);
   }

@@ -14,6 +14,7 @@ import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
 import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
 import { checkWaveLimit } from "./wave-limit.ts";
+import { checkSocketSafety } from "./socket-safety.ts";
 import { checkPrices, observedModels } from "./pricing.ts";
 
 export type Severity = "error" | "warn";
@@ -473,9 +474,11 @@ export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]
   if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome));
   results.push(checkConfigDir(), checkWaveLimit(outcome.loaded?.config.orchestration.max_parallel_wave_tasks ?? "auto"));
   const socket = resolveSocketPath(opts.socketFlag, outcome.loaded?.config.socket_path);
-  results.push(checkSocketDir(socket));
+  const safety = checkSocketSafety(socket);
+  results.push(checkSocketDir(socket), safety);
   const sock = await checkSocket(socket);
-  results.push(sock.result, checkInotify(), await checkDaemon(socket, sock.state));
+  // Never ask a socket another account could have put there.
+  results.push(sock.result, checkInotify(), safety.ok ? await checkDaemon(socket, sock.state) : pass("daemon", "warn", "not asked: the socket path is not safe (see socket path)"));
   return results;
 }
 

@@ -9,7 +9,7 @@ import { checkInotify, parseTmuxVersion } from "../../src/doctor/checks.ts";
 import { formatReport } from "../../src/commands/doctor.ts";
 
 const FAKE_AGENT = join(ROOT, "test", "fixtures", "fake-agent.sh");
-const CHECKS = ["tmux", "git", "github token", "config", "agents", "config dir", "wave tasks at once", "socket dir", "socket", "inotify", "daemon"];
+const CHECKS = ["tmux", "git", "github token", "config", "agents", "config dir", "wave tasks at once", "socket dir", "socket path", "socket", "inotify", "daemon"];
 const HEALTHY = `default_program = ${JSON.stringify(FAKE_AGENT)}\n`;
 const TOKEN = "ghp_doctorTestTokenValue123";
 

@@ -135,6 +135,11 @@ describe.skipIf(!isRoot || !haveTools)("runtime folder and socket against anothe
       const hook = await sb.run(["agent", "hook", "--cli", "claude", "--event", "Stop", "--socket", sock], { env: { KASMOS_PROJECT: "p", KASMOS_INSTANCE_TITLE: "t-plan" }, timeoutMs: 20_000 });
       expect(hook.code).toBe(0); // a hook never fails its agent
       expect(requests).toBe(0);
+      const doctor = await sb.run(["doctor", "--socket", sock], { timeoutMs: 30_000 });
+      expect(doctor.code).toBe(1);
+      expect(doctor.stdout).toMatch(new RegExp(`^FAIL\\s+socket path\\s+refusing the socket ${sock}: it belongs to uid ${other.uid}`, "m"));
+      expect(doctor.stdout).toMatch(/^ok\s+daemon\s+not asked: the socket path is not safe/m);
+      expect(requests).toBe(0);
       chownSync(sock, process.getuid!(), process.getgid!());
       const link = join(dir, "link.sock");
       symlinkSync(sock, link);

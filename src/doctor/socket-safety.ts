@@ -1,0 +1,15 @@
+// `kas doctor`: the socket's path as the daemon and the CLI judge it (src/daemon/runtime-dir.ts):
+// folders above it, links on the way, the socket's owner. Returns checks.ts's CheckResult shape.
+import { checkSocketPath } from "../daemon/runtime-dir.ts";
+
+export function checkSocketSafety(socket: string): { name: string; ok: boolean; severity: "error"; detail: string; fix: string } {
+  const name = "socket path";
+  try {
+    // A loose kasmos folder of ours is the "socket dir" check's (a warning: the daemon tightens it).
+    checkSocketPath(socket, { create: false, ownLooseOk: true });
+    return { name, ok: true, severity: "error", detail: "no other account can reach or replace the socket", fix: "" };
+  } catch (err) {
+    const [detail, fix] = (err as Error).message.split(" Fix: ");
+    return { name, ok: false, severity: "error", detail: detail ?? "", fix: fix ?? "" };
+  }
+}
