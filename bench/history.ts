@@ -1,13 +1,16 @@
 // A daemon with a long history: two stores, 1 k and 1 M finished signals (each with its plan_transition
-// and signal_done audit rows, one task per 100 signals, done once its signals are in, spread over the past year), seeded through the
-// store's own code (insertFinishedSignal, recordAudit, createTask) in big transactions before the daemon
+// and signal_done audit rows, one task per 100 signals, done once its signals are in, spread over the past year, and 45 ended
+// agent rows per task: 450 k at 1 M signals), seeded through the
+// store's own code (insertFinishedSignal, recordAudit, createTask, insertAgent) in big transactions before the daemon
 // starts. For each: start → first answering /v1/status, daemon CPU in its first 5 s, GET /v1/status,
-// `kas task list --all`, `kas task show`, GET /v1/metrics, a replay of /v1/events from 0 (events/s, and
-// whether every event arrived), idle CPU; printed as large/small ratios. Then store size before and
+// `kas daemon status`, `kas agent list --all`, `kas task list --all`, `kas task show`, GET /v1/metrics, a
+// replay of /v1/events from 0 (events/s, whether every event arrived, and /v1/ping latency of another
+// client meanwhile against an idle daemon's), idle CPU; printed as large/small ratios. Then store size before and
 // after `kas daemon gc` on the large store (skipped with a note when the binary has no gc command).
 // Sizes: KASMOS_BENCH_SIGNALS_SMALL (1000), KASMOS_BENCH_SIGNALS (1000000), KASMOS_BENCH_IDLE_SEC (20).
-import { existsSync, statSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { endAgent, insertAgent } from "../src/store/agents.ts";
 import { recordAudit } from "../src/store/audit.ts";
 import { openStore } from "../src/store/db.ts";
 import { insertStoredRepo } from "../src/store/repos.ts";
@@ -18,6 +21,8 @@ import { getJson, gitInit, openReadOnly, PLAN, storeFile } from "./signal-lib.ts
 
 const REPOS = 10;
 const SIGNALS_PER_TASK = 100;
+/** Ended agent rows per task (a task's planner, coders, reviewers and fixers over its life). */
+const AGENTS_PER_TASK = 45;
 const YEAR_MS = 365 * 86_400_000;
 const FIRST_SECONDS_MS = 5_000;
 
@@ -29,6 +34,9 @@ interface Measured {
   startMs: number;
   firstCpuPct: number;
   statusMs: number;
+  daemonStatusMs: number;
+  agentListMs: number;
+  agentRows: number;
   listMs: number;
   showMs: number;
   metricsMs: number;
@@ -36,6 +44,9 @@ interface Measured {
   replayExpected: number;
   replayPerSec: number;
   replayReconnects: number;
+  /** /v1/ping of another client (p99, max in ms): against the idle daemon, and during the replay. */
+  pingIdle: { p99: number; max: number; n: number };
+  pingReplay: { p99: number; max: number; n: number };
   idleCpuPct: number;
   gc: GcOutcome;
 }
@@ -49,12 +60,13 @@ function storeMb(sb: Sandbox): number {
   return bytes / 1024 / 1024;
 }
 
-/** `n` finished signals with their audit rows and tasks, oldest a year ago; returns the audit row count. */
-export function seed(sb: Sandbox, repos: string[], n: number): number {
+/** `n` finished signals with their audit rows, tasks and ended agents, oldest a year ago; returns the row counts. */
+export function seed(sb: Sandbox, repos: string[], n: number): { audit: number; agents: number } {
   const db = openStore(storeFile(sb));
   const projects = repos.map((r) => r.split("/").pop() ?? "");
   const now = Date.now();
   let audit = 0;
+  let agents = 0;
   try {
     db.transaction(() => {
       projects.forEach((p, i) => insertStoredRepo(db, p, repos[i]!));
@@ -67,7 +79,14 @@ export function seed(sb: Sandbox, repos: string[], n: number): number {
           const taskNo = Math.floor(i / SIGNALS_PER_TASK);
           const project = projects[taskNo % REPOS]!;
           const task = `h${String(taskNo).padStart(5, "0")}`;
-          if (i % SIGNALS_PER_TASK === 0) createTask(db, { project, name: task, branch: `plan/${task}`, content: PLAN });
+          if (i % SIGNALS_PER_TASK === 0) {
+            createTask(db, { project, name: task, branch: `plan/${task}`, content: PLAN });
+            for (let k = 0; k < AGENTS_PER_TASK; k++) {
+              const a = insertAgent(db, { project, task, title: `${task}-W1-T${k}`, role: "coder", wave: 1, taskNumber: k, session: `kas-${task}-${k}`, cwd: "", program: "true" });
+              endAgent(db, a.id, "exited", 0, "done");
+            }
+            agents += AGENTS_PER_TASK;
+          }
           const done = i % 2 === 0;
           const type = done ? "implement_finished" : "review_changes_requested";
           const id = insertFinishedSignal(db, { project, task, type, payload: done ? "" : { body: "please handle the empty case" }, source: `file:${type}-${task}`, status: "done", result: "applied" }, "bench");
@@ -85,7 +104,7 @@ export function seed(sb: Sandbox, repos: string[], n: number): number {
   } finally {
     db.close();
   }
-  return audit;
+  return { audit, agents };
 }
 
 function median(xs: number[]): number {
@@ -150,7 +169,7 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
     const repos = Array.from({ length: REPOS }, (_, i) => join(sb.dir, "repos", `hist${i}`));
     for (const r of repos) gitInit(r);
     const t0 = performance.now();
-    const auditRows = seed(sb, repos, n);
+    const { audit: auditRows, agents: agentRows } = seed(sb, repos, n);
     const seedSec = (performance.now() - t0) / 1000;
     const size = storeMb(sb);
 
@@ -173,12 +192,18 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
     };
     const listMs = await timed(5, () => cli(["task", "list", "--all"]));
     const showMs = await timed(5, () => cli(["task", "show", "h00000", "--repo", repos[0]!]));
+    const daemonStatusMs = await timed(5, () => cli(["daemon", "status"]));
+    const agentListMs = await timed(5, () => cli(["agent", "list", "--all", "--repo", repos[0]!]));
 
     const ro = openReadOnly(sb);
     const lastId = ro.query<{ id: number | null }, []>("SELECT MAX(id) AS id FROM audit_events").get()?.id ?? 0;
     const expected = ro.query<{ n: number }, [number]>("SELECT COUNT(*) AS n FROM audit_events WHERE id <= ?").get(lastId)?.n ?? 0;
     ro.close();
-    const rp = await replay(d.socket, lastId, 600_000);
+    const pingIdle = await pingProbe(sb, d.socket, async () => await Bun.sleep(3_000));
+    let rp = { events: 0, seconds: 0, reconnects: 0 };
+    const pingReplay = await pingProbe(sb, d.socket, async () => {
+      rp = await replay(d.socket, lastId, 600_000);
+    });
 
     const cpuOf = cpuWindow(d.pid);
     const tIdle = performance.now();
@@ -194,6 +219,9 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
       startMs,
       firstCpuPct,
       statusMs,
+      daemonStatusMs,
+      agentListMs,
+      agentRows,
       listMs,
       showMs,
       metricsMs,
@@ -201,12 +229,29 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
       replayExpected: expected,
       replayPerSec: rp.events / rp.seconds,
       replayReconnects: rp.reconnects,
+      pingIdle,
+      pingReplay,
       idleCpuPct,
       gc: gcNote,
     };
   } finally {
     await sb.cleanup();
   }
+}
+
+/** /v1/ping from a process of its own (bench/ping-probe.ts) while `during` runs: p99 and max in ms. */
+async function pingProbe(sb: Sandbox, socket: string, during: () => Promise<void>): Promise<{ p99: number; max: number; n: number }> {
+  const stopFile = join(sb.dir, `ping-stop-${performance.now()}`);
+  const probe = Bun.spawn(["bun", join(import.meta.dir, "ping-probe.ts"), socket, "900000", stopFile], { stdout: "pipe", stderr: "inherit" });
+  try {
+    await Bun.sleep(300); // the probe's own start-up
+    await during();
+  } finally {
+    writeFileSync(stopFile, "");
+  }
+  const times = (JSON.parse(await new Response(probe.stdout).text()) as number[]).sort((a, b) => a - b);
+  await probe.exited;
+  return { p99: percentile(times, 99), max: times[times.length - 1] ?? 0, n: times.length };
 }
 
 interface GcOutcome {
@@ -231,7 +276,7 @@ export async function run(): Promise<BenchResult> {
   const largeN = envInt("KASMOS_BENCH_SIGNALS", 1_000_000);
   const idleMs = envInt("KASMOS_BENCH_IDLE_SEC", 20) * 1000;
   const small = await measure(smallN, idleMs, false);
-  const large = await measure(largeN, idleMs, true);
+  const large = await measure(largeN, idleMs, envInt("KASMOS_BENCH_GC", 1) === 1);
   const k = (n: number): string => (n >= 1_000_000 ? `${round(n / 1_000_000, 2)} M` : n >= 1_000 ? `${round(n / 1_000, 1)} k` : String(n));
   const row = (label: string, unit: string, pick: (m: Measured) => number, digits = 1): Figure => {
     const a = pick(small);
@@ -244,11 +289,15 @@ export async function run(): Promise<BenchResult> {
     row("daemon start → first answering /v1/status", "ms", (m) => m.startMs),
     row(`daemon CPU in its first ${FIRST_SECONDS_MS / 1000} s`, "% of one core", (m) => m.firstCpuPct),
     row("GET /v1/status (median of 20)", "ms", (m) => m.statusMs, 2),
+    row("kas daemon status (median of 5, whole process)", "ms", (m) => m.daemonStatusMs),
+    row("kas agent list --all (median of 5, whole process)", "ms", (m) => m.agentListMs),
     row("kas task list --all (median of 5, whole process)", "ms", (m) => m.listMs),
     row("kas task show (median of 5, whole process)", "ms", (m) => m.showMs),
     row("GET /v1/metrics (median of 10)", "ms", (m) => m.metricsMs, 2),
     row("replay of /v1/events from 0", "events/s", (m) => m.replayPerSec, 0),
     { label: "replay: every event arrived (small / large)", value: large.replayEvents, unit: `of ${large.replayExpected.toLocaleString("en-US")} (small: ${small.replayEvents} of ${small.replayExpected}; the large replay resumed ${large.replayReconnects} times)`, target: "all", pass: complete(small) && complete(large) },
+    { label: `another client's /v1/ping p99 during the replay vs idle, ${k(largeN)} store`, value: round(large.pingReplay.p99, 1), unit: `ms (idle ${round(large.pingIdle.p99, 1)} ms; ×${round(large.pingReplay.p99 / large.pingIdle.p99, 2)}; max ${round(large.pingReplay.max, 1)} ms; ${large.pingReplay.n} pings)`, target: "≤ 2× idle", pass: large.pingReplay.p99 <= 2 * large.pingIdle.p99 },
+    { label: `another client's /v1/ping p99 during the replay vs idle, ${k(smallN)} store`, value: round(small.pingReplay.p99, 1), unit: `ms (idle ${round(small.pingIdle.p99, 1)} ms; max ${round(small.pingReplay.max, 1)} ms; ${small.pingReplay.n} pings)` },
     row(`idle CPU over ${idleMs / 1000} s`, "% of one core", (m) => m.idleCpuPct, 2),
   ];
   const g = large.gc.sizes;
@@ -257,10 +306,11 @@ export async function run(): Promise<BenchResult> {
     name: "history",
     figures,
     notes: [
-      `seeding through the store's own code (insertFinishedSignal, recordAudit ×2, createTask per ${SIGNALS_PER_TASK} signals, insertStoredRepo for ${REPOS} repos; transactions of 50,000 signals; signal rows backdated to match their audit rows, spread over the past year): ${k(smallN)} in ${round(small.seedSec, 1)} s, ${k(largeN)} in ${round(large.seedSec, 1)} s (${large.auditRows.toLocaleString("en-US")} audit rows)`,
+      `seeding through the store's own code (insertFinishedSignal, recordAudit ×2, createTask and ${AGENTS_PER_TASK} ended agents (insertAgent, endAgent) per ${SIGNALS_PER_TASK} signals — ${large.agentRows.toLocaleString("en-US")} agent rows in the large store — insertStoredRepo for ${REPOS} repos; transactions of 50,000 signals; signal rows backdated to match their audit rows, spread over the past year): ${k(smallN)} in ${round(small.seedSec, 1)} s, ${k(largeN)} in ${round(large.seedSec, 1)} s (${large.auditRows.toLocaleString("en-US")} audit rows)`,
       `kas daemon gc on the ${k(largeN)} store: ${large.gc.note}`,
+      "ping during the replay: bench/ping-probe.ts, a process of its own, sends sequential /v1/ping (5 ms apart) for 3 s against the idle daemon, then for the whole replay",
       "replay: one client from Last-Event-ID 0 to the last audit id at the start; the daemon ends a stream 4 MB behind and the client resumes from its last id (reconnects counted)",
-      "sizes: KASMOS_BENCH_SIGNALS_SMALL (1000), KASMOS_BENCH_SIGNALS (1000000), KASMOS_BENCH_IDLE_SEC (20)",
+      "sizes: KASMOS_BENCH_SIGNALS_SMALL (1000), KASMOS_BENCH_SIGNALS (1000000), KASMOS_BENCH_IDLE_SEC (20); KASMOS_BENCH_GC=0 skips the gc run",
     ],
   };
 }

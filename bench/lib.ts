@@ -8,7 +8,8 @@ import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, readdirSync, 
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..");
-export const BIN = join(ROOT, "dist", "kasmos");
+/** The binary under test; KASMOS_BENCH_BIN runs these benches against another build (a before/after pair). */
+export const BIN = process.env.KASMOS_BENCH_BIN || join(ROOT, "dist", "kasmos");
 
 // ---------------------------------------------------------------------------------------------
 // Result shape
@@ -215,7 +216,7 @@ export class Sandbox {
    * Spawn `kasmos daemon start --foreground` and wait (≤ 15 s) until it answers /v1/ping. `extraEnv`:
    * e.g. `{ BUN_OPTIONS: "--cpu-prof-md --cpu-prof-dir=/tmp/prof" }` to profile the daemon.
    */
-  async startDaemon(extraEnv: Record<string, string> = {}): Promise<Daemon> {
+  async startDaemon(extraEnv: Record<string, string> = {}, wait: { timeoutMs?: number; pollMs?: number } = {}): Promise<Daemon> {
     assertBinary();
     // Daemon output goes to a file in the sandbox (never an undrained pipe).
     const fd = openSync(this.logFile, "w");
@@ -231,7 +232,7 @@ export class Sandbox {
       await waitFor(async () => {
         if (proc.exitCode !== null) throw new Error(`daemon exited early with code ${proc.exitCode}`);
         return ping(socket);
-      }, 15_000, "foreground daemon to answer /v1/ping");
+      }, wait.timeoutMs ?? 15_000, "foreground daemon to answer /v1/ping", wait.pollMs);
     } catch (e) {
       await this.stop(proc.pid);
       throw e;

@@ -29,6 +29,7 @@ export const BENCHES: BenchEntry[] = [
   { name: "agents-live", title: "40 live agents with state tracking (hooks) vs none", load: () => import("./agents-live.ts") },
   { name: "fleet-agents", title: "SSE latency at 0/10/40/100 live agents, start and stop storms, 450 k old agent rows", load: () => import("./fleet-agents.ts") },
   { name: "history", title: "Long history: 1 k vs 1 M finished signals", load: () => import("./history.ts") },
+  { name: "start-many-repos", title: "Daemon start with 10 / 300 / 500 registered repos", load: () => import("./start-many-repos.ts") },
   { name: "idle-500-repos", title: "Idle daemon with 500 repos and 5,000 tasks", load: () => import("./idle-500-repos.ts") },
   { name: "load-mixed", title: "Mixed load (50 API clients + signal storm over 20 repos)", load: () => import("./load-mixed.ts") },
 ];

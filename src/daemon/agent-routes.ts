@@ -1,7 +1,7 @@
 // Agent instances of the control API: list, capture, send, kill.
 import type { Hono } from "hono";
 import * as v from "valibot";
-import { listAgents } from "../store/agents.ts";
+import { listAgents, liveAgents } from "../store/agents.ts";
 import { listUsage } from "../store/usage.ts";
 import { parseSince, summarizeUsage, USAGE_GROUPINGS, type UsageGrouping } from "../api/usage.ts";
 import { AgentEventBody } from "../api/agents.ts";
@@ -20,8 +20,9 @@ export function mountAgentRoutes(app: Hono, d: Daemon, runner: AgentRunner): voi
   app.get("/v1/repos/:project/instances", (c) => {
     const p = project(c.req.param("project"));
     const all = c.req.query("all") === "1" || c.req.query("all") === "true";
-    const rows = listAgents(d.db, { project: p, ...(c.req.query("task") ? { task: c.req.query("task")! } : {}), limit: 500 });
-    return c.json(all ? rows : rows.filter((r) => r.state === "running"));
+    const filter = { project: p, ...(c.req.query("task") ? { task: c.req.query("task")! } : {}) };
+    // Live ones from the live index: newest-500-then-filter lost a live agent behind 500 newer ended ones.
+    return c.json(all ? listAgents(d.db, { ...filter, limit: 500 }) : liveAgents(d.db, filter).reverse());
   });
   app.get("/v1/repos/:project/instances/:title/capture", async (c) => {
     const p = project(c.req.param("project"));

@@ -49,6 +49,8 @@ export interface RepoStatus extends RepoCounts {
   path: string;
   source: string;
   problem: string | null;
+  /** claiming: registered, its root and ownership being settled (just after a start); then ok or problem. Absent from older daemons. */
+  state?: "claiming" | "ok" | "problem";
 }
 
 export interface ReloadOutcome {
@@ -84,7 +86,8 @@ export interface DaemonPlugin {
   nothingToDo?(repo: RepoEntry, reason: "timer" | "event"): boolean;
   /** Per-project task counts for status, computed once per status call. */
   repoCounts?(): Map<string, RepoCounts>;
-  onRepoAdded?(repo: RepoEntry): void;
+  /** `startup`: one of the repos the daemon started with (not a new registration). */
+  onRepoAdded?(repo: RepoEntry, startup: boolean): void;
   onRepoRemoved?(repo: RepoEntry): void;
   onConfig?(config: DaemonConfig): void;
   beforePass?(reason: "timer" | "event"): void;
@@ -113,11 +116,12 @@ export class Daemon {
     this.configPath = loaded.path;
     this.registry = new RepoRegistry(
       db,
-      (path) => {
-        const c = claimRepo(path, socket);
+      (path, commonDir) => {
+        const c = claimRepo(path, socket, commonDir);
         return c.ok ? null : c.owner;
       },
       releaseRepo,
+      (entry, startup) => this.repoClaimed(entry, startup),
     );
     this.loop = new ScanLoop(this.config.poll_interval_sec * 1000, () => this.registry.list(), (repo, reason) => this.scanRepo(repo, reason), log, {
       idle: (repo, reason) => this.idleRepo(repo, reason),
@@ -134,15 +138,20 @@ export class Daemon {
     this.plugins.push(plugin);
   }
 
-  /** Register config + stored repos; log anything odd (missing dirs, clashes) without failing. */
+  /**
+   * Register config + stored repos; log anything odd (missing dirs, clashes) without failing. Repos new
+   * to this run are resolved and claimed in the background (repoClaimed); the daemon listens meanwhile.
+   */
   syncRepos(): void {
-    const { notes, added, removed } = this.registry.sync(this.config.repos);
+    const { notes, removed } = this.registry.sync(this.config.repos);
     for (const n of notes) this.log.warn(n);
-    for (const p of added) {
-      const e = this.registry.list().find((r) => r.path === p);
-      if (e) for (const pl of this.plugins) pl.onRepoAdded?.(e);
-    }
     for (const p of removed) this.log.info(`repo unregistered: ${p}`);
+  }
+
+  private repoClaimed(entry: RepoEntry, startup: boolean): void {
+    if (entry.problem) this.log.warn(`repo ${entry.project}: ${entry.problem} (kept registered, skipped by scans until that changes)`);
+    for (const p of this.plugins) p.onRepoAdded?.(entry, startup);
+    this.loop.kick(entry.project);
   }
 
   start(): void {
@@ -153,17 +162,20 @@ export class Daemon {
 
   async stop(): Promise<void> {
     await this.loop.stop();
+    await this.registry.claimsSettled();
     for (const p of this.plugins) await p.stop?.();
     this.registry.releaseAll();
   }
 
   /** Every plugin has nothing to do for a healthy repo: the pass skips it without a promise. */
   private idleRepo(repo: RepoEntry, reason: "timer" | "event"): boolean {
+    if (repo.claiming) return true; // scanned once claimed (repoClaimed kicks it)
     if (repo.problem) return false;
     return this.plugins.every((p) => p.scanRepo === undefined || (p.nothingToDo?.(repo, reason) ?? false)) && existsSync(repo.path);
   }
 
   private async scanRepo(repo: RepoEntry, reason: "timer" | "event"): Promise<void> {
+    if (repo.claiming) return;
     // Full re-check (walks up to the .git) only while something is wrong; otherwise a cheap existence test.
     if (repo.problem || !existsSync(repo.path)) this.registry.refresh(repo);
     if (repo.problem) return;
@@ -179,7 +191,7 @@ export class Daemon {
     for (const p of this.plugins) if (p.repoCounts) counts = p.repoCounts();
     const repos = this.registry.list().map((r): RepoStatus => {
       const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {}, tasks: [], failed_signals_24h: 0 };
-      return { project: r.project, path: r.path, source: r.source, problem: r.problem, ...c };
+      return { project: r.project, path: r.path, source: r.source, problem: r.problem, state: r.claiming ? "claiming" : r.problem ? "problem" : "ok", ...c };
     });
     return {
       running: true,
@@ -203,7 +215,7 @@ export class Daemon {
     const warnings = repoWarnings(entry.path);
     this.log.info(`repo registered: ${entry.project} (${entry.path})`);
     for (const w of warnings) this.log.warn(`${entry.project}: ${w}`);
-    for (const p of this.plugins) p.onRepoAdded?.(entry);
+    for (const p of this.plugins) p.onRepoAdded?.(entry, false);
     this.loop.kick(entry.project);
     return { ...entry, warnings };
   }

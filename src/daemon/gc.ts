@@ -127,7 +127,7 @@ export class GcRunner {
     if (!dryRun) await this.deps.metrics.ensureWarm();
     const history = await pruneHistory(db, { days: r.days, nowMs, dryRun, beforeDelete: () => this.deps.metrics.sync(), signal });
 
-    const repos = this.deps.repos().filter((e) => e.problem === null);
+    const repos = this.deps.repos().filter((e) => e.problem === null && !e.claiming);
     let promptFiles = 0;
     let runFolders = 0;
     const removedTrees: GcWorktree[] = [];

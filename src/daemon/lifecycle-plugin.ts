@@ -8,6 +8,7 @@ import { activeTaskSummaries, countTasksByProject } from "../store/tasks.ts";
 import { storeVersion } from "../store/db.ts";
 import { storeId } from "../store/identity.ts";
 import { liveAgents } from "../store/agents.ts";
+import { failedSignalsSince } from "../store/signals.ts";
 import type { AgentSummary, RepoCounts } from "./daemon.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
@@ -76,7 +77,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
   let timerPasses = 0;
 
   const watch = (repo: RepoEntry): void => {
-    if (!watching || repo.problem || watchers.has(repo.project)) return;
+    if (!watching || repo.problem || repo.claiming || watchers.has(repo.project)) return;
     const scope = scopeOf(repo.project);
     const w = new RepoSignalWatcher(
       repo.path,
@@ -187,7 +188,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         engine.beginTimerPass();
         // PR retries back off by ≥ 30 s: one sweep over every repo each 10th timer pass is plenty.
         if (timerPasses % 10 === 1) {
-          const repos = new Map(d.registry.list().filter((r) => r.problem === null).map((r) => [r.project, r]));
+          const repos = new Map(d.registry.list().filter((r) => r.problem === null && !r.claiming).map((r) => [r.project, r]));
           github.sweep((project) => repos.get(project));
         }
       }
@@ -215,10 +216,10 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         d.log.info(`signal detection: ${watching ? "watch + poll" : "poll only"}`);
       }
     },
-    onRepoAdded(repo) {
+    onRepoAdded(repo, startup) {
       engine.prepareRepo(repo);
       watch(repo);
-      if (started) audit("repo_added", repo.project, `repo registered: ${repo.path}`);
+      if (started && !startup) audit("repo_added", repo.project, `repo registered: ${repo.path}`);
     },
     onRepoRemoved(repo) {
       unwatch(repo.project);
@@ -276,12 +277,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, wave: t.wave, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [], tokens: s?.tokens ?? 0, cost_usd: s?.cost ?? null });
       }
       const since = new Date(Date.now() - 86_400_000).toISOString();
-      for (const row of d.db
-        .query<{ project: string; n: number }, { since: string }>("SELECT project, COUNT(*) AS n FROM signals WHERE status = 'failed' AND created_at > $since GROUP BY project")
-        .all({ since })) {
-        const e = out.get(row.project);
-        if (e) e.failed_signals_24h = row.n;
-      }
+      for (const [project, e] of out) e.failed_signals_24h = failedSignalsSince(d.db, project, since);
       for (const row of countTasksByProject(d.db)) {
         const e = out.get(row.project);
         if (!e) continue;

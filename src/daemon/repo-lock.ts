@@ -23,9 +23,12 @@ function readOwner(file: string): Owner | null {
   }
 }
 
-/** Take the repo for this daemon; the other live owner's description when it is taken. */
-export function claimRepo(repo: string, socket: string): { ok: true } | { ok: false; owner: string } {
-  const dir = gitCommonDirSync(repo);
+/**
+ * Take the repo for this daemon; the other live owner's description when it is taken. `commonDir`: the
+ * repo's git common dir when already known (null: not a git repo), else asked of git.
+ */
+export function claimRepo(repo: string, socket: string, commonDir?: string | null): { ok: true } | { ok: false; owner: string } {
+  const dir = commonDir === undefined ? gitCommonDirSync(repo) : commonDir;
   if (dir === null) return { ok: true }; // not a git repo (yet): reported as the repo's problem elsewhere
   const file = join(dir, LOCK_NAME);
   const me: Owner = { pid: process.pid, socket, home: process.env.HOME ?? "" };
@@ -44,8 +47,8 @@ export function claimRepo(repo: string, socket: string): { ok: true } | { ok: fa
 }
 
 /** Give the repo up (remove, shutdown) when we hold it. */
-export function releaseRepo(repo: string): void {
-  const dir = gitCommonDirSync(repo);
+export function releaseRepo(repo: string, commonDir?: string | null): void {
+  const dir = commonDir === undefined ? gitCommonDirSync(repo) : commonDir;
   if (dir === null) return;
   const file = join(dir, LOCK_NAME);
   if (readOwner(file)?.pid === process.pid) rmSync(file, { force: true });

@@ -4,7 +4,8 @@
 import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Db } from "../store/db.ts";
-import { expandHome, repoRootOf } from "../util/repo-root.ts";
+import { cachedRepoDirs, expandHome, plainCheckoutDirs, type RepoDirs, repoDirsCached, repoDirsCachedAsync } from "../util/repo-root.ts";
+import { Limiter } from "../util/limiter.ts";
 import { deleteStoredRepo, insertStoredRepo, listStoredRepos } from "../store/repos.ts";
 import { ensureProjectKey } from "../store/project-keys.ts";
 
@@ -16,7 +17,12 @@ export interface RepoEntry {
   source: RepoSource;
   /** Set when the directory is gone or no longer a git work tree; the repo stays registered and is skipped by scans. */
   problem: string | null;
+  /** Registered, its root and ownership not settled yet (daemon start, reload): shown by status, skipped by scans. */
+  claiming?: boolean;
 }
+
+/** Repos resolved and claimed at once (each a git process or two). */
+const CLAIMS_AT_ONCE = 4;
 
 export class RepoError extends Error {
   override name = "RepoError";
@@ -50,15 +56,15 @@ export function repoPathProblem(path: string): string | null {
  * work tree — its repository's root by real path (a symlink and its target, a subdirectory and its
  * repo, a linked worktree and its main checkout are one repo; the CLI resolves the same way).
  */
-export function normalizeRepoPath(path: string): string {
+export function normalizeRepoPath(path: string, dirsOf: (path: string) => RepoDirs | undefined = repoDirsCached): string {
   if (typeof path !== "string" || path.trim().length === 0) throw new RepoError("path is required", 400);
   if (path.includes("\0")) throw new RepoError("path contains a NUL byte", 400);
   const expanded = expandHome(path.trim());
   if (!isAbsolute(expanded)) throw new RepoError(`path must be absolute: ${path}`, 400);
   const p = resolve(expanded);
   if (existsSync(p) && repoPathProblem(p) === null) {
-    const root = repoRootOf(p);
-    if (root.ok) return root.root;
+    const root = dirsOf(p);
+    if (root?.ok) return root.root;
   }
   return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
 }
@@ -69,15 +75,42 @@ export function repoWarnings(path: string): string[] {
   return head.exitCode === 0 ? [] : [`${path} has no commits yet: task worktrees branch from one (git commit --allow-empty -m init)`];
 }
 
+/** Done with a repo's claim: `startup` = registered by the daemon's first sync (not added by a reload). */
+export type ClaimedHook = (entry: RepoEntry, startup: boolean) => void;
+
 export class RepoRegistry {
   private repos = new Map<string, RepoEntry>();
+  private claims = new Limiter(CLAIMS_AT_ONCE);
+  private synced = false;
+  /** Claims under way (tests and shutdown wait for them). */
+  private pending = new Set<Promise<void>>();
 
-  /** `claim(path)`: null when this daemon may scan the repo, else why not (another daemon owns it). */
+  /**
+   * `claim(path, commonDir)`: null when this daemon may scan the repo, else why not (another daemon owns
+   * it); `commonDir` is the repo's git common dir (null: not a git repo). `onClaimed`: a repo's claim
+   * settled (by sync, in the background).
+   */
   constructor(
     private db: Db,
-    private claim: (path: string) => string | null = () => null,
-    private release: (path: string) => void = () => undefined,
+    private claim: (path: string, commonDir: string | null) => string | null = () => null,
+    private release: (path: string, commonDir: string | null | undefined) => void = () => undefined,
+    private onClaimed: ClaimedHook = () => undefined,
   ) {}
+
+  /** The repo's git common dir as this run knows it (null: not a git repo). */
+  private commonDirOf(path: string): string | null {
+    const d = repoDirsCached(path);
+    return d.ok ? d.commonDir : null;
+  }
+
+  private check(path: string): string | null {
+    return repoPathProblem(path) ?? this.claim(path, this.commonDirOf(path));
+  }
+
+  /** Every claim started so far has settled. */
+  async claimsSettled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
 
   list(): RepoEntry[] {
     return [...this.repos.values()];
@@ -100,7 +133,7 @@ export class RepoRegistry {
     if (existing) throw new RepoError(`repo already registered: ${path}`, 409);
     const problem = repoPathProblem(path);
     if (problem) throw new RepoError(problem, 400);
-    const owned = this.claim(path);
+    const owned = this.claim(path, this.commonDirOf(path));
     if (owned) throw new RepoError(owned, 409);
     insertStoredRepo(this.db, project, path);
     const entry: RepoEntry = { project, path, source: "api", problem: null };
@@ -113,28 +146,30 @@ export class RepoRegistry {
     if (!entry) throw new RepoError(`repo not registered: ${project}`, 404);
     this.repos.delete(project);
     deleteStoredRepo(this.db, project);
-    this.release(entry.path);
+    if (!entry.claiming) this.release(entry.path, this.commonDirOf(entry.path));
     return entry;
   }
 
   /**
    * (Re)apply the config's `repos` and the stored registrations. Returns human-readable notes
-   * (missing paths, clashes) for the log; nothing here is fatal.
+   * (missing paths, clashes) for the log; nothing here is fatal. Runs no git: a repo new to this run is
+   * registered as claiming and resolved and claimed in the background, a few at a time; `onClaimed`
+   * reports it (its problem, if any) when done. One whose root only git can tell (a linked worktree, a
+   * submodule) is listed under its path until then, and gets its project key once resolved.
    */
-  sync(configRepos: string[]): { notes: string[]; added: string[]; removed: string[] } {
+  sync(configRepos: string[]): { notes: string[]; removed: string[] } {
     const notes: string[] = [];
-    const added: string[] = [];
     const removed: string[] = [];
     const wanted = new Map<string, { path: string; config: boolean; api: boolean }>();
     const claim = (rawPath: string, kind: "config" | "api"): void => {
       let path: string;
       try {
-        path = normalizeRepoPath(rawPath);
+        path = normalizeRepoPath(rawPath, (p) => cachedRepoDirs(p) ?? plainCheckoutDirs(p)); // no git here: claims ask it
       } catch (err) {
         notes.push(`${kind} repo "${rawPath}" skipped: ${(err as Error).message}`);
         return;
       }
-      const project = ensureProjectKey(this.db, path);
+      const project = needsGit(path) ? path : ensureProjectKey(this.db, path);
       const prev = wanted.get(project);
       const entry = prev ?? { path, config: false, api: false };
       entry[kind] = true;
@@ -149,24 +184,80 @@ export class RepoRegistry {
         removed.push(entry.path);
       }
     }
+    const startup = !this.synced;
+    this.synced = true;
     for (const [project, w] of wanted) {
       const source: RepoSource = w.config && w.api ? "config+api" : w.config ? "config" : "api";
-      const problem = repoPathProblem(w.path) ?? this.claim(w.path);
-      if (problem) notes.push(`repo ${project}: ${problem} (kept registered, skipped by scans until that changes)`);
       const prev = this.repos.get(project);
-      if (!prev) added.push(w.path);
-      this.repos.set(project, { project, path: w.path, source, problem });
+      if (prev && prev.path === w.path && (prev.claiming || cachedRepoDirs(w.path) !== undefined)) {
+        // Known to this run: re-checked from what git said before (a claiming one settles on its own).
+        prev.source = source;
+        if (!prev.claiming) {
+          prev.problem = this.check(prev.path);
+          if (prev.problem) notes.push(`repo ${project}: ${prev.problem} (kept registered, skipped by scans until that changes)`);
+        }
+        continue;
+      }
+      const entry: RepoEntry = { project, path: w.path, source, problem: null, claiming: true };
+      this.repos.set(project, entry);
+      this.startClaim(entry, startup);
     }
-    return { notes, added, removed };
+    return { notes, removed };
+  }
+
+  private startClaim(entry: RepoEntry, startup: boolean): void {
+    // One macrotask before each: hundreds of claims never hold the event loop at once (requests first).
+    const job = this.claims
+      .run(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        return repoPathProblem(entry.path) === null ? await repoDirsCachedAsync(entry.path) : null;
+      })
+      .then((dirs) => this.settleClaim(entry, dirs, startup))
+      .finally(() => this.pending.delete(job));
+    this.pending.add(job);
+  }
+
+  /**
+   * The repo's root as git says it (a repo registered by a path inside it moves there, under its
+   * project key), then its owner. `dirs`: null when the path has a problem (no git asked).
+   */
+  private settleClaim(entry: RepoEntry, dirs: RepoDirs | null, startup: boolean): void {
+    if (this.repos.get(entry.project) !== entry) return; // removed (or replaced by a reload) meanwhile
+    const root = dirs?.ok ? dirs.root : entry.path;
+    const project = ensureProjectKey(this.db, root);
+    if (project !== entry.project) {
+      this.repos.delete(entry.project);
+      const other = this.repos.get(project);
+      if (other) {
+        // The same repository, registered by its root too: one entry, with both sources.
+        if (other.source !== entry.source) other.source = "config+api";
+        return;
+      }
+      entry.project = project;
+      entry.path = root;
+      this.repos.set(project, entry);
+    }
+    entry.problem = repoPathProblem(entry.path) ?? this.claim(entry.path, dirs?.ok ? dirs.commonDir : null);
+    entry.claiming = false;
+    this.onClaimed(entry, startup);
   }
 
   /** Re-check a repo's directory (called by the scan loop) so a repo that reappears is picked up again. */
   refresh(entry: RepoEntry): void {
-    entry.problem = repoPathProblem(entry.path) ?? this.claim(entry.path);
+    if (!entry.claiming) entry.problem = this.check(entry.path);
   }
 
   /** Give up every repo this daemon holds (shutdown). */
   releaseAll(): void {
-    for (const r of this.repos.values()) this.release(r.path);
+    for (const r of this.repos.values()) {
+      if (r.claiming) continue;
+      const d = cachedRepoDirs(r.path); // undefined: its .git changed since, release asks git
+      this.release(r.path, d === undefined ? undefined : d.ok ? d.commonDir : null);
+    }
   }
+}
+
+/** An existing path inside a git work tree whose repository only git can tell (nothing cached, .git not a directory). */
+function needsGit(path: string): boolean {
+  return existsSync(path) && repoPathProblem(path) === null && (cachedRepoDirs(path) ?? plainCheckoutDirs(path)) === undefined;
 }

@@ -99,7 +99,7 @@ export class SignalEngine {
   }
 
   prepareRepo(repo: RepoEntry): void {
-    if (repo.problem) return;
+    if (repo.problem || repo.claiming) return;
     try {
       ensureExcludedSync(repo.path); // before the first signal folder exists: never `?? .kasmos/` in git status
     } catch (err) {

@@ -138,18 +138,26 @@ function filterTerms(filter: { project?: string; task?: string }): { where: stri
   return { where, params };
 }
 
+/**
+ * The agents running now. The index is named (INDEXED BY): without statistics SQLite plans the unfiltered
+ * `WHERE state = 'running' ORDER BY id` as a walk of every row ever stored (it saves the sort), 143–184 ms
+ * per status call at 450 k rows; with a project alone, idx_agents_task would walk the project's history.
+ */
 export function liveAgents(db: Db, filter: { project?: string; task?: string } = {}): AgentRow[] {
   const { where, params } = filterTerms(filter);
+  const index = filter.project !== undefined && filter.task !== undefined ? "idx_agents_task" : "idx_agents_live_title";
   return db
-    .query<Raw, Record<string, string | number>>(`SELECT * FROM agents WHERE ${["state = 'running'", ...where].join(" AND ")} ORDER BY id`)
+    .query<Raw, Record<string, string | number>>(`SELECT * FROM agents INDEXED BY ${index} WHERE ${["state = 'running'", ...where].join(" AND ")} ORDER BY id`)
     .all(params)
     .map(toRow);
 }
 
+/** Newest first, live and ended; a project's rows by idx_agents_project_id (walked backwards up to the limit). */
 export function listAgents(db: Db, filter: { project?: string; task?: string; limit?: number } = {}): AgentRow[] {
   const { where, params } = filterTerms(filter);
+  const index = filter.project === undefined ? "" : filter.task === undefined ? "INDEXED BY idx_agents_project_id" : "INDEXED BY idx_agents_task";
   return db
-    .query<Raw, Record<string, string | number>>(`SELECT * FROM agents ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $limit`)
+    .query<Raw, Record<string, string | number>>(`SELECT * FROM agents ${index} ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $limit`)
     .all({ ...params, limit: Math.max(1, Math.min(1000, filter.limit ?? 200)) })
     .map(toRow);
 }
@@ -168,9 +176,9 @@ export function getAttention(db: Db, project: string, task: string): string {
   return db.query<{ attention: string }, { project: string; task: string }>("SELECT attention FROM tasks WHERE project = $project AND name = $task").get({ project, task })?.attention ?? "";
 }
 
-/** The most recent master of a task (any state), for measuring its self-fixes. */
+/** The most recent master of a task (any state), for measuring its self-fixes. The task's rows, never the project's (idx_agents_project_id walked backwards). */
 export function lastMaster(db: Db, project: string, task: string): AgentRow | null {
-  const r = db.query<Raw, { project: string; task: string }>("SELECT * FROM agents WHERE project = $project AND task = $task AND role = 'master' AND session != '' ORDER BY id DESC LIMIT 1").get({ project, task });
+  const r = db.query<Raw, { project: string; task: string }>("SELECT * FROM agents INDEXED BY idx_agents_task WHERE project = $project AND task = $task AND role = 'master' AND session != '' ORDER BY id DESC LIMIT 1").get({ project, task });
   return r ? toRow(r) : null;
 }
 
@@ -225,7 +233,7 @@ export function latestAgentByTitle(db: Db, project: string, title: string): Agen
 export function endedSince(db: Db, project: string, task: string, title: string, since: string): AgentRow | null {
   const r = db
     .query<Raw, { project: string; task: string; title: string; since: string }>(
-      "SELECT * FROM agents WHERE project = $project AND task = $task AND title = $title AND state IN ('exited', 'failed') AND restarted = 0 AND ended_at > $since ORDER BY id DESC LIMIT 1",
+      "SELECT * FROM agents INDEXED BY idx_agents_task WHERE project = $project AND task = $task AND title = $title AND state IN ('exited', 'failed') AND restarted = 0 AND ended_at > $since ORDER BY id DESC LIMIT 1",
     )
     .get({ project, task, title, since });
   return r ? toRow(r) : null;

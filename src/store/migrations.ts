@@ -388,4 +388,10 @@ export const MIGRATIONS: Migration[] = [
       INSERT OR IGNORE INTO project_paths (project, path, created_at) SELECT project, path, added_at FROM repos;
     `);
   },
+  // 15: a project's agents newest first (agent list --all, instances?all=1) walk this index backwards and
+  // stop at the limit, instead of sorting every row the project ever had.
+  (db) => {
+    db.exec("CREATE INDEX idx_agents_project_id ON agents (project, id);");
+    if (db.query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").get()) db.exec("ANALYZE idx_agents_project_id");
+  },
 ];

@@ -189,6 +189,18 @@ export function getSignal(db: Db, id: number): SignalRow | null {
   return r ? toSignal(r) : null;
 }
 
+/**
+ * Signals of `project` that failed after `since` (status, per repo). One range of idx_signals_failed per
+ * project: a single GROUP BY over every project walked every failed signal ever stored.
+ */
+export function failedSignalsSince(db: Db, project: string, since: string): number {
+  return (
+    db
+      .query<{ n: number }, { project: string; since: string }>("SELECT COUNT(*) AS n FROM signals INDEXED BY idx_signals_failed WHERE status = 'failed' AND project = $project AND created_at > $since")
+      .get({ project, since })?.n ?? 0
+  );
+}
+
 /** Row counts by status (all four keys present), optionally for one project. */
 export function countSignals(db: Db, project?: string): Record<SignalRowStatus, number> {
   const out: Record<SignalRowStatus, number> = { pending: 0, processing: 0, done: 0, failed: 0 };

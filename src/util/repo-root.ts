@@ -2,7 +2,7 @@
 // CLI, so both name the same project: the main work tree of the git common dir (a linked worktree or a
 // subdirectory resolve to their repository; a submodule to its own work tree, whose git dir lives in
 // the superproject).
-import { realpathSync } from "node:fs";
+import { realpathSync, type Stats, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 
@@ -24,21 +24,128 @@ export function realOr(path: string): string {
 
 /** The repository's git common dir (shared by every linked worktree), absolute; null outside a git repo. */
 export function gitCommonDirSync(path: string): string | null {
+  const known = cachedRepoDirs(path) ?? plainCheckoutDirs(path);
+  if (known?.ok) return known.commonDir;
   const r = Bun.spawnSync(["git", "-C", path, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
   return r.exitCode === 0 ? r.stdout.toString().trim() : null;
 }
 
 export type RepoRootResult = { ok: true; root: string } | { ok: false; error: string };
 
-export function repoRootOf(path: string): RepoRootResult {
-  const start = realOr(path);
-  const r = Bun.spawnSync(["git", "-C", start, "rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
-  if (r.exitCode !== 0) return { ok: false, error: `not inside a git work tree: ${start}` };
-  const [common, top] = r.stdout.toString().trim().split("\n");
+/** The repository of a path: its root (as repoRootOf) and its git common dir. */
+export type RepoDirs = { ok: true; root: string; commonDir: string } | { ok: false; error: string };
+
+const REV_PARSE = ["rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"];
+const GIT_TIMEOUT_MS = 10_000;
+
+/**
+ * From `git rev-parse --git-common-dir --show-toplevel` run at `start`: the root, or that the git dir is a
+ * submodule's (under the superproject's .git/modules/), whose main work tree is the git dir's
+ * core.worktree (`mainTop` asks git for it).
+ */
+function dirsOf<T>(start: string, exitCode: number, out: string, mainTop: (common: string) => T): RepoDirs | T {
+  if (exitCode !== 0) return { ok: false, error: `not inside a git work tree: ${start}` };
+  const [common] = out.trim().split("\n");
   if (!common) return { ok: false, error: `git gave no git dir for ${start}` };
-  if (basename(common) === ".git") return { ok: true, root: realOr(dirname(common)) };
-  // A submodule (git dir under the superproject's .git/modules/): its main work tree is the git dir's core.worktree.
-  const main = Bun.spawnSync(["git", "--git-dir", common, "rev-parse", "--path-format=absolute", "--show-toplevel"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
-  const t = main.exitCode === 0 ? main.stdout.toString().trim() : "";
-  return { ok: true, root: realOr(t !== "" ? t : (top ?? start)) };
+  if (basename(common) === ".git") return { ok: true, root: realOr(dirname(common)), commonDir: common };
+  return mainTop(common);
+}
+
+function submoduleRoot(common: string, top: string | undefined, start: string, exitCode: number, out: string): RepoDirs {
+  const t = exitCode === 0 ? out.trim() : "";
+  return { ok: true, root: realOr(t !== "" ? t : (top ?? start)), commonDir: common };
+}
+
+export function repoDirsOf(path: string): RepoDirs {
+  const start = realOr(path);
+  const r = Bun.spawnSync(["git", "-C", start, ...REV_PARSE], { stdout: "pipe", stderr: "pipe", timeout: GIT_TIMEOUT_MS });
+  const out = r.stdout.toString();
+  return dirsOf(start, r.exitCode ?? 1, out, (common) => {
+    const main = Bun.spawnSync(["git", "--git-dir", common, "rev-parse", "--path-format=absolute", "--show-toplevel"], { stdout: "pipe", stderr: "pipe", timeout: GIT_TIMEOUT_MS });
+    return submoduleRoot(common, out.trim().split("\n")[1], start, main.exitCode ?? 1, main.stdout.toString());
+  });
+}
+
+async function gitOut(args: string[]): Promise<{ exitCode: number; out: string }> {
+  const p = Bun.spawn(["git", ...args], { stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: GIT_TIMEOUT_MS });
+  const [out, exitCode] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { exitCode, out };
+}
+
+/** repoDirsOf without blocking the event loop (the daemon resolves its repos this way at start). */
+export async function repoDirsOfAsync(path: string): Promise<RepoDirs> {
+  const start = realOr(path);
+  const r = await gitOut(["-C", start, ...REV_PARSE]);
+  const first = dirsOf(start, r.exitCode, r.out, (common) => common);
+  if (typeof first !== "string") return first;
+  const main = await gitOut(["--git-dir", first, "rev-parse", "--path-format=absolute", "--show-toplevel"]);
+  return submoduleRoot(first, r.out.trim().split("\n")[1], start, main.exitCode, main.out);
+}
+
+// What git said of a path, kept while the .git it found stays the same (by path, device and inode):
+// the daemon asks once per repo and run (registration, ownership claim, info/exclude, release), not
+// once per use: 500 repos cost ~1,500 git processes at each start. A main checkout (its .git a
+// directory) needs no git at all.
+const dirsCache = new Map<string, { id: string; dirs: RepoDirs }>();
+
+/** The nearest .git at or above `start` (a real path): the directory holding it and its stat. */
+function nearestDotGit(start: string): { dir: string; st: Stats } | null {
+  let dir = start;
+  for (let i = 0; i < 256; i++) {
+    const st = statSync(join(dir, ".git"), { throwIfNoEntry: false });
+    if (st) return { dir, st };
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return null;
+}
+
+/** The nearest .git at or above `start` (path, device, inode), or "" when there is none. */
+function dotGitIdentity(start: string): string {
+  const g = nearestDotGit(start);
+  return g ? `${g.dir}\0${g.st.dev}:${g.st.ino}` : "";
+}
+
+/** repoDirsOf's answer for `path` while its .git is unchanged; undefined when not asked yet. */
+export function cachedRepoDirs(path: string): RepoDirs | undefined {
+  const start = realOr(path);
+  const hit = dirsCache.get(start);
+  return hit && hit.id === dotGitIdentity(start) ? hit.dirs : undefined;
+}
+
+function remember(path: string, dirs: RepoDirs, id: string): RepoDirs {
+  if (dirsCache.size >= 10_000) dirsCache.clear();
+  dirsCache.set(path, { id, dirs });
+  return dirs;
+}
+
+/**
+ * A main checkout's dirs, read from the file system: the nearest .git at or above `path` is a directory
+ * (git's own answer there). Undefined when git must say: no .git, or a .git file (a linked worktree or
+ * a submodule, whose repository is elsewhere).
+ */
+export function plainCheckoutDirs(path: string): RepoDirs | undefined {
+  const g = nearestDotGit(realOr(path));
+  return g?.st.isDirectory() ? { ok: true, root: g.dir, commonDir: join(g.dir, ".git") } : undefined;
+}
+
+/** repoDirsOf, asked once while the repo's .git stays the same (never, for a main checkout). */
+export function repoDirsCached(path: string): RepoDirs {
+  const start = realOr(path);
+  return cachedRepoDirs(start) ?? remember(start, plainCheckoutDirs(start) ?? repoDirsOf(start), dotGitIdentity(start));
+}
+
+/** repoDirsCached without blocking the event loop. */
+export async function repoDirsCachedAsync(path: string): Promise<RepoDirs> {
+  const start = realOr(path);
+  const known = cachedRepoDirs(start) ?? plainCheckoutDirs(start);
+  if (known) return remember(start, known, dotGitIdentity(start));
+  const id = dotGitIdentity(start);
+  return remember(start, await repoDirsOfAsync(start), id);
+}
+
+export function repoRootOf(path: string): RepoRootResult {
+  const d = repoDirsOf(path);
+  return d.ok ? { ok: true, root: d.root } : d;
 }

@@ -3,12 +3,12 @@
 // SQLite's plan for it, so an edited query (or a partial index whose WHERE no longer matches) fails here.
 import { describe, expect, test } from "bun:test";
 import { type Db, openStore } from "../../src/store/db.ts";
-import { claimNextSignal, enqueueSignal, findSignalBySource, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
+import { claimNextSignal, enqueueSignal, failedSignalsSince, findSignalBySource, insertFinishedSignal, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
 import { activeTaskSummaries, countTasksByProject, countTasksByStatus, createTask, deleteTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPrAll, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
-import { endAgent, endedSince, insertAgent, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
+import { endAgent, endedSince, insertAgent, lastMaster, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
 import { countTaskAudit, listAudit, recordAudit } from "../../src/store/audit.ts";
 import { listPrRetriesDue } from "../../src/github/store.ts";
-import { listUsage, setAgentUsage, usageTotals } from "../../src/store/usage.ts";
+import { listUsage, setAgentUsage, usageOfTasks, usageTotals } from "../../src/store/usage.ts";
 import { writeTx } from "../../src/store/db.ts";
 import { agentTitlesOf, batchSql, deleteSql, RETENTION_TABLES, taskAtRest, tasksFinishedBefore } from "../../src/store/retention.ts";
 
@@ -103,6 +103,71 @@ describe("per-signal and per-pass queries use their indexes", () => {
         db.close();
       }
     });
+  }
+});
+
+/**
+ * A store with agent, signal and audit history all at once (thousands of ended agents, finished and
+ * failed signals, audit rows) and a few live agents, with statistics (ANALYZE) or without them: SQLite
+ * plans differently in each, and a hot path must use an index in both.
+ */
+function historyStore(stats: boolean): Db {
+  const db = openStore(":memory:");
+  writeTx(db, () => {
+    for (let i = 0; i < 40; i++) createTask(db, { project: `p${i % 4}`, name: `t${i}`, content: "" });
+    for (let i = 0; i < 4000; i++) {
+      const a = insertAgent(db, { project: `p${i % 4}`, task: `t${i % 40}`, title: `t${i % 40}-x${i}`, role: "coder", session: `s${i}`, cwd: "", program: "" });
+      if (i < 3980) endAgent(db, a.id, i % 9 ? "exited" : "failed", 0, "");
+    }
+    for (let i = 0; i < 4000; i++) insertFinishedSignal(db, { project: `p${i % 4}`, task: `t${i % 40}`, type: "implement_finished", source: `file:h#${i}`, status: i % 5 ? "done" : "failed", result: "x" }, "w");
+    for (let i = 0; i < 20; i++) enqueueSignal(db, { project: `p${i % 4}`, task: `t${i % 40}`, type: "implement_finished", source: `cli#${i}` });
+    for (let i = 0; i < 4000; i++) recordAudit(db, { kind: "plan_transition", project: `p${i % 4}`, task: `t${i % 40}`, message: "x" });
+  });
+  if (stats) db.exec("ANALYZE");
+  return db;
+}
+
+describe("hot paths use an index on a store with agent, signal and audit history (with and without statistics)", () => {
+  // [name, call, the plan wanted] — status, kas daemon status, agent list (--all), instances?all=1, the
+  // per-pass and per-signal lookups, event replay.
+  const cases: [string, (db: Db) => unknown, RegExp][] = [
+    ["live agents of every project (GET /v1/status)", (db) => liveAgents(db), /SCAN agents USING INDEX idx_agents_live_title/],
+    ["live agents of a project (every pass, agent list)", (db) => liveAgents(db, { project: "p1" }), /SEARCH agents USING INDEX idx_agents_live_title \(project=\?\)/],
+    ["live agents of a task", (db) => liveAgents(db, { project: "p1", task: "t1" }), /SEARCH agents USING INDEX idx_agents_task \(project=\? AND task=\? AND state=\?\)/],
+    ["agents of a project, newest first (agent list --all, instances?all=1)", (db) => listAgents(db, { project: "p1", limit: 500 }), /^SEARCH agents USING INDEX idx_agents_project_id \(project=\?\)$/],
+    ["agents of a task, newest first (agent list --all --task)", (db) => listAgents(db, { project: "p1", task: "t1", limit: 500 }), /SEARCH agents USING INDEX idx_agents_task \(project=\? AND task=\?\)/],
+    ["liveAgentByTitle (before every start)", (db) => liveAgentByTitle(db, "p1", "t1-x1"), /SEARCH agents USING INDEX idx_agents_live_title \(project=\? AND title=\?\)/],
+    ["endedSince (per missing agent)", (db) => endedSince(db, "p1", "t1", "t1-x1", "2026-01-01"), /SEARCH agents USING INDEX idx_agents_task/],
+    ["lastMaster (per review signal)", (db) => lastMaster(db, "p1", "t1"), /SEARCH agents USING INDEX idx_agents_task \(project=\? AND task=\?\)/],
+    ["failed signals of the last day (GET /v1/status)", (db) => failedSignalsSince(db, "p1", "2026-01-01"), /SEARCH signals USING COVERING INDEX idx_signals_failed \(project=\? AND created_at>\?\)/],
+    ["active tasks (GET /v1/status)", (db) => activeTaskSummaries(db), /idx_tasks_active/],
+    ["task counts (GET /v1/status)", (db) => countTasksByProject(db), /task_counts/],
+    ["usage of the active tasks (GET /v1/status)", (db) => usageOfTasks(db, "p1", ["t1", "t5"]), /SEARCH agent_usage USING INDEX idx_agent_usage_task \(project=\? AND task=\?\)/],
+    ["findSignalBySource (once per signal file)", (db) => findSignalBySource(db, "file:h#1"), /USING INDEX idx_signals_source/],
+    ["peekPending (every pass)", (db) => peekPending(db, "p1", 200), /idx_signals_pending/],
+    ["pendingProjects (every timer pass)", (db) => pendingProjects(db), /idx_signals_pending/],
+    ["task show: newest history of a task", (db) => listAudit(db, { project: "p1", task: "t1", limit: 10 }), /SEARCH audit_events USING INDEX idx_audit_task_id \(project=\? AND task=\?\)$/],
+    ["event replay page", (db) => listAudit(db, { afterId: 100, limit: 500 }), /SEARCH audit_events USING INTEGER PRIMARY KEY \(rowid>\?\)/],
+  ];
+  for (const stats of [false, true]) {
+    for (const [name, fn, want] of cases) {
+      test(`${name}${stats ? " (ANALYZE)" : " (no statistics)"}`, () => {
+        const db = historyStore(stats);
+        try {
+          const plans = plansOf(db, () => fn(db));
+          expect(plans.length).toBeGreaterThan(0);
+          const hit = plans.find((p) => want.test(p.plan));
+          if (!hit) throw new Error(`no statement used ${want}; plans:\n${plans.map((p) => `${p.sql.replace(/\s+/g, " ")}\n  → ${p.plan}`).join("\n")}`);
+          for (const p of plans) {
+            // Never a walk of a history table or of a whole project's rows in a non-partial index.
+            expect(p.plan).not.toMatch(/SCAN (signals|agents|tasks|audit_events|agent_usage)\b(?! USING (COVERING )?INDEX (idx_agents_live_title|idx_signals_pending|idx_tasks_active|idx_tasks_attention))/);
+            expect(p.plan).not.toMatch(/SEARCH agents USING (COVERING )?INDEX idx_agents_task \(project=\?\)/);
+          }
+        } finally {
+          db.close();
+        }
+      });
+    }
   }
 });
 
