@@ -59,6 +59,8 @@ export interface ReloadOutcome {
   source: string;
   ok: boolean;
   error: string | null;
+  /** What the reload changed, one "key: old → new" each, secrets masked (empty when refused). */
+  changes: string[];
 }
 
 export interface StatusResponse {
@@ -237,7 +239,7 @@ export class Daemon {
     } catch (err) {
       const error = err instanceof ConfigError ? err.message : `${(err as Error).message}`;
       this.log.error(`reload (${source}) refused, previous config kept: ${error}`);
-      this.lastReload = { seq, at, source, ok: false, error };
+      this.lastReload = { seq, at, source, ok: false, error, changes: [] };
       return { ok: false, error };
     }
     for (const w of loaded.warnings) this.log.warn(w);
@@ -254,7 +256,7 @@ export class Daemon {
     if (next.poll_interval_sec !== prev.poll_interval_sec) this.loop.setInterval(next.poll_interval_sec * 1000);
     this.syncRepos();
     for (const p of this.plugins) p.onConfig?.(next);
-    this.lastReload = { seq, at, source, ok: true, error: null };
+    this.lastReload = { seq, at, source, ok: true, error: null, changes };
     this.log.info(`config reloaded (${source}) from ${loaded.path}: ${changes.length ? changes.join("; ") : "no changes"}`);
     return { ok: true, changes, warnings: loaded.warnings };
   }

@@ -55,7 +55,9 @@ describe("reload", () => {
     sb.writeConfig(`poll_interval_sec = 0.5\nrepos = ["${r1}"]\n`);
     const rl = await sb.run(["daemon", "reload"]);
     expect(rl.code).toBe(0);
-    expect(rl.stdout.trim()).toBe("daemon reloaded");
+    expect(rl.stdout).toContain("daemon reloaded, 2 changes:\n");
+    expect(rl.stdout).toContain("  poll_interval_sec: 2 → 0.5\n");
+    expect(rl.stdout).toContain(`  repos: [] → ["${r1}"]\n`);
     let st = await status(sb);
     expect(st.poll_interval_sec).toBe(0.5);
     expect(st.repos.map((r) => r.project)).toEqual(["r1"]);
@@ -86,6 +88,19 @@ describe("reload", () => {
     expect(ok.status).toBe(200);
     expect(ok.json.status).toBe("reloaded");
     expect((await status(sb)).poll_interval_sec).toBe(1);
+
+    // --json, default_program, [agents] and a secret (masked, still shown as changed)
+    sb.writeConfig(`poll_interval_sec = 1\ndefault_program = "claude"\n[agents.coder]\nmodel = "claude-opus-5-5"\n[notify]\nwebhook = "https://u:hunter2pass@hooks.example/x"\n`);
+    const js = await sb.run(["daemon", "reload", "--json"]);
+    expect(js.code, js.stderr).toBe(0);
+    const out = JSON.parse(js.stdout) as { status: string; changes: string[] };
+    expect(out.status).toBe("reloaded");
+    expect(out.changes).toContain('default_program: "" → "claude"');
+    expect(out.changes.some((c) => c.startsWith("agents.coder") && c.includes("claude-opus-5-5"))).toBe(true);
+    expect(out.changes.some((c) => c.startsWith("notify.webhook"))).toBe(true);
+    expect(js.stdout).not.toContain("hunter2pass");
+    const same = await sb.run(["daemon", "reload"]);
+    expect(same.stdout.trim()).toBe("daemon reloaded: no changes");
 
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);

@@ -14,7 +14,7 @@ const fixture: StatusResponse = {
   poll_interval_sec: 2,
   watch_signals: true,
   repo_count: 2,
-  last_reload: { seq: 2, at: "2026-11-23T11:00:00.000Z", source: "SIGHUP", ok: false, error: "daemon.toml: key \"x\": bad" },
+  last_reload: { seq: 2, at: "2026-11-23T11:00:00.000Z", source: "SIGHUP", ok: false, error: "daemon.toml: key \"x\": bad", changes: [] },
   scan: { ticks: 10, event_passes: 3, last_tick_at: null, last_tick_ms: 1 },
   max_parallel_wave_tasks: { value: 4, source: "machine", cores: 2, available_mb: 23_000 },
   repos: [

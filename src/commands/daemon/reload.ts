@@ -4,14 +4,17 @@ import { pidFilePath } from "../../config/paths.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
 import { processAlive, readPidFile } from "../../daemon/pidfile.ts";
-import { clientSocketPath, fail, guard, print } from "../_util.ts";
+import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
 export default withExamples(defineCommand({
   meta: {
     name: "reload",
     description: "Reload the daemon configuration: SIGHUP to the PID in ~/.config/kasmos/daemon.pid. Waits for the daemon to report the outcome; a broken config is refused (exit 1) and the old one stays in force."  },
-  args: { ...socketArg },
+  args: {
+    ...socketArg,
+    json: { type: "boolean", description: "print JSON {status: \"reloaded\", changes: [\"key: old → new\"]} (secrets masked)" },
+  },
   async run({ args }) {
     await guard(async () => {
       const pid = readPidFile(pidFilePath());
@@ -25,7 +28,8 @@ export default withExamples(defineCommand({
       }
       process.kill(pid, "SIGHUP");
       if (before === null) {
-        print(`reload signal sent to daemon (pid ${pid})\n`);
+        if (args.json) printJson({ status: "signalled", pid, changes: null });
+        else print(`reload signal sent to daemon (pid ${pid})\n`);
         return;
       }
       const deadline = Date.now() + 5000;
@@ -35,11 +39,12 @@ export default withExamples(defineCommand({
         const r = s.last_reload;
         if (r && r.seq > before) {
           if (!r.ok) fail(`reload refused, previous config kept: ${r.error}`);
-          print("daemon reloaded\n");
+          if (args.json) printJson({ status: "reloaded", changes: r.changes });
+          else print(r.changes.length === 0 ? "daemon reloaded: no changes\n" : `daemon reloaded, ${r.changes.length} change${r.changes.length === 1 ? "" : "s"}:\n${r.changes.map((c) => `  ${c}\n`).join("")}`);
           return;
         }
       }
       fail("daemon did not report the reload within 5s; check its log");
     });
   },
-}), ["kas daemon reload"]);
+}), ["kas daemon reload", "kas daemon reload --json"]);
