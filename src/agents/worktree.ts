@@ -2,8 +2,9 @@
 // Git's worktree metadata is not safe under concurrent `worktree add`, so all mutations for one repo are
 // serialised through an in-process promise chain.
 import { gitCommonDirSync } from "../util/repo-root.ts";
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
-import { mkdir, readdir, realpath, rename, rmdir, stat } from "node:fs/promises";
+import { closeSync, constants, existsSync, openSync, readSync, writeSync } from "node:fs";
+import { openContainedDir, READ_NOFOLLOW, withContainedDir } from "../util/contained-fs.ts";
+import { lstat, readdir, realpath, rename, rmdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 
 export class GitError extends Error {
@@ -175,18 +176,37 @@ export function ensureExcludedSync(repo: string): void {
     if (commonDirs.size >= 10_000) commonDirs.clear();
     commonDirs.set(repo, common);
   }
-  const info = join(common, "info");
-  const file = join(info, "exclude");
-  let text = "";
+  // info/ and info/exclude are opened without following a link: a repo cannot make kasmos append elsewhere.
+  withContainedDir(common, "info", (info) => {
+    const text = readSmall(`${info}/exclude`);
+    const missing = missingExcludes(text);
+    if (missing.length === 0) return;
+    const fd = openSync(`${info}/exclude`, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+    try {
+      writeSync(fd, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}# kasmos (its own state; never committed)\n${missing.join("\n")}\n`);
+    } finally {
+      closeSync(fd);
+    }
+  }, 0o755);
+}
+
+/** A small text file's first MiB ("" when missing); a link or FIFO there throws rather than being followed. */
+function readSmall(path: string): string {
+  let fd: number;
   try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    text = "";
+    fd = openSync(path, READ_NOFOLLOW);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return "";
+    throw err;
   }
-  const missing = missingExcludes(text);
-  if (missing.length === 0) return;
-  mkdirSync(info, { recursive: true });
-  appendFileSync(file, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}# kasmos (its own state; never committed)\n${missing.join("\n")}\n`);
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = readSync(fd, buf, n, buf.length - n, n);
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A leftover folder is set aside, not deleted: it may hold an agent's uncommitted work. */
@@ -210,7 +230,9 @@ export async function ensureWorktree(repo: string, branch: string): Promise<{ pa
     ensureExcludedSync(repo);
     const path = worktreePath(repo, branch);
     const real = await realOrResolved(path);
-    let folder = await stat(path).catch(() => null);
+    // .worktrees and the task's folder are never followed as links (the repo check refuses such a repo).
+    openContainedDir(resolve(repo), WORKTREES_DIR, 0o755).close();
+    let folder = await lstat(path).catch(() => null);
 
     const all = await listWorktrees(repo);
     const here = all.find((w) => w.path === path || w.path === real);
@@ -228,7 +250,6 @@ export async function ensureWorktree(repo: string, branch: string): Promise<{ pa
       await moveAside(path);
       folder = null;
     }
-    await mkdir(join(resolve(repo), WORKTREES_DIR), { recursive: true });
 
     const args = (await refExists(repo, `refs/heads/${branch}`))
       ? ["worktree", "add", path, branch]
@@ -272,10 +293,26 @@ export interface WorktreeCheck {
   prunable: boolean;
   /** `git status --porcelain` lines (uncommitted or untracked work), at most 5. */
   dirty: string[];
+  /**
+   * Git-ignored files and folders (a wholly ignored folder as `dir/`) that `git worktree remove`
+   * deletes without asking; read only when nothing is dirty, at most MAX_IGNORED_LISTED.
+   */
+  ignored: string[];
   /** A remote-tracking branch contains its HEAD. */
   pushed: boolean;
   /** Its HEAD is in the default branch (local or origin's). */
   merged: boolean;
+}
+
+/** Ignored entries listed per worktree at most (a report, not an inventory). */
+export const MAX_IGNORED_LISTED = 200;
+
+/** Git-ignored entries of a checkout: files, and folders matched as a whole (`node_modules/`). */
+async function ignoredFiles(path: string): Promise<string[]> {
+  // Not gitOk: its trim() would eat a leading space of the first name.
+  const r = await git(path, ["status", "--porcelain", "-z", "--ignored=matching", "--untracked-files=all"]);
+  if (r.code !== 0) throw new GitError(r.stderr || `git status --ignored exited ${r.code}`, [], r.stderr, r.code);
+  return r.stdout.split("\0").filter((e) => e.startsWith("!! ")).map((e) => e.slice(3)).slice(0, MAX_IGNORED_LISTED);
 }
 
 /** The state of the branch's worktree, or null when it has none. */
@@ -284,9 +321,10 @@ export async function inspectWorktree(repo: string, branch: string): Promise<Wor
   const real = await realOrResolved(path);
   const here = (await listWorktrees(repo)).find((w) => w.path === path || w.path === real);
   if (!here) return null;
-  const out: WorktreeCheck = { path, prunable: here.prunable, dirty: [], pushed: false, merged: false };
+  const out: WorktreeCheck = { path, prunable: here.prunable, dirty: [], ignored: [], pushed: false, merged: false };
   if (here.prunable) return out;
   out.dirty = (await gitOk(path, ["status", "--porcelain"])).split("\n").filter((l) => l.trim().length > 0).slice(0, 5);
+  if (out.dirty.length === 0) out.ignored = await ignoredFiles(path);
   const head = await headOf(path);
   if (head === null) return out;
   out.pushed = (await gitOk(repo, ["branch", "-r", "--contains", head])).trim().length > 0;

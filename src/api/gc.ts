@@ -3,6 +3,8 @@ import * as v from "valibot";
 
 export const GcBody = v.object({
   dry_run: v.optional(v.boolean("dry_run must be a boolean"), false),
+  /** Also remove finished worktrees whose git-ignored files are not build output (.env, logs). */
+  force: v.optional(v.boolean("force must be a boolean"), false),
 });
 export type GcBody = v.InferOutput<typeof GcBody>;
 
@@ -10,6 +12,8 @@ export interface GcWorktree {
   project: string;
   task: string;
   path: string;
+  /** Git-ignored files and folders it holds, deleted with it (listed by a dry run too); absent = none. */
+  ignored?: string[];
 }
 
 export interface GcKeptWorktree extends GcWorktree {

@@ -7,7 +7,7 @@
 //  - a live agent that is no longer expected is stopped in the background (bounded grace).
 // Derived from state, so a restart, a SIGKILL or a CLI transition needs no replay.
 import { agentVisibleEnv } from "../agents/private-env.ts";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentEventBody, RestartReply } from "../api/agents.ts";
 import type { AgentActivity, Harness } from "../agents/harness/types.ts";
@@ -19,6 +19,7 @@ import { ForeignSessionError, type SessionInfo, Tmux } from "../agents/tmux.ts";
 import { agentSessionTitle } from "../agents/session-name.ts";
 import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
+import { ensurePrivateDir, writePrivateFile } from "../config/private-state.ts";
 import { repoProcessorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig } from "../config/schema.ts";
@@ -820,10 +821,10 @@ export class AgentRunner {
       return fail(`preflight for ${cmd.harness.name}: ${(err as Error).message}`, true);
     }
     const prompt = await this.prompt(repo, t, w, cwd, eff, kasmosBin);
-    mkdirSync(dirname(promptFile), { recursive: true, mode: 0o700 });
-    writeFileSync(promptFile, prompt);
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    for (const [name, text] of Object.entries(cmd.files)) writeFileSync(join(runDir, name), text, { mode: 0o600 });
+    ensurePrivateDir(dirname(promptFile)); // 0700 folders, 0600 files, whatever the umask (they hold prompts and settings)
+    writePrivateFile(promptFile, prompt);
+    ensurePrivateDir(runDir);
+    for (const [name, text] of Object.entries(cmd.files)) writePrivateFile(join(runDir, name), text);
     Object.assign(env, {
       KASMOS_MANAGED: "1",
       KASMOS_PROJECT: repo.project,

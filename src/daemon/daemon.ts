@@ -11,6 +11,7 @@ import type { Logger } from "./log.ts";
 import { claimRepo, releaseRepo } from "./repo-lock.ts";
 import { type RepoEntry, RepoRegistry, repoWarnings } from "./repos.ts";
 import { ScanLoop } from "./scan-loop.ts";
+import { statusWarnings } from "./repo-warnings.ts";
 
 export interface AgentSummary {
   title: string;
@@ -51,6 +52,8 @@ export interface RepoStatus extends RepoCounts {
   problem: string | null;
   /** claiming: registered, its root and ownership being settled (just after a start); then ok or problem. Absent from older daemons. */
   state?: "claiming" | "ok" | "problem";
+  /** Things that work but will bite (a repo without commits): not skipped, but said. */
+  warnings?: string[];
 }
 
 export interface ReloadOutcome {
@@ -193,7 +196,7 @@ export class Daemon {
     for (const p of this.plugins) if (p.repoCounts) counts = p.repoCounts();
     const repos = this.registry.list().map((r): RepoStatus => {
       const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {}, tasks: [], failed_signals_24h: 0 };
-      return { project: r.project, path: r.path, source: r.source, problem: r.problem, state: r.claiming ? "claiming" : r.problem ? "problem" : "ok", ...c };
+      return { project: r.project, path: r.path, source: r.source, problem: r.problem, state: r.claiming ? "claiming" : r.problem ? "problem" : "ok", warnings: r.problem || r.claiming ? [] : statusWarnings(r.path), ...c };
     });
     return {
       running: true,

@@ -1,6 +1,7 @@
 // `kasmos daemon start` without --foreground: re-execute ourselves detached (setsid) with the log file
 // as stdout/stderr, then return only once the child answers on the socket or has died (bun-stack.md §6).
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
+import { openPrivateAppend } from "../config/private-state.ts";
 import { dirname } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { logFilePath, pidFilePath } from "../config/paths.ts";
@@ -54,7 +55,7 @@ export async function startDetached(opts: { configPath?: string | undefined; soc
   const log = logFilePath();
   mkdirSync(dirname(log), { recursive: true, mode: 0o700 });
   if (existsSync(log) && statSync(log).size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
-  const logFd = openSync(log, "a", 0o600);
+  const logFd = openPrivateAppend(log); // 0600 whatever the umask, an older 0644 log tightened
   const args = [...selfCommand(), "daemon", "start", "--foreground"];
   if (opts.configPath) args.push("--config", opts.configPath);
   if (opts.socketFlag) args.push("--socket", opts.socketFlag);

@@ -8,6 +8,7 @@ import { inspectWorktree, removeWorktree, worktreePath } from "../agents/worktre
 import type { GcKeptWorktree, GcReport, GcWorktree } from "../api/gc.ts";
 import type { DaemonConfig, RetentionConfig } from "../config/schema.ts";
 import { pruneQuarantine, signalDirs } from "../signals/files.ts";
+import { classifyIgnored, listShort } from "./gc-ignored.ts";
 import { liveAgentByTitle } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
@@ -20,6 +21,14 @@ import type { StoreMetricsReader } from "./metrics.ts";
 import type { RepoEntry } from "./repos.ts";
 
 const DAY_MS = 86_400_000;
+
+export interface GcRunOptions {
+  dryRun: boolean;
+  full: boolean;
+  onDemand: boolean;
+  /** Also remove worktrees holding git-ignored files that are not build output (`kas daemon gc --force`). */
+  force?: boolean;
+}
 
 export interface GcDeps {
   db: Db;
@@ -42,7 +51,12 @@ export interface GcDeps {
 export function pruneRepoQuarantine(repo: RepoEntry, r: RetentionConfig, dryRun: boolean, log: Logger | null): number {
   let total = 0;
   for (const dir of signalDirs(repo.path)) {
-    const n = pruneQuarantine(dir, { maxDays: r.days, maxFiles: r.quarantine_max_files, nowMs: Date.now(), dryRun });
+    let n = 0;
+    try {
+      n = pruneQuarantine(dir, { maxDays: r.days, maxFiles: r.quarantine_max_files, nowMs: Date.now(), dryRun });
+    } catch (err) {
+      log?.warn(`${repo.project}: ${dir.rel}/failed not pruned: ${(err as Error).message}`); // a link there is never followed
+    }
     if (n > 0 && log && !dryRun) log.info(`${repo.project}: removed ${n} quarantined signal file${n === 1 ? "" : "s"} from ${dir.rel}/failed ([retention] days = ${r.days}, quarantine_max_files = ${r.quarantine_max_files})`);
     total += n;
   }
@@ -109,13 +123,13 @@ export class GcRunner {
   }
 
   /** One collection; runs queue behind each other. `full` may rewrite an old store once (VACUUM). */
-  run(opts: { dryRun: boolean; full: boolean; onDemand: boolean }): Promise<GcReport> {
+  run(opts: GcRunOptions): Promise<GcReport> {
     const next = this.chain.catch(() => undefined).then(() => this.once(opts));
     this.chain = next;
     return next;
   }
 
-  private async once(opts: { dryRun: boolean; full: boolean; onDemand: boolean }): Promise<GcReport> {
+  private async once(opts: GcRunOptions): Promise<GcReport> {
     const t0 = performance.now();
     const { db, log } = this.deps;
     const r = this.deps.config().retention;
@@ -148,10 +162,13 @@ export class GcRunner {
           continue;
         }
         if (check !== null) {
+          const { build, valuable } = classifyIgnored(check.ignored);
           const reason = check.dirty.length > 0
             ? `uncommitted work: ${check.dirty.join("; ")}`
-            : !check.pushed && !check.merged && !check.prunable ? `branch ${t.branch} is neither pushed nor merged into the default branch` : null;
-          const entry = { project: repo.project, task: t.name, path: check.path };
+            : !check.pushed && !check.merged && !check.prunable ? `branch ${t.branch} is neither pushed nor merged into the default branch`
+            : valuable.length > 0 && opts.force !== true ? `git-ignored files that are not build output: ${listShort(valuable)} (kas daemon gc --force deletes them with the worktree)` : null;
+          const ignored = [...valuable, ...build];
+          const entry = { project: repo.project, task: t.name, path: check.path, ...(ignored.length > 0 ? { ignored } : {}) };
           if (reason !== null) {
             keptTrees.push({ ...entry, reason });
             if (!dryRun) this.reportKept(entry, reason);
@@ -166,7 +183,8 @@ export class GcRunner {
               keptTrees.push({ ...entry, reason: `git worktree remove: ${(err as Error).message.split("\n")[0]}` });
               continue;
             }
-            recordAudit(db, { kind: "worktree_removed", project: repo.project, task: t.name, message: `worktree removed: ${check.path} (${t.status} ${r.worktree_grace_days}+ days, branch ${check.merged ? "merged" : "pushed"})`, detail: { path: check.path, branch: t.branch } });
+            const deleted = ignored.length > 0 ? `; git-ignored files deleted with it: ${listShort(ignored)}` : "";
+            recordAudit(db, { kind: "worktree_removed", project: repo.project, task: t.name, message: `worktree removed: ${check.path} (${t.status} ${r.worktree_grace_days}+ days, branch ${check.merged ? "merged" : "pushed"})${deleted}`, detail: { path: check.path, branch: t.branch, ignored } });
           }
           removedTrees.push(entry);
         }

@@ -293,7 +293,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       mountMetricsRoute(app, d, metrics);
       app.post("/v1/gc", async (c) => {
         const body = await jsonBody(c, GcBody);
-        return c.json(await gc.run({ dryRun: body.dry_run, full: true, onDemand: true }));
+        return c.json(await gc.run({ dryRun: body.dry_run, full: true, onDemand: true, force: body.force }));
       });
     },
   });

@@ -17,7 +17,7 @@ export function readPidFile(path: string): number | null {
 export function writePidFile(path: string, pid: number): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.${pid}.tmp`;
-  writeFileSync(tmp, `${pid}\n`, { mode: 0o644 });
+  writeFileSync(tmp, `${pid}\n`, { mode: 0o600 });
   renameSync(tmp, path);
 }
 

@@ -8,6 +8,7 @@ import { cachedRepoDirs, expandHome, plainCheckoutDirs, type RepoDirs, repoDirsC
 import { Limiter } from "../util/limiter.ts";
 import { deleteStoredRepo, insertStoredRepo, listStoredRepos } from "../store/repos.ts";
 import { ensureProjectKey } from "../store/project-keys.ts";
+import { repoLayoutProblem } from "./repo-layout.ts";
 
 export type RepoSource = "config" | "api" | "config+api";
 
@@ -43,7 +44,7 @@ export function repoPathProblem(path: string): string | null {
   // Walk up looking for .git (a directory in a main checkout, a file in a linked worktree).
   let dir = path;
   for (let i = 0; i < 256; i++) {
-    if (existsSync(join(dir, ".git"))) return null;
+    if (existsSync(join(dir, ".git"))) return repoLayoutProblem(path);
     const parent = dirname(dir);
     if (parent === dir) break;
     dir = parent;

@@ -1,7 +1,8 @@
 // Foreground daemon: load config, take the socket, write the PID file, serve, scan, shut down cleanly.
 import { existsSync, lstatSync } from "node:fs";
 import { ConfigError, loadConfig } from "../config/load.ts";
-import { pidFilePath, storePath } from "../config/paths.ts";
+import { configDir, pidFilePath, storePath } from "../config/paths.ts";
+import { ensurePrivateDir, securePrivateState } from "../config/private-state.ts";
 import { Checkpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from "../store/checkpointer.ts";
 import { openStore } from "../store/db.ts";
 import { Daemon } from "./daemon.ts";
@@ -68,6 +69,8 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   }
 
   let db: ReturnType<typeof openStore>;
+  // Store, logs, prompts and run folders: 0600 in 0700 folders; what others could read is tightened now.
+  for (const note of [ensurePrivateDir(configDir()), ...securePrivateState()]) if (note !== null) log.warn(`private files: ${note}`);
   try {
     db = openStore(storePath());
   } catch (err) {

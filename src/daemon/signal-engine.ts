@@ -17,6 +17,8 @@ import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
 import { consumeFile, ensureSignalDirs, type FolderFilter, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
+import { isLinkRefused } from "../util/contained-fs.ts";
+import { FolderGuard } from "./folder-guard.ts";
 import { ensureExcludedSync } from "../agents/worktree.ts";
 import { bodyMatters } from "../signals/grammar.ts";
 import { recordAudit } from "../store/audit.ts";
@@ -76,6 +78,8 @@ interface PreparedFile {
 export class SignalEngine {
   /** Execution state each decided result started from (for the phase_changed audit, without a re-read). */
   private previous = new WeakMap<ProcessResult, ExecutionState>();
+  /** Refuses folders reached through links, once each (folder-guard.ts). */
+  private guard: FolderGuard;
   /** Projects with pending rows, computed once per timer pass (null = check every repo). */
   private pendingSnapshot: Set<string> | null = null;
 
@@ -89,7 +93,9 @@ export class SignalEngine {
     private onCommitted: (repo: RepoEntry, task: string, result: ProcessResult) => void = () => {},
     /** Worktree folders to scan, per repo (default: all). */
     private folders: (project: string) => FolderFilter | undefined = () => undefined,
-  ) {}
+  ) {
+    this.guard = new FolderGuard(db, log, hub);
+  }
 
   /** Start-of-life recovery: processing/ files back into place, in-flight rows back to pending. */
   recover(repos: RepoEntry[]): void {
@@ -99,7 +105,8 @@ export class SignalEngine {
   }
 
   prepareRepo(repo: RepoEntry): void {
-    if (repo.problem || repo.claiming) return;
+    if (repo.claiming) return;
+    if (repo.problem) return this.guard.skipped(repo);
     try {
       ensureExcludedSync(repo.path); // before the first signal folder exists: never `?? .kasmos/` in git status
     } catch (err) {
@@ -107,11 +114,12 @@ export class SignalEngine {
     }
     for (const d of signalDirs(repo.path)) {
       try {
-        if (d.worktree === "") ensureSignalDirs(d.path);
+        if (d.worktree === "") ensureSignalDirs(d);
         const n = recoverProcessing(d);
         if (n > 0) this.log.warn(`${repo.project}: moved ${n} files from ${d.rel}/processing back for processing`);
       } catch (err) {
-        this.log.warn(`${repo.project}: cannot prepare ${d.rel}: ${(err as Error).message}`);
+        if (isLinkRefused(err)) this.guard.refuseFolder(repo, d, err.message);
+        else this.log.warn(`${repo.project}: cannot prepare ${d.rel}: ${(err as Error).message}`);
       }
     }
   }
@@ -142,6 +150,7 @@ export class SignalEngine {
 
   async scanRepo(repo: RepoEntry): Promise<ScanStats> {
     const stats: ScanStats = { files: 0, finished: 0, rows: 0, settleInMs: 0 };
+    if (this.guard.layoutBroken(repo)) return stats; // a link or chmod since registration: nothing more is touched
     // One config read per scan, not per signal (the repo's overrides file is stat'ed on each read).
     try {
       await this.bridgeFiles(repo, stats);
@@ -212,7 +221,15 @@ export class SignalEngine {
       } catch {
         before = null;
       }
-      const files = listSignalFiles(dir);
+      let files: FoundFile[];
+      try {
+        files = listSignalFiles(dir);
+      } catch (err) {
+        if (!isLinkRefused(err)) throw err;
+        this.guard.refuseFolder(repo, dir, err.message);
+        if (repo.problem) return; // the repo's own signals folder: nothing of it is touched any more
+        continue;
+      }
       if (files.length === 0 && before !== null) this.quiet.set(dir.path, before);
       else this.quiet.delete(dir.path);
       for (const f of files) {
@@ -275,7 +292,7 @@ export class SignalEngine {
     }
     const sig = parsed.signal;
     // Most signals are empty: no open/read/close for them (a burst is syscall-bound).
-    const body: PreparedFile["body"] = f.size === 0 ? { ok: true, body: "" } : readSignalBody(f.path, f.size);
+    const body: PreparedFile["body"] = f.size === 0 ? { ok: true, body: "" } : readSignalBody(f.dir, f.name, f.size);
     const head = body.ok && NEEDS_HEAD.has(sig.type) ? await this.headFor(repo, sig.task) : null;
     return { f, sig, key: dedupKey(sig), body, head };
   }
@@ -353,8 +370,8 @@ export class SignalEngine {
       try {
         if ("prior" in o) {
           if (o.prior.status === "failed") quarantineFile(o.p.f.dir, o.p.f.name, o.prior.result || "failed", nowIso());
-          else consumeFile(o.p.f.path);
-        } else if (o.result.outcome === "done") consumeFile(o.p.f.path);
+          else consumeFile(o.p.f.dir, o.p.f.name);
+        } else if (o.result.outcome === "done") consumeFile(o.p.f.dir, o.p.f.name);
         else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso());
         finished++;
         this.unremovable.delete(o.p.f.key);

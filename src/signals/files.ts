@@ -1,8 +1,11 @@
 // Signal files on disk: where they live, how they are listed, read, quarantined and recovered.
 // Layout (reference §2.2): <repo>/.kasmos/signals/ and <repo>/.worktrees/<x>/.kasmos/signals/,
 // with processing/ and failed/ sub-folders. Dot-files and folders are never signals.
-import { existsSync, lstatSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, openSync, readSync, closeSync, type BigIntStats, type Dirent } from "node:fs";
+// Every folder and file here is reached through openContainedDir: a link anywhere on the way (the
+// signals folder, failed/, processing/, .kasmos, .worktrees/<x>) is refused, never followed.
+import { existsSync, fstatSync, lstatSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, openSync, readSync, closeSync, type BigIntStats, type Dirent } from "node:fs";
 import { join } from "node:path";
+import { openContainedDir, READ_NOFOLLOW, withContainedDir, WRITE_NOFOLLOW } from "../util/contained-fs.ts";
 
 /** Bodies above this are refused (quarantined), never read into memory whole. */
 export const MAX_SIGNAL_BYTES = 256 * 1024;
@@ -10,6 +13,8 @@ export const MAX_SIGNAL_BYTES = 256 * 1024;
 export const SIGNALS_REL = join(".kasmos", "signals");
 
 export interface SignalDir {
+  /** The repository root every other path here is inside of. */
+  root: string;
   /** Absolute path of the signals folder. */
   path: string;
   /** Path relative to the repo root, e.g. ".kasmos/signals" or ".worktrees/plan-x/.kasmos/signals". */
@@ -19,7 +24,7 @@ export interface SignalDir {
 }
 
 export function rootSignalDir(repo: string): SignalDir {
-  return { path: join(repo, SIGNALS_REL), rel: SIGNALS_REL, worktree: "" };
+  return { root: repo, path: join(repo, SIGNALS_REL), rel: SIGNALS_REL, worktree: "" };
 }
 
 export function worktreesDir(repo: string): string {
@@ -73,13 +78,14 @@ export function signalDirs(repo: string, filter?: FolderFilter): SignalDir[] {
   names.sort();
   for (const name of names) {
     const rel = join(".worktrees", name, SIGNALS_REL);
-    dirs.push({ path: join(repo, rel), rel, worktree: name });
+    dirs.push({ root: repo, path: join(repo, rel), rel, worktree: name });
   }
   return dirs;
 }
 
-export function ensureSignalDirs(dir: string): void {
-  for (const sub of ["", "processing", "failed"]) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
+/** Create the signals folder (and its processing/ and failed/) without following a link on the way. */
+export function ensureSignalDirs(dir: SignalDir): void {
+  for (const sub of ["", "/processing", "/failed"]) openContainedDir(dir.root, dir.rel + sub, 0o755).close();
 }
 
 export interface FoundFile {
@@ -97,14 +103,33 @@ export function fileKey(dir: SignalDir, name: string, st: BigIntStats): string {
   return `file:${join(dir.rel, name)}#${st.ino}:${st.mtimeNs}:${st.ctimeNs}:${st.size}`;
 }
 
-/** Candidate signal files of one folder, oldest first (then by name). Missing folder → []. */
+/**
+ * Candidate signal files of one folder, oldest first (then by name). Missing or unreadable folder → [];
+ * a link on the way throws LinkRefusedError (the caller reports it).
+ */
 export function listSignalFiles(dir: SignalDir): FoundFile[] {
   let entries: Dirent[];
+  let held: ReturnType<typeof openContainedDir>;
   try {
-    entries = readdirSync(dir.path, { withFileTypes: true });
-  } catch {
+    held = openContainedDir(dir.root, dir.rel);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ELINKREFUSED") throw err;
     return [];
   }
+  try {
+    entries = readdirSync(held.path, { withFileTypes: true });
+  } catch {
+    held.close();
+    return [];
+  }
+  try {
+    return foundFiles(dir, held.path, entries);
+  } finally {
+    held.close();
+  }
+}
+
+function foundFiles(dir: SignalDir, at: string, entries: Dirent[]): FoundFile[] {
   const out: FoundFile[] = [];
   for (const e of entries) {
     const name = e.name;
@@ -113,7 +138,7 @@ export function listSignalFiles(dir: SignalDir): FoundFile[] {
     const path = join(dir.path, name);
     let st: BigIntStats;
     try {
-      st = lstatSync(path, { bigint: true });
+      st = lstatSync(`${at}/${name}`, { bigint: true });
     } catch {
       continue; // vanished between readdir and stat
     }
@@ -124,29 +149,42 @@ export function listSignalFiles(dir: SignalDir): FoundFile[] {
   return out;
 }
 
-/** Read at most MAX_SIGNAL_BYTES + 1 bytes; the caller refuses oversized bodies. */
-export function readSignalBody(path: string, sizeHint = 0): { ok: true; body: string } | { ok: false; reason: string } {
+type BodyResult = { ok: true; body: string } | { ok: false; reason: string };
+
+/**
+ * Read a signal file's body (at most MAX_SIGNAL_BYTES + 1 bytes; the caller refuses oversized bodies).
+ * Opened with O_NOFOLLOW | O_NONBLOCK in its folder, and only a regular file is read: a link or FIFO
+ * swapped in after the listing is refused, never followed or waited on.
+ */
+export function readSignalBody(dir: SignalDir, name: string, sizeHint = 0): BodyResult {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    fd = withContainedDir(dir.root, dir.rel, (at) => openSync(`${at}/${name}`, READ_NOFOLLOW));
   } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ELOOP") return { ok: false, reason: "not a regular file (a symbolic link was swapped in)" };
     return { ok: false, reason: `cannot read: ${(err as Error).message}` };
   }
   try {
-    // Sized from the stat (most bodies are empty or tiny); one extra byte detects growth past the cap.
-    const buf = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 0), MAX_SIGNAL_BYTES) + 1);
-    let n = 0;
-    while (n < buf.length) {
-      const r = readSync(fd, buf, n, buf.length - n, null);
-      if (r === 0) break;
-      n += r;
-    }
-    if (n > MAX_SIGNAL_BYTES) return { ok: false, reason: `body too large (over ${MAX_SIGNAL_BYTES} bytes)` };
-    if (n === buf.length) return readSignalBody(path, Math.min(MAX_SIGNAL_BYTES, Math.max(buf.length * 4, 4096))); // grew since stat: re-read
-    return { ok: true, body: buf.subarray(0, n).toString("utf8") };
+    if (!fstatSync(fd).isFile()) return { ok: false, reason: "not a regular file (symlink, fifo or device)" };
+    return readBody(fd, sizeHint);
   } finally {
     closeSync(fd);
   }
+}
+
+function readBody(fd: number, sizeHint: number): BodyResult {
+  // Sized from the stat (most bodies are empty or tiny); one extra byte detects growth past the cap.
+  const buf = Buffer.allocUnsafe(Math.min(Math.max(sizeHint, 0), MAX_SIGNAL_BYTES) + 1);
+  let n = 0;
+  while (n < buf.length) {
+    const r = readSync(fd, buf, n, buf.length - n, n); // from offset 0 on every (re-)read
+    if (r === 0) break;
+    n += r;
+  }
+  if (n > MAX_SIGNAL_BYTES) return { ok: false, reason: `body too large (over ${MAX_SIGNAL_BYTES} bytes)` };
+  if (n === buf.length) return readBody(fd, Math.min(MAX_SIGNAL_BYTES, Math.max(buf.length * 4, 4096))); // grew since stat: re-read
+  return { ok: true, body: buf.subarray(0, n).toString("utf8") };
 }
 
 /** File names are at most 255 bytes; failed/ names get suffixes, so long ones are shortened with a hash. */
@@ -161,32 +199,57 @@ function fitName(name: string): string {
   return `${head}~${hash}`;
 }
 
-/** Move a bad signal into failed/ with a sibling `<name>.reason` (`<RFC3339 time> <reason>`). Returns the new path. */
+/** An entry by that path, whatever it is (a dangling link counts: it is never followed). */
+function present(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
+}
+
+/**
+ * Move a bad signal into failed/ with a sibling `<name>.reason` (`<RFC3339 time> <reason>`). Returns the
+ * path it now has (by the folder's name, for messages).
+ */
 export function quarantineFile(dir: SignalDir, name: string, reason: string, now: string): string | null {
-  const failed = join(dir.path, "failed");
-  mkdirSync(failed, { recursive: true, mode: 0o755 });
+  const from = openContainedDir(dir.root, dir.rel);
+  try {
+    const failed = openContainedDir(dir.root, `${dir.rel}/failed`, 0o755);
+    try {
+      return quarantineIn(from.path, failed.path, name, reason, now, join(dir.path, "failed"));
+    } finally {
+      failed.close();
+    }
+  } finally {
+    from.close();
+  }
+}
+
+function quarantineIn(from: string, failed: string, name: string, reason: string, now: string, shownAs: string): string | null {
   const base = fitName(name);
-  let target = join(failed, base);
-  if (existsSync(target) || existsSync(`${target}.reason`)) target = join(failed, `${base}.${now.replace(/[:.]/g, "-")}`);
+  let target = base;
+  if (present(`${failed}/${target}`) || present(`${failed}/${target}.reason`)) target = `${base}.${now.replace(/[:.]/g, "-")}`;
   // The reason is written first (complete, via rename) so a quarantined file never sits without it.
   const original = base === name ? "" : ` (original name: ${name})`;
-  const tmp = `${target}.reason.tmp`;
-  writeFileSync(tmp, `${now} ${reason.replace(/\n/g, " ")}${original}\n`);
+  const tmp = `${failed}/${target}.reason.tmp`;
+  const fd = openSync(tmp, WRITE_NOFOLLOW, 0o644);
   try {
-    renameSync(join(dir.path, name), target);
+    writeSync(fd, `${now} ${reason.replace(/\n/g, " ")}${original}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(`${from}/${name}`, `${failed}/${target}`);
   } catch (err) {
     unlinkSync(tmp);
     if ((err as { code?: string }).code === "ENOENT") return null; // already handled (e.g. after a crash)
     throw err;
   }
-  renameSync(tmp, `${target}.reason`);
-  return target;
+  renameSync(tmp, `${failed}/${target}.reason`);
+  return join(shownAs, target);
 }
 
-/** Delete a consumed signal file; absent is fine (already consumed before a crash). */
-export function consumeFile(path: string): void {
+/** Delete a consumed signal file (never through a link); absent is fine (already consumed before a crash). */
+export function consumeFile(dir: SignalDir, name: string): void {
   try {
-    unlinkSync(path);
+    withContainedDir(dir.root, dir.rel, (at) => unlinkSync(`${at}/${name}`));
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") throw err;
   }
@@ -197,7 +260,30 @@ export function consumeFile(path: string): void {
  * move them back, unless a newer file with the same name is waiting (then the stale copy goes).
  */
 export function recoverProcessing(dir: SignalDir): number {
-  const proc = join(dir.path, "processing");
+  let held: ReturnType<typeof openContainedDir>;
+  let proc: ReturnType<typeof openContainedDir>;
+  try {
+    held = openContainedDir(dir.root, dir.rel);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ELINKREFUSED") throw err;
+    return 0;
+  }
+  try {
+    proc = openContainedDir(dir.root, `${dir.rel}/processing`);
+  } catch (err) {
+    held.close();
+    if ((err as { code?: string }).code === "ELINKREFUSED") throw err;
+    return 0;
+  }
+  try {
+    return recoverIn(held.path, proc.path);
+  } finally {
+    proc.close();
+    held.close();
+  }
+}
+
+function recoverIn(dir: string, proc: string): number {
   let names: string[];
   try {
     names = readdirSync(proc);
@@ -207,11 +293,11 @@ export function recoverProcessing(dir: SignalDir): number {
   let moved = 0;
   for (const name of names) {
     if (name.startsWith(".")) continue;
-    const from = join(proc, name);
-    const to = join(dir.path, name);
+    const from = `${proc}/${name}`;
+    const to = `${dir}/${name}`;
     try {
       if (lstatSync(from).isDirectory()) continue;
-      if (existsSync(to)) unlinkSync(from);
+      if (present(to)) unlinkSync(from);
       else {
         renameSync(from, to);
         moved++;
@@ -229,7 +315,21 @@ export function recoverProcessing(dir: SignalDir): number {
  * signals were removed (dryRun: would be). Their rows and audit entries follow [retention] days in the store.
  */
 export function pruneQuarantine(dir: SignalDir, opts: { maxFiles: number; maxDays: number; nowMs: number; dryRun?: boolean }): number {
-  const failed = join(dir.path, "failed");
+  let held: ReturnType<typeof openContainedDir>;
+  try {
+    held = openContainedDir(dir.root, `${dir.rel}/failed`);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ELINKREFUSED") throw err;
+    return 0;
+  }
+  try {
+    return pruneIn(held.path, opts);
+  } finally {
+    held.close();
+  }
+}
+
+function pruneIn(failed: string, opts: { maxFiles: number; maxDays: number; nowMs: number; dryRun?: boolean }): number {
   let names: string[];
   try {
     names = readdirSync(failed);
@@ -239,7 +339,7 @@ export function pruneQuarantine(dir: SignalDir, opts: { maxFiles: number; maxDay
   const entries: { name: string; mtimeMs: number }[] = [];
   for (const n of names) {
     if (n.endsWith(".reason") || n.endsWith(".reason.tmp")) continue;
-    const st = lstatSync(join(failed, n), { throwIfNoEntry: false });
+    const st = lstatSync(`${failed}/${n}`, { throwIfNoEntry: false });
     if (st) entries.push({ name: n, mtimeMs: st.mtimeMs });
   }
   entries.sort((a, b) => a.mtimeMs - b.mtimeMs);
@@ -251,7 +351,7 @@ export function pruneQuarantine(dir: SignalDir, opts: { maxFiles: number; maxDay
     if (!over && e.mtimeMs >= cutoff) break;
     for (const f of opts.dryRun ? [] : [e.name, `${e.name}.reason`]) {
       try {
-        unlinkSync(join(failed, f));
+        unlinkSync(`${failed}/${f}`); // unlink never follows: a link in failed/ is removed, not its target
       } catch {
         // already gone
       }

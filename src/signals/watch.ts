@@ -1,9 +1,10 @@
 // Event-driven signal detection: inotify (fs.watch) on each repo's signal folders, including worktree
 // folders created later. Only specific folders are watched, never whole trees (bun-stack.md §7).
 // The poll timer stays as the safety net (queue overflow, missed events, network filesystems).
-import { type FSWatcher, existsSync, mkdirSync, watch } from "node:fs";
+import { type FSWatcher, existsSync, watch } from "node:fs";
 import { join } from "node:path";
 import { type FolderFilter, rootSignalDir, signalDirs, worktreesDir } from "./files.ts";
+import { openContainedDir } from "../util/contained-fs.ts";
 
 export class RepoSignalWatcher {
   private watchers = new Map<string, FSWatcher>();
@@ -48,24 +49,28 @@ export class RepoSignalWatcher {
   refresh(): void {
     if (this.closed || this.paused) return;
     const want = new Map<string, "signals" | "worktrees" | "root">();
-    const root = rootSignalDir(this.repo).path;
-    try {
-      mkdirSync(root, { recursive: true, mode: 0o755 });
-    } catch (err) {
-      this.onError(`cannot create ${root}: ${(err as Error).message}`);
+    const root = rootSignalDir(this.repo);
+    if (!this.watchers.has(root.path)) {
+      try {
+        openContainedDir(this.repo, root.rel, 0o755).close(); // never through a link (the scan reports one)
+      } catch (err) {
+        this.onError(`cannot create ${root.path}: ${(err as Error).message}`);
+      }
     }
     const wt = worktreesDir(this.repo);
     if (existsSync(wt)) want.set(wt, "worktrees");
     else want.set(this.repo, "root"); // to notice .worktrees being created
     for (const d of signalDirs(this.repo, this.filter)) {
-      if (d.worktree && !existsSync(d.path)) {
+      // Made (when missing) and checked without following a link before it is first watched: a
+      // worktree whose .kasmos is a link is neither created in nor watched.
+      if (!this.watchers.has(d.path)) {
         try {
-          mkdirSync(d.path, { recursive: true, mode: 0o755 });
+          openContainedDir(this.repo, d.rel, 0o755).close();
         } catch {
           continue;
         }
       }
-      if (existsSync(d.path)) want.set(d.path, "signals");
+      want.set(d.path, "signals");
     }
     let changed = false;
     for (const [path, w] of this.watchers) {

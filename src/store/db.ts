@@ -2,7 +2,8 @@
 // WAL + busy timeout make several writers (daemon, CLI, tests) safe; schema changes are versioned
 // migrations applied inside a transaction so a crash mid-migration leaves the previous version.
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync } from "node:fs";
+import { openPrivateAppend, storeFiles, tighten } from "../config/private-state.ts";
 import { dirname } from "node:path";
 import { MIGRATIONS } from "./migrations.ts";
 import { StoreError } from "./errors.ts";
@@ -17,7 +18,13 @@ export interface OpenOptions {
 export function openStore(path: string, opts: OpenOptions = {}): Db {
   const memory = opts.memory || path === ":memory:";
   try {
-    if (!memory) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    if (!memory) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      // Created 0600 before SQLite opens it (its WAL and shm then take the same mode), whatever the
+      // umask; an older store others could read is tightened (reported by doctor when it cannot be).
+      if (!existsSync(path)) closeSync(openPrivateAppend(path));
+      for (const f of storeFiles(path)) tighten(f);
+    }
     const db = new Database(path, { create: true, strict: true });
     db.exec("PRAGMA busy_timeout = 30000");
     // A new store returns freed pages to the file system in steps (retention: src/store/retention.ts).

@@ -27,6 +27,7 @@ export function renderStatus(s: StatusResponse, opts: { color: boolean; now: num
       .map(([k, n]) => `${k} ${n}`)
       .join(", ");
     lines.push(`  - ${paint("1", r.project)} (${r.path}) [${r.active_plans} active plan${r.active_plans === 1 ? "" : "s"}]${states ? ` ${states}` : ""}${r.state === "claiming" ? `  ${paint("2", "(claiming: checking the repository)")}` : ""}${r.problem ? `  ${paint("31", `! ${r.problem}`)}` : ""}`);
+    for (const w of r.warnings ?? []) lines.push(`      ${paint("33", `! ${w}`)}`);
     const tasks = r.tasks ?? [];
     const active = tasks.filter((t) => ["planning", "implementing", "reviewing", "verifying"].includes(t.status));
     if (active.length > 0) {

@@ -25,7 +25,10 @@ export function formatGcReport(r: GcReport): string {
   ];
   if (rm.log_bytes > 0) lines.push(`  daemon log        ${mib(rm.log_bytes)} (moved to daemon.log.1)`);
   lines.push(`  worktrees         ${r.worktrees_removed.length}`);
-  for (const w of r.worktrees_removed) lines.push(`    ${w.project}/${w.task}: ${w.path}`);
+  for (const w of r.worktrees_removed) {
+    lines.push(`    ${w.project}/${w.task}: ${w.path}`);
+    if (w.ignored && w.ignored.length > 0) lines.push(`      with its git-ignored files: ${w.ignored.join(", ")}`);
+  }
   if (r.worktrees_kept.length > 0) {
     lines.push(`worktrees kept (${r.worktrees_kept.length}):`);
     for (const w of r.worktrees_kept) lines.push(`    ${w.project}/${w.task}: ${w.path}: ${w.reason}`);
@@ -46,14 +49,15 @@ export default withExamples(
         "Remove what [retention] no longer keeps: old finished signal, audit and agent rows of tasks done or cancelled long ago, prompt and quarantined files, and the worktrees of finished tasks whose branch is pushed or merged (never one with uncommitted work: listed instead); then return the space. The daemon also does it at idle.",
     },
     args: {
-      "dry-run": { type: "boolean", description: "only show what would be removed" },
+      "dry-run": { type: "boolean", description: "only show what would be removed (worktrees with the git-ignored files they hold)" },
+      force: { type: "boolean", description: "also remove finished worktrees holding git-ignored files that are not build output (.env, logs); never one with uncommitted or unpushed work" },
       json: { type: "boolean", description: "print the JSON report" },
       ...socketArg,
     },
     async run({ args }) {
       await guard(async () => {
         const api = daemonClient(await clientSocketPath(socketFlag(args)));
-        const body: GcBody = { dry_run: args["dry-run"] === true };
+        const body: GcBody = { dry_run: args["dry-run"] === true, force: args.force === true };
         // A first run on a big store may rewrite it once (VACUUM): minutes, not seconds.
         const r = await api<GcReport>("/v1/gc", { method: "POST", body, timeout: 30 * 60_000 });
         if (args.json) return printJson(r);
@@ -61,5 +65,5 @@ export default withExamples(
       });
     },
   }),
-  ["kas daemon gc --dry-run", "kas daemon gc", "kas daemon gc --json"],
+  ["kas daemon gc --dry-run", "kas daemon gc", "kas daemon gc --force", "kas daemon gc --json"],
 );
