@@ -89,6 +89,32 @@ export function firstMeaningfulLine(lines: readonly string[], noise?: RegExp): s
   return "";
 }
 
+/** The line an attention item quotes for a screen: for an error, the line naming it; else the first that says something. */
+export function screenQuote(d: Dialog, pane: string, noise?: RegExp): string {
+  const lines = lastPaneLines(pane, 30);
+  const flags = d.pattern.flags.replace("g", "");
+  const hit = d.kind === "error" ? lines.find((l) => new RegExp(d.pattern.source, flags).test(l)) : undefined;
+  return hit ? firstMeaningfulLine([hit.replace(/^\s*[■✗×!]\s*/, "")]) : firstMeaningfulLine(lines.slice(-20), noise);
+}
+
+/** What `kas agent capture --lines N` shows: the last N lines that say something, runs of blank lines squeezed to one. */
+export function lastLinesOf(text: string, n: number): string {
+  const lines = text.split("\n").map((l) => l.replace(/\s+$/, ""));
+  while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  const out: string[] = [];
+  let kept = 0;
+  for (let i = lines.length - 1; i >= 0 && kept < n; i--) {
+    if (lines[i] === "") {
+      if (out[0] !== "") out.unshift("");
+      continue;
+    }
+    out.unshift(lines[i]!);
+    kept++;
+  }
+  while (out[0] === "") out.shift();
+  return out.length > 0 ? `${out.join("\n")}\n` : "";
+}
+
 /** The first blocking screen of the harness the pane shows (only the bottom of the pane counts). */
 export function matchDialog(h: Harness, pane: string): Dialog | null {
   const bottom = lastPaneLines(pane, 30).join("\n");

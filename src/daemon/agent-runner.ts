@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentEventBody, RestartReply } from "../api/agents.ts";
 import type { AgentActivity, Harness } from "../agents/harness/types.ts";
-import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText } from "../agents/supervise.ts";
+import { activityFromEvent, firstMeaningfulLine, lastLinesOf, lastPaneLines, matchDialog, nudgeText, screenQuote } from "../agents/supervise.ts";
 import { resolveBranchHead } from "../agents/git.ts";
 import { type AgentCommand, type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
@@ -342,8 +342,9 @@ export class AgentRunner {
       }
       if (dialog) {
         if (activity !== "waiting") setActivity(this.deps.db, a.id, "waiting", dialog.what);
-        const first = firstMeaningfulLine(lastPaneLines(pane, 20), h.noise);
-        this.raise(a, `dialog:${dialog.kind}`, "agent_waiting", `${a.role} ${a.title} is waiting: ${dialog.what}${first ? ` — "${first}"` : ""} (answer it with \`kas agent send ${a.title} …\` or attach: tmux -L ${this.deps.tmux.socketName} attach -t ${s.name})`, { pane: lastPaneLines(pane, 20) });
+        const first = screenQuote(dialog, pane, h.noise);
+        if (dialog.kind === "error") this.raise(a, "dialog:error", "stuck_detected", `${a.role} ${a.title} cannot work: ${dialog.what}${first ? ` — "${first}"` : ""} (fix the cause, then: kas task retry ${a.task}; look: kas agent capture ${a.title})`, { pane: lastPaneLines(pane, 20) });
+        else this.raise(a, `dialog:${dialog.kind}`, "agent_waiting", `${a.role} ${a.title} is waiting: ${dialog.what}${first ? ` — "${first}"` : ""} (answer it with \`kas agent send ${a.title} …\` or attach: tmux -L ${this.deps.tmux.socketName} attach -t ${s.name})`, { pane: lastPaneLines(pane, 20) });
         return;
       }
       if (!h.reportsTurns && activity !== "working") {
@@ -636,7 +637,9 @@ export class AgentRunner {
     if (!t) throw new RestartRefused(404, `task not found: ${task}`);
     refuseIfNothingCanStart(t, () => this.enforceBudget(repo.project, t.name), `nothing to retry for ${t.name}`);
     const want = expectedAgents(snapshotOf(this.deps.db, t)).map((w) => w.title);
-    const live = new Set(liveAgents(this.deps.db, { project: repo.project, task }).map((a) => a.title));
+    // Alive but stuck (an attention item raised for it: an error screen, no start, a dialog) counts as not running.
+    const stuck = (a: AgentRow): boolean => a.activity === "waiting" || [...this.reported].some((k) => k.startsWith(`${a.id}:`));
+    const live = new Set(liveAgents(this.deps.db, { project: repo.project, task }).filter((a) => !stuck(a)).map((a) => a.title));
     return this.restartTitles(repo, t, want.filter((x) => !live.has(x)), true);
   }
 
@@ -930,9 +933,7 @@ export class AgentRunner {
     try {
       if (!lines) return await this.deps.tmux.capture(this.sessionTitle(a), { start: "-" });
       // The last N lines of output: the visible screen's empty bottom lines do not count.
-      const text = await this.deps.tmux.capture(this.sessionTitle(a), { start: -(lines + 200) });
-      const all = text.replace(/\s+$/, "").split("\n");
-      return `${all.slice(-lines).join("\n")}\n`;
+      return lastLinesOf(await this.deps.tmux.capture(this.sessionTitle(a), { start: -(lines + 200) }), lines);
     } catch {
       return "";
     }

@@ -9,7 +9,7 @@ import { codex } from "../../src/agents/harness/codex.ts";
 import { updateJsonFile, withFileLock } from "../../src/agents/harness/config-file.ts";
 import { HARNESSES, harnessNameFor } from "../../src/agents/harness/index.ts";
 import type { PreflightContext } from "../../src/agents/harness/types.ts";
-import { activityFromEvent, finishCommands, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText } from "../../src/agents/supervise.ts";
+import { activityFromEvent, finishCommands, firstMeaningfulLine, lastLinesOf, lastPaneLines, matchDialog, nudgeText, screenQuote } from "../../src/agents/supervise.ts";
 
 let home: string;
 beforeEach(() => {
@@ -187,5 +187,33 @@ describe("supervision readers", () => {
     expect(nudgeText(prompt)).toContain("`mkdir -p .kasmos/signals && touch .kasmos/signals/implement-finished-t`");
     expect(nudgeText("")).toContain("Finish section");
     expect(nudgeText(prompt)).not.toContain("\n");
+  });
+});
+
+describe("fatal error screens", () => {
+  // The screen of the pinned codex (0.169.0) whose provider's env_key variable is unset: the error sits
+  // above 26 blank lines and the prompt, and codex stays alive at its prompt.
+  const CODEX_MISSING_KEY = readFileSync(join(import.meta.dir, "..", "fixtures", "codex-missing-key.screen"), "utf8");
+
+  test("codex's '■ Missing environment variable' screen is an error, quoted by its own line, not the banner", () => {
+    const d = matchDialog(codex, CODEX_MISSING_KEY);
+    expect(d?.kind).toBe("error");
+    expect(screenQuote(d!, CODEX_MISSING_KEY, codex.noise)).toBe("Missing environment variable: `STANDIN_API_KEY`.");
+    // A plain working screen is no error.
+    expect(matchDialog(codex, "  >_ OpenAI Codex (v0.169.0)\n\n› fix the bug\n\n• Working (3s • esc to interrupt)\n")).toBeNull();
+  });
+
+  test("Claude Code's and opencode's fatal errors are recognised", () => {
+    expect(matchDialog(claude, "> do it\n  ⎿  API Error: 401 {\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"}}\n")?.kind).toBe("error");
+    expect(matchDialog(claude, "Credit balance is too low · Add funds\n")?.kind).toBe("error");
+    expect(matchDialog(HARNESSES.opencode, "Error: Failed to initialize provider \"loopback\". Check credentials and configuration.\n")?.kind).toBe("error");
+    expect(matchDialog(HARNESSES.opencode, "┃  Thinking…\n")).toBeNull();
+  });
+
+  test("capture --lines N counts lines that say something: blank runs are squeezed, the error above them shows", () => {
+    const out = lastLinesOf(CODEX_MISSING_KEY, 4);
+    expect(out).toBe("■ Missing environment variable: `STANDIN_API_KEY`.\n\n› Ask Codex to do anything\n\n  loopback-model default · /tmp/fh-cx/w\n  ← for agents · ? for shortcuts                                                               ⚠ 1 warning · f2 to view\n");
+    expect(lastLinesOf(CODEX_MISSING_KEY, 30).split("\n")[0]).toBe("  >_ OpenAI Codex (v0.169.0)");
+    expect(lastLinesOf("\n\n  \n", 5)).toBe("");
   });
 });

@@ -3,10 +3,10 @@
 // re-running earlier phases; a restart that the task's state does not need is refused with what it
 // needs; each agent gets the daemon's environment explicitly, never a stale one from the tmux server.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FAKE_AGENT } from "../helpers/agents.ts";
-import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { makeGitRepo, ROOT, Sandbox, waitFor } from "../helpers/env.ts";
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -49,6 +49,35 @@ describe("agent recovery", () => {
     const again = await sb.run(["task", "retry", "b"], { cwd: repo });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain("nothing to retry for b");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 90_000);
+
+  test("a CLI alive on a fatal error screen: attention at once quoting the error, capture shows it, task retry restarts it", async () => {
+    const repo = makeGitRepo(sb.dir, "cx");
+    // A stand-in "codex" that shows the screen the pinned codex shows without its provider's key variable, and stays alive.
+    const bin = join(sb.dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    const screen = join(ROOT, "test", "fixtures", "codex-missing-key.screen");
+    writeFileSync(join(bin, "codex"), `#!/bin/sh\necho started >> "${join(sb.dir, "starts")}"\ncat "${screen}"\nexec sleep 600\n`);
+    chmodSync(join(bin, "codex"), 0o755);
+    mkdirSync(join(sb.home, ".codex"), { recursive: true });
+    writeFileSync(join(sb.home, ".codex", "config.toml"), 'model_provider = "standin"\n[model_providers.standin]\nbase_url = "http://127.0.0.1:9/v1"\nenv_key = "STANDIN_API_KEY"\n');
+    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "${join(bin, "codex")}"\n[supervision]\nstart_timeout_sec = 600\n`);
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    writeFileSync(join(sb.dir, "small.md"), SMALL);
+    await sb.run(["task", "create", "b", "--plan", join(sb.dir, "small.md")], { cwd: repo });
+    await sb.run(["task", "transition", "b", "implement_start"], { cwd: repo });
+    await waitFor(() => task("b")!.attention.includes("fatal error"), 30_000, "the error screen to be noticed (long before start_timeout_sec)");
+    expect(task("b")!.attention).toContain('"Missing environment variable: `STANDIN_API_KEY`."');
+    expect(task("b")!.attention).toContain("kas task retry b");
+    const cap = await sb.run(["agent", "capture", "b-coder", "--lines", "5"], { cwd: repo });
+    expect(cap.stdout).toContain("Missing environment variable");
+    const r = await sb.run(["task", "retry", "b", "--json"], { cwd: repo });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ task: "b", restarted: ["b-coder"], note: "" });
+    await waitFor(() => { try { return readFileSync(join(sb.dir, "starts"), "utf8").split("\n").length > 2; } catch { return false; } }, 30_000, "the stuck coder to be started again");
     daemon.kill("SIGTERM");
     await daemon.exited;
   }, 90_000);

@@ -162,6 +162,7 @@ export const claude: Harness = {
     { kind: "login", pattern: /Select login method|Log in with your Anthropic account|Invalid API key|Please run \/login|Unable to connect to Anthropic services/i, what: "Claude Code needs a login" },
     { kind: "onboarding", pattern: /Choose the text style|Let's get started/i, what: "Claude Code shows its first-run setup" },
     { kind: "permission", pattern: /Do you want to proceed\?|Do you want to (make this edit|create|allow)/i, what: "Claude Code asks for permission" },
+    { kind: "error", pattern: /Credit balance is too low|Invalid auth token|API Error: (?:[45]\d\d\b|Connection error)/, what: "Claude Code shows a fatal error" },
   ],
   noise: /^[\s│╭╮╰╯─━┃┏┓┗┛>❯✻✽·*]*$|^\s*\? for shortcuts|^\s*⏵⏵|bypass permissions on/i,
 };

@@ -134,6 +134,8 @@ export const codex: Harness = {
     { kind: "trust", pattern: /Trust this folder\?|Do you trust the contents of this directory/i, safeKeys: ["1", "Enter"], what: "codex asks whether to trust this folder" },
     { kind: "login", pattern: /Choose how you want to use Codex|Sign in with ChatGPT/i, what: "codex needs a sign-in" },
     { kind: "permission", pattern: /Allow command\?|Would you like to run the following command|Approve/i, what: "codex asks for approval" },
+    // The TUI shows a fatal error as a "■ …" cell above its prompt (0.169: "■ Missing environment variable: `X`.").
+    { kind: "error", pattern: /^\s*■\s+\S|Missing environment variable: |exceeded retry limit, last status/m, what: "codex shows a fatal error" },
   ],
   noise: /^[\s│╭╮╰╯─>›▌•]*$|^\s*⏎ send|esc to interrupt/i,
 };

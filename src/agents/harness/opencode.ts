@@ -40,6 +40,9 @@ export const opencode: Harness = {
   async preflight() {
     return { ok: true, notes: [] };
   },
-  dialogs: [{ kind: "permission", pattern: /Permission required|Allow once\s+Allow always/i, what: "opencode asks for permission" }],
+  dialogs: [
+    { kind: "permission", pattern: /Permission required|Allow once\s+Allow always/i, what: "opencode asks for permission" },
+    { kind: "error", pattern: /API key is missing|Model not found: |Failed to initialize provider|AI_LoadAPIKeyError|ProviderInitError/, what: "opencode shows a fatal error" },
+  ],
   noise: /^[\s│┃╭╮╰╯─>]*$/,
 };

@@ -31,9 +31,12 @@ export interface HarnessCommand {
   files: Record<string, string>;
 }
 
-/** A blocking screen the CLI can show, recognised from pane text. */
+/**
+ * A blocking screen the CLI can show, recognised from pane text. "error": the CLI stopped on a fatal
+ * error (a missing key variable, a refused request) and sits at its prompt: alive, but it will not work.
+ */
 export interface Dialog {
-  kind: "trust" | "permission" | "login" | "disclaimer" | "onboarding";
+  kind: "trust" | "permission" | "login" | "disclaimer" | "onboarding" | "error";
   pattern: RegExp;
   /** Keys that answer it safely (only for trusting kasmos's own folders); absent = a person must answer. */
   safeKeys?: string[];

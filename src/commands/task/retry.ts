@@ -7,7 +7,7 @@ import { clientSocketPath, fail, guard, nameArg, print, printJson } from "../_ut
 
 export default withExamples(
   defineCommand({
-    meta: { name: "retry", description: "Start again every agent the task needs now that is missing, failed or ended without its signal" },
+    meta: { name: "retry", description: "Start again every agent the task needs now that is missing, failed, ended without its signal, or alive but stuck (an error screen or another attention item)" },
     args: {
       task: { type: "positional", required: true, description: "task name", valueHint: "task" },
       ...repoArg,
