@@ -25,7 +25,12 @@ function asOther(script: string): void {
 
 describe.skipIf(!isRoot || !haveTools)("runtime folder and socket against another local account", () => {
   beforeAll(() => {
-    const add = Bun.spawnSync(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user], { stderr: "pipe" });
+    // Other tests may hold the passwd lock for a moment: a few bounded tries.
+    let add = Bun.spawnSync(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user], { stderr: "pipe" });
+    for (let i = 0; i < 10 && add.exitCode !== 0 && /lock/i.test(add.stderr.toString()); i++) {
+      Bun.sleepSync(200);
+      add = Bun.spawnSync(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user], { stderr: "pipe" });
+    }
     if (add.exitCode !== 0) throw new Error(`useradd: ${add.stderr.toString()}`);
     const id = (flag: string) => Number(Bun.spawnSync(["id", flag, user]).stdout.toString().trim());
     other = { uid: id("-u"), gid: id("-g") };
