@@ -9,6 +9,7 @@
 // A plain name never contains "---". Any other identity gets `<readable part>---<hash of the exact
 // triple>`, which always contains "---": the two forms never meet, and hashed names differ by the hash.
 import { createHash } from "node:crypto";
+import { sessionNameFor } from "./tmux.ts";
 
 const PLAIN_PART = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?$/;
 const ROLE_SUFFIX = /^(?:plan|architect|coder|W\d+-T\d+|review-\d+|fix-\d+|verify-\d+)$/;
@@ -31,4 +32,15 @@ export function agentSessionTitle(project: string, task: string, title: string):
   const hash = createHash("sha256").update(JSON.stringify([project, task, title])).digest("hex").slice(0, HASH_HEX);
   const readable = plain.replace(/[^A-Za-z0-9_-]/g, "_").replace(/-{2,}/g, "-").slice(0, MAX_BODY - HASH_HEX - 3);
   return `${readable}---${hash}`;
+}
+
+/**
+ * The session title of a recorded agent: its own name, except for an agent an earlier version started
+ * under the name it gave then (`<project>--<title>`, sanitised and hashed by sessionNameFor): that
+ * session keeps being found, stopped and read under its old name until it ends.
+ */
+export function recordedSessionTitle(a: { project: string; task: string; title: string; session: string }): string {
+  const current = agentSessionTitle(a.project, a.task, a.title);
+  const legacy = `${a.project}--${a.title}`;
+  return a.session !== sessionNameFor(current) && a.session === sessionNameFor(legacy) ? legacy : current;
 }

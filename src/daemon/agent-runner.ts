@@ -16,7 +16,7 @@ import { resolveBranchHead } from "../agents/git.ts";
 import { type AgentCommand, type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
 import { ForeignSessionError, type SessionInfo, Tmux } from "../agents/tmux.ts";
-import { agentSessionTitle } from "../agents/session-name.ts";
+import { agentSessionTitle, recordedSessionTitle } from "../agents/session-name.ts";
 import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
 import { ensurePrivateDir, writePrivateFile } from "../config/private-state.ts";
@@ -95,8 +95,8 @@ export class AgentRunner {
     this.usage = new UsageCollector({ db: deps.db, log: deps.log, env: () => process.env, promptFileOf, onChanged: (project, task) => this.enforceBudget(project, task) });
   }
 
-  sessionTitle(a: { project: string; task: string; title: string }): string {
-    return agentSessionTitle(a.project, a.task, a.title);
+  sessionTitle(a: { project: string; task: string; title: string; session?: string }): string {
+    return a.session === undefined ? agentSessionTitle(a.project, a.task, a.title) : recordedSessionTitle({ ...a, session: a.session });
   }
 
   private sessionsCache: Promise<SessionInfo[] | null> | null = null;

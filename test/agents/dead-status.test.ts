@@ -50,3 +50,26 @@ test("a dead pane without its exit status yet is judged once the status is liste
   await runner.settled();
   expect(row()).toEqual({ state: "exited", exit_status: 1 });
 });
+
+test("after an upgrade, an agent started under its old session name is adopted, not taken for gone; another daemon's session is not", async () => {
+  // Task a.b: the earlier version named its planner's session from "p--a.b-plan"; the new name differs.
+  createTask(s.db, { project: "p", name: "a.b", branch: "plan/a.b", content: "# plan\n" });
+  writeTaskUpdate(s.db, "p", "a.b", { status: "planning" });
+  const tmux = new ScriptedTmux({ owner: "me" });
+  const runner = new AgentRunner({ db: s.db, log: createConsola({ level: -999 }), hub: new EventHub(s.db), tmux, config: () => defaultConfig(), binDir: "/nonexistent" });
+  const oldName = tmux.sessionName("p--a.b-plan");
+  const a = insertAgent(s.db, { project: "p", task: "a.b", title: "a.b-plan", role: "planner", session: oldName, cwd: "/tmp", program: "claude", harness: "claude" });
+  s.db.query("UPDATE agents SET started_at = '2020-01-01T00:00:00.000Z' WHERE id = ?").run(a.id);
+  const repo: RepoEntry = { project: "p", path: "/nonexistent/p", source: "api", problem: null };
+  const state = () => s.db.query<{ state: string }, [number]>("SELECT state FROM agents WHERE id = ?").get(a.id)!.state;
+  tmux.listing = [{ name: oldName, title: "p--a.b-plan", panePid: 4242, dead: false, exitStatus: null, createdAt: 0, activityAt: 0 }];
+  runner.schedule(repo);
+  await runner.settled();
+  expect(state()).toBe("running");
+  // The same name held by another daemon's session: not this agent's (it is gone).
+  tmux.listing = [{ ...tmux.listing[0]!, owner: "someone-else" }];
+  runner.newPass();
+  runner.schedule(repo);
+  await runner.settled();
+  expect(state()).not.toBe("running");
+});

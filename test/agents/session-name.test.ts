@@ -2,7 +2,7 @@
 // checked exhaustively over every short tuple of a small alphabet rich in separators, and on random long
 // ones; names of simple identities stay what earlier versions used (their sessions are adopted).
 import { describe, expect, test } from "bun:test";
-import { agentSessionTitle } from "../../src/agents/session-name.ts";
+import { agentSessionTitle, recordedSessionTitle } from "../../src/agents/session-name.ts";
 import { sessionNameFor } from "../../src/agents/tmux.ts";
 
 const name = (p: string, t: string, title: string) => sessionNameFor(agentSessionTitle(p, t, title));
@@ -77,4 +77,15 @@ describe("agent session names", () => {
     }
     expect(collisions(tuples)).toEqual([]);
   }, 60_000);
+
+  test("an agent an earlier version started under its old name is still found under that name; new ones get the new name", () => {
+    // Task a.b: the earlier version named its planner's session from "web--a.b-plan" (sanitised + hashed).
+    const old = sessionNameFor("web--a.b-plan");
+    expect(recordedSessionTitle({ project: "web", task: "a.b", title: "a.b-plan", session: old })).toBe("web--a.b-plan");
+    const fresh = name("web", "a.b", "a.b-plan");
+    expect(fresh).not.toBe(old);
+    expect(recordedSessionTitle({ project: "web", task: "a.b", title: "a.b-plan", session: fresh })).toBe(agentSessionTitle("web", "a.b", "a.b-plan"));
+    // Simple identities: one name, old and new.
+    expect(recordedSessionTitle({ project: "web", task: "t", title: "t-plan", session: "kas_web--t-plan" })).toBe("web--t-plan");
+  });
 });
