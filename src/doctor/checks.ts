@@ -16,6 +16,7 @@ import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon
 import { checkWaveLimit } from "./wave-limit.ts";
 import { checkSocketSafety } from "./socket-safety.ts";
 import { checkPrices, observedModels } from "./pricing.ts";
+import { checkRemote } from "./remote.ts";
 import { checkPrivateFiles, checkRegisteredRepos } from "./state-checks.ts";
 
 export type Severity = "error" | "warn";
@@ -472,7 +473,7 @@ export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]
   const configPath = opts.configPath && opts.configPath.length > 0 ? opts.configPath : defaultConfigPath();
   const outcome = loadConfigOutcome(configPath);
   const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(), checkConfig(outcome, configPath), checkAgents(outcome), ...(await checkAgentClis(outcome)), checkPrices(outcome, observedModels())];
-  if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome));
+  if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome), ...(repoPathProblem(repo) ? [] : [await checkRemote(repo, outcome.loaded)]));
   results.push(...checkRegisteredRepos(outcome.error === null ? outcome.loaded.config.repos : []), checkConfigDir(), checkPrivateFiles());
   results.push(checkWaveLimit(outcome.loaded?.config.orchestration.max_parallel_wave_tasks ?? "auto"));
   const socket = resolveSocketPath(opts.socketFlag, outcome.loaded?.config.socket_path);

@@ -2,6 +2,7 @@
 // the task branch, then adopt the open PR for that branch or create one. Every attempt's outcome is
 // stored on the task (pr_create_state / pr_create_error / pr_create_attempts) and returned; nothing
 // throws. Transient failures are retried by the daemon's sweep with exponential backoff.
+import { setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, writeTx } from "../store/db.ts";
 import { applyTaskUpdate, getTask, listSubtasks, type TaskRow, type TaskUpdate } from "../store/tasks.ts";
@@ -237,7 +238,8 @@ function record(deps: PrDeps, req: EnsurePrRequest, d: Draft): PrOutcome {
     let retryAt: number | null = null;
     if (shouldRetry(d.state, attempts)) retryAt = Math.max(nextRetryAt(attempts, now), d.rateLimitedUntil ?? 0);
     recordPrRun(db, before.project, before.name, now, retryAt);
-    if (d.state !== "skipped") {
+    if (d.state === "skipped") skipped(db, before, req, d.reason);
+    else {
       recordAudit(db, {
         kind: ok ? "pr_created" : "pr_failed",
         project: before.project,
@@ -251,6 +253,19 @@ function record(deps: PrDeps, req: EnsurePrRequest, d: Draft): PrOutcome {
     if (d.state === "failed") out.retryAt = retryAt;
     return out;
   });
+}
+
+/**
+ * A PR that was not even tried is said where the user looks: an audit row (the event stream) and, when
+ * a PR was expected (auto_create_pr on, or asked for), an attention item with the way on.
+ */
+function skipped(db: Db, task: TaskRow, req: EnsurePrRequest, reason: string): void {
+  const expected = req.trigger === "manual" || req.autoCreatePr;
+  recordAudit(db, { kind: "pr_skipped", project: task.project, task: task.name, level: expected ? "warn" : "info", message: `PR skipped: ${reason}`, detail: { reason } });
+  if (!expected) return;
+  const branch = task.branch.trim() || `plan/${task.name}`;
+  const way = /origin/.test(reason) ? `add a GitHub remote (git -C ${req.repo} remote add origin <url>), then push and open the PR yourself: git push -u origin ${branch}` : `open the PR yourself (git push -u origin ${branch}), or fix the cause for the next task`;
+  setAttention(db, task.project, task.name, `PR skipped: ${reason}; ${way}`);
 }
 
 /** Tasks whose failed PR creation is due for an automatic retry (call ensurePullRequest with trigger "retry"). */

@@ -46,6 +46,7 @@ export const AUDIT_KINDS = [
   "git_push",
   "pr_created",
   "pr_failed",
+  "pr_skipped",
   "hook_failed",
   "repo_added",
   "repo_removed",

@@ -185,6 +185,21 @@ describe("doctor: broken setups", () => {
     expect(report.checks.find((c) => c.name === "agents")).toMatchObject({ ok: false, severity: "warn" });
   });
 
+  test("a repo without an origin remote → warn (its PRs would be skipped); with one, or auto_create_pr off → ok", async () => {
+    const repo = makeGitRepo(sb.dir, "rem");
+    sb.writeConfig(`${HEALTHY}repos = [${JSON.stringify(repo)}]\n`);
+    let r = await sb.run(["doctor"]);
+    expect(r.code).toBe(0);
+    expect(line(r.stdout, "remote rem")).toMatch(/^warn.*no origin remote in .*each done task's PR will be skipped/);
+    expect(fixOf(r.stdout, "remote rem")).toContain(`git -C ${repo} remote add origin`);
+    sb.writeConfig(`${HEALTHY}auto_create_pr = false\nrepos = [${JSON.stringify(repo)}]\n`);
+    expect(line((await sb.run(["doctor"])).stdout, "remote rem")).toMatch(/^ok.*auto_create_pr is off/);
+    Bun.spawnSync(["git", "-C", repo, "remote", "add", "origin", "https://github.com/acme/rem.git"]);
+    sb.writeConfig(`${HEALTHY}repos = [${JSON.stringify(repo)}]\n`);
+    r = await sb.run(["doctor"]);
+    expect(line(r.stdout, "remote rem")).toMatch(/^ok.*origin acme\/rem/);
+  }, 60_000);
+
   test("a budget in dollars with an unpriced configured model → warn 'cannot hold'; priced or no budget → ok", async () => {
     sb.writeConfig(`${HEALTHY}[budget]\ntask_usd = 5\n[agents.coder]\nmodel = "mystery-model-1"\n`);
     const r = await sb.run(["doctor"]);

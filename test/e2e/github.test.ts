@@ -143,6 +143,11 @@ describe("github", () => {
       await waitFor(() => two().pr_create_state !== "", 60_000, "a PR outcome for two");
       expect(two().pr_create_state).toBe("skipped");
       expect(String(two().pr_create_error)).toContain("no GitHub token");
+      // Said where the user looks: task show (pr line and attention) and daemon status.
+      const show = await sb.run(["task", "show", "two"], { cwd: other.work });
+      expect(show.stdout).toMatch(/pr: +skipped: .*no GitHub token/);
+      expect(show.stdout).toMatch(/ATTENTION: +PR skipped: .*no GitHub token/);
+      expect((await sb.run(["daemon", "status"])).stdout).toContain("! two: PR skipped:");
       d2.kill("SIGTERM");
       await d2.exited;
     } finally {

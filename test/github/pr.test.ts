@@ -5,6 +5,7 @@ import { GitHub } from "../../src/github/client.ts";
 import { ensurePullRequest, prRetriesDue, shouldRetry, type PrDeps } from "../../src/github/pr.ts";
 import { getPrRun } from "../../src/github/store.ts";
 import { NO_TOKEN_REASON } from "../../src/github/token.ts";
+import { getAttention } from "../../src/store/agents.ts";
 import { listAudit } from "../../src/store/audit.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { applyTaskUpdate, createTask, getTask } from "../../src/store/tasks.ts";
@@ -167,10 +168,17 @@ describe("ensurePullRequest", () => {
       reason: "auto_create_pr is disabled by config",
     });
     expect(fake.calls).toHaveLength(0);
+    // Not expected (auto_create_pr off): an audit row only, no attention item.
+    expect(listAudit(db, { kinds: ["pr_skipped"] }).map((r) => [r.level, r.message])).toEqual([["info", "PR skipped: auto_create_pr is disabled by config"]]);
+    expect(getAttention(db, "p", "feat")).toBe("");
     git(repos.work, "remote", "remove", "origin");
     const out = await ensurePullRequest({ db, github: gh() }, req());
     expect(out.state).toBe("skipped");
     expect(out.reason).toContain("no origin remote");
+    // Expected: said where the user looks (attention: task show, daemon status; audit: the event stream).
+    expect(getAttention(db, "p", "feat")).toContain("PR skipped: no origin remote in");
+    expect(getAttention(db, "p", "feat")).toContain("remote add origin <url>");
+    expect(listAudit(db, { kinds: ["pr_skipped"] }).some((r) => r.level === "warn" && r.message.includes("no origin remote"))).toBe(true);
     git(repos.work, "remote", "add", "origin", "https://github.com/o/r.git");
     expect((await ensurePullRequest({ db, github: gh() }, { ...req(), autoCreatePr: false, trigger: "manual" })).state).toBe("created");
   });

@@ -46,7 +46,7 @@ export default withExamples(
           ...(task.topic ? [`  topic:         ${task.topic}`] : []),
           ...(task.description ? [`  description:   ${task.description}`] : []),
           ...(v ? [`  verified:      ${v.sha ? v.sha.slice(0, 12) : "(no sha)"} by ${v.by || "-"} (${v.origin || "-"}) at ${v.at}`] : []),
-          ...(task.prUrl ? [`  pr:            ${task.prUrl}`] : []),
+          ...(task.prUrl ? [`  pr:            ${task.prUrl}`] : task.prCreateState ? [`  pr:            ${task.prCreateState}${task.prCreateError ? `: ${task.prCreateError}` : ""}`] : []),
           ...(task.latestFeedback ? [`  last feedback: ${task.latestFeedback.split("\n")[0]!.slice(0, 120)}`] : []),
           ...(attention ? [`  ATTENTION:     ${attention}`] : []),
           ...(task.hold ? [`  on hold:       ${task.hold} (kas task resume ${task.name})`] : []),
