@@ -20,7 +20,7 @@ import { consumeFile, ensureSignalDirs, type FolderFilter, type FoundFile, listS
 import { isLinkRefused } from "../util/contained-fs.ts";
 import { FolderGuard } from "./folder-guard.ts";
 import { ensureExcludedSync } from "../agents/worktree.ts";
-import { bodyMatters } from "../signals/grammar.ts";
+import { SettleGate } from "../signals/settle.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
@@ -30,26 +30,7 @@ import type { EventHub } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { RepoEntry } from "./repos.ts";
 
-/**
- * A file younger than this may still be being written (`echo … > file`). It is picked up once it is
- * this old by its mtime, or sooner once two looks STABLE_MS apart saw the same size and mtime. The
- * kernel stamps mtimes from a coarse clock (4 ms ticks here), so by mtime alone a file could be as
- * young as 1 ms when it passed; the second look is the stronger check and usually comes sooner.
- */
-export const SETTLE_MS = 5;
-/** Two looks this far apart with the same size and mtime: the writer is done with the file. */
-export const STABLE_MS = 1;
-/**
- * An EMPTY review-changes / review-approved file younger than this is not final: its writer may have
- * opened it and not written yet. A file left empty on purpose still goes through after this long.
- */
-export const EMPTY_BODY_SETTLE_MS = 1000;
-/**
- * An mtime up to this far ahead of our clock is a file written a moment after the clock was read (or
- * a writer's clock a little ahead): young, not settled. Further ahead is a clock jump or a skewed
- * host, and counts as settled: waiting for it could take days.
- */
-export const FUTURE_SLACK_MS = 2000;
+export { SETTLE_MS } from "../signals/settle.ts";
 /** Signals committed per transaction, and processed before yielding to the event loop. */
 const BATCH = 200;
 
@@ -127,9 +108,7 @@ export class SignalEngine {
   /** Called before a timer pass over every repo: one query instead of one per repo. */
   beginTimerPass(): void {
     this.pendingSnapshot = new Set(pendingProjects(this.db));
-    // Young files seen once and then gone (removed by someone else) are forgotten.
-    const stale = performance.now() - 10_000;
-    for (const [path, seen] of this.firstLook) if (seen.at < stale) this.firstLook.delete(path);
+    this.settle.forgetStale();
   }
 
   endPass(): void {
@@ -197,18 +176,8 @@ export class SignalEngine {
     }
   }
 
-  /** Young files by path: their size and mtime at the first look, and when that was (performance.now()). */
-  private firstLook = new Map<string, { size: number; mtimeMs: number; at: number }>();
-
-  /** 0 when an earlier look ≥ STABLE_MS ago saw this file unchanged; else ms until the next look may say so. */
-  private untilStable(f: FoundFile): number {
-    const t = performance.now();
-    const prev = this.firstLook.get(f.path);
-    if (prev && prev.size === f.size && prev.mtimeMs === f.mtimeMs) return Math.max(0, STABLE_MS - (t - prev.at));
-    if (this.firstLook.size >= 100_000) this.firstLook.clear(); // bounded whatever writers do
-    this.firstLook.set(f.path, { size: f.size, mtimeMs: f.mtimeMs, at: t });
-    return STABLE_MS;
-  }
+  /** When a found file is final (its writer done with it). */
+  private settle = new SettleGate();
 
   private async bridgeFiles(repo: RepoEntry, stats: ScanStats): Promise<void> {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
@@ -233,22 +202,11 @@ export class SignalEngine {
       if (files.length === 0 && before !== null) this.quiet.set(dir.path, before);
       else this.quiet.delete(dir.path);
       for (const f of files) {
-        // The clock is read per file, after listing: a file created after an earlier clock read has an
-        // mtime ahead of it, and was once taken as "from the future", i.e. settled, while its writer
-        // (a shell redirect) had not written its body yet. Commits below await, so time moves on.
-        const ahead = f.mtimeMs - Date.now();
-        // Far ahead (clock jump, skewed host) counts as settled; a little ahead is a fresh file: age 0.
-        const age = ahead > FUTURE_SLACK_MS ? Infinity : Math.max(0, -ahead);
-        const emptyBody = f.regular && f.size === 0 && bodyMatters(f.name);
-        const settle = emptyBody ? EMPTY_BODY_SETTLE_MS : SETTLE_MS;
-        if (f.regular && age < settle) {
-          const wait = emptyBody ? settle - age : Math.min(settle - age, this.untilStable(f));
-          if (wait > 0) {
-            stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);
-            continue;
-          }
+        const wait = this.settle.waitMs(f, (msg) => this.log.warn(`${repo.project}: ${msg}`));
+        if (wait > 0) {
+          stats.settleInMs = stats.settleInMs === 0 ? wait : Math.min(stats.settleInMs, wait);
+          continue;
         }
-        this.firstLook.delete(f.path);
         try {
           const p = await this.prepareFile(repo, f);
           if (p) batch.push(p);

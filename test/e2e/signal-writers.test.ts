@@ -49,6 +49,44 @@ describe("signal writers", () => {
     await daemon.exited;
   }, 60_000);
 
+  test("a body written in pieces (the writer keeps the file open between them) is taken whole, once the writer closed it: 9 of 9", async () => {
+    const repo = makeGitRepo(sb.dir, "w");
+    const sig = join(repo, ".kasmos", "signals");
+    sb.writeConfig("poll_interval_sec = 0.5\nauto_review_fix = false\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    const names = Array.from({ length: 9 }, (_, i) => `p${i}`);
+    await reviewing(repo, sig, names);
+    // The reported writer: the first line lands at once, the rest 20 ms later, the shell holding the file open.
+    await Promise.all(names.map((n) => Bun.spawn(["sh", "-c", `{ echo Findings:; sleep 0.02; echo "1. fix ${n}"; sleep 0.3; echo "2. and test it"; } > ${sig}/review-changes-${n}`]).exited));
+    await waitFor(() => names.every((n) => row(n)?.status === "implementing"), 20_000, "all change requests applied");
+    for (const n of names) expect(row(n)!.latest_feedback).toBe(`Findings:\n1. fix ${n}\n2. and test it`);
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  }, 60_000);
+
+  test("a writer that never closes the file does not hold the queue: its signal is taken after a bound, and logged", async () => {
+    const repo = makeGitRepo(sb.dir, "w");
+    const sig = join(repo, ".kasmos", "signals");
+    sb.writeConfig("poll_interval_sec = 0.5\nauto_review_fix = false\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    await reviewing(repo, sig, ["stuck", "other"]);
+    const writer = Bun.spawn(["sh", "-c", `{ echo "Fix it"; exec sleep 60; } > ${sig}/review-changes-stuck`]);
+    sb.track(writer.pid);
+    await waitFor(() => existsSync(join(sig, "review-changes-stuck")), 5_000, "the file");
+    const t0 = Date.now();
+    drop(sig, "review-changes-other", "Other fix"); // not held up behind it
+    await waitFor(() => row("other")?.status === "implementing", 10_000, "the other signal");
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    await waitFor(() => row("stuck")?.status === "implementing", 30_000, "the held-open signal after its bound");
+    expect(row("stuck")!.latest_feedback).toBe("Fix it");
+    writer.kill("SIGKILL");
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+    expect(await new Response(daemon.stderr).text()).toContain("still open for writing");
+  }, 60_000);
+
   test("an empty review-changes file whose mtime is a moment ahead of the daemon's clock (created after the scan read it) waits for its body", async () => {
     // The race CI met: the scan read its clock, then a shell redirect created the file; the mtime was
     // "in the future" and the empty file was taken at once, before the shell wrote the body.
