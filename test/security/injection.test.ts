@@ -65,7 +65,7 @@ afterAll(async () => {
 
 describe("bodies never reach a shell or an argv", () => {
   test("task description → planner prompt file verbatim; not in argv; nothing executed", async () => {
-    const c = await api(sb.socket, "POST", "/v1/repos/proj/tasks", { name: "inj", description: DESCRIPTION, plan: PLAN });
+    const c = await api(sb.socket, "POST", "/v1/repos/proj/tasks", { name: "inj", description: DESCRIPTION });
     expect(c.status).toBe(201);
     expect((await api(sb.socket, "POST", "/v1/repos/proj/tasks/inj/transition", { event: "plan_start" })).status).toBe(200);
     await waitFor(() => running("inj-plan") !== undefined, 20_000, "planner to start");
@@ -83,6 +83,8 @@ describe("bodies never reach a shell or an argv", () => {
   }, 40_000);
 
   test("review feedback → fixer prompt file verbatim; not in argv; nothing executed", async () => {
+    writeFileSync(join(sb.dir, "plan.md"), PLAN);
+    expect((await sb.run(["task", "plan", "inj", "--file", join(sb.dir, "plan.md")], { cwd: repo })).code).toBe(0); // as its planner would
     drop("planner-finished-inj");
     await waitFor(() => q<{ status: string }>("SELECT status FROM tasks WHERE name = 'inj'")[0]?.status === "ready", 15_000, "ready");
     expect((await api(sb.socket, "POST", "/v1/repos/proj/tasks/inj/transition", { event: "implement_start" })).status).toBe(200);
