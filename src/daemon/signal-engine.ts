@@ -17,7 +17,7 @@ import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
 import { consumeFile, ensureSignalDirs, type FolderFilter, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
-import { isLinkRefused } from "../util/contained-fs.ts";
+import { isLinkRefused, OpenedDirs } from "../util/contained-fs.ts";
 import { FolderGuard } from "./folder-guard.ts";
 import { ensureExcludedSync } from "../agents/worktree.ts";
 import { SettleGate } from "../signals/settle.ts";
@@ -59,6 +59,11 @@ interface PreparedFile {
 export class SignalEngine {
   /** Execution state each decided result started from (for the phase_changed audit, without a re-read). */
   private previous = new WeakMap<ProcessResult, ExecutionState>();
+  /**
+   * Signal folders opened once per scan, not per file. No path from it is kept across an await, so a
+   * close() by another repo's scan only makes the next operation open the folder again.
+   */
+  private dirs = new OpenedDirs();
   /** Refuses folders reached through links, once each (folder-guard.ts). */
   private guard: FolderGuard;
   /** Projects with pending rows, computed once per timer pass (null = check every repo). */
@@ -136,6 +141,7 @@ export class SignalEngine {
       if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) await this.drainQueue(repo, stats);
     } finally {
       this.scanCfg.delete(repo.project);
+      this.dirs.close();
     }
     return stats;
   }
@@ -183,6 +189,7 @@ export class SignalEngine {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
     let batch: PreparedFile[] = [];
     for (const dir of signalDirs(repo.path, this.folders(repo.project))) {
+      this.dirs.trim(); // descriptors bounded, whatever the number of worktrees
       if (this.unchangedSinceEmpty(dir.path, Date.now())) continue;
       let before: bigint | null = null;
       try {
@@ -192,7 +199,7 @@ export class SignalEngine {
       }
       let files: FoundFile[];
       try {
-        files = listSignalFiles(dir);
+        files = listSignalFiles(dir, this.dirs);
       } catch (err) {
         if (!isLinkRefused(err)) throw err;
         this.guard.refuseFolder(repo, dir, err.message);
@@ -225,7 +232,7 @@ export class SignalEngine {
   }
 
   private quarantine(repo: RepoEntry, f: FoundFile, reason: string): void {
-    const moved = quarantineFile(f.dir, f.name, reason, nowIso());
+    const moved = quarantineFile(f.dir, f.name, reason, nowIso(), this.dirs);
     recordAudit(this.db, {
       kind: "signal_quarantined",
       project: repo.project,
@@ -250,7 +257,7 @@ export class SignalEngine {
     }
     const sig = parsed.signal;
     // Most signals are empty: no open/read/close for them (a burst is syscall-bound).
-    const body: PreparedFile["body"] = f.size === 0 ? { ok: true, body: "" } : readSignalBody(f.dir, f.name, f.size);
+    const body: PreparedFile["body"] = f.size === 0 ? { ok: true, body: "" } : readSignalBody(f.dir, f.name, f.size, this.dirs);
     const head = body.ok && NEEDS_HEAD.has(sig.type) ? await this.headFor(repo, sig.task) : null;
     return { f, sig, key: dedupKey(sig), body, head };
   }
@@ -327,10 +334,10 @@ export class SignalEngine {
     for (const o of outcomes) {
       try {
         if ("prior" in o) {
-          if (o.prior.status === "failed") quarantineFile(o.p.f.dir, o.p.f.name, o.prior.result || "failed", nowIso());
-          else consumeFile(o.p.f.dir, o.p.f.name);
-        } else if (o.result.outcome === "done") consumeFile(o.p.f.dir, o.p.f.name);
-        else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso());
+          if (o.prior.status === "failed") quarantineFile(o.p.f.dir, o.p.f.name, o.prior.result || "failed", nowIso(), this.dirs);
+          else consumeFile(o.p.f.dir, o.p.f.name, this.dirs);
+        } else if (o.result.outcome === "done") consumeFile(o.p.f.dir, o.p.f.name, this.dirs);
+        else quarantineFile(o.p.f.dir, o.p.f.name, `signal #${o.id}: ${o.result.result}`, nowIso(), this.dirs);
         finished++;
         this.unremovable.delete(o.p.f.key);
       } catch (err) {

@@ -5,7 +5,7 @@
 // signals folder, failed/, processing/, .kasmos, .worktrees/<x>) is refused, never followed.
 import { existsSync, fstatSync, lstatSync, readdirSync, renameSync, statSync, unlinkSync, writeSync, openSync, readSync, closeSync, type BigIntStats, type Dirent } from "node:fs";
 import { join } from "node:path";
-import { openContainedDir, READ_NOFOLLOW, withContainedDir, WRITE_NOFOLLOW } from "../util/contained-fs.ts";
+import { openContainedDir, type OpenedDirs, READ_NOFOLLOW, withOpened, WRITE_NOFOLLOW } from "../util/contained-fs.ts";
 
 /** Bodies above this are refused (quarantined), never read into memory whole. */
 export const MAX_SIGNAL_BYTES = 256 * 1024;
@@ -107,26 +107,23 @@ export function fileKey(dir: SignalDir, name: string, st: BigIntStats): string {
  * Candidate signal files of one folder, oldest first (then by name). Missing or unreadable folder → [];
  * a link on the way throws LinkRefusedError (the caller reports it).
  */
-export function listSignalFiles(dir: SignalDir): FoundFile[] {
-  let entries: Dirent[];
-  let held: ReturnType<typeof openContainedDir>;
-  try {
-    held = openContainedDir(dir.root, dir.rel);
-  } catch (err) {
-    if ((err as { code?: string }).code === "ELINKREFUSED") throw err;
-    return [];
-  }
-  try {
-    entries = readdirSync(held.path, { withFileTypes: true });
-  } catch {
-    held.close();
-    return [];
-  }
-  try {
-    return foundFiles(dir, held.path, entries);
-  } finally {
-    held.close();
-  }
+export function listSignalFiles(dir: SignalDir, opened?: OpenedDirs): FoundFile[] {
+  return withOpened(opened, (o) => {
+    let at: string;
+    try {
+      at = o.path(dir.root, dir.rel);
+    } catch (err) {
+      if ((err as { code?: string }).code === "ELINKREFUSED") throw err;
+      return [];
+    }
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(at, { withFileTypes: true });
+    } catch {
+      return [];
+    }
+    return foundFiles(dir, at, entries);
+  });
 }
 
 function foundFiles(dir: SignalDir, at: string, entries: Dirent[]): FoundFile[] {
@@ -156,10 +153,10 @@ type BodyResult = { ok: true; body: string } | { ok: false; reason: string };
  * Opened with O_NOFOLLOW | O_NONBLOCK in its folder, and only a regular file is read: a link or FIFO
  * swapped in after the listing is refused, never followed or waited on.
  */
-export function readSignalBody(dir: SignalDir, name: string, sizeHint = 0): BodyResult {
+export function readSignalBody(dir: SignalDir, name: string, sizeHint = 0, opened?: OpenedDirs): BodyResult {
   let fd: number;
   try {
-    fd = withContainedDir(dir.root, dir.rel, (at) => openSync(`${at}/${name}`, READ_NOFOLLOW));
+    fd = withOpened(opened, (o) => openSync(`${o.path(dir.root, dir.rel)}/${name}`, READ_NOFOLLOW));
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === "ELOOP") return { ok: false, reason: "not a regular file (a symbolic link was swapped in)" };
@@ -208,18 +205,8 @@ function present(path: string): boolean {
  * Move a bad signal into failed/ with a sibling `<name>.reason` (`<RFC3339 time> <reason>`). Returns the
  * path it now has (by the folder's name, for messages).
  */
-export function quarantineFile(dir: SignalDir, name: string, reason: string, now: string): string | null {
-  const from = openContainedDir(dir.root, dir.rel);
-  try {
-    const failed = openContainedDir(dir.root, `${dir.rel}/failed`, 0o755);
-    try {
-      return quarantineIn(from.path, failed.path, name, reason, now, join(dir.path, "failed"));
-    } finally {
-      failed.close();
-    }
-  } finally {
-    from.close();
-  }
+export function quarantineFile(dir: SignalDir, name: string, reason: string, now: string, opened?: OpenedDirs): string | null {
+  return withOpened(opened, (o) => quarantineIn(o.path(dir.root, dir.rel), o.path(dir.root, `${dir.rel}/failed`, 0o755), name, reason, now, join(dir.path, "failed")));
 }
 
 function quarantineIn(from: string, failed: string, name: string, reason: string, now: string, shownAs: string): string | null {
@@ -247,9 +234,9 @@ function quarantineIn(from: string, failed: string, name: string, reason: string
 }
 
 /** Delete a consumed signal file (never through a link); absent is fine (already consumed before a crash). */
-export function consumeFile(dir: SignalDir, name: string): void {
+export function consumeFile(dir: SignalDir, name: string, opened?: OpenedDirs): void {
   try {
-    withContainedDir(dir.root, dir.rel, (at) => unlinkSync(`${at}/${name}`));
+    withOpened(opened, (o) => unlinkSync(`${o.path(dir.root, dir.rel)}/${name}`));
   } catch (err) {
     if ((err as { code?: string }).code !== "ENOENT") throw err;
   }

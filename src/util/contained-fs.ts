@@ -123,3 +123,44 @@ export function withContainedDir<T>(root: string, rel: string, fn: (dir: string)
 export function isLinkRefused(err: unknown): err is LinkRefusedError {
   return err instanceof LinkRefusedError;
 }
+
+/**
+ * Folders opened once for a run of operations (one scan of a repo: list, read, consume, quarantine)
+ * instead of once per file. A held folder stays the one that was checked, wherever it is moved
+ * meanwhile, so operations through it never leave it. Paths from path() are valid until trim() or
+ * close().
+ */
+export class OpenedDirs {
+  private held = new Map<string, ContainedDir>();
+
+  /** `rel` under `root`, opened (created with `create`) as openContainedDir does, at most once. */
+  path(root: string, rel: string, create?: number): string {
+    const key = `${root}\0${rel}`;
+    let d = this.held.get(key);
+    if (d === undefined) {
+      d = openContainedDir(root, rel, create);
+      this.held.set(key, d);
+    }
+    return d.path;
+  }
+
+  /** Close them all once more than `max` are held (descriptors stay bounded in a repo with many worktrees). */
+  trim(max = 64): void {
+    if (this.held.size > max) this.close();
+  }
+
+  close(): void {
+    for (const d of this.held.values()) d.close();
+    this.held.clear();
+  }
+}
+
+/** Run `fn` with `opened`, or with folders opened for this call only. */
+export function withOpened<T>(opened: OpenedDirs | undefined, fn: (o: OpenedDirs) => T): T {
+  const o = opened ?? new OpenedDirs();
+  try {
+    return fn(o);
+  } finally {
+    if (opened === undefined) o.close();
+  }
+}
