@@ -2,7 +2,7 @@
 // Git's worktree metadata is not safe under concurrent `worktree add`, so all mutations for one repo are
 // serialised through an in-process promise chain.
 import { gitCommonDirSync } from "../util/repo-root.ts";
-import { closeSync, constants, existsSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, lstatSync, openSync, readSync, writeSync } from "node:fs";
 import { openContainedDir, READ_NOFOLLOW, withContainedDir } from "../util/contained-fs.ts";
 import { lstat, readdir, realpath, rename, rmdir } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
@@ -84,6 +84,14 @@ export async function defaultBranch(repo: string): Promise<string> {
   }
   for (const b of ["main", "master"]) if (await refExists(repo, `refs/heads/${b}`)) return b;
   return "main";
+}
+
+/**
+ * A task's worktree folder that can be used as it is: a real folder (a link a repo committed as
+ * `.worktrees/<x>` would run the agent elsewhere) holding a `.git` file or folder.
+ */
+export function isCheckoutFolder(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() === true && existsSync(join(path, ".git"));
 }
 
 export function worktreePath(repo: string, branch: string): string {

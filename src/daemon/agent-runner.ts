@@ -17,7 +17,7 @@ import { type AgentCommand, type AgentRole, buildCommand, profilesFromConfig, re
 import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prompts.ts";
 import { ForeignSessionError, type SessionInfo, Tmux } from "../agents/tmux.ts";
 import { agentSessionTitle, recordedSessionTitle } from "../agents/session-name.ts";
-import { ensureWorktree, worktreePath } from "../agents/worktree.ts";
+import { ensureWorktree, isCheckoutFolder, worktreePath } from "../agents/worktree.ts";
 import { configDir } from "../config/paths.ts";
 import { ensurePrivateDir, writePrivateFile } from "../config/private-state.ts";
 import { repoProcessorConfig } from "../config/processor.ts";
@@ -809,7 +809,7 @@ export class AgentRunner {
         const known = worktreePath(repo.path, t.branch);
         // Never outside <repo>/.worktrees/, whatever the branch says.
         if (!resolve(known).startsWith(`${resolve(repo.path, ".worktrees")}/`)) return fail(`worktree path escapes .worktrees/: ${known}`);
-        cwd = existsSync(join(known, ".git")) ? known : (await ensureWorktree(repo.path, t.branch)).path;
+        cwd = isCheckoutFolder(known) ? known : (await ensureWorktree(repo.path, t.branch)).path;
       } catch (err) {
         return fail(`worktree for ${t.branch}: ${(err as Error).message}`);
       }

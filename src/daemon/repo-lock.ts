@@ -1,7 +1,8 @@
 // One daemon per repository: two daemons (two HOMEs, or a symlink and its target) scanning one signals
 // folder quarantine each other's signals as "unknown task". The owner is recorded in the repository's
 // git common dir (shared by every linked worktree); a live owner that is not us makes the repo refused.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { READ_NOFOLLOW, WRITE_NOFOLLOW } from "../util/contained-fs.ts";
 import { join } from "node:path";
 import { gitCommonDirSync } from "../util/repo-root.ts";
 import { processAlive } from "./pidfile.ts";
@@ -14,9 +15,26 @@ interface Owner {
   home: string;
 }
 
+/** The lock's text: a regular file only, never through a link, never blocking on a FIFO ("" otherwise). */
+function readLock(file: string): string {
+  let fd: number;
+  try {
+    fd = openSync(file, READ_NOFOLLOW);
+  } catch {
+    return "";
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return "";
+    const buf = Buffer.alloc(4096);
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readOwner(file: string): Owner | null {
   try {
-    const o = JSON.parse(readFileSync(file, "utf8")) as Partial<Owner>;
+    const o = JSON.parse(readLock(file)) as Partial<Owner>;
     return typeof o.pid === "number" ? { pid: o.pid, socket: String(o.socket ?? ""), home: String(o.home ?? "") } : null;
   } catch {
     return null;
@@ -38,9 +56,15 @@ export function claimRepo(repo: string, socket: string, commonDir?: string | nul
   }
   if (!cur || cur.pid !== me.pid || cur.socket !== me.socket) {
     try {
-      writeFileSync(file, `${JSON.stringify(me)}\n`);
+      // Never through a link (a repo could ship .git/kasmos-daemon.lock → ~/.bashrc): refused, unrecorded.
+      const fd = openSync(file, WRITE_NOFOLLOW, 0o644);
+      try {
+        if (fstatSync(fd).isFile()) writeSync(fd, `${JSON.stringify(me)}\n`);
+      } finally {
+        closeSync(fd);
+      }
     } catch {
-      // read-only git dir: nothing to record, nothing to guard
+      // read-only git dir, or a link there: nothing to record, nothing to guard
     }
   }
   return { ok: true };

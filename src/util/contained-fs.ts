@@ -12,8 +12,8 @@ const PROC_FD = existsSync("/proc/self/fd");
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 /** Regular files read on a repository's word: no link followed, and a FIFO swapped in cannot block the open. */
 export const READ_NOFOLLOW = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-/** Files kasmos writes inside a repository: created or truncated, never through a link. */
-export const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW;
+/** Files kasmos writes inside a repository: created or truncated, never through a link, never blocking on a FIFO. */
+export const WRITE_NOFOLLOW = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /** A folder kasmos works in is (or holds on its way) a symbolic link or something that is not a folder. */
 export class LinkRefusedError extends Error {

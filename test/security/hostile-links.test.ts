@@ -3,9 +3,10 @@
 // "outside" folder holding files that look like signals (and a plain document); after the daemon has
 // scanned the repo many times, the outside folder must be exactly as it was, and the repo must be
 // refused with a reason (status problem, `daemon add` error, an attention audit row).
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
 import { api, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 
 let sb: Sandbox;
@@ -72,6 +73,9 @@ beforeAll(async () => {
     writeFileSync(join(out, "x", ".kasmos", "signals", "bogus-name"), "");
     symlinkSync(out, join(repo, ".worktrees"));
   }, /\.worktrees is a symbolic link/);
+  hostile("l-lock", (repo, out) => {
+    symlinkSync(join(out, "notes.txt"), join(repo, ".git", "kasmos-daemon.lock")); // the ownership lock kasmos writes
+  }, /^$/);
   hostile("l-gitinfo", (repo, out) => {
     rmSync(join(repo, ".git", "info"), { recursive: true, force: true });
     symlinkSync(out, join(repo, ".git", "info"));
@@ -113,7 +117,7 @@ test("a repo whose kasmos folders are links is refused with the reason, and noth
   for (const c of cases) {
     expect(snapshot(c.out), `${c.name}: files outside the repo`).toBe(c.before);
     const r = s.repos.find((x) => x.project === c.name);
-    if (c.expect.source === "^$") expect(r?.problem ?? null, c.name).toBeNull();
+    if (c.expect.source === "^$") expect(r?.problem ?? null, `${c.name}: ${r?.problem}`).toBeNull();
     else expect(r?.problem ?? "", c.name).toMatch(c.expect);
   }
   // A worktree whose .kasmos is a link: refused loudly, once.
@@ -180,3 +184,40 @@ test("a link swapped in and out while the daemon scans never lets it touch the o
   await waitFor(async () => (await status()).scan.ticks >= first + 5, 30_000, "5 more scan passes");
   expect(snapshot(c.out)).toBe(before);
 }, 90_000);
+
+test("an ownership lock that is a FIFO does not block the daemon", async () => {
+  const repo = makeGitRepo(sb.dir, "l-fifo");
+  expect(Bun.spawnSync(["mkfifo", join(repo, ".git", "kasmos-daemon.lock")]).exitCode).toBe(0);
+  const add = await sb.run(["daemon", "add", repo], { timeoutMs: 20_000 });
+  expect(add.code, add.stderr).toBe(0);
+  expect((await api(sb.socket, "GET", "/v1/status")).status).toBe(200);
+}, 60_000);
+
+describe("a task worktree folder that is a link", () => {
+  let sb2: Sandbox;
+  let daemon: Bun.Subprocess<"ignore", "pipe", "pipe">;
+  afterAll(async () => {
+    daemon?.kill("SIGKILL");
+    await sb2?.cleanup();
+  });
+
+  test("the agent never runs in the link's target: the link is set aside and a real worktree made", async () => {
+    sb2 = new Sandbox("khw-");
+    const repo = makeGitRepo(sb2.dir, "esc");
+    const victim = makeGitRepo(join(sb2.dir, "elsewhere"), "victim");
+    const head = () => Bun.spawnSync(["git", "-C", victim, "rev-parse", "HEAD"]).stdout.toString().trim();
+    const before = head();
+    mkdirSync(join(repo, ".worktrees"));
+    symlinkSync(victim, join(repo, ".worktrees", "plan-t1")); // what a repo can commit under .worktrees/
+    sb2.writeConfig(fakeAgentConfig("FAKE_SLOW_WAVE=0.3", `repos = ["${repo}"]`));
+    daemon = await sb2.foreground();
+    await createPlanned(sb2, repo, "t1", SMALL_PLAN);
+    await waitFor(() => sb2.query<{ n: number }>("SELECT COUNT(*) AS n FROM agents WHERE task = 't1' AND role != 'planner'")[0]!.n > 0, 30_000, "an agent for t1");
+    const cwds = sb2.query<{ cwd: string }>("SELECT cwd FROM agents WHERE task = 't1'").map((r) => r.cwd);
+    for (const cwd of cwds) expect(cwd).toBe(join(repo, ".worktrees", "plan-t1"));
+    expect(Bun.spawnSync(["git", "-C", repo, "worktree", "list"]).stdout.toString()).toContain(join(repo, ".worktrees", "plan-t1"));
+    expect(readdirSync(join(repo, ".worktrees")).some((n) => n.startsWith("plan-t1.stale-"))).toBe(true); // the link, set aside
+    expect(head()).toBe(before);
+    expect(Bun.spawnSync(["git", "-C", victim, "status", "--porcelain"]).stdout.toString()).toBe("");
+  }, 90_000);
+});
