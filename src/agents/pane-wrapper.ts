@@ -1,6 +1,7 @@
 // What runs in an agent's pane around the agent itself (a small shell, see paneWrapper), and how the
 // exit status it records is read back.
-import { readFileSync } from "node:fs";
+import { lstatSync } from "node:fs";
+import { readSmallRegularFile } from "./record-file.ts";
 
 const niceBins = new Map<string, string | null>();
 
@@ -13,15 +14,23 @@ function niceBin(path: string): string | null {
   return bin;
 }
 
-/** The status the pane's shell wrote (see paneWrapper; read once the pane is dead, so whole); null when absent or unreadable. */
+/**
+ * The status the pane's shell wrote (see paneWrapper; read once the pane is dead, so whole); null when
+ * absent or unreadable. The path comes from a session option the agent could change and the file sits
+ * where the agent can write: only a regular file is read (lstat, then opened without following a link
+ * or waiting on a FIFO, then fstat), and at most a few bytes of it.
+ */
 export function statusFromFile(raw: string | undefined): number | null {
   if (!raw) return null;
+  let path: string;
   try {
-    const text = readFileSync(decodeURIComponent(raw), "utf8").trim();
-    return /^\d{1,3}$/.test(text) ? Number(text) : null;
+    path = decodeURIComponent(raw);
+    if (!lstatSync(path).isFile()) return null; // a device is never even opened
   } catch {
     return null;
   }
+  const text = readSmallRegularFile(path, 16)?.trim() ?? "";
+  return /^\d{1,3}$/.test(text) ? Number(text) : null;
 }
 
 /**

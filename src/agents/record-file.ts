@@ -5,7 +5,7 @@
 // resolving links), the file is opened without following a link and without blocking, and only an
 // ordinary file of this account with one name is read, a bounded amount at a time, off the main thread
 // (the node:fs promise calls run on Bun's thread pool).
-import { constants, promises as fsp } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, promises as fsp, readSync } from "node:fs";
 import { resolve, sep } from "node:path";
 
 /** Per read: a larger transcript is caught up over several passes; a longer line is skipped. */
@@ -98,5 +98,26 @@ export async function readNewLines(path: string, offset: number, roots: readonly
     return { lines: chunk.subarray(0, end).toString("utf8").split("\n"), offset: offset + end + 1, capped };
   } finally {
     await fh.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A small file kasmos wrote where an agent can write too (its prompt, its pane's exit status): read
+ * synchronously but never waiting on it — opened without following a link or blocking on a FIFO,
+ * only a regular file, at most `maxBytes`. null when absent or refused.
+ */
+export function readSmallRegularFile(path: string, maxBytes: number): string | null {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW | constants.O_NOCTTY);
+    if (!fstatSync(fd).isFile()) return null;
+    const buf = Buffer.allocUnsafe(maxBytes);
+    let n = 0;
+    for (let r = -1; r !== 0 && n < maxBytes; n += r) r = readSync(fd, buf, n, maxBytes - n, n);
+    return buf.subarray(0, n).toString("utf8");
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
 }

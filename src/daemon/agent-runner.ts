@@ -7,7 +7,7 @@
 //  - a live agent that is no longer expected is stopped in the background (bounded grace).
 // Derived from state, so a restart, a SIGKILL or a CLI transition needs no replay.
 import { agentVisibleEnv } from "../agents/private-env.ts";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentEventBody, RestartReply } from "../api/agents.ts";
 import type { AgentActivity, Harness } from "../agents/harness/types.ts";
@@ -29,6 +29,7 @@ import { type Action, failWaveTask, holdTask, processSignal, releaseRaisedHold }
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
 import { type AgentRow, addNudge, clearAttention as clearAttentionOf, endAgent, endedSince, insertAgent, latestAgentByTitle, listAgents, liveAgentByTitle, liveAgents, markRestarted, setActivity, setAttention, setLastLines } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
+import { readSmallRegularFile } from "../agents/record-file.ts";
 import { harnessOfAgent, UsageCollector } from "../agents/usage-collector.ts";
 import { Limiter } from "../util/limiter.ts";
 import { realOr } from "../util/repo-root.ts";
@@ -451,11 +452,7 @@ export class AgentRunner {
   private warned = new Set<string>();
 
   private promptOf(a: AgentRow): string {
-    try {
-      return readFileSync(promptFileOf(a.project, a.title), "utf8");
-    } catch {
-      return "";
-    }
+    return readSmallRegularFile(promptFileOf(a.project, a.title), 4 * 1024 * 1024) ?? ""; // the agent could swap it for a FIFO
   }
 
   /** A report from the agent's own CLI (hooks, notify): its activity now. */
