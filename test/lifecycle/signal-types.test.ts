@@ -11,6 +11,17 @@ import { SIGNAL_TYPES, type SignalType } from "../../src/lifecycle/types.ts";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 
+/** The success branch of a result, or a thrown failure: no assertion hides behind an `if`. */
+function okOf<R extends { ok: boolean }>(r: R): Extract<R, { ok: true }> {
+  if (!r.ok) throw new Error(`expected ok, got: ${JSON.stringify(r)}`);
+  return r as Extract<R, { ok: true }>;
+}
+
+function errOf<R extends { ok: boolean }>(r: R): Extract<R, { ok: false }> {
+  if (r.ok) throw new Error(`expected an error, got: ${JSON.stringify(r)}`);
+  return r as Extract<R, { ok: false }>;
+}
+
 function norm(type: SignalType, raw: string): string {
   const r = normalizePayload(type, raw);
   if (!r.ok) throw new Error(`expected ok, got: ${r.error}`);
@@ -51,12 +62,9 @@ describe("canonicalSignalType (§7.4 #52)", () => {
   });
 
   test("unknown type lists the valid ones", () => {
-    const r = canonicalSignalType("cancel");
-    expect(r.ok).toBe(false);
-    if (!r.ok) {
-      expect(r.error).toBe(`unknown signal type "cancel"; valid types: ${SIGNAL_TYPES.join(", ")}`);
-      expect(r.error).toContain("verify_failed");
-    }
+    const r = errOf(canonicalSignalType("cancel"));
+    expect(r.error).toBe(`unknown signal type "cancel"; valid types: ${SIGNAL_TYPES.join(", ")}`);
+    expect(r.error).toContain("verify_failed");
     expect(canonicalSignalType("").ok).toBe(false);
     expect(canonicalSignalType("request_review").ok).toBe(false);
   });
@@ -112,9 +120,8 @@ describe("normalizePayload table (§2.7, §7.4 #54–57)", () => {
   });
 
   test("verify_*: alias types normalize the same way", () => {
-    const r = canonicalSignalType("master-approved");
-    expect(r.ok).toBe(true);
-    if (r.ok) expect(norm(r.type, "lgtm")).toBe('{"body":"lgtm"}');
+    const r = okOf(canonicalSignalType("master-approved"));
+    expect(norm(r.type, "lgtm")).toBe('{"body":"lgtm"}');
   });
 
   test("verify_*: bad SHAs, bad origin, non-object JSON", () => {
@@ -203,9 +210,8 @@ describe("decodePayload", () => {
   });
 
   test("malformed rows are errors", () => {
-    const bad = decodePayload("review_approved", "not json");
-    expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.error).toMatch(/^malformed review_approved payload JSON: /);
+    const bad = errOf(decodePayload("review_approved", "not json"));
+    expect(bad.error).toMatch(/^malformed review_approved payload JSON: /);
     expect(decodePayload("review_approved", "[1]")).toEqual({ ok: false, error: "review_approved payload must be a JSON object" });
     expect(decodePayload("implement_wave", "")).toEqual({ ok: false, error: "implement_wave payload is missing" });
     expect(decodePayload("implement_task_finished", '{"wave_number":1}')).toEqual({
@@ -228,11 +234,10 @@ describe("decodePayload", () => {
       ["plan_start", ""],
     ];
     for (const [type, raw] of samples) {
-      const n = normalizePayload(type, raw);
-      expect(n.ok).toBe(true);
-      if (n.ok) expect(decodePayload(type, n.payload).ok).toBe(true);
+      const n = okOf(normalizePayload(type, raw));
+      expect(decodePayload(type, n.payload).ok).toBe(true);
     }
-    const wrapped = normalizePayload("review_approved", "  Approved. Looks good.  ");
-    if (wrapped.ok) expect(decodePayload("review_approved", wrapped.payload)).toMatchObject({ ok: true, payload: { body: "Approved. Looks good." } });
+    const wrapped = okOf(normalizePayload("review_approved", "  Approved. Looks good.  "));
+    expect(decodePayload("review_approved", wrapped.payload)).toMatchObject({ ok: true, payload: { body: "Approved. Looks good." } });
   });
 });
