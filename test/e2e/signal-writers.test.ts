@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { makeGitRepo, ping, Sandbox, waitFor } from "../helpers/env.ts";
 
 let sb: Sandbox;
 beforeEach(() => {
@@ -61,6 +61,10 @@ describe("signal writers", () => {
     await Promise.all(names.map((n) => Bun.spawn(["sh", "-c", `{ echo Findings:; sleep 0.02; echo "1. fix ${n}"; sleep 0.3; echo "2. and test it"; } > ${sig}/review-changes-${n}`]).exited));
     await waitFor(() => names.every((n) => row(n)?.status === "implementing"), 20_000, "all change requests applied");
     for (const n of names) expect(row(n)!.latest_feedback).toBe(`Findings:\n1. fix ${n}\n2. and test it`);
+    // A writer opening a file while the daemon holds its lease (microseconds) sends it SIGIO: survived.
+    process.kill(daemon.pid, "SIGIO");
+    await Bun.sleep(200);
+    expect(await ping(sb.socket)).toBe(true);
     daemon.kill("SIGTERM");
     await daemon.exited;
   }, 60_000);
