@@ -7,6 +7,7 @@ import { liveAgents } from "../store/agents.ts";
 import { HttpError, jsonBody } from "./http.ts";
 import type { Daemon } from "./daemon.ts";
 import { RepoError } from "./repos.ts";
+import { mountDoctorRoute } from "./doctor-route.ts";
 import { StoreError } from "../store/errors.ts";
 
 const AddRepoBody = v.object({ path: v.pipe(v.string("path must be a string"), v.minLength(1, "path is required")) });
@@ -22,6 +23,7 @@ export function createApp(d: Daemon): Hono {
 
   app.get("/v1/ping", (c) => c.json({ ok: true, pid: process.pid }));
   app.get("/v1/status", (c) => c.json(d.status()));
+  mountDoctorRoute(app, d);
   app.get("/v1/repos", (c) => c.json(d.status().repos));
   app.post("/v1/repos", async (c) => {
     const body = await jsonBody(c, AddRepoBody);

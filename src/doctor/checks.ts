@@ -17,6 +17,7 @@ import { checkWaveLimit } from "./wave-limit.ts";
 import { checkSocketSafety } from "./socket-safety.ts";
 import { checkPrices, observedModels } from "./pricing.ts";
 import { checkRemote } from "./remote.ts";
+import { type DaemonView, fetchDaemonView } from "./daemon-view.ts";
 import { checkPrivateFiles, checkRegisteredRepos } from "./state-checks.ts";
 
 export type Severity = "error" | "warn";
@@ -101,11 +102,11 @@ export function checkGit(): CheckResult {
   return pass("git", "error", `${r.stdout.trim()} (${bin})`);
 }
 
-/** Never prints the token, only where it came from. */
-export function checkGithubToken(): CheckResult {
+/** Never prints the token, only where it came from. With a daemon running, its environment is what counts. */
+export function checkGithubToken(view: DaemonView | null = null): CheckResult {
   for (const name of ["GH_TOKEN", "GITHUB_TOKEN"]) {
     const v = process.env[name];
-    if (v && v.trim().length > 0) return pass("github token", "warn", `$${name} is set`);
+    if (view ? view.env.includes(name) : v && v.trim().length > 0) return pass("github token", "warn", `$${name} is set${view ? " in the daemon's environment" : ""}`);
   }
   const gh = Bun.which("gh");
   if (gh) {
@@ -115,7 +116,7 @@ export function checkGithubToken(): CheckResult {
   return problem(
     "github token",
     "warn",
-    `no GitHub token: GH_TOKEN and GITHUB_TOKEN are unset${gh ? " and `gh auth token` returned none" : " and gh is not installed"} (PR creation and pr_monitor will not work)`,
+    `no GitHub token: GH_TOKEN and GITHUB_TOKEN are unset${view ? ` in the daemon's environment (pid ${view.pid})` : ""}${gh ? " and `gh auth token` returned none" : " and gh is not installed"} (PR creation and pr_monitor will not work)`,
     "export GH_TOKEN=<token> in the daemon's environment, or run `gh auth login`",
   );
 }
@@ -246,22 +247,11 @@ export function checkAgents(outcome: ConfigOutcome): CheckResult {
  * the config file kasmos records folder trust in is writable. Severity warn: only tasks reaching a
  * role with that CLI are affected.
  */
-export async function checkAgentClis(outcome: ConfigOutcome): Promise<CheckResult[]> {
+export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | null = null): Promise<CheckResult[]> {
   if (outcome.error !== null) return [];
-  const cfg = outcome.loaded.config;
-  const scope: AgentScope = { daemon: profilesFromConfig(cfg.agents, cfg.default_program) };
-  const byCli = new Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }>();
-  for (const role of AGENT_ROLES) {
-    const profile = resolveProfile(role, scope);
-    const r = resolveAgentExecutable(profile);
-    if (r.path === null) continue; // reported by the agents check
-    const h = harnessNameFor(r.exe);
-    if (h === "generic") continue;
-    const e = byCli.get(h) ?? { path: r.path, roles: [], skip: false };
-    e.roles.push(role);
-    e.skip ||= profile.skipPermissions;
-    byCli.set(h, e);
-  }
+  const byCli = cliUses(outcome.loaded.config);
+  // The gates are the daemon's: its environment, its user (asked when it runs, else this shell's, said so).
+  const where = view ? ` (the daemon's environment, pid ${view.pid})` : " (this shell's environment: no daemon running)";
   const out: CheckResult[] = [];
   for (const [name, e] of byCli) {
     const h = HARNESSES[name];
@@ -278,15 +268,18 @@ export async function checkAgentClis(outcome: ConfigOutcome): Promise<CheckResul
       continue;
     }
     const env = { ...process.env } as Record<string, string | undefined>;
-    let pre;
-    try {
-      pre = await h.preflight({ folders: [], skipPermissions: e.skip, env, isRoot: myUid() === 0, executable: e.path });
-    } catch (err) {
-      out.push(problem(check, "warn", `${name} ${vs}: ${(err as Error).message}`, `fix the file named above`));
-      continue;
+    let pre = view?.clis[name] ?? null;
+    if (pre === null) {
+      try {
+        const local = await h.preflight({ folders: [], skipPermissions: e.skip, env, isRoot: myUid() === 0, executable: e.path });
+        pre = local.ok ? { ok: true } : { ok: false, ...local.refusal };
+      } catch (err) {
+        out.push(problem(check, "warn", `${name} ${vs}: ${(err as Error).message}`, `fix the file named above`));
+        continue;
+      }
     }
     if (!pre.ok) {
-      out.push(problem(check, "warn", `${name} ${vs} (${roleList(e.roles)}): ${pre.refusal.reason}`, pre.refusal.fix));
+      out.push(problem(check, "warn", `${name} ${vs} (${roleList(e.roles)}): ${pre.reason}${where}`, pre.fix));
       continue;
     }
     const unwritable = (h.stateFiles?.(env) ?? []).filter((f) => {
@@ -301,9 +294,27 @@ export async function checkAgentClis(outcome: ConfigOutcome): Promise<CheckResul
       out.push(problem(check, "warn", `${name} ${vs}: ${unwritable.join(", ")} is not writable: kasmos cannot record trust of its worktrees`, `chmod u+w ${unwritable.join(" ")}`));
       continue;
     }
-    out.push(pass(check, "warn", `${name} ${vs} at ${e.path} (${roleList(e.roles)}): ready${h.minVersion ? ` (minimum ${h.minVersion})` : ""}`));
+    out.push(pass(check, "warn", `${name} ${vs} at ${e.path} (${roleList(e.roles)}): ready${h.minVersion ? ` (minimum ${h.minVersion})` : ""}${where}`));
   }
   return out;
+}
+
+/** The agent CLIs (with a harness) the config's roles resolve to, with their roles and skip_permissions. */
+export function cliUses(cfg: LoadedConfig["config"]): Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }> {
+  const scope: AgentScope = { daemon: profilesFromConfig(cfg.agents, cfg.default_program) };
+  const byCli = new Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }>();
+  for (const role of AGENT_ROLES) {
+    const profile = resolveProfile(role, scope);
+    const r = resolveAgentExecutable(profile);
+    if (r.path === null) continue; // reported by the agents check
+    const h = harnessNameFor(r.exe);
+    if (h === "generic") continue;
+    const e = byCli.get(h) ?? { path: r.path, roles: [], skip: false };
+    e.roles.push(role);
+    e.skip ||= profile.skipPermissions;
+    byCli.set(h, e);
+  }
+  return byCli;
 }
 
 /**
@@ -472,12 +483,14 @@ export async function checkDaemon(socket: string, state: SocketProbe): Promise<C
 export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]> {
   const configPath = opts.configPath && opts.configPath.length > 0 ? opts.configPath : defaultConfigPath();
   const outcome = loadConfigOutcome(configPath);
-  const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(), checkConfig(outcome, configPath), checkAgents(outcome), ...(await checkAgentClis(outcome)), checkPrices(outcome, observedModels())];
+  const socket = resolveSocketPath(opts.socketFlag, outcome.loaded?.config.socket_path);
+  const safety = checkSocketSafety(socket);
+  // Never ask a socket another account could have put there.
+  const view = safety.ok && (await probeSocket(socket, 1000)) === "alive" ? await fetchDaemonView(socket) : null;
+  const results: CheckResult[] = [checkTmux(), checkGit(), checkGithubToken(view), checkConfig(outcome, configPath), checkAgents(outcome), ...(await checkAgentClis(outcome, view)), checkPrices(outcome, observedModels())];
   if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome), ...(repoPathProblem(repo) ? [] : [await checkRemote(repo, outcome.loaded)]));
   results.push(...checkRegisteredRepos(outcome.error === null ? outcome.loaded.config.repos : []), checkConfigDir(), checkPrivateFiles());
   results.push(checkWaveLimit(outcome.loaded?.config.orchestration.max_parallel_wave_tasks ?? "auto"));
-  const socket = resolveSocketPath(opts.socketFlag, outcome.loaded?.config.socket_path);
-  const safety = checkSocketSafety(socket);
   results.push(checkSocketDir(socket), safety);
   const sock = await checkSocket(socket);
   // Never ask a socket another account could have put there.

@@ -136,6 +136,24 @@ describe("codex preflight", () => {
     expect(!r.ok && r.refusal.fix).toContain("codex login");
   });
 
+  test("a custom provider whose env_key variable is not in the environment: refused naming it", async () => {
+    mkdirSync(join(home, ".codex"));
+    writeFileSync(join(home, ".codex", "config.toml"), `model_provider = "standin"\n[model_providers.standin]\nbase_url = "http://127.0.0.1:9/v1"\nwire_api = "responses"\nenv_key = "STANDIN_API_KEY"\n`);
+    const r = await codex.preflight(codexCtx({ folders: [] }));
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.refusal.reason).toContain('model_provider "standin" reads its key from STANDIN_API_KEY, which is not set');
+    expect(!r.ok && r.refusal.fix).toContain("set STANDIN_API_KEY in the daemon's environment");
+    expect((await codex.preflight(codexCtx({ folders: [], env: { HOME: home, STANDIN_API_KEY: "k" } }))).ok).toBe(true);
+  });
+
+  test("opencode: a provider option {env:NAME} needs NAME", async () => {
+    mkdirSync(join(home, ".config", "opencode"), { recursive: true });
+    writeFileSync(join(home, ".config", "opencode", "opencode.json"), JSON.stringify({ provider: { loopback: { npm: "@ai-sdk/openai-compatible", options: { baseURL: "http://127.0.0.1:9/v1", apiKey: "{env:LOOP_KEY}" } } } }));
+    const r = await HARNESSES.opencode.preflight(ctx({ env: { HOME: home }, executable: "/usr/bin/opencode" }));
+    expect(!r.ok && r.refusal.reason).toContain("reads {env:LOOP_KEY} but LOOP_KEY is not set");
+    expect((await HARNESSES.opencode.preflight(ctx({ env: { HOME: home, LOOP_KEY: "k" }, executable: "/usr/bin/opencode" }))).ok).toBe(true);
+  });
+
   test("a folder the user marked untrusted is not overridden", async () => {
     mkdirSync(join(home, ".codex"));
     writeFileSync(join(home, ".codex", "config.toml"), `model_provider = "x"\n[projects."/work/repo"]\ntrust_level = "untrusted"\n`);

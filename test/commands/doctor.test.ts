@@ -132,6 +132,53 @@ describe("doctor: healthy setup", () => {
   });
 });
 
+describe("doctor: the daemon's environment, not the shell's", () => {
+  const sb = new Sandbox("kd-");
+  afterAll(() => sb.cleanup());
+
+  test("with a daemon running, the token and each CLI's gates are judged in its environment (codex env_key); without one, the shell's, said so", async () => {
+    // A stand-in codex (doctor asks its version) with a custom provider reading its key from STANDIN_API_KEY.
+    const bin = join(sb.dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "codex"), "#!/bin/sh\necho 'codex-cli 0.169.0'\n");
+    chmodSync(join(bin, "codex"), 0o755);
+    mkdirSync(join(sb.home, ".codex"), { recursive: true });
+    writeFileSync(join(sb.home, ".codex", "config.toml"), 'model_provider = "standin"\n[model_providers.standin]\nbase_url = "http://127.0.0.1:9/v1"\nwire_api = "responses"\nenv_key = "STANDIN_API_KEY"\n');
+    sb.writeConfig(`default_program = ${JSON.stringify(join(bin, "codex"))}\n`);
+    // No daemon, and the shell lacks the key: warned, and said to be this shell's view.
+    let { report } = await doctorJson(sb, [], { GH_TOKEN: "" , GITHUB_TOKEN: "" });
+    let cli = report.checks.find((c) => c.name === "cli codex")!;
+    expect(cli).toMatchObject({ ok: false, severity: "warn" });
+    expect(cli.detail).toContain("reads its key from STANDIN_API_KEY, which is not set");
+    expect(cli.detail).toContain("this shell's environment: no daemon running");
+    // The daemon has the key and a token; the shell running doctor has neither: the daemon's view wins.
+    const d = await sb.foreground([], { STANDIN_API_KEY: "k", GH_TOKEN: TOKEN });
+    try {
+      ({ report } = await doctorJson(sb, [], { GH_TOKEN: "", GITHUB_TOKEN: "" }));
+      cli = report.checks.find((c) => c.name === "cli codex")!;
+      expect(cli.ok, cli.detail).toBe(true);
+      expect(cli.detail).toContain(`the daemon's environment, pid ${d.pid}`);
+      expect(report.checks.find((c) => c.name === "github token")).toMatchObject({ ok: true, detail: "$GH_TOKEN is set in the daemon's environment" });
+      const raw = await sb.run(["doctor", "--json"], { env: { GH_TOKEN: "" } });
+      expect(raw.stdout).not.toContain(TOKEN);
+    } finally {
+      d.kill("SIGTERM");
+      await d.exited;
+    }
+    // A daemon without the key, the shell with it: warned (the agents would not have it).
+    const d2 = await sb.foreground([], {});
+    try {
+      ({ report } = await doctorJson(sb, [], { STANDIN_API_KEY: "k" }));
+      cli = report.checks.find((c) => c.name === "cli codex")!;
+      expect(cli.ok).toBe(false);
+      expect(cli.detail).toContain(`STANDIN_API_KEY, which is not set (codex would stop on "Missing environment variable: STANDIN_API_KEY") (the daemon's environment, pid ${d2.pid})`);
+    } finally {
+      d2.kill("SIGTERM");
+      await d2.exited;
+    }
+  }, 90_000);
+});
+
 describe("doctor: broken setups", () => {
   const sb = new Sandbox("kd-");
   afterAll(() => sb.cleanup());

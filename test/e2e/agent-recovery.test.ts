@@ -64,7 +64,7 @@ describe("agent recovery", () => {
     mkdirSync(join(sb.home, ".codex"), { recursive: true });
     writeFileSync(join(sb.home, ".codex", "config.toml"), 'model_provider = "standin"\n[model_providers.standin]\nbase_url = "http://127.0.0.1:9/v1"\nenv_key = "STANDIN_API_KEY"\n');
     sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "${join(bin, "codex")}"\n[supervision]\nstart_timeout_sec = 600\n`);
-    const daemon = await sb.foreground();
+    const daemon = await sb.foreground([], { STANDIN_API_KEY: "set" }); // preflight passes; the stand-in shows the screen anyway
     await sb.run(["daemon", "add", repo]);
     writeFileSync(join(sb.dir, "small.md"), SMALL);
     await sb.run(["task", "create", "b", "--plan", join(sb.dir, "small.md")], { cwd: repo });

@@ -66,6 +66,14 @@ function projectTrust(data: TomlTable, folder: string): string | undefined {
   return typeof level === "string" ? level : "";
 }
 
+/** The env_key variable of the configured custom provider when the environment lacks it; null when set or not needed. */
+function providerKeyMissing(data: TomlTable, id: string, env: Record<string, string | undefined>): string | null {
+  const providers = data.model_providers;
+  const table = providers && typeof providers === "object" ? (providers as TomlTable)[id] : undefined;
+  const key = table && typeof table === "object" ? (table as TomlTable).env_key : undefined;
+  return typeof key === "string" && key !== "" && !(env[key] ?? "") ? key : null;
+}
+
 export async function codexPreflight(ctx: PreflightContext): Promise<PreflightResult> {
   const home = codexHome(ctx.env);
   const file = join(home, "config.toml");
@@ -77,6 +85,16 @@ export async function codexPreflight(ctx: PreflightContext): Promise<PreflightRe
     return {
       ok: false,
       refusal: { reason: "codex is not signed in (it would stop at its sign-in screen)", fix: `run \`codex login\` once in a terminal (or configure a model_provider with its [model_providers.<id>] table in ${file})` },
+    };
+  }
+  const missingKey = customProvider ? providerKeyMissing(data, String(data.model_provider), ctx.env) : null;
+  if (missingKey) {
+    return {
+      ok: false,
+      refusal: {
+        reason: `codex's model_provider "${String(data.model_provider)}" reads its key from ${missingKey}, which is not set (codex would stop on "Missing environment variable: ${missingKey}")`,
+        fix: `set ${missingKey} in the daemon's environment (export it before kas daemon start, or Environment=${missingKey}=… in the systemd unit), then restart the daemon`,
+      },
     };
   }
   const trusted: string[] = [];

@@ -9,6 +9,7 @@
 // - Two TUIs started at the same instant in a project opencode has never opened were reported to hang
 //   after "init" (not reproduced here in 12 paired starts): the runner spaces opencode starts in one
 //   repo by staggerMs.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { readOpencodeSession } from "../opencode-usage.ts";
 import type { Harness } from "./types.ts";
@@ -37,8 +38,24 @@ export const opencode: Harness = {
     return r.totals || r.rejected.length > 0 ? { totals: r.totals ?? {}, cursor, rejected: r.rejected } : null;
   },
   recordRoots: (env) => [opencodeDataDir(env)],
-  async preflight() {
-    return { ok: true, notes: [] };
+  async preflight(ctx) {
+    // A provider option written "{env:NAME}" (opencode.json) needs NAME in the agent's environment.
+    const file = join(ctx.env.XDG_CONFIG_HOME?.trim() || join(agentHome(ctx.env), ".config"), "opencode", "opencode.json");
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      return { ok: true, notes: [] };
+    }
+    const missing = [...new Set([...text.matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!))].filter((n) => !(ctx.env[n] ?? ""));
+    if (missing.length === 0) return { ok: true, notes: [] };
+    return {
+      ok: false,
+      refusal: {
+        reason: `${file} reads ${missing.map((n) => `{env:${n}}`).join(", ")} but ${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not set (opencode would fail to reach its provider)`,
+        fix: `set ${missing.join(", ")} in the daemon's environment (export before kas daemon start, or Environment= in the systemd unit), then restart the daemon`,
+      },
+    };
   },
   dialogs: [
     { kind: "permission", pattern: /Permission required|Allow once\s+Allow always/i, what: "opencode asks for permission" },

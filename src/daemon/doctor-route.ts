@@ -1,0 +1,27 @@
+// GET /v1/doctor: what `kas doctor` needs to judge the environment agents really get — the daemon's.
+// Variable names only, never values; each agent CLI's gates run here, in this process's environment.
+import type { Hono } from "hono";
+import { HARNESSES } from "../agents/harness/index.ts";
+import { cliUses } from "../doctor/checks.ts";
+import { type DaemonView, envNames, type Readiness } from "../doctor/daemon-view.ts";
+import type { Daemon } from "./daemon.ts";
+
+export async function daemonView(d: Daemon): Promise<DaemonView> {
+  const uid = typeof process.getuid === "function" ? process.getuid() : -1;
+  const env = { ...process.env } as Record<string, string | undefined>;
+  const clis: Record<string, Readiness> = {};
+  for (const [name, e] of cliUses(d.config)) {
+    try {
+      // No folders: the gates only (nothing is trusted or written for a question).
+      const pre = await HARNESSES[name].preflight({ folders: [], skipPermissions: e.skip, env, isRoot: uid === 0, executable: e.path });
+      clis[name] = pre.ok ? { ok: true } : { ok: false, reason: pre.refusal.reason, fix: pre.refusal.fix };
+    } catch (err) {
+      clis[name] = { ok: false, reason: (err as Error).message, fix: "fix the file named above" };
+    }
+  }
+  return { pid: process.pid, uid, root: uid === 0, env: envNames(env), is_sandbox: env.IS_SANDBOX ?? "", clis };
+}
+
+export function mountDoctorRoute(app: Hono, d: Daemon): void {
+  app.get("/v1/doctor", async (c) => c.json(await daemonView(d)));
+}
