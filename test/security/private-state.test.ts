@@ -110,4 +110,16 @@ describe.skipIf(!isRoot || !Bun.which("useradd") || !Bun.which("runuser"))("a se
       chmodSync(sb.configDir, 0o700);
     }
   }, 30_000);
+
+  test("a readable file kasmos cannot tighten (another owner) is reported, not silently used", async () => {
+    const f = join(sb.configDir, "prompts", "old", "foreign.md");
+    writeFileSync(f, "x\n", { mode: 0o644 });
+    chmodSync(f, 0o644);
+    expect(Bun.spawnSync(["chown", OTHER, f]).exitCode).toBe(0);
+    const doc = JSON.parse((await sb.run(["doctor", "--json"])).stdout) as { checks: { name: string; ok: boolean; detail: string; fix: string }[] };
+    const priv = doc.checks.find((c) => c.name === "private files");
+    expect(priv?.ok).toBe(false);
+    expect(priv?.detail).toContain(`${f} (0644, not yours)`);
+    expect(priv?.fix).toMatch(/chown/);
+  }, 30_000);
 });
