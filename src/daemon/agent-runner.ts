@@ -686,7 +686,8 @@ export class AgentRunner {
     }
     if (restarted.length === 0) {
       const needs = [...want];
-      const note = refused.length > 0 ? `${refused.join(", ")} is not needed in the task's current state (${fresh.status}${snap.execution.phase ? `, ${snap.execution.phase}` : ""}); it needs ${needs.length > 0 ? needs.join(", ") : "no agent"}` : `every agent it needs is running (${needs.join(", ") || "none needed"})`;
+      const state = `${fresh.status}${snap.execution.phase ? `, ${snap.execution.phase}` : ""}`;
+      const note = refused.length > 0 ? `${refused.join(", ")} is not needed in the task's current state (${state}); it needs ${needs.length > 0 ? needs.join(", ") : "no agent"}` : needs.length > 0 ? `every agent it needs is running (${needs.join(", ")})` : `its current state (${state}) needs no agent: nothing runs for it until it moves on (kas task show ${t.name})`;
       if (!failedWaves) throw new RestartRefused(409, `cannot restart ${titles.join(", ")}: ${note}`);
       this.deps.hub.pump();
       return { task: t.name, restarted, note };

@@ -78,6 +78,14 @@ describe("restart and retry refusals", () => {
     expect(restarts()).toBe(0);
   }, 60_000);
 
+  test("a task that needs no agent now (ready): retry says so, not that its agents are running", async () => {
+    await sb.run(["task", "create", "r"], { cwd: repo });
+    const retry = await sb.run(["task", "retry", "r"], { cwd: repo });
+    expect(retry.code).not.toBe(0);
+    expect(retry.stderr).toContain("its current state (ready) needs no agent");
+    expect(retry.stderr).not.toContain("running");
+  }, 60_000);
+
   test("unknown and malformed names get a clear message, not a route", async () => {
     const unknown = await sb.run(["task", "retry", "nope"], { cwd: repo });
     expect(unknown.code).not.toBe(0);
