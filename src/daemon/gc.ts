@@ -5,6 +5,7 @@
 import { copyFileSync, existsSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { inspectWorktree, removeWorktree, worktreePath } from "../agents/worktree.ts";
+import { untrustFolders } from "../agents/harness/untrust.ts";
 import type { GcKeptWorktree, GcReport, GcWorktree } from "../api/gc.ts";
 import type { DaemonConfig, RetentionConfig } from "../config/schema.ts";
 import { pruneQuarantine, signalDirs } from "../signals/files.ts";
@@ -183,8 +184,11 @@ export class GcRunner {
               keptTrees.push({ ...entry, reason: `git worktree remove: ${(err as Error).message.split("\n")[0]}` });
               continue;
             }
+            // The CLIs' trust of the gone folder (preflight added it) goes too.
+            const untrusted = await untrustFolders(process.env, [check.path]);
+            for (const e of untrusted.errors) this.deps.log.warn(`gc: trust entry of ${check.path} kept: ${e}`);
             const deleted = ignored.length > 0 ? `; git-ignored files deleted with it: ${listShort(ignored)}` : "";
-            recordAudit(db, { kind: "worktree_removed", project: repo.project, task: t.name, message: `worktree removed: ${check.path} (${t.status} ${r.worktree_grace_days}+ days, branch ${check.merged ? "merged" : "pushed"})${deleted}`, detail: { path: check.path, branch: t.branch, ignored } });
+            recordAudit(db, { kind: "worktree_removed", project: repo.project, task: t.name, message: `worktree removed: ${check.path} (${t.status} ${r.worktree_grace_days}+ days, branch ${check.merged ? "merged" : "pushed"})${deleted}`, detail: { path: check.path, branch: t.branch, ignored, untrusted: untrusted.removed } });
           }
           removedTrees.push(entry);
         }

@@ -9,6 +9,7 @@ import { codex } from "../../src/agents/harness/codex.ts";
 import { updateJsonFile, withFileLock } from "../../src/agents/harness/config-file.ts";
 import { HARNESSES, harnessNameFor } from "../../src/agents/harness/index.ts";
 import type { PreflightContext } from "../../src/agents/harness/types.ts";
+import { untrustFolders, withoutCodexTrust } from "../../src/agents/harness/untrust.ts";
 import { activityFromEvent, finishCommands, firstMeaningfulLine, lastLinesOf, lastPaneLines, matchDialog, nudgeText, screenQuote } from "../../src/agents/supervise.ts";
 
 let home: string;
@@ -233,5 +234,28 @@ describe("fatal error screens", () => {
     expect(out).toBe("■ Missing environment variable: `STANDIN_API_KEY`.\n\n› Ask Codex to do anything\n\n  loopback-model default · /tmp/fh-cx/w\n  ← for agents · ? for shortcuts                                                               ⚠ 1 warning · f2 to view\n");
     expect(lastLinesOf(CODEX_MISSING_KEY, 30).split("\n")[0]).toBe("  >_ OpenAI Codex (v0.169.0)");
     expect(lastLinesOf("\n\n  \n", 5)).toBe("");
+  });
+});
+
+describe("trust entries of gone worktrees", () => {
+  test("codex: preflight's entry is removed byte for byte; an entry with the user's own settings stays", async () => {
+    mkdirSync(join(home, ".codex"));
+    const user = `# mine\nmodel_provider = "local"\n\n[model_providers.local]\nbase_url = "http://127.0.0.1:1/v1"\n\n[projects."/kept"]\ntrust_level = "trusted"\nnote = "mine"\n`;
+    writeFileSync(join(home, ".codex", "config.toml"), user);
+    chmodSync(join(home, ".codex", "config.toml"), 0o640);
+    expect((await codex.preflight(ctx({ env: { HOME: home }, executable: "/usr/bin/codex" }))).ok).toBe(true);
+    const r = await untrustFolders({ HOME: home }, ["/work/repo/.worktrees/plan-x", "/kept"]);
+    expect(r).toEqual({ removed: ["codex: /work/repo/.worktrees/plan-x"], errors: [] });
+    const text = readFileSync(join(home, ".codex", "config.toml"), "utf8");
+    expect(text).toBe(`${user}\n[projects."/work/repo"]\ntrust_level = "trusted"\n`);
+    expect(statSync(join(home, ".codex", "config.toml")).mode & 0o777).toBe(0o640);
+    expect(withoutCodexTrust(text, "/nowhere")).toBe(text);
+  });
+
+  test("claude: the folder's project entry goes, every other key stays", async () => {
+    writeFileSync(join(home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true, projects: { "/a": { hasTrustDialogAccepted: true }, "/b": { x: 1 } } }, null, 2));
+    expect((await untrustFolders({ HOME: home }, ["/a", "/c"])).removed).toEqual(["claude: /a"]);
+    expect(JSON.parse(readFileSync(join(home, ".claude.json"), "utf8"))).toEqual({ hasCompletedOnboarding: true, projects: { "/b": { x: 1 } } });
+    expect(await untrustFolders({ HOME: join(home, "none") }, ["/a"])).toEqual({ removed: [], errors: [] });
   });
 });

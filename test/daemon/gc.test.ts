@@ -3,7 +3,7 @@
 // done tasks whose branch is merged or pushed, while a dirty worktree and an unpushed branch are kept and
 // reported. /v1/metrics counters stay where they were, also after a daemon restart.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GcReport } from "../../src/api/gc.ts";
 import { openStore } from "../../src/store/db.ts";
@@ -121,6 +121,17 @@ describe("kas daemon gc", () => {
     expect(text.stdout).toContain("dry run: would remove");
     expect(text.stdout).toContain("worktrees kept (2):");
 
+    // Trust entries preflight added for the task worktrees (Claude Code and codex), among the user's own settings.
+    const wt = (t: string) => join(repo, ".worktrees", `plan-${t}`);
+    const claudeJson = join(sb.home, ".claude.json");
+    writeFileSync(claudeJson, `${JSON.stringify({ hasCompletedOnboarding: true, projects: { "/mine": { allowedTools: ["x"] }, [wt("merged")]: { hasTrustDialogAccepted: true }, [wt("dirty")]: { hasTrustDialogAccepted: true } } }, null, 2)}\n`);
+    chmodSync(claudeJson, 0o640);
+    mkdirSync(join(sb.home, ".codex"), { recursive: true });
+    const codexToml = join(sb.home, ".codex", "config.toml");
+    const userToml = `# mine\nmodel_provider = "x"\n\n[projects."/mine"]\ntrust_level = "trusted"\n`;
+    const entry = (t: string) => `\n[projects.${JSON.stringify(wt(t))}]\ntrust_level = "trusted"\n`;
+    writeFileSync(codexToml, `${userToml}${entry("merged")}${entry("dirty")}${entry("pushed")}`);
+
     // The API keeps answering while gc works through its batches.
     let done = false;
     let answered = 0;
@@ -144,6 +155,11 @@ describe("kas daemon gc", () => {
     for (const t of ["dirty", "local", "recent"]) expect(existsSync(join(repo, ".worktrees", `plan-${t}`))).toBe(true);
     expect(git(repo, "worktree", "list")).not.toContain("plan-merged");
     expect(git(repo, "branch", "--list", "plan/merged")).toContain("plan/merged"); // branches are kept
+    // Their trust entries went with them; the rest of each file is as it was (mode too).
+    const projects = (JSON.parse(readFileSync(claudeJson, "utf8")) as { projects: Record<string, unknown> }).projects;
+    expect(Object.keys(projects).sort()).toEqual(["/mine", wt("dirty")].sort());
+    expect(statSync(claudeJson).mode & 0o777).toBe(0o640);
+    expect(readFileSync(codexToml, "utf8")).toBe(`${userToml}${entry("dirty")}`);
     expect(existsSync(join(sb.configDir, "prompts", "shop", "merged-coder.md"))).toBe(false);
     expect(existsSync(join(sb.configDir, "prompts", "shop", "dirty-coder.md"))).toBe(true);
     expect(existsSync(join(sb.configDir, "run", "shop", "merged-coder"))).toBe(false);

@@ -31,7 +31,7 @@ export function codexHome(env: Record<string, string | undefined>): string {
   return d ? d : join(agentHome(env), ".codex");
 }
 
-function tomlString(s: string): string {
+export function tomlString(s: string): string {
   return `"${s.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
