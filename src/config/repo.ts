@@ -4,7 +4,8 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
-import { readBoundedText } from "../util/bounded-read.ts";
+import { MAX_CONFIG_BYTES, readBoundedText } from "../util/bounded-read.ts";
+import { withContainedDir } from "../util/contained-fs.ts";
 import { AGENT_ROLE_NAMES, type AgentRoleConfig, type AgentRoleName, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
 
 export interface RepoOverrides {
@@ -68,7 +69,8 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
   if (hit && hit.mtimeMs === mtimeMs) return hit.value;
   let value: { overrides: RepoOverrides; error: string | null };
   try {
-    const raw = parseTOML(readBoundedText(path));
+    // Inside the repo only: neither .kasmos nor the file itself is followed as a link.
+    const raw = parseTOML(withContainedDir(repo, ".kasmos", (at) => readBoundedText(`${at}/config.toml`, MAX_CONFIG_BYTES, true)));
     // Unknown keys (TUI settings of the original, hooks, …) are tolerated: this file is shared.
     const parsed = v.safeParse(v.looseObject(RepoFile.entries), raw);
     if (!parsed.success) {
@@ -88,7 +90,8 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
       };
     }
   } catch (err) {
-    value = { overrides: { agents: {} }, error: `${path}: ${(err as Error).message.split("\n")[0]} (ignored; daemon values apply)` };
+    const why = (err as { code?: string }).code === "ELOOP" ? "is a symbolic link: kasmos never follows links in a repository" : (err as Error).message.split("\n")[0];
+    value = { overrides: { agents: {} }, error: `${path}: ${why} (ignored; daemon values apply)` };
   }
   cache.set(path, { mtimeMs, value });
   return value;

@@ -21,8 +21,8 @@ function kindOf(st: Stats): string {
  * The text of `path` (links followed), or a BoundedReadError saying why not. Errors of open() itself
  * (ENOENT, EACCES, …) are thrown as they are, so callers can tell a missing file from a bad one.
  */
-export function readBoundedText(path: string, maxBytes = MAX_CONFIG_BYTES): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+export function readBoundedText(path: string, maxBytes = MAX_CONFIG_BYTES, noFollow = false): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | (noFollow ? constants.O_NOFOLLOW : 0));
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new BoundedReadError(`is ${kindOf(st)}, expected a regular file`);

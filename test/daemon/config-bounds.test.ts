@@ -82,7 +82,8 @@ describe("reading the file", () => {
       mkdirSync(join(repo, ".kasmos"), { recursive: true });
       make(join(repo, ".kasmos", "config.toml"));
       const r = loadRepoOverrides(repo);
-      expect(r.error).toContain("expected a regular file");
+      // A link is not followed at all (hostile-links.test.ts); a FIFO is not a regular file.
+      expect(r.error).toContain(name === "zero" ? "is a symbolic link" : "expected a regular file");
       expect(r.error).toContain("ignored; daemon values apply");
     }
   });

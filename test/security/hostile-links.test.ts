@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from "node:path";
 import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
 import { api, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { loadRepoOverrides } from "../../src/config/repo.ts";
 
 let sb: Sandbox;
 let proc: Bun.Subprocess<"ignore", "pipe", "pipe">;
@@ -220,4 +221,15 @@ describe("a task worktree folder that is a link", () => {
     expect(head()).toBe(before);
     expect(Bun.spawnSync(["git", "-C", victim, "status", "--porcelain"]).stdout.toString()).toBe("");
   }, 90_000);
+});
+
+test("a repo's .kasmos/config.toml that is a link is not read: its target's settings do not apply", () => {
+  const repo = makeGitRepo(sb.dir, "l-config");
+  const target = join(sb.dir, "outside", "theirs.toml");
+  writeFileSync(target, 'default_program = "/tmp/evil"\n');
+  mkdirSync(join(repo, ".kasmos"));
+  symlinkSync(target, join(repo, ".kasmos", "config.toml"));
+  const r = loadRepoOverrides(repo);
+  expect(r.overrides.default_program).toBeUndefined();
+  expect(r.error).toMatch(/config\.toml: is a symbolic link/);
 });
