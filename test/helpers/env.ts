@@ -1,7 +1,7 @@
 // Test sandbox: a temp HOME + XDG_RUNTIME_DIR, the compiled binary, and process bookkeeping so every
 // process a test starts is killed by PID afterwards.
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync, existsSync, readFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
 
@@ -160,8 +160,32 @@ export class Sandbox {
     Bun.spawnSync(["tmux", "-L", this.tmuxSocket, "kill-server"], { stdout: "ignore", stderr: "ignore" });
     const uid = typeof process.getuid === "function" ? process.getuid() : 0;
     rmSync(`/tmp/tmux-${uid}/${this.tmuxSocket}`, { force: true });
+    // A real CLI hung up with its pane writes its state (~/.claude.json, a transcript) as it exits: wait
+    // (bounded) for the processes of this HOME to end, so the folder is not re-created after it went.
+    const deadline = Date.now() + 10_000;
+    while (processesWithHome(this.home).length > 0 && Date.now() < deadline) await Bun.sleep(100);
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Pids of the processes whose environment has HOME=<home> (Linux /proc; none elsewhere). */
+export function processesWithHome(home: string): number[] {
+  const needle = `\0HOME=${home}\0`;
+  const out: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    try {
+      if (`\0${readFileSync(`/proc/${e}/environ`, "latin1")}`.includes(needle)) out.push(Number(e));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
 }
 
 export async function ping(socket: string): Promise<boolean> {
