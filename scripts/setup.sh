@@ -1,8 +1,19 @@
 #!/bin/sh
 # One-time setup on a fresh clone where only Node/npm exist: bun from the npm registry,
 # tmux and git from Debian when missing, then the project's dependencies from the lockfile.
+#   sh scripts/setup.sh            everything, for the tests too (the pinned agent CLIs: ~1.1 GB)
+#   sh scripts/setup.sh --no-clis  the daemon only: no agent CLIs (KASMOS_SETUP_NO_CLIS=1 does the same)
 set -eu
 cd "$(dirname "$0")/.."
+
+no_clis=${KASMOS_SETUP_NO_CLIS:-0}
+for arg in "$@"; do
+  case "$arg" in
+    --no-clis) no_clis=1 ;;
+    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown argument: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 if ! command -v bun >/dev/null 2>&1 || ! bun --version >/dev/null 2>&1; then
   echo "setup: installing bun from the npm registry" >&2
@@ -30,6 +41,10 @@ bun install --frozen-lockfile >/dev/null
 # The real agent CLIs the real-agent tests run (pinned in test/real-agents/clis/package-lock.json),
 # installed into the project, never globally. Skipped when the installed set matches the lockfile.
 clis=test/real-agents/clis
+if [ "$no_clis" = 1 ]; then
+  echo "setup: bun $(bun --version), $(git --version), $(tmux -V 2>/dev/null || echo 'tmux missing'); agent CLIs not installed (--no-clis: the real-agent tests will fail)" >&2
+  exit 0
+fi
 if ! cmp -s "$clis/package-lock.json" "$clis/node_modules/.package-lock.kasmos" 2>/dev/null; then
   echo "setup: installing the pinned agent CLIs (claude, codex, opencode) into $clis" >&2
   # npm ci refuses this lockfile (opencode lists platform packages the registry lacks); the versions are exact pins anyway.
