@@ -24,6 +24,12 @@ export class RecordRefused extends Error {
   }
 }
 
+/** The record folders as given and as resolved (a CLI may report paths either way, e.g. ~/.claude a link to dotfiles). */
+export async function rootsAndRealRoots(roots: readonly string[]): Promise<string[]> {
+  const real = (await Promise.all(roots.map(realOrNull))).filter((r): r is string => r !== null);
+  return [...new Set([...roots, ...real])];
+}
+
 /** `path`, written absolute and normalised, lies inside one of `roots` (no file system access). */
 export function withinRoots(path: string, roots: readonly string[]): boolean {
   if (path === "" || !path.startsWith("/") || path.includes("\0")) return false;
@@ -45,10 +51,10 @@ async function realOrNull(path: string): Promise<string | null> {
  * or device opens without waiting (O_NONBLOCK) and is refused by fstat; owned by this account; one link.
  */
 export async function openRecord(path: string, roots: readonly string[]): Promise<fsp.FileHandle> {
-  if (!withinRoots(path, roots)) throw new RecordRefused(`${path} is outside the CLI's record folders (${roots.join(", ")})`);
+  const realRoots = (await Promise.all(roots.map(realOrNull))).filter((r): r is string => r !== null);
+  if (!withinRoots(path, [...roots, ...realRoots])) throw new RecordRefused(`${path} is outside the CLI's record folders (${roots.join(", ")})`);
   const real = await realOrNull(path);
   if (real === null) throw new RecordRefused(`${path} does not exist`, true);
-  const realRoots = (await Promise.all(roots.map(realOrNull))).filter((r): r is string => r !== null);
   if (!withinRoots(real, realRoots)) throw new RecordRefused(`${path} resolves to ${real}, outside the CLI's record folders`);
   let fh: fsp.FileHandle;
   try {

@@ -10,7 +10,7 @@ import { type Db, writeTx } from "../store/db.ts";
 import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
 import { HARNESSES } from "./harness/index.ts";
 import type { Harness } from "./harness/types.ts";
-import { RecordRefused, withinRoots } from "./record-file.ts";
+import { RecordRefused, rootsAndRealRoots, withinRoots } from "./record-file.ts";
 
 /** How long a caller waits for a read (a stop records the agent's end after it); the read itself may go on. */
 const READ_WAIT_MS = 5000;
@@ -81,7 +81,7 @@ export class UsageCollector {
       const path = await h.transcriptFrom(ev.event, ev.payload, this.deps.env());
       if (path === null) return;
       const roots = h.recordRoots?.(this.deps.env()) ?? [];
-      if (!withinRoots(path, roots)) return this.report(a, `transcript ${JSON.stringify(path.slice(0, 300))} named by its ${ev.cli} report is outside ${roots.join(", ") || "the CLI's record folders"}: ignored`);
+      if (!withinRoots(path, await rootsAndRealRoots(roots))) return this.report(a, `transcript ${JSON.stringify(path.slice(0, 300))} named by its ${ev.cli} report is outside ${roots.join(", ") || "the CLI's record folders"}: ignored`);
       setTranscript(this.deps.db, a.id, path);
     } catch (err) {
       this.deps.log.warn(`${a.project}/${a.task}: transcript of ${a.title}: ${(err as Error).message}`);

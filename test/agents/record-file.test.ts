@@ -109,3 +109,13 @@ test("opencode's database: a FIFO in its place is refused without waiting; count
   clearInterval(iv);
   expect(ticks).toBeGreaterThan(0); // the loop kept turning
 }, 30_000);
+
+test("record folders reached through a link (~/.claude kept in a dotfiles folder) are read whichever way the CLI names the file", async () => {
+  const real = join(dir, "dotfiles-projects");
+  mkdirSync(real);
+  writeFileSync(join(real, "t.jsonl"), "{}\n");
+  const linked = join(dir, "linked-projects");
+  symlinkSync(real, linked);
+  for (const p of [join(linked, "t.jsonl"), join(real, "t.jsonl")]) await (await openRecord(p, [linked])).close();
+  await expect(openRecord(join(dir, "elsewhere.jsonl"), [linked])).rejects.toThrow("outside");
+});
