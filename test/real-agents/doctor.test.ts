@@ -2,7 +2,7 @@
 // spawn would be refused for, each with its fix — before any task runs into them.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { Sandbox } from "../helpers/env.ts";
-import { ANTHROPIC_KEY, claudeUser, cliPath, codexUser } from "./helpers.ts";
+import { ANTHROPIC_KEY, claudeUser, cliPath, codexUser, LOOPBACK_KEY_ENV } from "./helpers.ts";
 
 interface Check {
   name: string;
@@ -45,10 +45,14 @@ describe("doctor and the agent CLIs", () => {
   test("after the user's one-time setup: ready, with the minimum version; root without IS_SANDBOX is flagged", async () => {
     claudeUser(sb.home);
     codexUser(sb.home, "http://127.0.0.1:9/v1");
-    let c = await cliChecks({ ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "1" });
+    let c = await cliChecks({ ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "1", [LOOPBACK_KEY_ENV]: "k" });
     expect(c["cli claude"]).toMatchObject({ ok: true });
     expect(c["cli claude"]!.detail).toContain("ready (minimum 2.1.0)");
     expect(c["cli codex"]).toMatchObject({ ok: true });
+    // The provider's env_key variable is part of codex's setup: without it codex stops on its error screen.
+    c = await cliChecks({ ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "1" });
+    expect(c["cli codex"]!.ok).toBe(false);
+    expect(c["cli codex"]!.detail).toContain(`reads its key from ${LOOPBACK_KEY_ENV}, which is not set`);
     if (process.getuid?.() === 0) {
       c = await cliChecks({ ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "" });
       expect(c["cli claude"]!.ok).toBe(false);
