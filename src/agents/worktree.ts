@@ -175,6 +175,14 @@ const commonDirs = new Map<string, string>();
  * worktree), once. Synchronous: called when a repo is registered and before a worktree is created.
  */
 export function ensureExcludedSync(repo: string): void {
+  appendExcludesSync(repo, missingExcludes, "kasmos (its own state; never committed)");
+}
+
+/**
+ * Add the lines `missing` picks (from the current text) to the repo's common info/exclude, under a
+ * comment. Git reads that one file for the main checkout and every linked worktree alike.
+ */
+export function appendExcludesSync(repo: string, missing: (text: string) => string[], comment: string): void {
   // The git call blocks the event loop for a whole process start (a few ms, per worktree created in a
   // start storm); a repo's common dir does not move while it still exists, so it is asked once.
   let common = commonDirs.get(repo) ?? null;
@@ -187,11 +195,11 @@ export function ensureExcludedSync(repo: string): void {
   // info/ and info/exclude are opened without following a link: a repo cannot make kasmos append elsewhere.
   withContainedDir(common, "info", (info) => {
     const text = readSmall(`${info}/exclude`);
-    const missing = missingExcludes(text);
-    if (missing.length === 0) return;
+    const lines = missing(text);
+    if (lines.length === 0) return;
     const fd = openSync(`${info}/exclude`, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
     try {
-      writeSync(fd, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}# kasmos (its own state; never committed)\n${missing.join("\n")}\n`);
+      writeSync(fd, `${text.length > 0 && !text.endsWith("\n") ? "\n" : ""}# ${comment}\n${lines.join("\n")}\n`);
     } finally {
       closeSync(fd);
     }

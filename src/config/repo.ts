@@ -6,7 +6,7 @@ import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
 import { MAX_CONFIG_BYTES, readBoundedText } from "../util/bounded-read.ts";
 import { withContainedDir } from "../util/contained-fs.ts";
-import { AGENT_ROLE_NAMES, type AgentRoleConfig, type AgentRoleName, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
+import { AGENT_ROLE_NAMES, type AgentRoleConfig, type AgentRoleName, copyPatterns, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
 
 export interface RepoOverrides {
   auto_advance?: boolean;
@@ -23,6 +23,8 @@ export interface RepoOverrides {
   /** `[budget]` of the repo: its tasks' limits (day_usd stays daemon-wide). */
   budget?: { task_usd?: number; task_tokens?: number };
   agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
+  /** `[worktree] copy` of the repo (setup and teardown are commands: daemon.toml only). */
+  worktree?: { copy?: string[] };
 }
 
 const Agent = v.object({
@@ -48,7 +50,11 @@ const RepoFile = v.object({
   orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(cycleCount(0)), max_parallel_wave_tasks: v.optional(v.union([waveTaskCount, v.literal("auto")])) })),
   budget: v.optional(v.object({ task_usd: v.optional(usdLimit), task_tokens: v.optional(tokenLimit) })),
   agents: v.optional(v.record(v.picklist(AGENT_ROLE_NAMES), Agent)),
+  worktree: v.optional(v.looseObject({ copy: v.optional(copyPatterns) })),
 });
+
+/** Keys of a repo's `[worktree]` that name commands: a repository's author does not choose what kasmos runs. */
+const DAEMON_ONLY_WORKTREE_KEYS = ["setup", "teardown", "setup_timeout_sec", "teardown_timeout_sec", "ports"];
 
 const cache = new Map<string, { mtimeMs: number; value: { overrides: RepoOverrides; error: string | null } }>();
 
@@ -78,6 +84,7 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
       value = { overrides: { agents: {} }, error: `${path}: ${i?.path?.map((p) => String(p.key)).join(".") ?? ""}: ${i?.message ?? "invalid"} (ignored; daemon values apply)` };
     } else {
       const f = parsed.output;
+      const daemonOnly = DAEMON_ONLY_WORKTREE_KEYS.filter((k) => f.worktree !== undefined && k in f.worktree);
       value = {
         overrides: {
           ...(f.ui ?? {}),
@@ -85,8 +92,9 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
           ...(f.default_program !== undefined ? { default_program: f.default_program } : {}),
           ...(f.budget !== undefined ? { budget: f.budget } : {}),
           agents: (f.agents ?? {}) as Partial<Record<AgentRoleName, AgentRoleConfig>>,
+          ...(f.worktree?.copy !== undefined ? { worktree: { copy: f.worktree.copy } } : {}),
         },
-        error: null,
+        error: daemonOnly.length > 0 ? `${path}: [worktree] ${daemonOnly.join(", ")} ignored: only daemon.toml's [worktree] may set them (a repository does not choose the commands kasmos runs)` : null,
       };
     }
   } catch (err) {
@@ -115,6 +123,8 @@ export function effectiveConfig(daemon: DaemonConfig, o: RepoOverrides): DaemonC
       task_tokens: o.budget?.task_tokens ?? daemon.budget.task_tokens,
       day_usd: daemon.budget.day_usd,
     },
+    // The repo's copy list adds to the daemon's; commands and ports stay the daemon's.
+    worktree: { ...daemon.worktree, copy: [...new Set([...daemon.worktree.copy, ...(o.worktree?.copy ?? [])])] },
     orchestration: {
       blueprint_skip_threshold: o.blueprint_skip_threshold ?? daemon.orchestration.blueprint_skip_threshold,
       max_parallel_wave_tasks: o.max_parallel_wave_tasks ?? daemon.orchestration.max_parallel_wave_tasks,

@@ -126,6 +126,7 @@ export interface DaemonConfig {
   resources: ResourcesConfig;
   budget: BudgetConfig;
   notify: NotifyConfig;
+  worktree: WorktreeConfig;
   /** `[pricing."<model>"]`: USD per million tokens (kasmos addition; see src/config/pricing.ts). */
   pricing: Record<string, ModelPrice>;
 }
@@ -154,9 +155,48 @@ export function defaultConfig(): DaemonConfig {
     resources: { agent_nice: 10 },
     budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
     notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
+    worktree: { copy: [], setup: "", setup_timeout_sec: 600, teardown: "", teardown_timeout_sec: 60, ports: "40000-40999" },
     pricing: {},
   };
 }
+
+export interface WorktreeConfig {
+  /** Globs relative to the repo root: untracked files copied into each new task worktree. */
+  copy: string[];
+  /** Shell command run in a new worktree before its first agent starts (daemon.toml only). */
+  setup: string;
+  setup_timeout_sec: number;
+  /** Shell command run in a worktree before gc removes it (daemon.toml only). */
+  teardown: string;
+  teardown_timeout_sec: number;
+  /** "<first>-<last>": each live agent gets a port of its own as KASMOS_PORT ("" = none). */
+  ports: string;
+}
+
+/** "40000-40999" → its bounds; null when malformed, reversed or outside 1024-65535. */
+export function parsePortRange(text: string): { first: number; last: number } | null {
+  const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text);
+  if (!m) return null;
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  return first >= 1024 && last <= 65_535 && first <= last ? { first, last } : null;
+}
+
+/**
+ * Why a copy pattern is refused, or null: it must stay inside the repo (no absolute path, no `..`,
+ * no backslash escapes) and not reach into git's or kasmos's own folders.
+ */
+export function copyPatternProblem(p: string): string | null {
+  if (p.trim() === "") return "an empty pattern";
+  if (p.startsWith("/") || p.startsWith("~")) return `${p}: an absolute path (patterns are relative to the repo root)`;
+  if (p.includes("\\")) return `${p}: a backslash`;
+  const parts = p.split("/");
+  if (parts.includes("..")) return `${p}: ".." leaves the repo`;
+  if ([".git", ".worktrees", ".kasmos"].includes(parts[0] ?? "")) return `${p}: inside ${parts[0]}/ (git's or kasmos's own folder)`;
+  return null;
+}
+const COPY_PATTERNS_EXPECTED = "an array of at most 100 glob patterns relative to the repo root (no absolute path, no \"..\", not in .git/, .worktrees/ or .kasmos/)";
+export const copyPatterns = v.pipe(v.array(v.pipe(v.string(), v.maxLength(1000))), v.maxLength(100), v.check((a) => a.every((p) => copyPatternProblem(p) === null)));
 
 export interface KeySpec {
   /** Dotted key as written in TOML, e.g. "pr_monitor.enabled". */
@@ -265,7 +305,17 @@ export const NOTIFY_KEYS: KeySpec[] = [
   { key: "notify.reminder_after_sec", expected: "a number of seconds >= 0 (0 = no reminder)", schema: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(604_800)) },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS];
+/** kasmos additions: how a task's worktree is made ready to build (src/agents/worktree-setup.ts). */
+export const WORKTREE_KEYS: KeySpec[] = [
+  { key: "worktree.copy", expected: COPY_PATTERNS_EXPECTED, schema: copyPatterns },
+  { key: "worktree.setup", expected: "a shell command (\"\" = none)", schema: v.pipe(v.string(), v.maxLength(10_000)) },
+  { key: "worktree.setup_timeout_sec", expected: SECONDS, schema: seconds },
+  { key: "worktree.teardown", expected: "a shell command (\"\" = none)", schema: v.pipe(v.string(), v.maxLength(10_000)) },
+  { key: "worktree.teardown_timeout_sec", expected: SECONDS, schema: seconds },
+  { key: "worktree.ports", expected: "a port range \"<first>-<last>\" within 1024-65535 (\"\" = no KASMOS_PORT)", schema: v.pipe(v.string(), v.check((s) => s === "" || parsePortRange(s) !== null)) },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS, ...WORKTREE_KEYS];
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

@@ -18,6 +18,8 @@ import { buildPrompt, type PromptCommon, type PromptInput } from "../agents/prom
 import { ForeignSessionError, type SessionInfo, Tmux } from "../agents/tmux.ts";
 import { agentSessionTitle, recordedSessionTitle } from "../agents/session-name.ts";
 import { ensureWorktree, isCheckoutFolder, worktreePath } from "../agents/worktree.ts";
+import { WorktreePreparer } from "../agents/worktree-setup.ts";
+import { PortPool } from "../agents/ports.ts";
 import { configDir } from "../config/paths.ts";
 import { ensurePrivateDir, writePrivateFile } from "../config/private-state.ts";
 import { repoProcessorConfig } from "../config/processor.ts";
@@ -91,6 +93,10 @@ export class AgentRunner {
 
   /** Token usage from the agents' own records (asynchronous, bounded). */
   private usage: UsageCollector;
+
+  /** `[worktree]` copy and setup before a worktree's first agent; KASMOS_PORT per live agent. */
+  private preparer = new WorktreePreparer({ kick: (p) => this.deps.kick?.(p), report: (project, task, ok, message) => recordAudit(this.deps.db, { kind: "worktree_prepared", project, task, message, level: ok ? "info" : "error" }) });
+  private ports = new PortPool((project, title) => join(runDirOf(project, title), "port"));
 
   constructor(private deps: RunnerDeps) {
     this.usage = new UsageCollector({ db: deps.db, log: deps.log, env: () => process.env, promptFileOf, onChanged: (project, task) => this.enforceBudget(project, task) });
@@ -649,6 +655,7 @@ export class AgentRunner {
   private async restartTitles(repo: RepoEntry, t: TaskRow, titles: string[], failedWaves = false): Promise<RestartReply> {
     const { db } = this.deps;
     const restarted: string[] = [];
+    if (t.branch) this.preparer.forget(worktreePath(repo.path, t.branch)); // a failed setup runs again
     // A wave coder whose task failed: retry the wave's failed tasks (the processor's retry_wave).
     const snap = snapshotOf(db, t);
     const exec = snap.execution;
@@ -811,6 +818,8 @@ export class AgentRunner {
       } catch (err) {
         return fail(`worktree for ${t.branch}: ${(err as Error).message}`);
       }
+      const prep = this.preparer.state({ project: repo.project, task: t.name, repo: repo.path, worktree: cwd, cfg: eff.worktree, logDir: runDirOf(repo.project, t.name) });
+      if (prep.kind !== "ready") return prep.kind === "failed" ? fail(prep.why) : undefined; // pending: a later pass starts it
     }
     // The CLI's own gates and state: trust kasmos's folders (only those), refuse what a person must do.
     const folders = [...new Set([repo.path, cwd].map((f) => realOr(f)))];
@@ -826,6 +835,9 @@ export class AgentRunner {
     writePrivateFile(promptFile, prompt);
     ensurePrivateDir(runDir);
     for (const [name, text] of Object.entries(cmd.files)) writePrivateFile(join(runDir, name), text);
+    const port = this.ports.take(eff.worktree.ports, repo.project, w.title, liveAgents(db));
+    if (port.error !== null) return fail(port.error);
+    if (port.port !== null) env.KASMOS_PORT = String(port.port);
     Object.assign(env, {
       KASMOS_MANAGED: "1",
       KASMOS_PROJECT: repo.project,

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, readdirSync, rmSync, statSync, truncateSync }
 import { join } from "node:path";
 import { inspectWorktree, removeWorktree, worktreePath } from "../agents/worktree.ts";
 import { untrustFolders } from "../agents/harness/untrust.ts";
+import { copiedFilesOf, runTeardown } from "../agents/worktree-setup.ts";
 import type { GcKeptWorktree, GcReport, GcWorktree } from "../api/gc.ts";
 import type { DaemonConfig, RetentionConfig } from "../config/schema.ts";
 import { pruneQuarantine, signalDirs } from "../signals/files.ts";
@@ -163,7 +164,9 @@ export class GcRunner {
           continue;
         }
         if (check !== null) {
-          const { build, valuable } = classifyIgnored(check.ignored);
+          // Files kasmos copied in ([worktree] copy) are copies of the repo root's: never a reason to keep.
+          const copied = copiedFilesOf(check.path);
+          const { build, valuable } = classifyIgnored(check.ignored.filter((e) => !copied.has(e)));
           const reason = check.dirty.length > 0
             ? `uncommitted work: ${check.dirty.join("; ")}`
             : !check.pushed && !check.merged && !check.prunable ? `branch ${t.branch} is neither pushed nor merged into the default branch`
@@ -178,6 +181,8 @@ export class GcRunner {
           if (!dryRun) {
             // The git checks took a while: the task may have been reopened, or an agent started, meanwhile.
             if (!taskAtRest(db, repo.project, t.name)) continue;
+            const teardown = await runTeardown(this.deps.config().worktree, { project: repo.project, task: t.name, repo: repo.path, worktree: check.path, logDir: join(this.deps.runsDir, repo.project, t.name) });
+            recordTeardown(db, this.deps.log, repo.project, t.name, this.deps.config().worktree.teardown, teardown);
             try {
               await removeWorktree(repo.path, t.branch);
             } catch (err) {
@@ -291,4 +296,11 @@ function safeReaddir(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** A teardown's outcome in the audit trail and the log; its failure never keeps the worktree. */
+function recordTeardown(db: Db, log: Logger, project: string, task: string, command: string, failure: string | null): void {
+  if (command === "") return;
+  if (failure !== null) log.warn(`${project}/${task}: ${failure}`);
+  recordAudit(db, { kind: "worktree_teardown", project, task, message: failure ?? `worktree teardown \`${command}\` done`, level: failure === null ? "info" : "warn" });
 }

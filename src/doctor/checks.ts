@@ -14,6 +14,7 @@ import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
 import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
 import { checkWaveLimit } from "./wave-limit.ts";
+import { checkWorktreeSettings } from "./worktree.ts";
 import { checkSocketSafety } from "./socket-safety.ts";
 import { checkPrices, observedModels } from "./pricing.ts";
 import { checkRemote } from "./remote.ts";
@@ -491,6 +492,7 @@ export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]
   if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome), ...(repoPathProblem(repo) ? [] : [await checkRemote(repo, outcome.loaded)]));
   results.push(...checkRegisteredRepos(outcome.error === null ? outcome.loaded.config.repos : []), checkConfigDir(), checkPrivateFiles());
   results.push(checkWaveLimit(outcome.loaded?.config.orchestration.max_parallel_wave_tasks ?? "auto"));
+  if (outcome.error === null) results.push(checkWorktreeSettings(outcome.loaded.config.worktree));
   results.push(checkSocketDir(socket), safety);
   const sock = await checkSocket(socket);
   // Never ask a socket another account could have put there.

@@ -56,6 +56,8 @@ export const AUDIT_KINDS = [
   "gc",
   "worktree_removed",
   "worktree_kept",
+  "worktree_prepared",
+  "worktree_teardown",
   "fsm_error",
   "error",
 ] as const;

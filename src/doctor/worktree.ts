@@ -1,0 +1,13 @@
+// `kas doctor`: the [worktree] settings in force (daemon.toml; a repo's .kasmos/config.toml adds
+// copy patterns only). Returns checks.ts's CheckResult shape (declared here: no import cycle).
+import type { WorktreeConfig } from "../config/schema.ts";
+
+export function checkWorktreeSettings(cfg: WorktreeConfig): { name: string; ok: boolean; severity: "warn"; detail: string; fix: string } {
+  const parts = [
+    `copy ${cfg.copy.length > 0 ? JSON.stringify(cfg.copy) : "none"}`,
+    `setup ${cfg.setup !== "" ? `\`${cfg.setup}\` (timeout ${cfg.setup_timeout_sec} s)` : "none"}`,
+    `teardown ${cfg.teardown !== "" ? `\`${cfg.teardown}\` (timeout ${cfg.teardown_timeout_sec} s)` : "none"}`,
+    `KASMOS_PORT ${cfg.ports !== "" ? `from ${cfg.ports}` : "off"}`,
+  ];
+  return { name: "worktree", ok: true, severity: "warn", detail: parts.join("; "), fix: "" };
+}

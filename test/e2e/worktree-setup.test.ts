@@ -1,0 +1,184 @@
+// [worktree] copy / setup / teardown / ports end to end: the compiled daemon, real git worktrees,
+// real tmux and the fake agent (test/fixtures/fake-agent.sh), which refuses to work in a worktree
+// without the setup's output (FAKE_NEEDS) and commits with `git add -A` (FAKE_ADD_ALL).
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
+
+/** Three tasks in one wave: architect, then three coders at once, then review and verify. */
+const WIDE_PLAN = "# Wide\n**Goal:** three at once\n\n## Wave 1: all\n### Task 1: a\nmake a\n### Task 2: b\nmake b\n### Task 3: c\nmake c\n";
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = new Sandbox();
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+function git(cwd: string, ...args: string[]): string {
+  const r = Bun.spawnSync(["git", "-C", cwd, ...args], { env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+  if (r.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr.toString()}`);
+  return r.stdout.toString();
+}
+
+const status = (task: string) => sb.query<{ status: string }>("SELECT status FROM tasks WHERE name = ?", task)[0]?.status;
+const attention = (task: string) => sb.query<{ attention: string }>("SELECT attention FROM tasks WHERE name = ?", task)[0]?.attention ?? "";
+const spawned = (task: string) => sb.query("SELECT id FROM audit_events WHERE kind = 'agent_spawned' AND task = ?", task).length;
+
+/** A repo whose build needs `.env` (untracked in its root) and a key file under certs/. */
+function repoNeedingEnv(name: string): string {
+  const repo = makeGitRepo(sb.dir, name);
+  writeFileSync(join(repo, ".gitignore"), "built.txt\n");
+  git(repo, "add", ".gitignore");
+  git(repo, "commit", "-q", "-m", "ignore build output");
+  writeFileSync(join(repo, ".env"), `SECRET=${name}-value\n`);
+  chmodSync(join(repo, ".env"), 0o640);
+  mkdirSync(join(repo, "certs"));
+  writeFileSync(join(repo, "certs", "dev.pem"), "KEY\n");
+  chmodSync(join(repo, "certs", "dev.pem"), 0o600);
+  return repo;
+}
+
+describe("[worktree] copy, setup, ports, teardown", () => {
+  test("every worktree of a waves plan builds with the copied .env; git add -A never commits a copy; parallel agents get distinct ports", async () => {
+    const repo = repoNeedingEnv("shop");
+    const portLog = join(sb.dir, "ports.log");
+    sb.writeConfig(fakeAgentConfig(`FAKE_REVIEW_ROUNDS=0 FAKE_ADD_ALL=1 FAKE_NEEDS=built.txt FAKE_SLOW_WAVE=1 FAKE_PORT_LOG=${portLog}`, [
+      "auto_create_pr = false",
+      "[orchestration]",
+      "max_parallel_wave_tasks = 0",
+      "[worktree]",
+      'copy = [".env", "certs/*.pem"]',
+      'setup = "test -f .env && cat .env > built.txt"',
+      'ports = "41000-41019"',
+    ].join("\n")));
+    const daemon = await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    for (const t of ["alpha", "beta"]) await createPlanned(sb, repo, t, WIDE_PLAN);
+    await waitFor(() => status("alpha") === "done" && status("beta") === "done", 150_000, "both tasks to reach done");
+    expect(sb.query("SELECT title, reason FROM agents WHERE state = 'failed' OR exit_status IS NOT NULL AND exit_status != 0")).toEqual([]);
+
+    for (const t of ["alpha", "beta"]) {
+      const wt = join(repo, ".worktrees", `plan-${t}`);
+      // The setup built with the copied file, in this worktree.
+      expect(readFileSync(join(wt, "built.txt"), "utf8")).toBe("SECRET=shop-value\n");
+      expect(statSync(join(wt, ".env")).mode & 0o777).toBe(0o640);
+      expect(statSync(join(wt, "certs", "dev.pem")).mode & 0o777).toBe(0o600);
+      // Every coder committed with `git add -A`: its own file is in, the copies are not.
+      const tree = git(repo, "ls-tree", "-r", "--name-only", `plan/${t}`).split("\n");
+      for (const f of ["w1-t1.txt", "w1-t2.txt", "w1-t3.txt"]) expect(tree).toContain(f);
+      expect(tree).not.toContain(".env");
+      expect(tree).not.toContain("certs/dev.pem");
+      // And a real `git add -A` there now stages neither.
+      git(wt, "add", "-A");
+      expect(git(wt, "diff", "--cached", "--name-only")).toBe("");
+      expect(git(wt, "status", "--porcelain", "--ignored")).toContain("!! .env");
+    }
+    // Setup ran once per worktree, logged privately.
+    const prepared = sb.query<{ task: string; level: string }>("SELECT task, level FROM audit_events WHERE kind = 'worktree_prepared' ORDER BY id");
+    expect(prepared.map((p) => `${p.task} ${p.level}`).sort()).toEqual(["alpha info", "beta info"]);
+    const log = join(sb.configDir, "run", "shop", "alpha", "setup.log");
+    expect(statSync(log).mode & 0o777).toBe(0o600);
+    expect(readFileSync(log, "utf8")).toContain("exit status 0");
+
+    // KASMOS_PORT: in range, and no two agents alive at the same time ever shared one.
+    const ports = new Map(readFileSync(portLog, "utf8").trim().split("\n").map((l) => l.split(" ") as [string, string]));
+    const rows = sb.query<{ title: string; started_at: string; ended_at: string | null }>("SELECT title, started_at, ended_at FROM agents WHERE state != 'failed'");
+    expect(ports.size).toBe(rows.length);
+    for (const p of ports.values()) expect(Number(p) >= 41000 && Number(p) <= 41019, p).toBe(true);
+    const coders = ["W1-T1", "W1-T2", "W1-T3"].map((x) => ports.get(`alpha-${x}`));
+    expect(new Set(coders).size).toBe(3);
+    const end = (r: { ended_at: string | null }) => (r.ended_at === null ? Number.POSITIVE_INFINITY : Date.parse(r.ended_at));
+    for (const a of rows) {
+      for (const b of rows) {
+        if (a.title >= b.title) continue;
+        const overlap = Date.parse(a.started_at) < end(b) && Date.parse(b.started_at) < end(a);
+        if (overlap) expect(`${a.title} ${ports.get(a.title)}`).not.toBe(`${a.title} ${ports.get(b.title)}`);
+      }
+    }
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 180_000);
+
+  test("a failing setup: attention item with its output's tail, no agent started; kas task retry after the fix starts it", async () => {
+    const repo = repoNeedingEnv("web");
+    const agentEnv = "FAKE_REVIEW_ROUNDS=0 FAKE_NEEDS=built.txt";
+    const config = (setup: string) => fakeAgentConfig(agentEnv, ["auto_create_pr = false", "[worktree]", 'copy = [".env"]', `setup = ${JSON.stringify(setup)}`].join("\n"));
+    sb.writeConfig(config("echo compiling; echo 'error: missing toolchain xyz' >&2; exit 7"));
+    const daemon = await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await createPlanned(sb, repo, "small", SMALL_PLAN);
+    await waitFor(() => attention("small") !== "", 30_000, "attention for the failed setup");
+    const text = attention("small");
+    expect(text).toContain("exited with status 7");
+    expect(text).toContain("error: missing toolchain xyz");
+    expect(text).toContain("kas task retry small");
+    await Bun.sleep(1500); // a few passes: still nothing starts
+    expect(spawned("small")).toBe(0);
+    expect(sb.query("SELECT id FROM agents WHERE state = 'running'")).toEqual([]);
+    const log = join(sb.configDir, "run", "web", "small", "setup.log");
+    expect(statSync(log).mode & 0o777).toBe(0o600);
+    expect(readFileSync(log, "utf8")).toContain("missing toolchain xyz");
+    const show = await sb.run(["task", "show", "small"], { cwd: repo });
+    expect(show.stdout).toContain("missing toolchain xyz");
+
+    sb.writeConfig(config("cat .env > built.txt"));
+    expect((await sb.run(["daemon", "reload"])).code).toBe(0);
+    const retry = await sb.run(["task", "retry", "small"], { cwd: repo });
+    expect(retry.code, retry.stderr).toBe(0);
+    await waitFor(() => status("small") === "done", 60_000, "small to reach done after the retry");
+    expect(readFileSync(join(repo, ".worktrees", "plan-small", "built.txt"), "utf8")).toBe("SECRET=web-value\n");
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 120_000);
+
+  test("teardown runs when gc removes the worktree (copied files do not keep it)", async () => {
+    const repo = repoNeedingEnv("api");
+    const out = join(sb.dir, "teardown.out");
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", ["auto_create_pr = false", "[retention]", "worktree_grace_days = 0", "gc_interval_min = 0", "[worktree]", 'copy = [".env"]', `teardown = "echo \\"$KASMOS_TASK $(pwd)\\" >> ${out}; echo bye"`].join("\n")));
+    const daemon = await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await createPlanned(sb, repo, "small", SMALL_PLAN);
+    await waitFor(() => status("small") === "done", 60_000, "small to reach done");
+    await waitFor(() => sb.query("SELECT id FROM agents WHERE state = 'running'").length === 0, 30_000, "agents to stop");
+    const wt = join(repo, ".worktrees", "plan-small");
+    expect(existsSync(join(wt, ".env"))).toBe(true);
+    git(repo, "merge", "-q", "--ff-only", "plan/small");
+    const gc = await sb.run(["daemon", "gc", "--json"]);
+    expect(gc.code, gc.stderr).toBe(0);
+    const report = JSON.parse(gc.stdout) as { worktrees_removed: { task: string }[]; worktrees_kept: { task: string; reason: string }[] };
+    expect(report.worktrees_kept).toEqual([]);
+    expect(report.worktrees_removed.map((w) => w.task)).toEqual(["small"]);
+    expect(existsSync(wt)).toBe(false);
+    expect(readFileSync(out, "utf8")).toBe(`small ${wt}\n`);
+    expect(readFileSync(join(sb.configDir, "run", "api", "small", "teardown.log"), "utf8")).toContain("bye");
+    expect(sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'worktree_teardown'").map((r) => r.message)).toEqual([expect.stringContaining("done")]);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 120_000);
+
+  test("a hostile copy is refused: a link out of the repo (file or folder) gives an attention item, nothing is copied, no agent starts", async () => {
+    const linked = makeGitRepo(sb.dir, "linked");
+    symlinkSync("/etc/passwd", join(linked, ".env"));
+    const viaDir = makeGitRepo(sb.dir, "viadir");
+    symlinkSync("/etc", join(viaDir, "conf"));
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", ["auto_create_pr = false", "[worktree]", 'copy = [".env", "conf/passwd"]'].join("\n")));
+    const daemon = await sb.foreground();
+    for (const repo of [linked, viaDir]) {
+      expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+      await createPlanned(sb, repo, `t-${repo.split("/").pop()}`, SMALL_PLAN);
+    }
+    await waitFor(() => attention("t-linked") !== "" && attention("t-viadir") !== "", 30_000, "attention for both refused copies");
+    expect(attention("t-linked")).toContain(".env is a symbolic link");
+    expect(attention("t-viadir")).toContain("conf/passwd");
+    expect(attention("t-viadir")).toContain("symbolic link");
+    expect(spawned("t-linked") + spawned("t-viadir")).toBe(0);
+    expect(lstatSync(join(linked, ".worktrees", "plan-t-linked", ".env"), { throwIfNoEntry: false })).toBeUndefined();
+    expect(existsSync(join(viaDir, ".worktrees", "plan-t-viadir", "conf"))).toBe(false);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 90_000);
+});
