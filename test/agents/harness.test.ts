@@ -147,6 +147,17 @@ describe("codex preflight", () => {
     expect((await codex.preflight(codexCtx({ folders: [], env: { HOME: home, STANDIN_API_KEY: "k" } }))).ok).toBe(true);
   });
 
+  test("a custom provider whose env_key is a name kasmos keeps from agents (KASMOS_*, GH_TOKEN): refused even when the daemon has it", async () => {
+    mkdirSync(join(home, ".codex"));
+    for (const key of ["KASMOS_LOOPBACK_API_KEY", "GH_TOKEN"]) {
+      writeFileSync(join(home, ".codex", "config.toml"), `model_provider = "standin"\n[model_providers.standin]\nbase_url = "http://127.0.0.1:9/v1"\nenv_key = "${key}"\n`);
+      const r = await codex.preflight(codexCtx({ folders: [], env: { HOME: home, [key]: "k" } }));
+      expect(r.ok).toBe(false);
+      expect(!r.ok && r.refusal.reason).toContain(`reads its key from ${key}, a name kasmos never hands to agents`);
+      expect(!r.ok && r.refusal.fix).toContain("give the key another name");
+    }
+  });
+
   test("opencode: a provider option {env:NAME} needs NAME", async () => {
     mkdirSync(join(home, ".config", "opencode"), { recursive: true });
     writeFileSync(join(home, ".config", "opencode", "opencode.json"), JSON.stringify({ provider: { loopback: { npm: "@ai-sdk/openai-compatible", options: { baseURL: "http://127.0.0.1:9/v1", apiKey: "{env:LOOP_KEY}" } } } }));

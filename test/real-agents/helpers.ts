@@ -16,7 +16,8 @@ export function cliPath(name: "claude" | "codex" | "opencode"): string {
   return p;
 }
 
-export const LOOPBACK_KEY_ENV = "KASMOS_LOOPBACK_API_KEY";
+// Not KASMOS_*: kasmos keeps its own variables from agents, so codex would never see the key.
+export const LOOPBACK_KEY_ENV = "LOOPBACK_API_KEY";
 
 /** codex: a custom model provider pointing at the loopback server (the user's one-time config). */
 export function codexUser(home: string, baseUrl: string): void {

@@ -12,6 +12,7 @@
 // - The shell tool's environment comes from a login-shell snapshot (/etc/profile resets PATH): prompts name
 //   kasmos by absolute path. Other variables (KASMOS_*) survive.
 // - notify also fires for its title-generation side request ("Generate a concise …"): ignored.
+import { AGENT_PRIVATE_ENV } from "../private-env.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseTOML } from "confbox";
@@ -66,12 +67,12 @@ function projectTrust(data: TomlTable, folder: string): string | undefined {
   return typeof level === "string" ? level : "";
 }
 
-/** The env_key variable of the configured custom provider when the environment lacks it; null when set or not needed. */
-function providerKeyMissing(data: TomlTable, id: string, env: Record<string, string | undefined>): string | null {
+/** The env_key variable of the configured custom provider, or null when it names none. */
+function providerKey(data: TomlTable, id: string): string | null {
   const providers = data.model_providers;
   const table = providers && typeof providers === "object" ? (providers as TomlTable)[id] : undefined;
   const key = table && typeof table === "object" ? (table as TomlTable).env_key : undefined;
-  return typeof key === "string" && key !== "" && !(env[key] ?? "") ? key : null;
+  return typeof key === "string" && key !== "" ? key : null;
 }
 
 export async function codexPreflight(ctx: PreflightContext): Promise<PreflightResult> {
@@ -87,7 +88,18 @@ export async function codexPreflight(ctx: PreflightContext): Promise<PreflightRe
       refusal: { reason: "codex is not signed in (it would stop at its sign-in screen)", fix: `run \`codex login\` once in a terminal (or configure a model_provider with its [model_providers.<id>] table in ${file})` },
     };
   }
-  const missingKey = customProvider ? providerKeyMissing(data, String(data.model_provider), ctx.env) : null;
+  const key = customProvider ? providerKey(data, String(data.model_provider)) : null;
+  if (key && AGENT_PRIVATE_ENV.test(key)) {
+    // Set in the daemon's environment, yet never in the agent's: codex would stop on it all the same.
+    return {
+      ok: false,
+      refusal: {
+        reason: `codex's model_provider "${String(data.model_provider)}" reads its key from ${key}, a name kasmos never hands to agents (its own KASMOS_* variables and GitHub tokens)`,
+        fix: `give the key another name: env_key = "OPENAI_COMPAT_API_KEY" (say) in ${file}, and set that variable in the daemon's environment`,
+      },
+    };
+  }
+  const missingKey = key && !(ctx.env[key] ?? "") ? key : null;
   if (missingKey) {
     return {
       ok: false,
