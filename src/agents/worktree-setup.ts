@@ -44,7 +44,7 @@ export interface CommandOutcome {
  * Run `sh -c command` in `cwd` in a session of its own (a timeout kills its whole process group),
  * output (stdout and stderr together, bounded) to `logPath` (0600). Never throws for the command's own failure.
  */
-export async function runLogged(command: string, cwd: string, env: Record<string, string>, timeoutSec: number, logPath: string): Promise<CommandOutcome> {
+export async function runLogged(command: string, cwd: string, env: Record<string, string>, timeoutSec: number, logPath: string, signal?: AbortSignal): Promise<CommandOutcome> {
   const t0 = performance.now();
   const fd = openSync(logPath, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   let tail = "";
@@ -53,14 +53,20 @@ export async function runLogged(command: string, cwd: string, env: Record<string
     writeSync(fd, `$ ${command}\n# in ${cwd}, ${new Date().toISOString()}\n`);
     const proc = Bun.spawn(["setsid", "sh", "-c", command], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const killGroup = (): void => {
       try {
         process.kill(-proc.pid, "SIGKILL");
       } catch {
         proc.kill("SIGKILL");
       }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
     }, timeoutSec * 1000);
+    // The daemon stops: no command outlives it (a setup then runs again at the next start).
+    signal?.addEventListener("abort", killGroup, { once: true });
+    if (signal?.aborted) killGroup();
     let written = 0;
     const pump = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
       const dec = new TextDecoder();
@@ -80,6 +86,7 @@ export async function runLogged(command: string, cwd: string, env: Record<string
       return { code: timedOut ? null : code, timedOut, tail: tailOf(tail), ms };
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener("abort", killGroup);
     }
   } finally {
     closeSync(fd);
@@ -141,6 +148,7 @@ export interface PreparerDeps {
 export class WorktreePreparer {
   private running = new Map<string, Promise<void>>();
   private failed = new Map<string, string>();
+  private abort = new AbortController();
 
   constructor(private deps: PreparerDeps) {}
 
@@ -155,6 +163,7 @@ export class WorktreePreparer {
       const job = this.prepare(input)
         .then(() => this.deps.report(input.project, input.task, true, `worktree ready: ${worktree}`))
         .catch((err: unknown) => {
+          if (this.abort.signal.aborted) return; // killed by the daemon's stop: not the setup's failure
           const text = (err as Error).message;
           const message = text.includes("kas task retry") ? text : `${text} (fix it, then: kas task retry ${input.task})`;
           this.failed.set(worktree, message);
@@ -162,7 +171,7 @@ export class WorktreePreparer {
         })
         .finally(() => {
           this.running.delete(worktree);
-          this.deps.kick(input.project);
+          if (!this.abort.signal.aborted) this.deps.kick(input.project);
         });
       this.running.set(worktree, job);
     }
@@ -174,8 +183,9 @@ export class WorktreePreparer {
     this.failed.delete(worktree);
   }
 
-  /** Preparations under way (daemon stop, tests). */
-  async settled(): Promise<void> {
+  /** The daemon stops: setups under way are killed (and run again at the next start). */
+  async stop(): Promise<void> {
+    this.abort.abort();
     await Promise.all([...this.running.values()]);
   }
 
@@ -193,7 +203,7 @@ export class WorktreePreparer {
     if (cfg.setup !== "") {
       ensurePrivateDir(input.logDir);
       const log = `${input.logDir}/setup.log`;
-      const r = await runLogged(cfg.setup, worktree, commandEnv(input.project, input.task, repo, worktree), cfg.setup_timeout_sec, log);
+      const r = await runLogged(cfg.setup, worktree, commandEnv(input.project, input.task, repo, worktree), cfg.setup_timeout_sec, log, this.abort.signal);
       if (r.code !== 0) {
         const how = r.timedOut ? `timed out after ${cfg.setup_timeout_sec} s` : `exited with status ${r.code ?? "?"}`;
         throw new Error(`worktree setup \`${cfg.setup}\` ${how} in ${worktree}${r.tail ? `:\n${r.tail}\n` : " "}(log: ${log}; fix it, then: kas task retry ${input.task})`);
@@ -207,12 +217,12 @@ export class WorktreePreparer {
  * `[worktree] teardown` in a worktree about to be removed: bounded, output to teardown.log. Returns
  * why it failed (for the log), null when it succeeded or none is configured; never throws.
  */
-export async function runTeardown(cfg: WorktreeConfig, input: Omit<PrepareInput, "cfg">): Promise<string | null> {
+export async function runTeardown(cfg: WorktreeConfig, input: Omit<PrepareInput, "cfg">, signal?: AbortSignal): Promise<string | null> {
   if (cfg.teardown === "") return null;
   try {
     ensurePrivateDir(input.logDir);
     const log = `${input.logDir}/teardown.log`;
-    const r = await runLogged(cfg.teardown, input.worktree, commandEnv(input.project, input.task, input.repo, input.worktree), cfg.teardown_timeout_sec, log);
+    const r = await runLogged(cfg.teardown, input.worktree, commandEnv(input.project, input.task, input.repo, input.worktree), cfg.teardown_timeout_sec, log, signal);
     if (r.code === 0) return null;
     return `worktree teardown \`${cfg.teardown}\` ${r.timedOut ? `timed out after ${cfg.teardown_timeout_sec} s` : `exited with status ${r.code ?? "?"}`} in ${input.worktree} (log: ${log})${r.tail ? `: ${r.tail.split("\n").slice(-3).join(" | ")}` : ""}`;
   } catch (err) {

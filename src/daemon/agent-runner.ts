@@ -176,6 +176,11 @@ export class AgentRunner {
     for (let i = 0; i < 1000 && this.rounds; i++) await this.rounds;
   }
 
+  /** The daemon stops: worktree setups under way are killed. */
+  stopSetups(): Promise<void> {
+    return this.preparer.stop();
+  }
+
   /**
    * Agents whose pane shows dead without an exit status, since when. tmux 3.3a marks a pane dead when
    * its terminal closes, a moment before it has reaped the process (measured: `pane_dead` 1 with an

@@ -181,7 +181,7 @@ export class GcRunner {
           if (!dryRun) {
             // The git checks took a while: the task may have been reopened, or an agent started, meanwhile.
             if (!taskAtRest(db, repo.project, t.name)) continue;
-            const teardown = await runTeardown(this.deps.config().worktree, { project: repo.project, task: t.name, repo: repo.path, worktree: check.path, logDir: join(this.deps.runsDir, repo.project, t.name) });
+            const teardown = await runTeardown(this.deps.config().worktree, { project: repo.project, task: t.name, repo: repo.path, worktree: check.path, logDir: join(this.deps.runsDir, repo.project, t.name) }, signal);
             recordTeardown(db, this.deps.log, repo.project, t.name, this.deps.config().worktree.teardown, teardown);
             try {
               await removeWorktree(repo.path, t.branch);

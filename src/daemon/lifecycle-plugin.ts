@@ -198,6 +198,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
     },
     async stop() {
       await runner.settled();
+      await runner.stopSetups();
       notifier.stop();
       await gc.stop();
       github.stop();

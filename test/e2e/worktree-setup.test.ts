@@ -2,9 +2,9 @@
 // real tmux and the fake agent (test/fixtures/fake-agent.sh), which refuses to work in a worktree
 // without the setup's output (FAKE_NEEDS) and commits with `git add -A` (FAKE_ADD_ALL).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
+import { alive, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
 
 /** Three tasks in one wave: architect, then three coders at once, then review and verify. */
@@ -135,30 +135,35 @@ describe("[worktree] copy, setup, ports, teardown", () => {
     expect(await daemon.exited).toBe(0);
   }, 120_000);
 
-  test("teardown runs when gc removes the worktree (copied files do not keep it)", async () => {
+  test("teardown runs when gc removes the worktree (copied files do not keep it); a failing teardown is logged and removes it anyway", async () => {
     const repo = repoNeedingEnv("api");
     const out = join(sb.dir, "teardown.out");
-    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", ["auto_create_pr = false", "[retention]", "worktree_grace_days = 0", "gc_interval_min = 0", "[worktree]", 'copy = [".env"]', `teardown = "echo \\"$KASMOS_TASK $(pwd)\\" >> ${out}; echo bye"`].join("\n")));
+    const teardown = `echo \\"$KASMOS_TASK $(pwd)\\" >> ${out}; echo bye; test $KASMOS_TASK != bad || { echo 'cannot stop db' >&2; exit 3; }`;
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", ["auto_create_pr = false", "[retention]", "worktree_grace_days = 0", "gc_interval_min = 0", "[worktree]", 'copy = [".env"]', `teardown = "${teardown}"`].join("\n")));
     const daemon = await sb.foreground();
     expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
-    await createPlanned(sb, repo, "small", SMALL_PLAN);
-    await waitFor(() => status("small") === "done", 60_000, "small to reach done");
+    for (const t of ["small", "bad"]) await createPlanned(sb, repo, t, SMALL_PLAN);
+    await waitFor(() => status("small") === "done" && status("bad") === "done", 90_000, "both tasks to reach done");
     await waitFor(() => sb.query("SELECT id FROM agents WHERE state = 'running'").length === 0, 30_000, "agents to stop");
-    const wt = join(repo, ".worktrees", "plan-small");
-    expect(existsSync(join(wt, ".env"))).toBe(true);
-    git(repo, "merge", "-q", "--ff-only", "plan/small");
+    const wt = (t: string) => join(repo, ".worktrees", `plan-${t}`);
+    expect(existsSync(join(wt("small"), ".env"))).toBe(true);
+    for (const t of ["small", "bad"]) git(repo, "merge", "-q", "--no-edit", `plan/${t}`);
     const gc = await sb.run(["daemon", "gc", "--json"]);
     expect(gc.code, gc.stderr).toBe(0);
     const report = JSON.parse(gc.stdout) as { worktrees_removed: { task: string }[]; worktrees_kept: { task: string; reason: string }[] };
     expect(report.worktrees_kept).toEqual([]);
-    expect(report.worktrees_removed.map((w) => w.task)).toEqual(["small"]);
-    expect(existsSync(wt)).toBe(false);
-    expect(readFileSync(out, "utf8")).toBe(`small ${wt}\n`);
+    expect(report.worktrees_removed.map((w) => w.task).sort()).toEqual(["bad", "small"]);
+    for (const t of ["small", "bad"]) expect(existsSync(wt(t))).toBe(false);
+    expect(readFileSync(out, "utf8").trim().split("\n").sort()).toEqual([`bad ${wt("bad")}`, `small ${wt("small")}`]);
     expect(readFileSync(join(sb.configDir, "run", "api", "small", "teardown.log"), "utf8")).toContain("bye");
-    expect(sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'worktree_teardown'").map((r) => r.message)).toEqual([expect.stringContaining("done")]);
+    const audit = Object.fromEntries(sb.query<{ task: string; level: string; message: string }>("SELECT task, level, message FROM audit_events WHERE kind = 'worktree_teardown'").map((r) => [r.task, `${r.level}: ${r.message}`]));
+    expect(audit.small).toContain("info: worktree teardown");
+    expect(audit.bad).toContain("warn: ");
+    expect(audit.bad).toContain("exited with status 3");
+    expect(audit.bad).toContain("cannot stop db");
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
-  }, 120_000);
+  }, 150_000);
 
   test("a hostile copy is refused: a link out of the repo (file or folder) gives an attention item, nothing is copied, no agent starts", async () => {
     const linked = makeGitRepo(sb.dir, "linked");
@@ -181,4 +186,50 @@ describe("[worktree] copy, setup, ports, teardown", () => {
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 90_000);
+});
+
+describe("[worktree] setup runs beside the daemon", () => {
+  test("a setup past setup_timeout_sec is killed (attention); a long setup holds up no signal; the daemon's stop kills it", async () => {
+    const repo = repoNeedingEnv("slow");
+    const pidOf = (task: string) => join(sb.dir, `setup-${task}.pid`);
+    const readPid = (task: string) => (existsSync(pidOf(task)) ? Number(readFileSync(pidOf(task), "utf8")) : 0);
+    const planFile = join(sb.dir, "plan.md");
+    writeFileSync(planFile, SMALL_PLAN);
+    const config = (timeout: number) => fakeAgentConfig(`FAKE_PLAN=${planFile} FAKE_REVIEW_ROUNDS=0`, ["auto_create_pr = false", "[worktree]", `setup = "echo $$ > ${sb.dir}/setup-$KASMOS_TASK.pid; exec sleep 120"`, `setup_timeout_sec = ${timeout}`].join("\n"));
+    sb.writeConfig(config(1));
+    const daemon = await sb.foreground();
+    try {
+      expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+      await createPlanned(sb, repo, "slow", SMALL_PLAN);
+      await waitFor(() => attention("slow") !== "", 30_000, "attention for the timed-out setup");
+      expect(attention("slow")).toContain("timed out after 1 s");
+      const first = readPid("slow");
+      await waitFor(() => !alive(first), 10_000, "the timed-out setup to be gone");
+      expect(spawned("slow")).toBe(0);
+
+      // A long setup: meanwhile another task's planner signals and its task moves on.
+      sb.writeConfig(config(600));
+      expect((await sb.run(["daemon", "reload"])).code).toBe(0);
+      rmSync(pidOf("slow"));
+      expect((await sb.run(["task", "retry", "slow"], { cwd: repo })).code).toBe(0);
+      await waitFor(() => readPid("slow") > 0, 30_000, "the second setup to run");
+      const second = readPid("slow");
+      expect(alive(second)).toBe(true);
+      expect((await sb.run(["task", "create", "other"], { cwd: repo })).code).toBe(0);
+      expect((await sb.run(["task", "transition", "other", "plan_start"], { cwd: repo })).code).toBe(0);
+      await waitFor(() => sb.query("SELECT id FROM audit_events WHERE kind = 'plan_transition' AND task = 'other' AND from_status = 'planning' AND to_status = 'ready'").length === 1, 30_000, "the other task's planning to finish");
+      expect(alive(second)).toBe(true); // still setting up
+      expect(spawned("slow")).toBe(0);
+
+      daemon.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+      await waitFor(() => !alive(second), 10_000, "the setup to be killed with the daemon");
+    } finally {
+      // Whatever failed above: no setup of this test outlives it.
+      for (const t of ["slow", "other"]) {
+        const pid = readPid(t);
+        if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
+      }
+    }
+  }, 120_000);
 });
