@@ -59,7 +59,7 @@ describe("[worktree] copy, setup, ports, teardown", () => {
     expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
     for (const t of ["alpha", "beta"]) await createPlanned(sb, repo, t, WIDE_PLAN);
     await waitFor(() => status("alpha") === "done" && status("beta") === "done", 150_000, "both tasks to reach done");
-    expect(sb.query("SELECT title, reason FROM agents WHERE state = 'failed' OR exit_status IS NOT NULL AND exit_status != 0")).toEqual([]);
+    expect(sb.query("SELECT title, reason FROM agents WHERE state = 'failed' OR reason LIKE '%cannot build%'")).toEqual([]);
 
     for (const t of ["alpha", "beta"]) {
       const wt = join(repo, ".worktrees", `plan-${t}`);
@@ -232,4 +232,34 @@ describe("[worktree] setup runs beside the daemon", () => {
       }
     }
   }, 120_000);
+});
+
+describe("[worktree] ports", () => {
+  test("an exhausted port range refuses the start with an attention item; kas doctor shows the settings in force", async () => {
+    const repo = makeGitRepo(sb.dir, "tight");
+    const portLog = join(sb.dir, "ports.log");
+    sb.writeConfig(fakeAgentConfig(`FAKE_REVIEW_ROUNDS=0 FAKE_SLOW_WAVE=5 FAKE_PORT_LOG=${portLog}`, ["auto_create_pr = false", "[orchestration]", "max_parallel_wave_tasks = 0", "[worktree]", 'teardown_timeout_sec = 5', 'ports = "41000-41001"'].join("\n")));
+    const doctor = await sb.run(["doctor"]);
+    expect(doctor.stdout).toContain("copy none; setup none; teardown none; KASMOS_PORT from 41000-41001");
+    const daemon = await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await createPlanned(sb, repo, "wide", WIDE_PLAN);
+    await waitFor(() => attention("wide").includes("no free port"), 60_000, "attention for the exhausted port range");
+    expect(attention("wide")).toContain("no free port in [worktree] ports 41000-41001");
+    // The architect (superseded, stopping) and the coders share two ports: whoever started while both
+    // were held was refused; every agent that started has a port no other live agent had.
+    const coders = () => sb.query<{ title: string; state: string; reason: string }>("SELECT title, state, reason FROM agents WHERE title LIKE 'wide-W1-%' ORDER BY title");
+    await waitFor(() => coders().length === 3, 30_000, "every coder's start to be decided");
+    const refused = coders().filter((c) => c.state === "failed");
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    for (const c of refused) expect(c.reason).toContain("no free port in [worktree] ports 41000-41001");
+    const started = sb.query<{ title: string }>("SELECT title FROM agents WHERE state != 'failed'").map((r) => r.title);
+    const lines = () => (existsSync(portLog) ? readFileSync(portLog, "utf8").trim().split("\n") : []);
+    await waitFor(() => lines().length === started.length, 30_000, "every started agent to report its port");
+    const ports = new Map(lines().map((l) => l.split(" ") as [string, string]));
+    expect([...ports.keys()].sort()).toEqual(started.sort());
+    for (const p of ports.values()) expect(["41000", "41001"]).toContain(p);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 90_000);
 });
