@@ -262,4 +262,28 @@ describe("[worktree] ports", () => {
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 90_000);
+
+  test("a restarted daemon never hands out a port an adopted live agent holds", async () => {
+    const repo = makeGitRepo(sb.dir, "keep");
+    const portLog = join(sb.dir, "ports.log");
+    sb.writeConfig(fakeAgentConfig(`FAKE_REVIEW_ROUNDS=0 FAKE_SLOW_WAVE=25 FAKE_PORT_LOG=${portLog}`, ["auto_create_pr = false", "[orchestration]", "max_parallel_wave_tasks = 0", "[worktree]", 'ports = "41000-41009"'].join("\n")));
+    let daemon = await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await createPlanned(sb, repo, "wide", WIDE_PLAN);
+    const logged = () => new Map((existsSync(portLog) ? readFileSync(portLog, "utf8").trim().split("\n") : []).map((l) => l.split(" ") as [string, string]));
+    const coderTitles = ["wide-W1-T1", "wide-W1-T2", "wide-W1-T3"];
+    await waitFor(() => coderTitles.every((t) => logged().has(t)), 60_000, "three coders to start");
+    // The daemon goes while the coders work (tmux keeps them); a new one adopts them.
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+    daemon = await sb.foreground();
+    await createPlanned(sb, repo, "next", SMALL_PLAN);
+    await waitFor(() => logged().has("next-coder"), 60_000, "the next task's coder to start");
+    const held = coderTitles.map((t) => logged().get(t));
+    expect(sb.query<{ title: string }>("SELECT title FROM agents WHERE state = 'running' AND title LIKE 'wide-W1-%'").length).toBe(3); // adopted, still live
+    expect(held).not.toContain(logged().get("next-coder"));
+    expect(new Set(held).size).toBe(3);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 120_000);
 });
