@@ -160,6 +160,8 @@ export class WorktreePreparer {
     const why = this.failed.get(worktree);
     if (why !== undefined) return { kind: "failed", why };
     if (!this.running.has(worktree)) {
+      // Said when it starts: a long setup leaves the task without agents meanwhile (kas task history says why).
+      if (cfg.setup !== "") this.deps.report(input.project, input.task, true, `worktree setup \`${cfg.setup}\` started in ${worktree}: its agents start when it is done (log: ${input.logDir}/setup.log)`);
       const job = this.prepare(input)
         .then(() => this.deps.report(input.project, input.task, true, `worktree ready: ${worktree}`))
         .catch((err: unknown) => {

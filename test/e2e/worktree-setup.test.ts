@@ -78,8 +78,9 @@ describe("[worktree] copy, setup, ports, teardown", () => {
       expect(git(wt, "status", "--porcelain", "--ignored")).toContain("!! .env");
     }
     // Setup ran once per worktree, logged privately.
-    const prepared = sb.query<{ task: string; level: string }>("SELECT task, level FROM audit_events WHERE kind = 'worktree_prepared' ORDER BY id");
-    expect(prepared.map((p) => `${p.task} ${p.level}`).sort()).toEqual(["alpha info", "beta info"]);
+    const prepared = sb.query<{ task: string; level: string; message: string }>("SELECT task, level, message FROM audit_events WHERE kind = 'worktree_prepared' ORDER BY id");
+    const wtOf = (t: string) => join(repo, ".worktrees", `plan-${t}`);
+    expect(prepared.map((p) => `${p.task} ${p.level} ${p.message.split(":")[0]}`).sort()).toEqual(["alpha", "beta"].flatMap((t) => [`${t} info worktree ready`, `${t} info worktree setup \`test -f .env && cat .env > built.txt\` started in ${wtOf(t)}`]));
     const log = join(sb.configDir, "run", "shop", "alpha", "setup.log");
     expect(statSync(log).mode & 0o777).toBe(0o600);
     expect(readFileSync(log, "utf8")).toContain("exit status 0");
