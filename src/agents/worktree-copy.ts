@@ -2,8 +2,8 @@
 // task worktree. Nothing leaves the repository: patterns are checked by the config, every matched path
 // is opened component by component without following a link, and only regular files of bounded size
 // are copied (mode kept). Copies never overwrite what the branch checked out.
-import { closeSync, constants, fchmodSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, constants, fchmodSync, fstatSync, linkSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname } from "node:path";
 import { copyPatternProblem } from "../config/schema.ts";
 import { openContainedDir, READ_NOFOLLOW } from "../util/contained-fs.ts";
 
@@ -38,69 +38,86 @@ async function matches(repo: string, patterns: string[]): Promise<string[]> {
 }
 
 /**
- * Copy the repo root's files matching `patterns` into `worktree`; returns the relative paths copied.
- * A match that is a link (anywhere along its path), a FIFO or a device, or one too large, refuses the
- * whole copy with CopyRefusedError; a folder that matches is skipped (its files need a pattern of their own).
+ * Copy the repo root's files matching `patterns` into `worktree`. `exclude` gets every regular file
+ * matched before any is written (a copy is excluded from git before it exists, also when a crash
+ * comes between); returns them (copied now, or present from an earlier attempt or the branch). A match
+ * that is a link (anywhere along its path), a FIFO or a device, or one too large, refuses the whole
+ * copy with CopyRefusedError; a folder that matches is skipped (its files need a pattern of their own).
  */
-export async function copyIntoWorktree(repo: string, worktree: string, patterns: string[]): Promise<string[]> {
+export async function copyIntoWorktree(repo: string, worktree: string, patterns: string[], exclude: (rels: string[]) => void): Promise<string[]> {
   if (patterns.length === 0) return [];
-  const paths = await matches(repo, patterns);
-  const copied: string[] = [];
+  const files: string[] = [];
   let total = 0;
-  for (const rel of paths) {
-    if (/[\n\r]/.test(rel)) throw new CopyRefusedError(`[worktree] copy: ${JSON.stringify(rel)}: a name with a line break`);
-    const dir = dirname(rel);
-    const name = rel.slice(dir === "." ? 0 : dir.length + 1);
-    let src: ReturnType<typeof openContainedDir>;
+  for (const rel of await matches(repo, patterns)) {
+    withSource(repo, rel, (_fd, size) => {
+      total += size;
+      if (total > COPY_MAX_TOTAL_BYTES) throw new CopyRefusedError(`[worktree] copy: more than ${COPY_MAX_TOTAL_BYTES} bytes in all`);
+      files.push(rel);
+    });
+  }
+  exclude(files);
+  // Opened and checked again: a file swapped for a link since the first look is still refused.
+  for (const rel of files) withSource(repo, rel, (fd, size, mode) => writeCopy(worktree, rel, fd, size, mode));
+  return files;
+}
+
+/** Open a matched path of the repo without following a link and run `fn` on a regular file of bounded size; folders and vanished paths are skipped. */
+function withSource(repo: string, rel: string, fn: (fd: number, size: number, mode: number) => void): void {
+  if (/[\n\r]/.test(rel)) throw new CopyRefusedError(`[worktree] copy: ${JSON.stringify(rel)}: a name with a line break`);
+  const dir = dirname(rel);
+  let src: ReturnType<typeof openContainedDir>;
+  try {
+    src = openContainedDir(repo, dir === "." ? "" : dir);
+  } catch (err) {
+    throw new CopyRefusedError(`[worktree] copy: ${rel}: ${(err as Error).message}`);
+  }
+  try {
+    let fd: number;
     try {
-      src = openContainedDir(repo, dir === "." ? "" : dir);
+      fd = openSync(`${src.path}/${basename(rel)}`, READ_NOFOLLOW);
     } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "ELOOP") throw new CopyRefusedError(`[worktree] copy: ${rel} is a symbolic link: only regular files of the repository are copied`);
+      if (code === "ENOENT") return; // gone since the scan
       throw new CopyRefusedError(`[worktree] copy: ${rel}: ${(err as Error).message}`);
     }
     try {
-      let fd: number;
-      try {
-        fd = openSync(`${src.path}/${name}`, READ_NOFOLLOW);
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === "ELOOP") throw new CopyRefusedError(`[worktree] copy: ${rel} is a symbolic link: only regular files of the repository are copied`);
-        if (code === "ENOENT") continue; // gone since the scan
-        throw new CopyRefusedError(`[worktree] copy: ${rel}: ${(err as Error).message}`);
-      }
-      try {
-        const st = fstatSync(fd);
-        if (st.isDirectory()) continue;
-        if (!st.isFile()) throw new CopyRefusedError(`[worktree] copy: ${rel} is not a regular file`);
-        if (st.size > COPY_MAX_FILE_BYTES) throw new CopyRefusedError(`[worktree] copy: ${rel} is ${st.size} bytes (at most ${COPY_MAX_FILE_BYTES})`);
-        total += st.size;
-        if (total > COPY_MAX_TOTAL_BYTES) throw new CopyRefusedError(`[worktree] copy: more than ${COPY_MAX_TOTAL_BYTES} bytes in all`);
-        if (writeCopy(worktree, dir, name, fd, st.size, st.mode & 0o777, rel)) copied.push(rel);
-      } finally {
-        closeSync(fd);
-      }
+      const st = fstatSync(fd);
+      if (st.isDirectory()) return;
+      if (!st.isFile()) throw new CopyRefusedError(`[worktree] copy: ${rel} is not a regular file`);
+      if (st.size > COPY_MAX_FILE_BYTES) throw new CopyRefusedError(`[worktree] copy: ${rel} is ${st.size} bytes (at most ${COPY_MAX_FILE_BYTES})`);
+      fn(fd, st.size, st.mode & 0o777);
     } finally {
-      src.close();
+      closeSync(fd);
     }
+  } finally {
+    src.close();
   }
-  return copied;
 }
 
-/** Write one file into the worktree; false when the destination exists already (the branch's own file). */
-function writeCopy(worktree: string, dir: string, name: string, from: number, size: number, mode: number, rel: string): boolean {
+/**
+ * Write one file into the worktree, unless the destination exists already (the branch's own file, or an
+ * earlier copy). Written in full under kasmos's excluded cache folder first, then linked into place
+ * (no-replace): a crash never leaves a half-written copy that a retry would keep.
+ */
+function writeCopy(worktree: string, rel: string, from: number, size: number, mode: number): void {
+  const dir = dirname(rel);
   let dst: ReturnType<typeof openContainedDir>;
+  let tmpDir: ReturnType<typeof openContainedDir>;
   try {
     dst = openContainedDir(worktree, dir === "." ? "" : dir, 0o755);
   } catch (err) {
     throw new CopyRefusedError(`[worktree] copy: ${rel}: in the worktree: ${(err as Error).message}`);
   }
   try {
-    let out: number;
-    try {
-      out = openSync(`${dst.path}/${name}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } catch (err) {
-      if ((err as { code?: string }).code === "EEXIST") return false;
-      throw err;
-    }
+    tmpDir = openContainedDir(worktree, ".kasmos/cache", 0o755);
+  } catch (err) {
+    dst.close();
+    throw new CopyRefusedError(`[worktree] copy: ${rel}: in the worktree: ${(err as Error).message}`);
+  }
+  const tmp = `${tmpDir.path}/copy-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  try {
+    const out = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {
       const buf = Buffer.allocUnsafe(Math.min(1 << 20, Math.max(size, 1)));
       let at = 0;
@@ -113,8 +130,14 @@ function writeCopy(worktree: string, dir: string, name: string, from: number, si
     } finally {
       closeSync(out);
     }
-    return true;
+    try {
+      linkSync(tmp, `${dst.path}/${basename(rel)}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EEXIST") throw err;
+    }
   } finally {
+    rmSync(tmp, { force: true });
+    tmpDir.close();
     dst.close();
   }
 }

@@ -195,12 +195,11 @@ export class WorktreePreparer {
     const { cfg, repo, worktree } = input;
     let copied: string[] = [];
     if (cfg.copy.length > 0) {
-      copied = await copyIntoWorktree(repo, worktree, cfg.copy);
-      // Excluded before any agent runs there: its `git add -A` never stages a copy.
-      appendExcludesSync(repo, (text) => {
+      // Excluded before it is written: an agent's `git add -A` never stages a copy.
+      copied = await copyIntoWorktree(repo, worktree, cfg.copy, (files) => appendExcludesSync(repo, (text) => {
         const have = new Set(text.split("\n").map((l) => l.trim()));
-        return copied.map(excludeLineOf).filter((l) => !have.has(l));
-      }, "kasmos: [worktree] copy (copied into task worktrees; never committed)");
+        return files.map(excludeLineOf).filter((l) => !have.has(l));
+      }, "kasmos: [worktree] copy (copied into task worktrees; never committed)"));
     }
     if (cfg.setup !== "") {
       ensurePrivateDir(input.logDir);
