@@ -2,13 +2,15 @@
 // Variable names only, never values; each agent CLI's gates run here, in this process's environment.
 import type { Hono } from "hono";
 import { HARNESSES } from "../agents/harness/index.ts";
+import { agentVisibleEnv } from "../agents/private-env.ts";
 import { cliUses } from "../doctor/checks.ts";
 import { type DaemonView, envNames, type Readiness } from "../doctor/daemon-view.ts";
 import type { Daemon } from "./daemon.ts";
 
 export async function daemonView(d: Daemon): Promise<DaemonView> {
   const uid = typeof process.getuid === "function" ? process.getuid() : -1;
-  const env = { ...process.env } as Record<string, string | undefined>;
+  // What agents get: the daemon's environment without the variables kept from them.
+  const env: Record<string, string | undefined> = agentVisibleEnv(process.env);
   const clis: Record<string, Readiness> = {};
   for (const [name, e] of cliUses(d.config)) {
     try {
@@ -19,7 +21,7 @@ export async function daemonView(d: Daemon): Promise<DaemonView> {
       clis[name] = { ok: false, reason: (err as Error).message, fix: "fix the file named above" };
     }
   }
-  return { pid: process.pid, uid, root: uid === 0, env: envNames(env), is_sandbox: env.IS_SANDBOX ?? "", clis };
+  return { pid: process.pid, uid, root: uid === 0, env: envNames(process.env), is_sandbox: env.IS_SANDBOX ?? "", clis };
 }
 
 export function mountDoctorRoute(app: Hono, d: Daemon): void {

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, lstatSync, readFileSync, statSync } 
 import { basename, dirname, isAbsolute } from "node:path";
 import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { HARNESSES, harnessNameFor } from "../agents/harness/index.ts";
+import { agentVisibleEnv } from "../agents/private-env.ts";
 import type { HarnessName } from "../agents/harness/types.ts";
 import { parseVersion, versionAtLeast } from "../agents/harness/util.ts";
 import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
@@ -272,7 +273,7 @@ export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | 
     let pre = view?.clis[name] ?? null;
     if (pre === null) {
       try {
-        const local = await h.preflight({ folders: [], skipPermissions: e.skip, env, isRoot: myUid() === 0, executable: e.path });
+        const local = await h.preflight({ folders: [], skipPermissions: e.skip, env: agentVisibleEnv(process.env), isRoot: myUid() === 0, executable: e.path });
         pre = local.ok ? { ok: true } : { ok: false, ...local.refusal };
       } catch (err) {
         out.push(problem(check, "warn", `${name} ${vs}: ${(err as Error).message}`, `fix the file named above`));

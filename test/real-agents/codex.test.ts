@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, Sandbox } from "../helpers/env.ts";
 import { WAVES_PLAN } from "../helpers/agents.ts";
-import { agentDaemonEnv, cliPath, codexUser, mixedConfig } from "./helpers.ts";
+import { agentDaemonEnv, cliPath, codexUser, LOOPBACK_KEY_ENV, mixedConfig } from "./helpers.ts";
 import { type ResponsesModel, startResponsesModel } from "./model/responses.ts";
 
 let sb: Sandbox;
@@ -92,4 +92,30 @@ describe("codex, for real", () => {
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 180_000);
+
+  test("the daemon lacks the provider's env_key variable: the start is refused naming it (codex would sit on its error screen); with it, task retry starts codex", async () => {
+    const small = "# Small\n**Goal:** one\n\n## Wave 1: a\n### Task 1: x\ndo x\n";
+    model = await startResponsesModel({ scenario: { plan: small } });
+    codexUser(sb.home, model.url);
+    const repo = makeGitRepo(sb.dir, "shop");
+    writeFileSync(join(sb.dir, "small.md"), small);
+    sb.writeConfig(mixedConfig({ coder: cliPath("codex") }, "FAKE_REVIEW_ROUNDS=0"));
+    const env = agentDaemonEnv();
+    delete env[LOOPBACK_KEY_ENV];
+    let daemon = await sb.foreground([], env);
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    expect((await sb.run(["task", "create", "k", "--plan", join(sb.dir, "small.md")], { cwd: repo })).code).toBe(0);
+    expect((await sb.run(["task", "transition", "k", "implement_start"], { cwd: repo })).code).toBe(0);
+    const attention = () => sb.query<{ attention: string }>("SELECT attention FROM tasks WHERE name = 'k'")[0]?.attention ?? "";
+    await sb.waitFor(() => attention().includes(LOOPBACK_KEY_ENV), 30_000, "the refusal naming the variable");
+    expect(attention()).toContain(`reads its key from ${LOOPBACK_KEY_ENV}, which is not set`);
+    expect(model.requests.length).toBe(0);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+    daemon = await sb.foreground([], agentDaemonEnv());
+    expect((await sb.run(["task", "retry", "k"], { cwd: repo })).code).toBe(0);
+    await sb.waitFor(() => status("k") === "done", 120_000, "k done once the daemon has the key");
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 200_000);
 });
