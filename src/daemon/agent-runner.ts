@@ -337,7 +337,9 @@ export class AgentRunner {
     const now = Date.now();
     const seen = this.paneSeen.get(a.id);
     const changed = seen === undefined || s.activityAt !== seen;
-    this.paneSeen.set(a.id, s.activityAt);
+    // tmux's activity clock counts whole seconds: output later in the second it read (a second ago at
+    // most) would not change it, so a pane active that recently is read again at the next look.
+    this.paneSeen.set(a.id, Math.floor(now / 1000) - 1 <= s.activityAt ? -1 : s.activityAt);
     let activity = (a.activity || "starting") as AgentActivity;
     const since = a.activityAt ? Date.parse(a.activityAt) : Date.parse(a.startedAt);
 
