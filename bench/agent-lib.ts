@@ -120,7 +120,7 @@ export function fakeClaude(dir: string, hooksLog: string, ignoreInterrupt = fals
     [
       "#!/bin/sh",
       "# argv: claude [--settings <file>] … <pointer>; behaves like a CLI working in turns",
-      `hook() { echo '{"hook_event_name":"'"$1"'","transcript_path":"/dev/null"}' | ${BIN} agent hook --cli claude --event "$1"; echo "$1" >> ${hooksLog}; }`,
+      `hook() { echo '{"hook_event_name":"'"$1"'","transcript_path":"/dev/null"}' | env -u BUN_OPTIONS ${BIN} agent hook --cli claude --event "$1"; echo "$1" >> ${hooksLog}; }`,
       // Claude Code does not exit on one C-c ("press Ctrl-C again to exit"): a stop takes the daemon's full grace.
       ...(ignoreInterrupt ? ["trap '' INT"] : []),
       "hook SessionStart",

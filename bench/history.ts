@@ -8,7 +8,7 @@
 // client meanwhile against an idle daemon's), idle CPU; printed as large/small ratios. Then store size before and
 // after `kas daemon gc` on the large store (skipped with a note when the binary has no gc command).
 // Sizes: KASMOS_BENCH_SIGNALS_SMALL (1000), KASMOS_BENCH_SIGNALS (1000000), KASMOS_BENCH_IDLE_SEC (20).
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { endAgent, insertAgent } from "../src/store/agents.ts";
 import { recordAudit } from "../src/store/audit.ts";
@@ -16,7 +16,7 @@ import { openStore } from "../src/store/db.ts";
 import { insertStoredRepo } from "../src/store/repos.ts";
 import { insertFinishedSignal } from "../src/store/signals.ts";
 import { createTask, writeTaskUpdate } from "../src/store/tasks.ts";
-import { cpuPreciseMs, cpuWindow, type BenchResult, envInt, type Figure, percentile, round, Sandbox } from "./lib.ts";
+import { cpuPreciseMs, cpuWindow, type BenchResult, envInt, type Figure, percentile, pingProbe, round, Sandbox } from "./lib.ts";
 import { getJson, gitInit, openReadOnly, PLAN, storeFile } from "./signal-lib.ts";
 
 const REPOS = 10;
@@ -237,21 +237,6 @@ async function measure(n: number, idleMs: number, gc: boolean): Promise<Measured
   } finally {
     await sb.cleanup();
   }
-}
-
-/** /v1/ping from a process of its own (bench/ping-probe.ts) while `during` runs: p99 and max in ms. */
-async function pingProbe(sb: Sandbox, socket: string, during: () => Promise<void>): Promise<{ p99: number; max: number; n: number }> {
-  const stopFile = join(sb.dir, `ping-stop-${performance.now()}`);
-  const probe = Bun.spawn(["bun", join(import.meta.dir, "ping-probe.ts"), socket, "900000", stopFile], { stdout: "pipe", stderr: "inherit" });
-  try {
-    await Bun.sleep(300); // the probe's own start-up
-    await during();
-  } finally {
-    writeFileSync(stopFile, "");
-  }
-  const times = (JSON.parse(await new Response(probe.stdout).text()) as number[]).sort((a, b) => a - b);
-  await probe.exited;
-  return { p99: percentile(times, 99), max: times[times.length - 1] ?? 0, n: times.length };
 }
 
 interface GcOutcome {

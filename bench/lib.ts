@@ -357,3 +357,18 @@ export async function sequentialGets(socket: string, path: string, n: number, si
   }
   return times;
 }
+
+/** /v1/ping from a process of its own (bench/ping-probe.ts) while `during` runs: p99 and max in ms. */
+export async function pingProbe(sb: Sandbox, socket: string, during: () => Promise<void>): Promise<{ p99: number; max: number; n: number }> {
+  const stopFile = join(sb.dir, `ping-stop-${performance.now()}`);
+  const probe = Bun.spawn(["bun", join(import.meta.dir, "ping-probe.ts"), socket, "900000", stopFile], { stdout: "pipe", stderr: "inherit" });
+  try {
+    await Bun.sleep(300); // the probe's own start-up
+    await during();
+  } finally {
+    writeFileSync(stopFile, "");
+  }
+  const times = (JSON.parse(await new Response(probe.stdout).text()) as number[]).sort((a, b) => a - b);
+  await probe.exited;
+  return { p99: percentile(times, 99), max: times[times.length - 1] ?? 0, n: times.length };
+}

@@ -1,12 +1,10 @@
 // Git queries the lifecycle needs (async, bounded): a task branch's HEAD and its merge-base.
 import type { BranchHead } from "../lifecycle/processor.ts";
+import { runOffThread } from "../util/spawn-off-thread.ts";
 
 async function git(repo: string, args: string[], timeoutMs = 5000): Promise<string | null> {
-  const proc = Bun.spawn(["git", "-C", repo, ...args], { stdout: "pipe", stderr: "ignore", stdin: "ignore" });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
-  const [out, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
-  clearTimeout(timer);
-  return code === 0 ? out.trim() : null;
+  const r = await runOffThread(["git", "-C", repo, ...args], { timeoutMs });
+  return r.code === 0 && !r.timedOut ? r.stdout.trim() : null;
 }
 
 /** HEAD of `branch` and its merge-base with the repo's checked-out HEAD; null when the branch does not resolve. */

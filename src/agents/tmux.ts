@@ -1,6 +1,7 @@
 // Agent sessions on kasmos's own tmux server (`tmux -L <socket>`), so a user's tmux is never touched.
 // Every tmux call is a bounded child process; failures surface as TmuxError carrying tmux's stderr.
 import { agentVisibleEnv } from "./private-env.ts";
+import { type OffThreadResult, runOffThread } from "../util/spawn-off-thread.ts";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { stat } from "node:fs/promises";
@@ -201,25 +202,16 @@ export class Tmux {
     // -u: tmux 3.3 without a UTF-8 locale (cron, env -i, minimal containers) prints "_" for the tab
     // separators the list parsing relies on.
     const full = [this.bin, "-u", "-L", this.socketName, "-f", this.configFile, ...args];
-    let proc: Bun.Subprocess<"ignore" | Blob, "pipe", "pipe">;
+    let r: OffThreadResult;
     try {
-      // A Blob stdin is written by Bun in full, with no pipe handling that could outlive the timeout.
-      proc = Bun.spawn(full, { stdin: stdin === undefined ? "ignore" : new Blob([stdin]), stdout: "pipe", stderr: "pipe", env });
+      // Started from a worker thread (a spawn blocks its thread until the child execs); a Blob stdin
+      // is written in full, with no pipe handling that could outlive the timeout.
+      r = await runOffThread(full, { env, timeoutMs: this.timeoutMs, ...(stdin === undefined ? {} : { stdin }) });
     } catch (e) {
       throw new TmuxError(`cannot run ${this.bin}: ${(e as Error).message}`, args);
     }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      proc.kill("SIGKILL");
-    }, this.timeoutMs);
-    try {
-      const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-      if (timedOut) throw new TmuxError(`tmux ${args[0] ?? ""} timed out after ${this.timeoutMs}ms`, args, stderr.trim());
-      return { code, stdout, stderr: stderr.trim() };
-    } finally {
-      clearTimeout(timer);
-    }
+    if (r.timedOut) throw new TmuxError(`tmux ${args[0] ?? ""} timed out after ${this.timeoutMs}ms`, args, r.stderr.trim());
+    return { code: r.code, stdout: r.stdout, stderr: r.stderr.trim() };
   }
 
   /** Like exec, but a non-zero exit is a TmuxError. */

@@ -11,6 +11,7 @@ import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "./pi
 import { createApp } from "./routes.ts";
 import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "./socket.ts";
 import { VERSION } from "../version.ts";
+import { startProcessesOffThread } from "../util/spawn-off-thread.ts";
 
 export interface RunOptions {
   configPath?: string | undefined;
@@ -82,6 +83,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   // 1,000 (the default) re-copies the same hot index pages over and over; 8,000 keeps the WAL bounded
   // (~30 MB) at a fraction of the cost.
   db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
+  startProcessesOffThread(true); // git and tmux never block the event loop while they start
   const daemon = new Daemon(loaded, socket, db, log);
   const { installLifecycle } = await import("./lifecycle-plugin.ts");
   installLifecycle(daemon);
