@@ -31,7 +31,7 @@ export function repoLayoutProblem(repo: string): string | null {
     if (p !== null) return p;
   }
   const exclude = join(repo, ".git", "info", "exclude");
-  if (lstatSync(exclude, { throwIfNoEntry: false })?.isSymbolicLink()) return `${exclude} is a symbolic link: kasmos never writes through links in a repository; replace it with a file`;
+  if (lstatQuiet(exclude)?.isSymbolicLink()) return `${exclude} is a symbolic link: kasmos never writes through links in a repository; replace it with a file`;
   for (const rel of USED_FOLDERS) {
     const p = accessProblem(join(repo, rel));
     if (p !== null) return p;
@@ -57,4 +57,13 @@ function accessProblem(abs: string): string | null {
     return `${abs} (mode ${mode}, owner uid ${st.uid}) cannot be used: ${(err as { code?: string }).code ?? (err as Error).message} (${fix}, or chown it)`;
   }
   return null;
+}
+
+/** lstat, or undefined when there is nothing to look at: a linked worktree's .git is a file (ENOTDIR). */
+function lstatQuiet(abs: string): ReturnType<typeof lstatSync> | undefined {
+  try {
+    return lstatSync(abs, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
