@@ -46,7 +46,7 @@ test("a replay from 0 is read a little per turn of the event loop, and delivers 
     await reader.cancel();
     expect(ids).toBe(ROWS);
     expect(ordered).toBe(true);
-    // ~1 ms of reading per turn (a few hundred rows); the old stream sent all 30,000 in one turn.
+    // ~0.5 ms of reading per turn (a page or a few); the old stream sent all 30,000 in one turn.
     expect(worstTurn).toBeLessThan(ROWS / 4);
   } finally {
     ticking = false;
