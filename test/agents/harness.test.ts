@@ -113,6 +113,19 @@ describe("config file lock", () => {
   });
 });
 
+describe("a lock its holder abandoned", () => {
+  test("the default wait outlasts the lock's staleness: a lock a killed CLI left 4 s ago is waited out, not refused", async () => {
+    const f = join(home, "c.json");
+    mkdirSync(`${f}.lock`);
+    const { utimesSync } = await import("node:fs");
+    const recent = new Date(Date.now() - 4000);
+    utimesSync(`${f}.lock`, recent, recent);
+    const t0 = Date.now();
+    expect(await withFileLock(f, () => 3)).toBe(3);
+    expect(Date.now() - t0).toBeGreaterThan(4000); // it did wait for staleness, rather than break a live lock
+  }, 30_000);
+});
+
 describe("codex preflight", () => {
   const codexCtx = (over: Partial<PreflightContext> = {}): PreflightContext => ctx({ env: { HOME: home }, executable: "/usr/bin/codex", ...over });
 

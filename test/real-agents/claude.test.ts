@@ -51,9 +51,11 @@ describe("Claude Code, for real", () => {
     const agents = sb.query<{ title: string; harness: string; activity: string; transcript: string }>("SELECT title, harness, activity, transcript FROM agents ORDER BY id");
     expect(agents.map((a) => a.title)).toEqual(["feat-plan", "feat-architect", ...["feat-W1-T1", "feat-W1-T2"].sort(), "feat-W2-T3", "feat-review-1", "feat-verify-1"].map(String));
     expect(agents.every((a) => a.harness === "claude")).toBe(true);
-    // Every agent reported itself through its hooks (SessionEnd last, when kasmos stopped it) with the
-    // transcript Claude Code keeps; each was stopped only after its turn ended (Stop hook).
-    expect(agents.map((a) => a.activity)).toEqual(agents.map(() => "ended"));
+    // Every agent reported itself through its hooks with the transcript Claude Code keeps: its turn's end
+    // (Stop → idle) and, as kasmos stopped it, SessionEnd (→ ended) — the last is best effort (the hook
+    // runs while the session is torn down; under load the hang-up can win), so idle counts too. Each was
+    // stopped only after its turn ended (below).
+    for (const a of agents) expect(["idle", "ended"], `${a.title}: ${a.activity}`).toContain(a.activity);
     expect(agents.every((a) => a.transcript.endsWith(".jsonl"))).toBe(true);
     const stops = sb.query<{ detail: string }>("SELECT detail FROM audit_events WHERE kind = 'agent_killed'").map((r) => JSON.parse(r.detail) as { turn_ended: boolean });
     expect(stops.length).toBe(agents.length);

@@ -11,8 +11,12 @@ export class ConfigFileError extends Error {
 
 const STALE_MS = 10_000;
 
-/** Run `fn` holding `<path>.lock` (bounded wait; a lock older than 10 s is taken as abandoned). */
-export async function withFileLock<T>(path: string, fn: () => T, waitMs = 5000): Promise<T> {
+/**
+ * Run `fn` holding `<path>.lock` (bounded wait; a lock older than 10 s is taken as abandoned). The
+ * default wait outlasts that age: a CLI killed while holding the lock (a budget hold or a stop past its
+ * grace SIGKILLs it) leaves a fresh lock that no one refreshes, and the next start must get past it.
+ */
+export async function withFileLock<T>(path: string, fn: () => T, waitMs = STALE_MS + 5000): Promise<T> {
   const lock = `${path}.lock`;
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + waitMs;
