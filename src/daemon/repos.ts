@@ -164,13 +164,19 @@ export class RepoRegistry {
     const wanted = new Map<string, { path: string; config: boolean; api: boolean }>();
     const claim = (rawPath: string, kind: "config" | "api"): void => {
       let path: string;
+      // No git here (claims ask it): what this run knows, or a main checkout's dirs read from the disk.
+      let needsGit = false;
       try {
-        path = normalizeRepoPath(rawPath, (p) => cachedRepoDirs(p) ?? plainCheckoutDirs(p)); // no git here: claims ask it
+        path = normalizeRepoPath(rawPath, (p) => {
+          const known = cachedRepoDirs(p) ?? plainCheckoutDirs(p);
+          needsGit = known === undefined;
+          return known;
+        });
       } catch (err) {
         notes.push(`${kind} repo "${rawPath}" skipped: ${(err as Error).message}`);
         return;
       }
-      const project = needsGit(path) ? path : ensureProjectKey(this.db, path);
+      const project = needsGit ? path : ensureProjectKey(this.db, path);
       const prev = wanted.get(project);
       const entry = prev ?? { path, config: false, api: false };
       entry[kind] = true;
@@ -256,9 +262,4 @@ export class RepoRegistry {
       this.release(r.path, d === undefined ? undefined : d.ok ? d.commonDir : null);
     }
   }
-}
-
-/** An existing path inside a git work tree whose repository only git can tell (nothing cached, .git not a directory). */
-function needsGit(path: string): boolean {
-  return existsSync(path) && repoPathProblem(path) === null && (cachedRepoDirs(path) ?? plainCheckoutDirs(path)) === undefined;
 }
