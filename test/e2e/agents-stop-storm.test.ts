@@ -33,7 +33,8 @@ describe("a storm of stops", () => {
     const big = makeGitRepo(sb.dir, "big");
     const other = makeGitRepo(sb.dir, "other");
     // Wave coders that keep working (sleep) until stopped; the other repo's agents idle.
-    sb.writeConfig(fakeAgentConfig("FAKE_SLOW_WAVE=600"));
+    // All 20 at once (0 = no cap): the machine-sized default would start only a few.
+    sb.writeConfig(fakeAgentConfig("FAKE_SLOW_WAVE=600", "[orchestration]\nmax_parallel_wave_tasks = 0"));
     mkdirSync(join(other, ".kasmos"), { recursive: true });
     writeFileSync(join(other, ".kasmos", "config.toml"), `default_program = "sh -c 'exec sleep 600'"\n`);
     const daemon = await sb.foreground();
