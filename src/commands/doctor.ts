@@ -4,7 +4,8 @@ import { defineCommand } from "citty";
 import { isatty } from "node:tty";
 import { withExamples } from "./_help.ts";
 import { guard, print, printJson } from "./_util.ts";
-import { type CheckResult, hasErrors, runChecks } from "../doctor/checks.ts";
+import { hasErrors, runChecks } from "../doctor/checks.ts";
+import type { CheckResult } from "../doctor/common.ts";
 
 function label(r: CheckResult): "ok" | "warn" | "FAIL" {
   if (r.ok) return "ok";

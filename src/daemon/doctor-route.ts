@@ -3,7 +3,7 @@
 import type { Hono } from "hono";
 import { HARNESSES } from "../agents/harness/index.ts";
 import { agentVisibleEnv } from "../agents/private-env.ts";
-import { cliUses } from "../doctor/checks.ts";
+import { cliUses } from "../doctor/agents.ts";
 import { type DaemonView, envNames, type Readiness } from "../doctor/daemon-view.ts";
 import type { Daemon } from "./daemon.ts";
 

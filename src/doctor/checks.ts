@@ -1,19 +1,17 @@
 // `kasmos doctor`: environment checks. Each check returns one CheckResult; an `error` that fails means
 // the daemon cannot run (missing tmux/git, broken daemon.toml, unusable socket dir), a `warn` that fails
 // degrades something (agent program missing for a role, no GitHub token, low inotify limits, …).
+// The agent programs' and CLIs' checks live in agents.ts, what every check shares in common.ts.
 import { isOwnRuntimeDir } from "../daemon/runtime-dir.ts";
 import { accessSync, constants, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute } from "node:path";
-import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
-import { HARNESSES, harnessNameFor } from "../agents/harness/index.ts";
-import { agentVisibleEnv } from "../agents/private-env.ts";
-import type { HarnessName } from "../agents/harness/types.ts";
-import { parseVersion, versionAtLeast } from "../agents/harness/util.ts";
-import { ConfigError, type LoadedConfig, loadConfig } from "../config/load.ts";
+import { AGENT_ROLES, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { configDir, defaultConfigPath } from "../config/paths.ts";
 import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
 import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
+import { type CheckResult, type ConfigOutcome, loadConfigOutcome, myUid, pass, problem, runTool } from "./common.ts";
+import { type AgentScope, agentProblems, checkAgentClis, checkAgents } from "./agents.ts";
 import { checkWaveLimit } from "./wave-limit.ts";
 import { checkWorktreeSettings } from "./worktree.ts";
 import { checkSocketSafety } from "./socket-safety.ts";
@@ -21,19 +19,6 @@ import { checkPrices, observedModels } from "./pricing.ts";
 import { checkRemote } from "./remote.ts";
 import { type DaemonView, fetchDaemonView } from "./daemon-view.ts";
 import { checkPrivateFiles, checkRegisteredRepos } from "./state-checks.ts";
-
-export type Severity = "error" | "warn";
-
-export interface CheckResult {
-  name: string;
-  ok: boolean;
-  /** What a failure means: "error" blocks the daemon (exit 1), "warn" degrades it. */
-  severity: Severity;
-  /** One line: what was found. */
-  detail: string;
-  /** One line: how to fix it ("" when ok). */
-  fix: string;
-}
 
 export interface DoctorOptions {
   configPath?: string | undefined;
@@ -44,34 +29,8 @@ export const MIN_TMUX = [3, 0] as const;
 export const MIN_INOTIFY_WATCHES = 8192;
 export const MIN_INOTIFY_INSTANCES = 128;
 
-const pass = (name: string, severity: Severity, detail: string): CheckResult => ({ name, ok: true, severity, detail, fix: "" });
-const problem = (name: string, severity: Severity, detail: string, fix: string): CheckResult => ({ name, ok: false, severity, detail: oneLine(detail), fix: oneLine(fix) });
-
-function oneLine(s: string): string {
-  return s
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-    .join("; ");
-}
-
-function myUid(): number {
-  return typeof process.getuid === "function" ? process.getuid() : -1;
-}
-
 function mode(m: number): string {
   return `0${(m & 0o777).toString(8).padStart(3, "0")}`;
-}
-
-/** Run a short-lived tool; null when it cannot be started or times out. */
-function runTool(argv: string[], timeoutMs = 5000): { code: number; stdout: string; stderr: string } | null {
-  try {
-    const r = Bun.spawnSync(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe", timeout: timeoutMs });
-    if (r.exitCode === null) return null;
-    return { code: r.exitCode, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
-  } catch {
-    return null;
-  }
 }
 
 /** "tmux 3.3a" → [3, 3]; "tmux next-3.4" → [3, 4]; "tmux master" → null. */
@@ -123,17 +82,6 @@ export function checkGithubToken(view: DaemonView | null = null): CheckResult {
   );
 }
 
-export type ConfigOutcome = { loaded: LoadedConfig; error: null } | { loaded: null; error: string };
-
-export function loadConfigOutcome(path: string | undefined): ConfigOutcome {
-  try {
-    return { loaded: loadConfig(path), error: null };
-  } catch (err) {
-    if (err instanceof ConfigError) return { loaded: null, error: err.message };
-    return { loaded: null, error: `${path && path.length > 0 ? path : defaultConfigPath()}: ${(err as Error).message}` };
-  }
-}
-
 export function checkConfig(outcome: ConfigOutcome, path: string): CheckResult {
   if (outcome.error !== null) {
     return problem("config", "error", `invalid: ${outcome.error}`, `edit ${path} and fix the key(s) named above (kas daemon config shows the effective values)`);
@@ -154,176 +102,6 @@ export function checkConfig(outcome: ConfigOutcome, path: string): CheckResult {
 
 
 /** Directory of the kasmos binary: the daemon puts it first on agents' PATH. */
-export function agentBinDir(): string {
-  if (process.env.KASMOS_BIN_DIR) return process.env.KASMOS_BIN_DIR;
-  return Bun.isStandaloneExecutable ? dirname(process.execPath) : dirname(Bun.main);
-}
-
-/** Where the agent runner would find the program's executable, or why it would not. */
-export function resolveAgentExecutable(profile: AgentProfile): { exe: string; path: string | null; error: string | null } {
-  let argv: string[];
-  try {
-    argv = buildCommand(profile, { promptFile: "/tmp/kasmos-doctor.md" }).argv;
-  } catch (err) {
-    return { exe: profile.program, path: null, error: (err as Error).message };
-  }
-  const exe = argv[0]!;
-  if (exe.includes("/")) {
-    if (!existsSync(exe)) return { exe, path: null, error: `${exe} does not exist` };
-    try {
-      if (statSync(exe).isDirectory()) return { exe, path: null, error: `${exe} is a directory` };
-      accessSync(exe, constants.X_OK);
-    } catch {
-      return { exe, path: null, error: `${exe} is not executable` };
-    }
-    return { exe, path: exe, error: null };
-  }
-  const found = Bun.which(exe, { PATH: `${agentBinDir()}:${process.env.PATH ?? "/usr/bin:/bin"}` });
-  return found ? { exe, path: found, error: null } : { exe, path: null, error: `"${exe}" not found on PATH` };
-}
-
-interface AgentScope {
-  daemon: AgentProfilesConfig;
-  repo?: AgentProfilesConfig;
-}
-
-/** Which file and key set a role's program (for the fix line). */
-function programSource(role: AgentRole, scope: AgentScope, daemonPath: string, repoPath?: string): string {
-  const set = (s: string | undefined): boolean => s !== undefined && s.trim() !== "";
-  if (repoPath && set(scope.repo?.[role]?.program)) return `[agents.${role}] program in ${repoPath}`;
-  if (set(scope.daemon[role]?.program)) return `[agents.${role}] program in ${daemonPath}`;
-  if (repoPath && set(scope.repo?.default_program)) return `default_program in ${repoPath}`;
-  if (set(scope.daemon.default_program)) return `default_program in ${daemonPath}`;
-  return `default_program in ${daemonPath}`;
-}
-
-function roleList(rs: AgentRole[]): string {
-  return rs.length === AGENT_ROLES.length ? "all roles" : rs.join(", ");
-}
-
-function agentProblems(scope: AgentScope, roles: readonly AgentRole[], daemonPath: string, repoPath?: string): { ok: string[]; bad: { detail: string; fix: string }[] } {
-  const ok = new Map<string, AgentRole[]>();
-  // Grouped by (error, source): six roles on one missing default program make one entry.
-  const bad = new Map<string, { error: string; exe: string; source: string; roles: AgentRole[] }>();
-  for (const role of roles) {
-    const profile = resolveProfile(role, scope);
-    const r = resolveAgentExecutable(profile);
-    if (r.error === null) {
-      const key = r.exe === r.path ? r.exe : `${r.exe} (${r.path})`;
-      ok.set(key, [...(ok.get(key) ?? []), role]);
-    } else {
-      const source = programSource(role, scope, daemonPath, repoPath);
-      const key = `${r.error}\0${source}`;
-      const entry = bad.get(key) ?? { error: r.error, exe: r.exe, source, roles: [] };
-      entry.roles.push(role);
-      bad.set(key, entry);
-    }
-  }
-  return {
-    ok: [...ok].map(([prog, rs]) => `${prog}: ${roleList(rs)}`),
-    bad: [...bad.values()].map((b) => ({
-      detail: `${roleList(b.roles)}: ${b.error}`,
-      fix: `install ${b.exe}, or point ${b.source} at an installed agent CLI`,
-    })),
-  };
-}
-
-/**
- * Every role's program, resolved like the agent runner does. Severity warn: the daemon runs without it;
- * only tasks that reach that role stop with "<role> could not start" attention.
- */
-export function checkAgents(outcome: ConfigOutcome): CheckResult {
-  if (outcome.error !== null) return problem("agents", "warn", "skipped: daemon.toml is invalid (see config)", "fix the config first, then run kas doctor again");
-  const cfg = outcome.loaded.config;
-  const { ok, bad } = agentProblems({ daemon: profilesFromConfig(cfg.agents, cfg.default_program) }, AGENT_ROLES, outcome.loaded.path);
-  if (bad.length > 0) {
-    return problem("agents", "warn", `${bad.map((b) => b.detail).join("; ")}${ok.length > 0 ? ` (ok: ${ok.join("; ")})` : ""}`, bad.map((b) => b.fix).filter((f, i, a) => a.indexOf(f) === i).join("; "));
-  }
-  return pass("agents", "warn", ok.join("; "));
-}
-
-/**
- * One check per agent CLI the config uses (claude, codex, opencode): found, its version against the
- * oldest kasmos was tested with, and the gates preflight would refuse a spawn for (not logged in, no
- * API key, first-run setup or the bypass disclaimer never done, root without IS_SANDBOX), plus whether
- * the config file kasmos records folder trust in is writable. Severity warn: only tasks reaching a
- * role with that CLI are affected.
- */
-export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | null = null): Promise<CheckResult[]> {
-  if (outcome.error !== null) return [];
-  const byCli = cliUses(outcome.loaded.config);
-  // The gates are the daemon's: its environment, its user (asked when it runs, else this shell's, said so).
-  const where = view ? ` (the daemon's environment, pid ${view.pid})` : " (this shell's environment: no daemon running)";
-  const out: CheckResult[] = [];
-  for (const [name, e] of byCli) {
-    const h = HARNESSES[name];
-    const check = `cli ${name}`;
-    const v = runTool([e.path, "--version"], 15_000);
-    const version = v && v.code === 0 ? parseVersion(v.stdout) : null;
-    if (version === null) {
-      out.push(problem(check, "warn", `${e.path} --version failed${v ? `: ${(v.stderr || v.stdout).trim().split("\n")[0] ?? ""}` : ""}`, `reinstall ${name}, or point [agents.<role>] program at a working ${name}`));
-      continue;
-    }
-    const vs = version.join(".");
-    if (h.minVersion && !versionAtLeast(version, h.minVersion)) {
-      out.push(problem(check, "warn", `${name} ${vs} is older than ${h.minVersion}, the oldest kasmos supports`, `upgrade ${name} (npm install -g …) to ${h.minVersion} or newer`));
-      continue;
-    }
-    const env = { ...process.env } as Record<string, string | undefined>;
-    let pre = view?.clis[name] ?? null;
-    if (pre === null) {
-      try {
-        const local = await h.preflight({ folders: [], skipPermissions: e.skip, env: agentVisibleEnv(process.env), isRoot: myUid() === 0, executable: e.path });
-        pre = local.ok ? { ok: true } : { ok: false, ...local.refusal };
-      } catch (err) {
-        out.push(problem(check, "warn", `${name} ${vs}: ${(err as Error).message}`, `fix the file named above`));
-        continue;
-      }
-    }
-    if (!pre.ok) {
-      out.push(problem(check, "warn", `${name} ${vs} (${roleList(e.roles)}): ${pre.reason}${where}`, pre.fix));
-      continue;
-    }
-    const unwritable = (h.stateFiles?.(env) ?? []).filter((f) => {
-      try {
-        accessSync(existsSync(f) ? f : dirname(f), constants.W_OK);
-        return false;
-      } catch {
-        return existsSync(f) || existsSync(dirname(f));
-      }
-    });
-    if (unwritable.length > 0) {
-      out.push(problem(check, "warn", `${name} ${vs}: ${unwritable.join(", ")} is not writable: kasmos cannot record trust of its worktrees`, `chmod u+w ${unwritable.join(" ")}`));
-      continue;
-    }
-    out.push(pass(check, "warn", `${name} ${vs} at ${e.path} (${roleList(e.roles)}): ready${h.minVersion ? ` (minimum ${h.minVersion})` : ""}${where}`));
-  }
-  return out;
-}
-
-/** The agent CLIs (with a harness) the config's roles resolve to, with their roles and skip_permissions. */
-export function cliUses(cfg: LoadedConfig["config"]): Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }> {
-  const scope: AgentScope = { daemon: profilesFromConfig(cfg.agents, cfg.default_program) };
-  const byCli = new Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }>();
-  for (const role of AGENT_ROLES) {
-    const profile = resolveProfile(role, scope);
-    const r = resolveAgentExecutable(profile);
-    if (r.path === null) continue; // reported by the agents check
-    const h = harnessNameFor(r.exe);
-    if (h === "generic") continue;
-    const e = byCli.get(h) ?? { path: r.path, roles: [], skip: false };
-    e.roles.push(role);
-    e.skip ||= profile.skipPermissions;
-    byCli.set(h, e);
-  }
-  return byCli;
-}
-
-/**
- * One check per repo of daemon.toml `repos`: the directory is a git work tree, its .kasmos/config.toml
- * parses, and the programs that config sets (repo [agents.*] or default_program) resolve. Roles the repo
- * does not override are covered by the "agents" check.
- */
 export function checkRepo(repo: string, outcome: ConfigOutcome & { error: null }): CheckResult {
   const name = `repo ${basename(repo) || repo}`;
   if (!isAbsolute(repo)) return problem(name, "warn", `${repo}: path must be absolute`, `use an absolute path in repos of ${outcome.loaded.path}`);

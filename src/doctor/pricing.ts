@@ -6,15 +6,9 @@ import { AGENT_ROLES, profilesFromConfig, resolveProfile } from "../agents/progr
 import { storePath } from "../config/paths.ts";
 import { priceOf } from "../config/pricing.ts";
 import type { LoadedConfig } from "../config/load.ts";
+import type { CheckResult } from "./common.ts";
 
-/** The shape of doctor's CheckResult (declared here so this file does not import checks.ts, which imports it). */
-interface PriceCheck {
-  name: string;
-  ok: boolean;
-  severity: "warn";
-  detail: string;
-  fix: string;
-}
+type PriceCheck = CheckResult & { severity: "warn" };
 
 /** Models the store has usage of (read-only; none when there is no store yet). */
 export function observedModels(path = storePath()): string[] {

@@ -4,15 +4,9 @@ import { basename } from "node:path";
 import type { LoadedConfig } from "../config/load.ts";
 import { loadRepoOverrides } from "../config/repo.ts";
 import { resolveOrigin } from "../github/remote.ts";
+import type { CheckResult } from "./common.ts";
 
-/** The shape of doctor's CheckResult (declared here: checks.ts imports this file). */
-interface RemoteCheck {
-  name: string;
-  ok: boolean;
-  severity: "warn";
-  detail: string;
-  fix: string;
-}
+type RemoteCheck = CheckResult & { severity: "warn" };
 
 export async function checkRemote(repo: string, loaded: LoadedConfig): Promise<RemoteCheck> {
   const name = `remote ${basename(repo) || repo}`;

@@ -1,8 +1,9 @@
 // `kas doctor`: the socket's path as the daemon and the CLI judge it (src/daemon/runtime-dir.ts):
-// folders above it, links on the way, the socket's owner. Returns checks.ts's CheckResult shape.
+// folders above it, links on the way, the socket's owner.
 import { checkSocketPath } from "../daemon/runtime-dir.ts";
+import type { CheckResult } from "./common.ts";
 
-export function checkSocketSafety(socket: string): { name: string; ok: boolean; severity: "error"; detail: string; fix: string } {
+export function checkSocketSafety(socket: string): CheckResult & { severity: "error" } {
   const name = "socket path";
   try {
     // A loose kasmos folder of ours is the "socket dir" check's (a warning: the daemon tightens it).

@@ -6,15 +6,8 @@ import { basename } from "node:path";
 import { storePath } from "../config/paths.ts";
 import { loosePrivatePaths } from "../config/private-state.ts";
 import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
+import type { CheckResult } from "./common.ts";
 
-/** The shape of checks.ts's CheckResult (declared here: checks.ts imports this file). */
-interface CheckResult {
-  name: string;
-  ok: boolean;
-  severity: "error" | "warn";
-  detail: string;
-  fix: string;
-}
 
 /** The store, logs, pid file, prompts and run folders: nobody but you may read them. */
 export function checkPrivateFiles(): CheckResult {

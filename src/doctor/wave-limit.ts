@@ -1,9 +1,9 @@
 // `kas doctor`: how many wave tasks run at once with the config in force (the machine's default or
 // the configured value), and a warning when an explicit value is more than the machine holds.
-// Returns checks.ts's CheckResult shape (declared here, so the two files do not import each other).
 import { describeWaveLimit, machineWaveLimit, waveLimit } from "../config/wave-limit.ts";
+import type { CheckResult } from "./common.ts";
 
-export function checkWaveLimit(configured: number | "auto"): { name: string; ok: boolean; severity: "warn"; detail: string; fix: string } {
+export function checkWaveLimit(configured: number | "auto"): CheckResult & { severity: "warn" } {
   const name = "wave tasks at once";
   const w = waveLimit(configured);
   const fits = machineWaveLimit(w.cores, w.available_mb);

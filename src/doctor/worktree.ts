@@ -1,8 +1,9 @@
 // `kas doctor`: the [worktree] settings in force (daemon.toml; a repo's .kasmos/config.toml adds
-// copy patterns only). Returns checks.ts's CheckResult shape (declared here: no import cycle).
+// copy patterns only).
 import type { WorktreeConfig } from "../config/schema.ts";
+import type { CheckResult } from "./common.ts";
 
-export function checkWorktreeSettings(cfg: WorktreeConfig): { name: string; ok: boolean; severity: "warn"; detail: string; fix: string } {
+export function checkWorktreeSettings(cfg: WorktreeConfig): CheckResult & { severity: "warn" } {
   const parts = [
     `copy ${cfg.copy.length > 0 ? JSON.stringify(cfg.copy) : "none"}`,
     `setup ${cfg.setup !== "" ? `\`${cfg.setup}\` (timeout ${cfg.setup_timeout_sec} s)` : "none"}`,
