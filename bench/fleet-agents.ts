@@ -55,7 +55,7 @@ export async function run(): Promise<BenchResult> {
   const defaults = small === 10 && storm === 40 && large === 100 && oldRows === 450_000 && process.env.KASMOS_BENCH_AGENT_NICE === undefined;
   return withAgentSandbox("kbF-", async (sb) => {
     const { toml, hooksLog } = fakeClaudeSetup(sb, { ignoreInterrupt: true });
-    // KASMOS_BENCH_AGENT_NICE: the agents' [resources] agent_nice (unset = the default, 19).
+    // KASMOS_BENCH_AGENT_NICE: the agents' [resources] agent_nice (unset = the default, 10).
     const nice = process.env.KASMOS_BENCH_AGENT_NICE;
     writeDaemonToml(sb, nice === undefined ? toml : [...toml, "[resources]", `agent_nice = ${Number(nice)}`]);
     const repos = Array.from({ length: REPOS }, (_, i) => sb.makeGitRepo(`fleet${i}`));
@@ -161,7 +161,7 @@ export async function run(): Promise<BenchResult> {
         `${large} single-coder tasks over ${REPOS} repos (created in the store before the daemon started), started and cancelled through POST …/transition; the coder is agents-live's stand-in for Claude Code (a line of output per second, \`kasmos agent hook\` around 2–4 s turns; ${hooks} hook reports in the whole run); like Claude Code it does not exit on one C-c, so every stop waits out the daemon's 3 s grace and ends on the hangup; agents run at the default [resources] agent_nice = 10 (process and session autogroup), the daemon at 0`,
         `SSE latency: AgentProbe in its own repo writes implement-finished / review-changes 100–200 ms apart and times rename → the plan_transition event read from GET /v1/events (${samples.length} samples in all); windows of ${windowMs / 1000} s, storms measured from the first transition request until every agent reports / every stopped agent is recorded`,
         `old agent rows: ${oldRows.toLocaleString("en-US")} ended rows over ${REPOS} projects (5 per old task) inserted with insertAgent + endAgent in transactions of 25,000 while the daemon ran, in ${round(seedSec, 1)} s`,
-        "sizes: KASMOS_BENCH_FLEET=small,storm,large (10,40,100), KASMOS_BENCH_WINDOW_SEC (30), KASMOS_BENCH_OLD_AGENTS (450000), KASMOS_BENCH_AGENT_NICE ([resources] agent_nice; unset = 19); targets only apply at the defaults",
+        "sizes: KASMOS_BENCH_FLEET=small,storm,large (10,40,100), KASMOS_BENCH_WINDOW_SEC (30), KASMOS_BENCH_OLD_AGENTS (450000), KASMOS_BENCH_AGENT_NICE ([resources] agent_nice; unset = 10); targets only apply at the defaults",
       ],
     };
   });

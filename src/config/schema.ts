@@ -152,7 +152,7 @@ export function defaultConfig(): DaemonConfig {
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: "auto" },
     supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60 },
     retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
-    resources: { agent_nice: 19 },
+    resources: { agent_nice: 10 },
     budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
     notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
     worktree: { copy: [], setup: "", setup_timeout_sec: 600, teardown: "", teardown_timeout_sec: 60, ports: "40000-40999" },

@@ -54,15 +54,15 @@ describe("agents", () => {
     // Every agent ran at the default [resources] agent_nice, below the daemon's priority.
     const nices = sb.query<{ detail: string }>("SELECT detail FROM audit_events WHERE kind = 'agent_spawned'").map((r) => (JSON.parse(r.detail) as { nice?: number }).nice);
     expect(nices.length).toBe(9);
-    expect(new Set(nices)).toEqual(new Set([19]));
+    expect(new Set(nices)).toEqual(new Set([10]));
     // …and really did: the process (relative to this test's own niceness) and its session's autogroup.
     const own = Number(Bun.spawnSync(["nice"]).stdout.toString().trim());
     const lines = readFileSync(niceLog, "utf8").trim().split("\n");
     expect(lines.length).toBe(9);
     for (const line of lines) {
       const [title, nice, ...group] = line.split(" ");
-      expect(`${title} ${nice}`).toBe(`${title} ${Math.min(19, own + 19)}`);
-      if (group[0] !== "none") expect(`${title} ${group.join(" ")}`).toMatch(/ nice 19$/);
+      expect(`${title} ${nice}`).toBe(`${title} ${Math.min(19, own + 10)}`);
+      if (group[0] !== "none") expect(`${title} ${group.join(" ")}`).toMatch(/ nice 10$/);
     }
 
     // The verification is bound to the branch head the master reviewed; all work is on the branch.
