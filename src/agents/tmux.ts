@@ -272,7 +272,9 @@ export class Tmux {
     const fmt = ["#{session_name}", "#{pane_pid}", "#{pane_dead}", "#{pane_dead_status}", "#{session_created}", "#{window_activity}", `#{${TITLE_OPTION}}`, `#{${STATUS_FILE_OPTION}}`, `#{${OWNER_OPTION}}`].join("\t");
     const r = await this.exec(["list-panes", "-a", "-F", fmt]);
     if (r.code !== 0) {
-      if (isNoServer(r.stderr)) return [];
+      // "no current target": a server still up with no session left (the moment its last one ends,
+      // before it exits) — nothing to list, not a failure.
+      if (isNoServer(r.stderr) || /no current target/i.test(r.stderr)) return [];
       throw new TmuxError(r.stderr || `tmux list-panes exited ${r.code}`, ["list-panes"], r.stderr, r.code);
     }
     const seen = new Set<string>();

@@ -267,6 +267,17 @@ describe("Tmux", () => {
     expect((await tmux.list()).map((s) => s.name)).toEqual([]);
   });
 
+  test("list: a server still up with no session left (its last one just ended) lists nothing, no error", async () => {
+    const empty = `${socket}-empty`;
+    Bun.spawnSync(["tmux", "-L", empty, "-f", "/dev/null", "start-server", ";", "set", "-g", "exit-empty", "off"]);
+    try {
+      expect(await new Tmux({ socketName: empty }).list()).toEqual([]);
+    } finally {
+      Bun.spawnSync(["tmux", "-L", empty, "kill-server"], { stderr: "ignore", stdout: "ignore" });
+      rmSync(join(process.env.TMUX_TMPDIR ?? "/tmp", `tmux-${process.getuid?.() ?? 0}`, empty), { force: true });
+    }
+  });
+
   test("kill never stops a session recorded for another identity", async () => {
     await tmux.spawn({ title: "owner", cwd: dir, argv: sh("exec sleep 30"), env: {} });
     // Someone else's session under the name "owner" maps to: its recorded title differs.
