@@ -61,6 +61,8 @@ test("under umask 000, with a hand-made 0755 config folder: 0700 folders, 0600 f
   // The coder's prompt and run folder are written by the daemon (umask 000) when it starts.
   const prompts = join(sb.configDir, "prompts", "priv");
   await waitFor(() => existsSync(prompts) && readdirSync(prompts).some((n) => n.endsWith(".md")), 30_000, "the coder's prompt file");
+  // The run folder comes a moment later, with the spawn (the prompt is written first).
+  await waitFor(() => existsSync(join(sb.configDir, "run")), 30_000, "the coder's run folder");
   const db = join(sb.configDir, "kasmos.db");
   expect(mode(sb.configDir).toString(8)).toBe("700");
   for (const f of [db, `${db}-wal`, `${db}-shm`, sb.pidFile]) expect(`${f} ${mode(f).toString(8)}`).toBe(`${f} 600`);
