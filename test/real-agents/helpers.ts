@@ -63,6 +63,12 @@ export function mixedConfig(roles: Partial<Record<"planner" | "architect" | "cod
     "nudge_after_sec = 1",
     "stop_grace_sec = 20",
     "",
+    // These tests check what the agents do, not how the machine shares its CPU: at the default nice 10
+    // a real CLI beside other busy processes (the rest of the suite, a CI neighbour) gets a few % of a
+    // core and its start-up outlasts any sane wait.
+    "[resources]",
+    "agent_nice = 0",
+    "",
   ];
   for (const [role, program] of Object.entries(roles)) lines.push(`[agents.${role}]`, `program = "${program}"`, "");
   lines.push(extra);
