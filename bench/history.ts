@@ -15,7 +15,8 @@ import { recordAudit } from "../src/store/audit.ts";
 import { openStore } from "../src/store/db.ts";
 import { insertStoredRepo } from "../src/store/repos.ts";
 import { insertFinishedSignal } from "../src/store/signals.ts";
-import { createTask, writeTaskUpdate } from "../src/store/tasks.ts";
+import { createTask } from "../src/store/tasks.ts";
+import { writeTaskUpdate } from "../src/store/task-update.ts";
 import { cpuPreciseMs, cpuWindow, type BenchResult, envInt, type Figure, percentile, pingProbe, round, Sandbox } from "./lib.ts";
 import { getJson, gitInit, openReadOnly, PLAN, storeFile } from "./signal-lib.ts";
 

@@ -4,7 +4,8 @@
 // measurement, `idleRepos`). Target: ≤ 1 % of one core.
 // Sizes: KASMOS_BENCH_REPOS (500), KASMOS_BENCH_TASKS_PER_REPO (10), KASMOS_BENCH_IDLE_SEC (30).
 import { openStore } from "../src/store/db.ts";
-import { applyTaskUpdate, createTask } from "../src/store/tasks.ts";
+import { createTask } from "../src/store/tasks.ts";
+import { applyTaskUpdate } from "../src/store/task-update.ts";
 import type { TaskStatus } from "../src/lifecycle/types.ts";
 import { idleRepos } from "./idle-100-repos.ts";
 import { type BenchResult, envInt } from "./lib.ts";

@@ -6,7 +6,8 @@ import { recordAudit } from "../src/store/audit.ts";
 import { endAgent, insertAgent } from "../src/store/agents.ts";
 import { openStore, writeTx } from "../src/store/db.ts";
 import { insertFinishedSignal } from "../src/store/signals.ts";
-import { createTask, writeTaskUpdate } from "../src/store/tasks.ts";
+import { createTask } from "../src/store/tasks.ts";
+import { writeTaskUpdate } from "../src/store/task-update.ts";
 import { setAgentUsage } from "../src/store/usage.ts";
 
 const [path, project, n = "200000"] = process.argv.slice(2);

@@ -6,7 +6,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../src/store/db.ts";
-import { createTask, writeTaskUpdate } from "../src/store/tasks.ts";
+import { createTask } from "../src/store/tasks.ts";
+import { writeTaskUpdate } from "../src/store/task-update.ts";
 import { percentile, Sandbox } from "./lib.ts";
 import { EventStream, getJson, registerRepo, seedTasks, signalsDir, storeFile, wallMs, writeConfig, writeSignalAtomic } from "./signal-lib.ts";
 

@@ -4,7 +4,7 @@ import { repoProcessorConfig } from "../config/processor.ts";
 import { ACTIVE_STATUSES, TASK_STATUSES } from "../lifecycle/types.ts";
 import { RepoSignalWatcher } from "../signals/watch.ts";
 import { recordAudit } from "../store/audit.ts";
-import { activeTaskSummaries, countTasksByProject } from "../store/tasks.ts";
+import { activeTaskSummaries, countTasksByProject } from "../store/task-queries.ts";
 import { storeVersion } from "../store/db.ts";
 import { storeId } from "../store/identity.ts";
 import { liveAgents } from "../store/agents.ts";

@@ -3,7 +3,7 @@
 // incrementally (StoreMetricsReader); the scan duration histogram and process gauges come from this process.
 import type { Hono } from "hono";
 import { usageTotals } from "../store/usage.ts";
-import { countTasksByStatus } from "../store/tasks.ts";
+import { countTasksByStatus } from "../store/task-queries.ts";
 import { costOf, priceOf } from "../config/pricing.ts";
 import { AGENT_ROLES } from "../agents/programs.ts";
 import { SIGNAL_TYPES, TASK_STATUSES } from "../lifecycle/types.ts";

@@ -6,7 +6,7 @@
 // folder is scanned again at the next pass and watched again once its scan reports the change.
 import type { FolderFilter } from "../signals/files.ts";
 import type { Db } from "../store/db.ts";
-import { liveWorktreeFolders, taskFolders } from "../store/tasks.ts";
+import { liveWorktreeFolders, taskFolders } from "../store/task-queries.ts";
 
 export class WorktreeScope {
   private live = new Set<string>();

@@ -3,7 +3,8 @@
 // (once, recorded in the store), and hand the daemon one instruction per task. A processed review is
 // recorded together with the decision (fix / cycle_limit / manual), so no poll repeats it. Never throws.
 import { type Db, writeTx } from "../store/db.ts";
-import { applyTaskUpdate, type TaskRow } from "../store/tasks.ts";
+import { type TaskRow } from "../store/tasks.ts";
+import { applyTaskUpdate } from "../store/task-update.ts";
 import type * as v from "valibot";
 import type { GhError, GhResult, GitHub } from "./client.ts";
 import { type OriginResult, resolveOrigin, type RepoRef } from "./remote.ts";

@@ -5,7 +5,9 @@
 import { setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, writeTx } from "../store/db.ts";
-import { applyTaskUpdate, getTask, listSubtasks, type TaskRow, type TaskUpdate } from "../store/tasks.ts";
+import { getTask, type TaskRow } from "../store/tasks.ts";
+import { listSubtasks } from "../store/subtasks.ts";
+import { applyTaskUpdate, type TaskUpdate } from "../store/task-update.ts";
 import { parsePlan } from "../lifecycle/plan-parser.ts";
 import { type GhError, type GitHub, isTransient } from "./client.ts";
 import { baseRef, changedFiles, commitLines, pushBranch, revParse } from "./git.ts";

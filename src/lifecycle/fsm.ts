@@ -9,12 +9,11 @@ import {
   HOLD_EVENTS,
   type ExecutionState,
   type FsmEvent,
+  type PhaseTimestampColumn,
   type TaskStatus,
 } from "./types.ts";
 
 export type TransitionResult = { ok: true; to: TaskStatus } | { ok: false; reason: string };
-
-export type PhaseTimestampColumn = "planning_at" | "implementing_at" | "reviewing_at" | "verifying_at" | "done_at";
 
 /** Compile-time exhaustiveness guard for switches over string-literal unions. */
 export function assertNever(x: never): never {

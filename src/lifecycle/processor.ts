@@ -12,13 +12,12 @@ import {
   normalizeExecution,
   phaseTimestampColumn,
   transition,
-  type PhaseTimestampColumn,
 } from "./fsm.ts";
 import { parsePlan } from "./plan-parser.ts";
 import { currentSubtasks, jumpToWave, settleWaveTask, startImplementation, startWave, waveNumbers } from "./waves.ts";
 import { emptyPayload, type DecodedPayload, type VerifyOrigin } from "./signal-types.ts";
 import { spendFigure, utcDay, type BudgetBase, type Spend } from "./budget.ts";
-import type { ExecutionState, FsmEvent, SignalType, TaskStatus } from "./types.ts";
+import type { ExecutionState, FsmEvent, PhaseTimestampColumn, SignalType, TaskStatus } from "./types.ts";
 
 export interface ProcessorConfig {
   autoAdvance: boolean;

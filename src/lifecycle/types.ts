@@ -4,6 +4,10 @@
 export const TASK_STATUSES = ["ready", "planning", "implementing", "reviewing", "verifying", "done", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+/** Timestamp columns of the statuses that carry one (set on every entry; ready and cancelled carry none). */
+export const PHASE_TIMESTAMP_COLUMNS = ["planning_at", "implementing_at", "reviewing_at", "verifying_at", "done_at"] as const;
+export type PhaseTimestampColumn = (typeof PHASE_TIMESTAMP_COLUMNS)[number];
+
 /** Statuses counted as an "active plan" in daemon status. */
 export const ACTIVE_STATUSES: readonly TaskStatus[] = ["planning", "implementing", "reviewing", "verifying"];
 

@@ -9,7 +9,9 @@ import { type Db, writeTx } from "./db.ts";
 import { finishSignal } from "./signals.ts";
 import { clearAttention } from "./agents.ts";
 import type { ExecutionState } from "../lifecycle/types.ts";
-import { executionAfterUpdate, getTask, writeTaskUpdate, listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus, type TaskRow, type TaskUpdate } from "./tasks.ts";
+import { getTask, type TaskRow } from "./tasks.ts";
+import { listSubtasks, setSubtaskStatus, setSubtasks, type SubtaskStatus } from "./subtasks.ts";
+import { executionAfterUpdate, writeTaskUpdate, type TaskUpdate } from "./task-update.ts";
 
 export interface CommitContext {
   project: string;

@@ -2,7 +2,8 @@
 import { parsePlan } from "../lifecycle/plan-parser.ts";
 import { recordAudit } from "./audit.ts";
 import { type Db, writeTx } from "./db.ts";
-import { requireTask, setContent, setSubtasks } from "./tasks.ts";
+import { requireTask, setContent } from "./tasks.ts";
+import { setSubtasks } from "./subtasks.ts";
 
 export interface IngestResult {
   waves: number;

@@ -3,22 +3,9 @@
 // applyTaskUpdate has no content field, so an update can never wipe a plan. It lives in task_plans
 // (migration 12; the tasks.content column is always ''), so reading tasks never reads plan pages
 // unless the plan is asked for (PLAN_TEXT).
-import { type Db, nowIso, writeTx, inList } from "./db.ts";
+import { type Db, nowIso, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
-import { ACTIVE_TASK, MAY_NEED_AGENT, OPEN_TASK, PR_OPEN, PR_TODO, TASK_FOLDER } from "./migrations.ts";
-import {
-  EXECUTION_PHASES,
-  TASK_STATUSES,
-  type ExecutionPhase,
-  type ExecutionState,
-  type TaskStatus,
-} from "../lifecycle/types.ts";
-
-export const PHASE_TIMESTAMP_COLUMNS = ["planning_at", "implementing_at", "reviewing_at", "verifying_at", "done_at"] as const;
-export type PhaseTimestampColumn = (typeof PHASE_TIMESTAMP_COLUMNS)[number];
-
-export const SUBTASK_STATUSES = ["pending", "running", "complete", "failed", "closed", "done", "blocked", "in_review"] as const;
-export type SubtaskStatus = (typeof SUBTASK_STATUSES)[number];
+import type { ExecutionPhase, ExecutionState, TaskStatus } from "../lifecycle/types.ts";
 
 export const VERIFY_ORIGINS = ["master", "operator", "force_promoted", "auto"] as const;
 export type VerifyOrigin = (typeof VERIFY_ORIGINS)[number];
@@ -63,22 +50,6 @@ export interface TaskRow {
   hold: string;
 }
 
-export interface SubtaskInput {
-  number: number;
-  title: string;
-  wave?: number;
-  status?: SubtaskStatus;
-}
-
-export interface SubtaskRow {
-  project: string;
-  task: string;
-  number: number;
-  title: string;
-  wave: number;
-  status: SubtaskStatus;
-}
-
 export interface CreateTaskInput {
   project: string;
   name: string;
@@ -88,40 +59,8 @@ export interface CreateTaskInput {
   content?: string;
 }
 
-/** A counter field either gets an explicit value or an atomic `+1`. */
-export type CounterUpdate = number | "increment";
-
-export interface TaskUpdate {
-  status?: TaskStatus;
-  /** Missing fields keep their stored value. */
-  execution?: Partial<ExecutionState>;
-  reviewCycle?: CounterUpdate;
-  verifyCycle?: CounterUpdate;
-  latestFeedback?: string;
-  /** Set this phase timestamp column to now. */
-  timestampColumn?: PhaseTimestampColumn;
-  /** Explicitly set (ISO string) or clear (null) phase timestamps; applied before timestampColumn. */
-  timestamps?: Partial<Record<PhaseTimestampColumn, string | null>>;
-  /** Bind (object; `at` defaults to now) or clear (null) the verification fields. */
-  verification?: (Omit<Verification, "at"> & { at?: string }) | null;
-  description?: string;
-  topic?: string;
-  branch?: string;
-  prUrl?: string;
-  prState?: string;
-  prNumber?: number | null;
-  prCreateState?: string;
-  prCreateError?: string;
-  prCreateAttempts?: CounterUpdate;
-  /** Open attention item ("" clears it). */
-  attention?: string;
-  /** Budget hold reason ("" lifts it). */
-  hold?: string;
-  /** The spend a resume granted past (JSON of lifecycle/budget BudgetBase). */
-  budgetBase?: string;
-}
-
-interface RawTask {
+/** A task row as SQLite returns it. */
+export interface RawTask {
   /** Present when selected WITH_PLAN. */
   plan_text?: string;
   id: number;
@@ -159,15 +98,6 @@ interface RawTask {
   hold: string;
 }
 
-interface RawSubtask {
-  project: string;
-  task: string;
-  number: number;
-  title: string;
-  wave: number;
-  status: string;
-}
-
 /** Trim and strip one trailing `.md` (ingress accepts both `<slug>` and `<slug>.md`). */
 export function normalizeTaskName(name: string): string {
   const trimmed = name.trim();
@@ -186,7 +116,7 @@ export function projectTaskTerms(filter: { project?: string; task?: string }, wh
   }
 }
 
-function requireKey(project: string, name: string): { project: string; name: string } {
+export function requireKey(project: string, name: string): { project: string; name: string } {
   const p = project.trim();
   const n = normalizeTaskName(name);
   if (p === "") throw new StoreError("invalid", "project must not be empty");
@@ -196,9 +126,9 @@ function requireKey(project: string, name: string): { project: string; name: str
 }
 
 /** The columns of a task with its plan: the plan comes as plan_text, from task_plans. */
-const WITH_PLAN = "*, coalesce((SELECT content FROM task_plans WHERE task_id = tasks.id), '') AS plan_text";
+export const WITH_PLAN = "*, coalesce((SELECT content FROM task_plans WHERE task_id = tasks.id), '') AS plan_text";
 
-function toTask(r: RawTask): TaskRow {
+export function toTask(r: RawTask): TaskRow {
   return {
     id: r.id,
     project: r.project,
@@ -233,13 +163,11 @@ function toTask(r: RawTask): TaskRow {
   };
 }
 
-function toSubtask(r: RawSubtask): SubtaskRow {
-  return { project: r.project, task: r.task, number: r.number, title: r.title, wave: r.wave, status: r.status as SubtaskStatus };
-}
 
-function notFound(project: string, name: string): StoreError {
+export function notFound(project: string, name: string): StoreError {
   return new StoreError("not_found", `task not found: ${project}/${name}`);
 }
+
 
 /** Insert a `ready` task. Duplicate (project, name) → StoreError("conflict"). */
 export function createTask(db: Db, input: CreateTaskInput): TaskRow {
@@ -299,7 +227,7 @@ export interface ListTasksFilter {
 const columnLists = new WeakMap<Db, string>();
 
 /** Every tasks column but `content` (which is selected as ''), from the live schema. */
-function columnsWithoutContent(db: Db): string {
+export function columnsWithoutContent(db: Db): string {
   let cols = columnLists.get(db);
   if (!cols) {
     const names = db.query<{ name: string }, []>("PRAGMA table_info(tasks)").all().map((c) => c.name);
@@ -368,277 +296,10 @@ export function getContent(db: Db, project: string, name: string): string {
   return r.content;
 }
 
-/** Replace every subtask of a task in one transaction (nests as a savepoint inside a caller's writeTx). */
-export function setSubtasks(db: Db, project: string, name: string, subtasks: SubtaskInput[]): void {
-  const key = requireKey(project, name);
-  const seen = new Set<number>();
-  for (const s of subtasks) {
-    if (!Number.isInteger(s.number) || s.number < 1) throw new StoreError("invalid", `invalid subtask number: ${s.number}`);
-    if (seen.has(s.number)) throw new StoreError("invalid", `duplicate subtask number: ${s.number}`);
-    seen.add(s.number);
-    if (s.status !== undefined && !(SUBTASK_STATUSES as readonly string[]).includes(s.status)) {
-      throw new StoreError("invalid", `invalid subtask status: ${s.status}`);
-    }
-  }
-  writeTx(db, () => {
-    const exists = db.query("SELECT 1 FROM tasks WHERE project = $project AND name = $name").get(key);
-    if (!exists) throw notFound(key.project, key.name);
-    db.query("DELETE FROM subtasks WHERE project = $project AND task = $name").run(key);
-    const ins = db.query(
-      "INSERT INTO subtasks (project, task, number, title, wave, status) VALUES ($project, $name, $number, $title, $wave, $status)",
-    );
-    for (const s of subtasks) {
-      ins.run({ ...key, number: s.number, title: s.title, wave: s.wave ?? 0, status: s.status ?? "pending" });
-    }
-    db.query("UPDATE tasks SET updated_at = $now WHERE project = $project AND name = $name").run({ ...key, now: nowIso() });
-  });
-}
-
-/** Ordered by number. */
-export function listSubtasks(db: Db, project: string, name: string): SubtaskRow[] {
-  const key = { project: project.trim(), name: normalizeTaskName(name) };
-  return db
-    .query<RawSubtask, { project: string; name: string }>(
-      "SELECT project, task, number, title, wave, status FROM subtasks WHERE project = $project AND task = $name ORDER BY number",
-    )
-    .all(key)
-    .map(toSubtask);
-}
-
-/** Update one subtask's status; returns false when that subtask does not exist. */
-export function setSubtaskStatus(db: Db, project: string, name: string, number: number, status: SubtaskStatus): boolean {
-  if (!(SUBTASK_STATUSES as readonly string[]).includes(status)) throw new StoreError("invalid", `invalid subtask status: ${status}`);
-  const key = requireKey(project, name);
-  return (
-    db.query("UPDATE subtasks SET status = $status WHERE project = $project AND task = $name AND number = $number").run({ ...key, number, status })
-      .changes > 0
-  );
-}
-
-function counterSql(column: string, value: CounterUpdate, param: string, params: Record<string, string | number | null>): string {
-  if (value === "increment") return `${column} = ${column} + 1`;
-  if (!Number.isInteger(value) || value < 0) throw new StoreError("invalid", `invalid ${column}: ${value}`);
-  params[param] = value;
-  return `${column} = $${param}`;
-}
-
-/**
- * Apply a metadata update to one task and return the updated row. Does NOT open a transaction:
- * the caller wraps the whole effect (FSM check, update, audit, signal finish) in one `writeTx`.
- * Never touches `content`. Missing task → StoreError("not_found").
- */
-export function applyTaskUpdate(db: Db, project: string, name: string, update: TaskUpdate): TaskRow {
-  const { sql, params, key } = taskUpdateSql(project, name, update);
-  const r = db.query<RawTask, Record<string, string | number | null>>(`${sql} RETURNING ${WITH_PLAN}`).get(params);
-  if (!r) throw notFound(key.project, key.name);
-  return toTask(r);
-}
-
-/** An execution update as it is stored: phase checked, agent trimmed, wave a whole number ≥ 0. */
-function storedExecution(ex: Partial<ExecutionState>): Partial<ExecutionState> {
-  const out: Partial<ExecutionState> = {};
-  if (ex.phase !== undefined) {
-    if (ex.phase !== "" && !(EXECUTION_PHASES as readonly string[]).includes(ex.phase)) throw new StoreError("invalid", `invalid execution phase: ${ex.phase}`);
-    out.phase = ex.phase;
-  }
-  if (ex.agent !== undefined) out.agent = ex.agent.trim();
-  if (ex.wave !== undefined) {
-    if (!Number.isInteger(ex.wave)) throw new StoreError("invalid", `invalid active wave: ${ex.wave}`);
-    out.wave = Math.max(0, ex.wave);
-  }
-  return out;
-}
-
-/** The execution state a task has after `update` is written (what writeTaskUpdate stores, without reading it back). */
-export function executionAfterUpdate(before: ExecutionState, ex: TaskUpdate["execution"]): ExecutionState {
-  return ex ? { ...before, ...storedExecution(ex) } : before;
-}
-
-/** applyTaskUpdate without reading the row back (RETURNING * costs as much as the update itself in bursts). */
-export function writeTaskUpdate(db: Db, project: string, name: string, update: TaskUpdate): void {
-  const { sql, params, key } = taskUpdateSql(project, name, update);
-  if (db.query<never, Record<string, string | number | null>>(sql).run(params).changes === 0) throw notFound(key.project, key.name);
-}
-
-function taskUpdateSql(project: string, name: string, update: TaskUpdate): { sql: string; params: Record<string, string | number | null>; key: { project: string; name: string } } {
-  const key = requireKey(project, name);
-  const now = nowIso();
-  const sets: string[] = ["updated_at = $now"];
-  const params: Record<string, string | number | null> = { ...key, now };
-  const setText = (column: string, param: string, value: string | undefined) => {
-    if (value === undefined) return;
-    sets.push(`${column} = $${param}`);
-    params[param] = value;
-  };
-
-  if (update.status !== undefined) {
-    if (!(TASK_STATUSES as readonly string[]).includes(update.status)) throw new StoreError("invalid", `invalid status: ${update.status}`);
-    setText("status", "status", update.status);
-  }
-  if (update.execution) {
-    const ex = storedExecution(update.execution);
-    setText("execution_phase", "phase", ex.phase);
-    setText("active_agent", "agent", ex.agent);
-    if (ex.wave !== undefined) {
-      sets.push("active_wave = $wave");
-      params.wave = ex.wave;
-    }
-  }
-  if (update.reviewCycle !== undefined) sets.push(counterSql("review_cycle", update.reviewCycle, "reviewCycle", params));
-  if (update.verifyCycle !== undefined) sets.push(counterSql("verify_cycle", update.verifyCycle, "verifyCycle", params));
-  if (update.prCreateAttempts !== undefined) sets.push(counterSql("pr_create_attempts", update.prCreateAttempts, "prCreateAttempts", params));
-  setText("latest_feedback", "latestFeedback", update.latestFeedback?.trim());
-  setText("attention", "attention", update.attention);
-  setText("hold", "hold", update.hold);
-  setText("budget_base", "budgetBase", update.budgetBase);
-  setText("description", "description", update.description);
-  setText("topic", "topic", update.topic);
-  setText("branch", "branch", update.branch);
-  setText("pr_url", "prUrl", update.prUrl);
-  setText("pr_state", "prState", update.prState);
-  setText("pr_create_state", "prCreateState", update.prCreateState);
-  setText("pr_create_error", "prCreateError", update.prCreateError);
-  if (update.prNumber !== undefined) {
-    sets.push("pr_number = $prNumber");
-    params.prNumber = update.prNumber;
-  }
-
-  const tsValues = new Map<PhaseTimestampColumn, string | null>();
-  for (const [col, value] of Object.entries(update.timestamps ?? {})) {
-    if (!(PHASE_TIMESTAMP_COLUMNS as readonly string[]).includes(col)) throw new StoreError("invalid", `unknown phase timestamp: ${col}`);
-    if (value !== undefined) tsValues.set(col as PhaseTimestampColumn, value);
-  }
-  if (update.timestampColumn !== undefined) {
-    if (!(PHASE_TIMESTAMP_COLUMNS as readonly string[]).includes(update.timestampColumn)) {
-      throw new StoreError("invalid", `unknown phase timestamp: ${update.timestampColumn}`);
-    }
-    tsValues.set(update.timestampColumn, now);
-  }
-  for (const [col, value] of tsValues) {
-    sets.push(`${col} = $ts_${col}`);
-    params[`ts_${col}`] = value;
-  }
-
-  if (update.verification !== undefined) {
-    const v = update.verification;
-    sets.push("verified_sha = $vSha", "verified_base_sha = $vBase", "verified_by = $vBy", "verified_at = $vAt", "verify_origin = $vOrigin");
-    if (v === null) {
-      Object.assign(params, { vSha: "", vBase: "", vBy: "", vAt: null, vOrigin: "" });
-    } else {
-      if (v.sha.trim() === "") throw new StoreError("invalid", "verification sha must not be empty");
-      Object.assign(params, { vSha: v.sha.trim(), vBase: v.baseSha.trim(), vBy: v.by, vAt: v.at ?? now, vOrigin: v.origin });
-    }
-  }
-
-  return { sql: `UPDATE tasks SET ${sets.join(", ")} WHERE project = $project AND name = $name`, params, key };
-}
-
 /** Delete a task (subtasks cascade). Returns false when absent. */
 export function deleteTask(db: Db, project: string, name: string): boolean {
   const key = requireKey(project, name);
   return db.query("DELETE FROM tasks WHERE project = $project AND name = $name").run(key).changes > 0;
-}
-
-/** Every status present as a key (zero-filled). Without a project, counts across all projects. */
-export function countTasksByStatus(db: Db, project?: string): Record<TaskStatus, number> {
-  const out = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
-  const rows =
-    project === undefined
-      ? db.query<{ status: string; n: number }, []>("SELECT status, SUM(n) AS n FROM task_counts GROUP BY status").all()
-      : db.query<{ status: string; n: number }, { project: string }>("SELECT status, n FROM task_counts WHERE project = $project").all({ project });
-  for (const r of rows) {
-    if (r.status in out) out[r.status as TaskStatus] = r.n;
-  }
-  return out;
-}
-
-/** Task counts per (project, status) in one query (daemon status over many repos), from the trigger-kept task_counts. */
-export function countTasksByProject(db: Db): { project: string; status: string; n: number }[] {
-  return db.query<{ project: string; status: string; n: number }, []>("SELECT project, status, n FROM task_counts WHERE n > 0 ORDER BY project, status").all();
-}
-
-export interface TaskSummary {
-  project: string;
-  name: string;
-  status: string;
-  phase: string;
-  wave: number;
-  attention: string;
-}
-
-/**
- * Active tasks and tasks with an attention item, compactly (daemon status). Two walks of small partial
- * indexes (idx_tasks_active, idx_tasks_attention): never the finished history, never plan text.
- */
-export function activeTaskSummaries(db: Db): TaskSummary[] {
-  const cols = "project, name, status, execution_phase AS phase, active_wave AS wave, attention";
-  return db
-    .query<TaskSummary, []>(
-      `SELECT ${cols} FROM tasks INDEXED BY idx_tasks_active WHERE ${ACTIVE_TASK}
-       UNION SELECT ${cols} FROM tasks INDEXED BY idx_tasks_attention WHERE attention != ''
-       ORDER BY project, name LIMIT 200`,
-    )
-    .all();
-}
-
-/**
- * Done, verified tasks without any PR attempt (the GitHub sweep's candidates) of every project, names
- * only: one walk of the small partial index per sweep.
- */
-export function tasksNeedingPrAll(db: Db): { project: string; name: string }[] {
-  return db.query<{ project: string; name: string }, []>(`SELECT project, name FROM tasks INDEXED BY idx_tasks_pr_todo WHERE ${PR_TODO} ORDER BY project, name`).all();
-}
-
-/** Tasks of a project in `statuses` whose PR is still open (the PR monitor's set), without plan text. */
-export function tasksWithOpenPr(db: Db, project: string, statuses: readonly TaskStatus[]): TaskRow[] {
-  const params: Record<string, string> = { project };
-  return db
-    .query<RawTask, Record<string, string>>(`SELECT ${columnsWithoutContent(db)} FROM tasks INDEXED BY idx_tasks_pr_open WHERE project = $project AND ${PR_OPEN} AND status IN ${inList("s", statuses, params)} ORDER BY name`)
-    .all(params)
-    .map(toTask);
-}
-
-/**
- * Worktree folder names (under <repo>/.worktrees/) of a project's tasks that can still signal: open
- * tasks, and tasks with a live agent. One walk of idx_tasks_open plus the live agents (driving the join:
- * CROSS JOIN keeps SQLite from walking every task of the project instead).
- */
-export function liveWorktreeFolders(db: Db, project: string): Set<string> {
-  const rows = db
-    .query<{ folder: string }, { project: string }>(
-      `SELECT ${TASK_FOLDER} AS folder FROM tasks INDEXED BY idx_tasks_open WHERE project = $project AND ${OPEN_TASK} AND branch != ''
-       UNION SELECT ${TASK_FOLDER} FROM agents a INDEXED BY idx_agents_live_title CROSS JOIN tasks
-         WHERE a.project = $project AND a.state = 'running' AND tasks.project = a.project AND tasks.name = a.task AND branch != ''`,
-    )
-    .all({ project });
-  return new Set(rows.map((r) => r.folder));
-}
-
-/** Of these worktree folder names, the ones that belong to a task of the project (idx_tasks_folder). */
-export function taskFolders(db: Db, project: string, folders: readonly string[]): Set<string> {
-  if (folders.length === 0) return new Set();
-  const rows = db
-    .query<{ folder: string }, { project: string; folders: string }>(
-      `SELECT DISTINCT ${TASK_FOLDER} AS folder FROM tasks INDEXED BY idx_tasks_folder WHERE project = $project AND ${TASK_FOLDER} IN (SELECT value FROM json_each($folders))`,
-    )
-    .all({ project, folders: JSON.stringify(folders) });
-  return new Set(rows.map((r) => r.folder));
-}
-
-/**
- * Tasks whose stored state may call for an agent (see lifecycle/agents.ts), plus the named ones.
- * A filter in SQL so a repo with thousands of active tasks that need nothing costs nothing per pass.
- */
-export function tasksMaybeNeedingAgents(db: Db, project: string, alsoNames: string[] = []): TaskRow[] {
-  const rows = db
-    .query<RawTask, { project: string; names: string }>(
-      `SELECT ${WITH_PLAN} FROM tasks WHERE project = $project AND (
-         ${MAY_NEED_AGENT}
-         OR name IN (SELECT value FROM json_each($names))
-       ) ORDER BY name`,
-    )
-    .all({ project, names: JSON.stringify(alsoNames) });
-  return rows.map(toTask);
 }
 
 /**
@@ -663,16 +324,4 @@ export function branchProblem(branch: string): string | null {
     branch.endsWith(".") ||
     branch.split("/").some((c) => c.startsWith(".") || c.endsWith(".lock"));
   return bad ? `invalid branch "${branch}": use a git branch name like plan/<task> (letters, digits, ".", "_", "-", "/"; no "..")` : null;
-}
-
-/** Projects with a task that may need an agent or with a live agent (the reconciler's per-pass filter). */
-export function projectsMaybeNeedingAgents(db: Db): string[] {
-  return db
-    .query<{ project: string }, []>(
-      `SELECT DISTINCT project FROM tasks WHERE
-         ${MAY_NEED_AGENT}
-       UNION SELECT DISTINCT project FROM agents WHERE state = 'running'`,
-    )
-    .all()
-    .map((r) => r.project);
 }

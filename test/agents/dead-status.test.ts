@@ -9,7 +9,8 @@ import { AgentRunner } from "../../src/daemon/agent-runner.ts";
 import { EventHub } from "../../src/daemon/events.ts";
 import type { RepoEntry } from "../../src/daemon/repos.ts";
 import { insertAgent } from "../../src/store/agents.ts";
-import { createTask, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { createTask } from "../../src/store/tasks.ts";
+import { writeTaskUpdate } from "../../src/store/task-update.ts";
 import { tempStore, type TempStore } from "../store/helpers.ts";
 
 class ScriptedTmux extends Tmux {

@@ -10,7 +10,8 @@ import { defaultConfig } from "../../src/config/schema.ts";
 import { AgentRunner } from "../../src/daemon/agent-runner.ts";
 import { EventHub } from "../../src/daemon/events.ts";
 import { insertAgent } from "../../src/store/agents.ts";
-import { createTask, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { createTask } from "../../src/store/tasks.ts";
+import { writeTaskUpdate } from "../../src/store/task-update.ts";
 import { usageOfAgent } from "../../src/store/usage.ts";
 import { tempStore, type TempStore } from "../store/helpers.ts";
 

@@ -12,7 +12,8 @@ import { AgentRunner } from "../../src/daemon/agent-runner.ts";
 import { EventHub } from "../../src/daemon/events.ts";
 import { insertAgent } from "../../src/store/agents.ts";
 import { holdOf, taskSpend } from "../../src/store/budget.ts";
-import { createTask, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { createTask } from "../../src/store/tasks.ts";
+import { writeTaskUpdate } from "../../src/store/task-update.ts";
 import { listUsage, setAgentUsage, usageOfAgent } from "../../src/store/usage.ts";
 import { tempStore, type TempStore } from "../store/helpers.ts";
 

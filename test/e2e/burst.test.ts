@@ -6,7 +6,8 @@ import { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../../src/store/db.ts";
-import { applyTaskUpdate, createTask } from "../../src/store/tasks.ts";
+import { createTask } from "../../src/store/tasks.ts";
+import { applyTaskUpdate } from "../../src/store/task-update.ts";
 import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 
 const BURST = 300;

@@ -10,7 +10,8 @@ import { ROOT, Sandbox, waitFor } from "../helpers/env.ts";
 import { basename } from "node:path";
 import { mkdirSync } from "node:fs";
 import { openStore, writeTx } from "../../src/store/db.ts";
-import { createTask, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { createTask } from "../../src/store/tasks.ts";
+import { writeTaskUpdate } from "../../src/store/task-update.ts";
 
 const FAKE = join(ROOT, "test", "fixtures", "fake-agent.sh");
 const PLAN = "## Wave 1: a\n### Task 1: write\nwrite it\n";

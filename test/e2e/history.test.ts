@@ -6,7 +6,8 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { recordAudit } from "../../src/store/audit.ts";
 import { openStore, writeTx } from "../../src/store/db.ts";
-import { createTask, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { createTask } from "../../src/store/tasks.ts";
+import { writeTaskUpdate } from "../../src/store/task-update.ts";
 import { api, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 
 let sb: Sandbox;

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openStore } from "../../src/store/db.ts";
-import { applyTaskUpdate, createTask } from "../../src/store/tasks.ts";
+import { createTask } from "../../src/store/tasks.ts";
+import { applyTaskUpdate } from "../../src/store/task-update.ts";
 import { makeGitRepo, ping, Sandbox, waitFor } from "../helpers/env.ts";
 
 const N = 24; // over the 16-file burst threshold

@@ -6,7 +6,8 @@ import { GitHub } from "../../src/github/client.ts";
 import { pollPullRequests, type MonitorDeps, type PollTask, type ReviewInstruction } from "../../src/github/monitor.ts";
 import { listProcessedReviews } from "../../src/github/store.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
-import { applyTaskUpdate, createTask, getTask } from "../../src/store/tasks.ts";
+import { createTask, getTask } from "../../src/store/tasks.ts";
+import { applyTaskUpdate } from "../../src/store/task-update.ts";
 import type { TaskStatus } from "../../src/lifecycle/types.ts";
 import { FakeGitHub, makeRepos, PLAN, type Repos, TOKEN } from "./fake-github.ts";
 

@@ -8,7 +8,8 @@ import { NO_TOKEN_REASON } from "../../src/github/token.ts";
 import { getAttention } from "../../src/store/agents.ts";
 import { listAudit } from "../../src/store/audit.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
-import { applyTaskUpdate, createTask, getTask } from "../../src/store/tasks.ts";
+import { createTask, getTask } from "../../src/store/tasks.ts";
+import { applyTaskUpdate } from "../../src/store/task-update.ts";
 import { FakeGitHub, git, makeRepos, PLAN, type Repos, TOKEN } from "./fake-github.ts";
 
 const fake = new FakeGitHub();

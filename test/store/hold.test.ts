@@ -7,7 +7,8 @@ import { listAudit } from "../../src/store/audit.ts";
 import { holdOf } from "../../src/store/budget.ts";
 import { writeTx } from "../../src/store/db.ts";
 import { applyOperatorEvent, commitResult, snapshotOf } from "../../src/store/effects.ts";
-import { createTask, getTask, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { createTask, getTask } from "../../src/store/tasks.ts";
+import { writeTaskUpdate } from "../../src/store/task-update.ts";
 import { setAgentUsage } from "../../src/store/usage.ts";
 import { tempStore, type TempStore } from "./helpers.ts";
 

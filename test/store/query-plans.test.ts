@@ -4,7 +4,9 @@
 import { describe, expect, test } from "bun:test";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { claimNextSignal, enqueueSignal, failedSignalsSince, findSignalBySource, insertFinishedSignal, peekPending, pendingProjects, recoverStuckSignals } from "../../src/store/signals.ts";
-import { activeTaskSummaries, countTasksByProject, countTasksByStatus, createTask, deleteTask, listTaskLines, listTasks, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPrAll, tasksWithOpenPr, writeTaskUpdate } from "../../src/store/tasks.ts";
+import { createTask, deleteTask, listTaskLines, listTasks } from "../../src/store/tasks.ts";
+import { writeTaskUpdate } from "../../src/store/task-update.ts";
+import { activeTaskSummaries, countTasksByProject, countTasksByStatus, liveWorktreeFolders, projectsMaybeNeedingAgents, taskFolders, tasksNeedingPrAll, tasksWithOpenPr } from "../../src/store/task-queries.ts";
 import { endAgent, endedSince, insertAgent, lastMaster, listAgents, liveAgentByTitle, liveAgents } from "../../src/store/agents.ts";
 import { countTaskAudit, listAudit, recordAudit } from "../../src/store/audit.ts";
 import { listPrRetriesDue } from "../../src/github/store.ts";

@@ -2,20 +2,10 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeTx } from "../../src/store/db.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import { listAudit, recordAudit } from "../../src/store/audit.ts";
-import {
-  applyTaskUpdate,
-  countTasksByStatus,
-  createTask,
-  deleteTask,
-  getContent,
-  getTask,
-  listSubtasks,
-  listTasks,
-  normalizeTaskName,
-  setContent,
-  setSubtaskStatus,
-  setSubtasks,
-} from "../../src/store/tasks.ts";
+import { createTask, deleteTask, getContent, getTask, listTasks, normalizeTaskName, setContent } from "../../src/store/tasks.ts";
+import { listSubtasks, setSubtaskStatus, setSubtasks } from "../../src/store/subtasks.ts";
+import { applyTaskUpdate } from "../../src/store/task-update.ts";
+import { countTasksByStatus } from "../../src/store/task-queries.ts";
 import { tempStore, type TempStore } from "./helpers.ts";
 
 let s: TempStore;

@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { countTaskAudit, listAudit } from "../../store/audit.ts";
-import { listSubtasks, requireTask } from "../../store/tasks.ts";
+import { requireTask } from "../../store/tasks.ts";
+import { listSubtasks } from "../../store/subtasks.ts";
 import { getAttention, liveAgents } from "../../store/agents.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
