@@ -1,4 +1,4 @@
-// Builds dist/kasmos: one self-contained executable (bun-stack.md §4/§8 flags).
+// Builds dist/kasmos: one self-contained executable.
 // --splitting keeps daemon-only modules and Node builtins in lazy chunks (fast CLI cold start);
 // --bytecode needs --format=esm; the source map is embedded so traces name src/ files;
 // autoloading .env / bunfig.toml is off because kasmos runs inside user repositories.

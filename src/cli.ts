@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 // Entry point of the `kasmos` (and `kas`) executable. Subcommands are imported lazily so a
-// `kasmos daemon status` never pays for the daemon's modules (bun-stack.md §4).
+// `kasmos daemon status` never pays for the daemon's modules.
 // A SIGHUP that arrives while a starting daemon is still loading would kill it (default action): take
 // it from the first instruction on; the daemon applies it (reload) once it runs.
 if (process.argv.includes("start")) {

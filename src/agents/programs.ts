@@ -1,4 +1,4 @@
-// Agent programs: which CLI runs each role and the argv that starts it (reference daemon §2.3, §6.3).
+// Agent programs: which CLI runs each role and the argv that starts it.
 // Pure: no fs, no env reads. The caller loads daemon.toml / <repo>/.kasmos/config.toml, writes the
 // prompt file, sets KASMOS_PROMPT_FILE and spawns the argv directly (never through a shell).
 import { harnessFor } from "./harness/index.ts";

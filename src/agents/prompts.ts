@@ -1,4 +1,4 @@
-// First prompt of every agent spawn (reference daemon §5.3–§5.6, §6.3; fsm §2.3, §2.8, §4).
+// First prompt of every agent spawn.
 // Pure and deterministic: same input → same text (no dates, no env). Every prompt says what the job is,
 // its limits, the material, and exactly which signal ends it — as the last action.
 import { extractMetadata, headerContext, parsePlan, taskCount } from "../lifecycle/plan-parser.ts";

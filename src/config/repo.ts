@@ -1,4 +1,4 @@
-// Per-repository overrides: <repo>/.kasmos/config.toml (reference daemon §2.3). Read on demand and
+// Per-repository overrides: <repo>/.kasmos/config.toml. Read on demand and
 // cached by mtime; a broken file is reported and ignored (daemon values apply), never fatal.
 import { statSync } from "node:fs";
 import { join } from "node:path";
@@ -105,7 +105,7 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
   return value;
 }
 
-/** The daemon config with one repo's overrides applied. auto_advance needs the daemon-level flag too (reference §2.3). */
+/** The daemon config with one repo's overrides applied. auto_advance needs the daemon-level flag too. */
 export function effectiveConfig(daemon: DaemonConfig, o: RepoOverrides): DaemonConfig {
   return {
     ...daemon,

@@ -1,4 +1,4 @@
-// CLI → daemon over the unix socket (ofetch; bun-stack.md §3: pass `unix`, retry 0, map ENOENT/ECONNREFUSED).
+// CLI → daemon over the unix socket (ofetch: pass `unix`, retry 0, map ENOENT/ECONNREFUSED).
 import { ofetch, FetchError } from "ofetch";
 
 export class DaemonNotRunning extends Error {

@@ -1,5 +1,5 @@
 // `kasmos daemon start` without --foreground: re-execute ourselves detached (setsid) with the log file
-// as stdout/stderr, then return only once the child answers on the socket or has died (bun-stack.md §6).
+// as stdout/stderr, then return only once the child answers on the socket or has died.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
 import { openPrivateAppend } from "../config/private-state.ts";
 import { dirname } from "node:path";

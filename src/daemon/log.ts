@@ -1,5 +1,5 @@
 // Daemon logging: plain timestamped lines on stderr (colour only on a TTY). A daemonized daemon's
-// stderr is its log file, so the same lines land there (bun-stack.md §8.10).
+// stderr is its log file, so the same lines land there.
 import { createConsola, type ConsolaInstance, type LogObject } from "consola";
 import { formatWithOptions } from "node:util";
 

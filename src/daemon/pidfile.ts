@@ -38,7 +38,7 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as { code?: string }).code === "EPERM";
   }
-  // A killed daemon may linger as <defunct> until PID 1 reaps it (bun-stack.md §8.11).
+  // A killed daemon may linger as <defunct> until PID 1 reaps it.
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);

@@ -91,7 +91,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   const app = createApp(daemon);
 
   let server: ReturnType<typeof Bun.serve>;
-  const oldUmask = process.umask(0o177); // socket created 0600 with no chmod race (bun-stack.md §8.2)
+  const oldUmask = process.umask(0o177); // socket created 0600 with no chmod race
   try {
     // The default 10 s idle timeout cut requests still being worked on (a hanging webhook in
     // `notify test`, a long gc, an agent restart waiting out its grace), and the CLI read the reset as

@@ -186,7 +186,7 @@ export class SignalEngine {
   private settle = new SettleGate();
 
   private async bridgeFiles(repo: RepoEntry, stats: ScanStats): Promise<void> {
-    const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: reference §2.5)
+    const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: a root signal wins)
     let batch: PreparedFile[] = [];
     for (const dir of signalDirs(repo.path, this.folders(repo.project))) {
       this.dirs.trim(); // descriptors bounded, whatever the number of worktrees

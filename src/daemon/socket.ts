@@ -1,4 +1,4 @@
-// Unix socket path resolution, directory permissions and liveness probing (bun-stack.md §8.1–8.3).
+// Unix socket path resolution, directory permissions and liveness probing.
 import { existsSync, unlinkSync } from "node:fs";
 import { defaultSocketPath } from "../config/paths.ts";
 import { checkSocketPath } from "./runtime-dir.ts";

@@ -1,4 +1,4 @@
-// PR monitor (reference daemon §8.1, with its repeat-limit bug fixed): for tasks with an open PR, find
+// PR monitor: for tasks with an open PR, find
 // human reviews asking for changes, acknowledge their inline comments with the configured reactions
 // (once, recorded in the store), and hand the daemon one instruction per task. A processed review is
 // recorded together with the decision (fix / cycle_limit / manual), so no poll repeats it. Never throws.

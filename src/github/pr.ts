@@ -1,4 +1,4 @@
-// PR creation when a task reaches done (reference daemon §8.2, simplified): push the verified head of
+// PR creation when a task reaches done: push the verified head of
 // the task branch, then adopt the open PR for that branch or create one. Every attempt's outcome is
 // stored on the task (pr_create_state / pr_create_error / pr_create_attempts) and returned; nothing
 // throws. Transient failures are retried by the daemon's sweep with exponential backoff.

@@ -9,7 +9,7 @@ export type AgentRoleName = "planner" | "architect" | "coder" | "reviewer" | "fi
 
 export interface ExpectedAgent {
   role: AgentRoleName;
-  /** Unique per task and round (reference daemon §6.2). */
+  /** Unique per task and round. */
   title: string;
   mode?: "single" | "wave";
   wave?: number;
@@ -19,7 +19,7 @@ export interface ExpectedAgent {
   round?: number;
 }
 
-/** The title of the coder of wave `wave`, task `number` (reference §6.2). */
+/** The title of the coder of wave `wave`, task `number`. */
 export function waveCoderTitle(task: string, wave: number, number: number): string {
   return `${task}-W${wave}-T${number}`;
 }

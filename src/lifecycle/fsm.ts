@@ -1,4 +1,4 @@
-// Task lifecycle state machine (reference fsm §1.3–§1.6, newest generation plus `ready + mark_done`).
+// Task lifecycle state machine (the newest generation of the table, plus `ready + mark_done`).
 // Pure: no I/O, no clock. Every switch is exhaustive with a `never` check so adding a status or an
 // event to types.ts fails to compile here until its edges are decided.
 import {
@@ -266,7 +266,7 @@ export function isTaskStatus(s: string): s is TaskStatus {
   return STATUS_SET.has(s);
 }
 
-/** Read-boundary mapping of legacy persisted values (§1.4); null = not a status at all. */
+/** Read-boundary mapping of legacy persisted values; null = not a status at all. */
 export function mapLegacyStatus(s: string): TaskStatus | null {
   if (isTaskStatus(s)) return s;
   switch (s) {
@@ -364,7 +364,7 @@ function cleared(): ExecutionState {
   return { ...EMPTY_EXECUTION };
 }
 
-/** Normalize execution sub-state for a status (§1.6): what the status cannot carry is cleared. */
+/** Normalize execution sub-state for a status: what the status cannot carry is cleared. */
 export function normalizeExecution(status: TaskStatus, exec: RawExecution): ExecutionState {
   const phase = exec.phase.trim();
   const agent = exec.agent.trim();

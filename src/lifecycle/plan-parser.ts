@@ -1,4 +1,4 @@
-// Plan markdown grammar (reference fsm §4). Pure: no I/O.
+// Plan markdown grammar. Pure: no I/O.
 //
 // Stricter than the reference on purpose: a plan that reaches implementation must be unambiguous, so
 // headings that *look* like waves/tasks but miss the grammar are errors (the reference silently

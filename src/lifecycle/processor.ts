@@ -1,4 +1,4 @@
-// Signal → outcome processor (reference daemon §5.2, §5.6; fsm §1.7–§1.9; README decision 2).
+// Signal → outcome processor.
 // Pure: the caller loads the task snapshot, resolves the branch HEAD, persists `update` and executes
 // `actions`. Nothing here touches the store, git, agents or the clock.
 import {
@@ -158,7 +158,7 @@ export interface ProcessResult {
   actions: Action[];
 }
 
-/** Reference no-op outcomes (daemon §4.6) for signals the processor cannot act on. */
+/** No-op outcomes for signals the processor cannot act on. */
 export const NOOP_REASONS = {
   implementFinishedSuppressed: "suppressed implement-finished signal",
   implementTaskFinished: "no active orchestrator / wrong wave / already-finished task",
@@ -191,7 +191,7 @@ function done(acc: Acc): ProcessResult {
   return { outcome: "done", result: describe(acc), transitions: acc.transitions, update: acc.update, actions: acc.actions };
 }
 
-/** Apply one FSM edge into the accumulator: status, reset execution, phase timestamp (fsm §1.5). */
+/** Apply one FSM edge into the accumulator: status, reset execution, phase timestamp. */
 function step(acc: Acc, from: TaskStatus, event: FsmEvent, now: string, origin?: string): { ok: true } | { ok: false; reason: string } {
   const t = transition(from, event);
   if (!t.ok) return t;
@@ -235,7 +235,7 @@ function bindToHead(head: BranchHead | null, origin: VerifyOrigin, now: string):
   return { sha: head.sha.trim().toLowerCase(), baseSha: head.baseSha.trim().toLowerCase(), by: verifiedBy(origin), at: now, origin };
 }
 
-/** A master approval is only valid for the exact commit it reviewed (daemon §5.6). */
+/** A master approval is only valid for the exact commit it reviewed. */
 function bindMaster(
   reviewedSha: string,
   head: BranchHead | null,
@@ -561,7 +561,7 @@ export function releaseRaisedHold(task: TaskSnapshot, cfg: ProcessorConfig, now:
 
 type WaveSignal = "elaborator_finished" | "implement_task_finished" | "implement_wave" | "advance_wave" | "retry_wave";
 
-/** All waves done: implementing → reviewing and the reviewer starts (daemon §5.4). */
+/** All waves done: implementing → reviewing and the reviewer starts. */
 function finishImplementation(acc: Acc, task: TaskSnapshot, now: string): ProcessResult {
   const r = step(acc, "implementing", "implement_finished", now);
   if (!r.ok) return failed(r.reason);

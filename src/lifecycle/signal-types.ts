@@ -1,4 +1,4 @@
-// Signal gateway vocabulary (reference fsm §2.7): type canonicalization, payload normalization on the
+// Signal gateway vocabulary: type canonicalization, payload normalization on the
 // way into the queue, and typed decoding on the way out. Pure: no I/O.
 import * as v from "valibot";
 import { assertNever } from "./fsm.ts";
@@ -144,7 +144,7 @@ function wrapBody(text: string): string {
 }
 
 /**
- * Normalize an emitted payload for storage (§2.7 table). Plain text becomes `{"body": text}`; JSON
+ * Normalize an emitted payload for storage. Plain text becomes `{"body": text}`; JSON
  * objects are validated and kept. Divergence: for lifecycle types a JSON value that is not an object
  * (`42`, `"x"`, `[…]`) is treated as text and wrapped, so every stored lifecycle payload decodes.
  */

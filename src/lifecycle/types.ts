@@ -36,7 +36,7 @@ export type FsmEvent = (typeof FSM_EVENTS)[number];
 /** Events only a human (CLI / HTTP admin) may send; never accepted from agent signals. */
 export const USER_ONLY_EVENTS: readonly FsmEvent[] = ["request_review", "start_over", "reimplement", "cancel", "reopen", "mark_done", "resume"];
 
-/** Events only the daemon raises (reference daemon §5.1: a done task whose verified commit is no longer the branch head). */
+/** Events only the daemon raises (a done task whose verified commit is no longer the branch head). */
 export const DAEMON_ONLY_EVENTS: readonly FsmEvent[] = ["verification_stale", "budget_hold"];
 
 /**
@@ -47,7 +47,7 @@ export const DAEMON_ONLY_EVENTS: readonly FsmEvent[] = ["verification_stale", "b
  */
 export const HOLD_EVENTS: readonly FsmEvent[] = ["budget_hold", "resume"];
 
-/** Execution sub-state phases (reference §1.6). Empty string = no phase. */
+/** Execution sub-state phases. Empty string = no phase. */
 export const EXECUTION_PHASES = [
   "planned",
   "architecting",
@@ -67,7 +67,7 @@ export interface ExecutionState {
 
 export const EMPTY_EXECUTION: ExecutionState = { phase: "", agent: "", wave: 0 };
 
-/** Canonical signal (gateway) types, reference §2.7. */
+/** Canonical signal (gateway) types. */
 export const SIGNAL_TYPES = [
   "plan_start",
   "planner_finished",

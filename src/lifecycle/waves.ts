@@ -1,4 +1,4 @@
-// Wave orchestration (reference daemon §5.2–§5.4), pure. The orchestrator's state is nothing but the
+// Wave orchestration, pure. The orchestrator's state is nothing but the
 // persisted subtasks (pending → running → complete | failed) plus the task's execution state
 // (wave_running / wave_waiting, active wave), so a daemon restart loses nothing: there is no
 // in-memory orchestrator to rebuild.

@@ -1,5 +1,5 @@
 // Signal files on disk: where they live, how they are listed, read, quarantined and recovered.
-// Layout (reference §2.2): <repo>/.kasmos/signals/ and <repo>/.worktrees/<x>/.kasmos/signals/,
+// Layout: <repo>/.kasmos/signals/ and <repo>/.worktrees/<x>/.kasmos/signals/,
 // with processing/ and failed/ sub-folders. Dot-files and folders are never signals.
 // Every folder and file here is reached through openContainedDir: a link anywhere on the way (the
 // signals folder, failed/, processing/, .kasmos, .worktrees/<x>) is refused, never followed.
@@ -63,7 +63,7 @@ function worktreeFolders(wt: string): string[] | null {
  */
 export type FolderFilter = (names: string[]) => string[];
 
-/** Root signals folder first, then every worktree's (sorted), so root signals win dedup (reference §2.5). */
+/** Root signals folder first, then every worktree's (sorted), so root signals win dedup. */
 export function signalDirs(repo: string, filter?: FolderFilter): SignalDir[] {
   const dirs = [rootSignalDir(repo)];
   const wt = worktreesDir(repo);

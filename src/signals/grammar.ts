@@ -1,4 +1,4 @@
-// Signal FILE NAME grammar (reference fsm §2.3–§2.5). Pure: the scanner reads directories and file
+// Signal FILE NAME grammar. Pure: the scanner reads directories and file
 // bodies; this module only decides what a name means.
 //
 // Project decisions on top of the reference: a trailing `.md` on the task name is stripped; names the
@@ -145,7 +145,7 @@ export function bodyMatters(name: string): boolean {
   return /^(review-changes|review-approved)-/.test(lastComponent(name));
 }
 
-/** Dedup key across repo and worktree signal dirs (§2.5). */
+/** Dedup key across repo and worktree signal dirs. */
 export function dedupKey(signal: FileSignal): string {
   switch (signal.kind) {
     case "fsm":
@@ -160,7 +160,7 @@ export function dedupKey(signal: FileSignal): string {
   }
 }
 
-/** Queue payload for a bridged file signal (§2.4). Only FSM files carry a body. */
+/** Queue payload for a bridged file signal. Only FSM files carry a body. */
 export function fileSignalPayload(signal: FileSignal, body: string): string {
   switch (signal.kind) {
     case "fsm":

@@ -1,5 +1,5 @@
 // Event-driven signal detection: inotify (fs.watch) on each repo's signal folders, including worktree
-// folders created later. Only specific folders are watched, never whole trees (bun-stack.md §7).
+// folders created later. Only specific folders are watched, never whole trees.
 // The poll timer stays as the safety net (queue overflow, missed events, network filesystems).
 import { type FSWatcher, existsSync, watch } from "node:fs";
 import { join } from "node:path";
@@ -29,7 +29,7 @@ export class RepoSignalWatcher {
 
   /**
    * Drop the inotify watches while the caller drains a burst by scanning back to back: each atomic
-   * write costs ~5 events, and delivering them costs more than the signal itself (bun-stack.md §7).
+   * write costs ~5 events, and delivering them costs more than the signal itself.
    * The caller must resume() and scan once more after its last empty scan.
    */
   pause(): void {

@@ -1,4 +1,4 @@
-// Audit log (reference §5): one row per lifecycle transition, signal outcome and operator action.
+// Audit log: one row per lifecycle transition, signal outcome and operator action.
 // recordAudit is a plain synchronous insert that runs inside the caller's transaction, so errors
 // propagate (and roll the whole effect back) instead of being swallowed.
 import { type Db, nowIso, inList } from "./db.ts";

@@ -75,7 +75,7 @@ export const MIGRATIONS: Migration[] = [
       );
     `);
   },
-  // 2: tasks, subtasks, the signal queue and the audit log (reference §2.7, §3.3, §5).
+  // 2: tasks, subtasks, the signal queue and the audit log.
   // Text columns default '' and counters 0; optional timestamps are NULL when unset.
   (db) => {
     db.exec(`

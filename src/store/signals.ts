@@ -1,4 +1,4 @@
-// The signal queue (reference §2.7): pending → processing → done | failed.
+// The signal queue: pending → processing → done | failed.
 // Claims are one UPDATE … WHERE id = (oldest pending) RETURNING * inside an IMMEDIATE transaction,
 // so two processes (daemon, CLI, tests) can never claim the same row.
 import { type Db, nowIso, writeTx, inList } from "./db.ts";

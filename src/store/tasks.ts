@@ -1,4 +1,4 @@
-// Task rows (reference §3.3–§3.5). Keys are (project, name); names are bare slugs without `.md`.
+// Task rows. Keys are (project, name); names are bare slugs without `.md`.
 // `content` (the plan markdown) is only ever written by createTask/setContent: the generic
 // applyTaskUpdate has no content field, so an update can never wipe a plan. It lives in task_plans
 // (migration 12; the tasks.content column is always ''), so reading tasks never reads plan pages

@@ -16,7 +16,7 @@ import {
 } from "../../src/lifecycle/fsm.ts";
 import { FSM_EVENTS, TASK_STATUSES, type ExecutionState, type FsmEvent, type TaskStatus } from "../../src/lifecycle/types.ts";
 
-// The G3 table (reference fsm §1.3) plus `ready + mark_done`, written out independently as data.
+// The transition table plus `ready + mark_done`, written out independently of fsm.ts as data.
 // Every (status, event) pair not listed here must be rejected.
 const EXPECTED: Record<string, string> = {
   "ready+plan_start": "planning",
@@ -38,7 +38,7 @@ const EXPECTED: Record<string, string> = {
   "done+reimplement": "implementing",
   "done+request_review": "reviewing",
   "done+cancel": "cancelled",
-  "done+verification_stale": "verifying", // daemon-only (reference daemon §5.1)
+  "done+verification_stale": "verifying", // daemon-only
   "cancelled+reopen": "planning",
   // Hold events keep the status of a task that can still have agents; finished tasks refuse them.
   "ready+budget_hold": "ready",
@@ -111,7 +111,7 @@ describe("transition table", () => {
   });
 });
 
-describe("reference §7.1 cases", () => {
+describe("transition cases", () => {
   const to = (s: TaskStatus, e: FsmEvent) => {
     const r = transition(s, e);
     return r.ok ? r.to : "error";
@@ -185,7 +185,7 @@ describe("reference §7.1 cases", () => {
   });
 });
 
-describe("event names (§7.2)", () => {
+describe("event names", () => {
   test("28: every primary token maps to its event; review_changes is the public name", () => {
     expect(parseEventName("plan_start")).toBe("plan_start");
     expect(parseEventName("review_changes")).toBe("review_changes_requested");
@@ -220,7 +220,7 @@ describe("event names (§7.2)", () => {
   });
 });
 
-describe("normalizeExecution (§1.6)", () => {
+describe("normalizeExecution", () => {
   const ex = (phase: string, agent = "", wave = 0) => ({ phase, agent, wave });
   const EMPTY: ExecutionState = { phase: "", agent: "", wave: 0 };
 

@@ -37,7 +37,7 @@ function err(md: string): string {
   return r.error;
 }
 
-describe("the §4 example plan", () => {
+describe("the example plan", () => {
   test("metadata, waves, titles, bodies and global numbering", () => {
     const plan = ok(EXAMPLE);
     expect(plan.goal).toBe("stop brute-force logins by throttling failed attempts per account.");
@@ -62,7 +62,7 @@ describe("the §4 example plan", () => {
   });
 });
 
-describe("reference §7.6 cases", () => {
+describe("plan grammar cases", () => {
   test("85: empty content", () => {
     expect(err("")).toBe("empty plan content");
     expect(err("  \n\t\n")).toBe("empty plan content");

@@ -34,7 +34,7 @@ function normErr(type: SignalType, raw: string): string {
   return r.error;
 }
 
-describe("canonicalSignalType (§7.4 #52)", () => {
+describe("canonicalSignalType", () => {
   test("underscore and hyphen forms of every canonical type", () => {
     for (const t of SIGNAL_TYPES) {
       expect(canonicalSignalType(t)).toEqual({ ok: true, type: t });
@@ -70,7 +70,7 @@ describe("canonicalSignalType (§7.4 #52)", () => {
   });
 });
 
-describe("signal type ↔ event (§7.4 #53)", () => {
+describe("signal type ↔ event", () => {
   test("FSM types map to events, orchestration types do not", () => {
     expect(signalTypeToEvent("plan_start")).toBe("plan_start");
     expect(signalTypeToEvent("review_changes_requested")).toBe("review_changes_requested");
@@ -87,7 +87,7 @@ describe("signal type ↔ event (§7.4 #53)", () => {
   });
 });
 
-describe("normalizePayload table (§2.7, §7.4 #54–57)", () => {
+describe("normalizePayload table", () => {
   test("lifecycle types: empty, plain text wrapped, JSON object kept", () => {
     for (const t of ["plan_start", "planner_finished", "implement_start", "implement_finished", "review_approved", "review_changes_requested", "advance_wave", "retry_wave"] as const) {
       expect(norm(t, "")).toBe("");

@@ -43,7 +43,7 @@ describe("the seven kinds", () => {
   });
 });
 
-describe("reference §7.3 cases, adapted to .md stripping", () => {
+describe("file name cases, adapted to .md stripping", () => {
   test("32: FSM payloads carry the trimmed body", () => {
     const foo = sig("planner-finished-foo");
     const bar = sig("review-changes-bar");
