@@ -6,6 +6,10 @@
 // `{ name: "<name>", load: () => import("./<name>.ts") }` to BENCHES in bench/run.ts.
 import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync, readdirSync, writeFileSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
+import { processAlive as alive } from "../src/util/process.ts";
+
+/** The one pid-alive check (src/util/process.ts), under the name the benchmarks use. */
+export { alive };
 
 export const ROOT = join(import.meta.dir, "..");
 /** The binary under test; KASMOS_BENCH_BIN runs these benches against another build (a before/after pair). */
@@ -313,19 +317,6 @@ export async function withDaemon<T>(fn: (d: Daemon, sb: Sandbox) => Promise<T>, 
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // HTTP over the unix socket

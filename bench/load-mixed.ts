@@ -6,6 +6,7 @@
 // Reports errors (target 0), per-route p50/p99/max, signals written/posted vs committed (none lost)
 // and daemon RSS: baseline after warm-up, peak during the run, and after an idle cool-down plus a
 // settle step (target: ≤ baseline + 20 MB). test/load/mixed.test.ts runs the same core, shortened.
+import { processAlive as alive } from "../src/util/process.ts";
 import { type BenchResult, type Figure, percentile, ping, round, rssMb, Sandbox } from "./lib.ts";
 import { leftovers, openReadOnly, registerRepo, seedTasks, signalsDir, writeConfig, writeSignalAtomic } from "./signal-lib.ts";
 
@@ -311,15 +312,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     return report;
   } finally {
     await sb.cleanup();
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -4,6 +4,7 @@ import { agentVisibleEnv } from "./private-env.ts";
 import { type OffThreadResult, runOffThread } from "../util/spawn-off-thread.ts";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
+import { processAlive } from "../util/process.ts";
 import { stat } from "node:fs/promises";
 import type { Gate } from "../util/limiter.ts";
 import { paneWrapper, statusFromFile } from "./pane-wrapper.ts";
@@ -122,21 +123,6 @@ const target = (name: string): string => `=${name}:`;
 const isNoServer = (stderr: string): boolean => /no server running|error connecting to|server exited unexpectedly/i.test(stderr);
 // "no current target": a server with no session left (it is exiting) asked for one.
 const isNoSession = (stderr: string): boolean => /can't find (session|pane|window)|no such (session|pane|window)|session not found|no current target/i.test(stderr);
-
-// A killed pane process can stay a zombie until tmux reaps it; that counts as gone (Linux /proc check).
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true;
-  }
-}
 
 // The pane's shell's children: the agent (Linux /proc; [] where the kernel lacks the file).
 function childrenOf(pid: number): number[] {
@@ -379,7 +365,7 @@ export class Tmux {
       while (Date.now() < deadline) {
         await Bun.sleep(Math.min(50, Math.max(1, deadline - Date.now())));
         if (state.pid > 0) {
-          if (!pidAlive(state.pid)) break;
+          if (!processAlive(state.pid)) break;
           continue;
         }
         const s = await gate(() => this.paneState(name, null)); // no pid known: ask tmux
@@ -403,7 +389,7 @@ export class Tmux {
    */
   private async reap(pid: number, children: number[], waitMs: number): Promise<void> {
     const deadline = Date.now() + waitMs;
-    const alive = () => pidAlive(pid) || children.some(pidAlive);
+    const alive = () => processAlive(pid) || children.some(processAlive);
     while (alive() && Date.now() < deadline) await Bun.sleep(25);
     if (!alive()) return;
     for (const p of [-pid, pid, ...children]) {

@@ -4,14 +4,11 @@
 // start. What cannot be tightened (another owner) is reported, never silently used.
 import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { myUid } from "../util/process.ts";
 import { configDir, logFilePath, pidFilePath, storePath } from "./paths.ts";
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
-
-function myUid(): number {
-  return typeof process.getuid === "function" ? process.getuid() : -1;
-}
 
 function octal(m: number): string {
   return `0${(m & 0o777).toString(8).padStart(3, "0")}`;

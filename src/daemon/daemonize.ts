@@ -5,7 +5,8 @@ import { openPrivateAppend } from "../config/private-state.ts";
 import { dirname } from "node:path";
 import { loadConfig } from "../config/load.ts";
 import { logFilePath, pidFilePath } from "../config/paths.ts";
-import { processAlive, readPidFile } from "./pidfile.ts";
+import { processAlive } from "../util/process.ts";
+import { readPidFile } from "./pidfile.ts";
 import { checkSocketPath } from "./runtime-dir.ts";
 import { checkSocketPathLength, probeSocket, resolveSocketPath } from "./socket.ts";
 

@@ -1,5 +1,6 @@
 // ~/.config/kasmos/daemon.pid: written by the daemon once it listens, read by stop/reload.
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { processAlive } from "../util/process.ts";
 import { dirname } from "node:path";
 
 export function readPidFile(path: string): number | null {
@@ -28,23 +29,6 @@ export function removePidFile(path: string, pid?: number): void {
     unlinkSync(path);
   } catch {
     // already gone
-  }
-}
-
-/** Is a process with this PID alive (and not a zombie)? */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as { code?: string }).code === "EPERM";
-  }
-  // A killed daemon may linger as <defunct> until PID 1 reaps it.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return true;
   }
 }
 

@@ -5,7 +5,7 @@ import { closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from "nod
 import { READ_NOFOLLOW, WRITE_NOFOLLOW } from "../util/contained-fs.ts";
 import { join } from "node:path";
 import { gitCommonDirSync } from "../util/repo-root.ts";
-import { processAlive } from "./pidfile.ts";
+import { processAlive } from "../util/process.ts";
 
 export const LOCK_NAME = "kasmos-daemon.lock";
 

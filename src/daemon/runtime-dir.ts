@@ -6,16 +6,13 @@
 // owns anywhere on the path, and a socket that is a link or belongs to another uid.
 import { chmodSync, lstatSync, mkdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
+import { myUid } from "../util/process.ts";
 
 export class UnsafeSocketError extends Error {
   override name = "UnsafeSocketError";
 }
 
 const ELSEWHERE = "or set XDG_RUNTIME_DIR or socket_path to a folder only you can write";
-
-function myUid(): number {
-  return typeof process.getuid === "function" ? process.getuid() : -1;
-}
 
 function octal(mode: number): string {
   return (mode & 0o7777).toString(8).padStart(4, "0");

@@ -8,7 +8,8 @@ import { agentVisibleEnv } from "../agents/private-env.ts";
 import type { HarnessName } from "../agents/harness/types.ts";
 import { parseVersion, versionAtLeast } from "../agents/harness/util.ts";
 import type { LoadedConfig } from "../config/load.ts";
-import { type CheckResult, type ConfigOutcome, myUid, pass, problem, runTool } from "./common.ts";
+import { type CheckResult, type ConfigOutcome, pass, problem, runTool } from "./common.ts";
+import { myUid } from "../util/process.ts";
 import type { DaemonView } from "./daemon-view.ts";
 
 export function agentBinDir(): string {

@@ -28,10 +28,6 @@ export function oneLine(s: string): string {
     .join("; ");
 }
 
-export function myUid(): number {
-  return typeof process.getuid === "function" ? process.getuid() : -1;
-}
-
 /** Run a short-lived tool; null when it cannot be started or times out. */
 export function runTool(argv: string[], timeoutMs = 5000): { code: number; stdout: string; stderr: string } | null {
   try {

@@ -4,6 +4,10 @@ import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
+import { processAlive as alive } from "../../src/util/process.ts";
+
+/** The one pid-alive check (src/util/process.ts), under the name the tests use. */
+export { alive };
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BIN = join(ROOT, "dist", "kasmos");
@@ -221,20 +225,6 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
   throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** A real git repository (git init + one commit). */
 export function makeGitRepo(parent: string, name: string): string {

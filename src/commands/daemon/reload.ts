@@ -3,7 +3,8 @@ import { withExamples } from "../_help.ts";
 import { pidFilePath } from "../../config/paths.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
-import { processAlive, readPidFile } from "../../daemon/pidfile.ts";
+import { readPidFile } from "../../daemon/pidfile.ts";
+import { processAlive } from "../../util/process.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 

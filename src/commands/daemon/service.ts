@@ -5,7 +5,8 @@ import { dirname, resolve } from "node:path";
 import { withExamples } from "../_help.ts";
 import { fail, guard, print, printErr, printJson } from "../_util.ts";
 import { pidFilePath } from "../../config/paths.ts";
-import { processAlive, readPidFile } from "../../daemon/pidfile.ts";
+import { readPidFile } from "../../daemon/pidfile.ts";
+import { processAlive } from "../../util/process.ts";
 import {
   compiledBinary,
   execBinaryOf,

@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { pidFilePath } from "../../config/paths.ts";
-import { looksLikeDaemon, processAlive, readPidFile, removePidFile } from "../../daemon/pidfile.ts";
+import { looksLikeDaemon, readPidFile, removePidFile } from "../../daemon/pidfile.ts";
+import { processAlive } from "../../util/process.ts";
 import { fail, guard, print } from "../_util.ts";
 
 /** Guard against PID reuse: only signal a process that looks like a kasmos daemon. */
