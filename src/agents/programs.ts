@@ -3,9 +3,10 @@
 // prompt file, sets KASMOS_PROMPT_FILE and spawns the argv directly (never through a shell).
 import { harnessFor } from "./harness/index.ts";
 import type { Harness, HarnessCommand } from "./harness/types.ts";
+import type { AgentRole } from "../lifecycle/roles.ts";
 
-export type AgentRole = "planner" | "architect" | "coder" | "reviewer" | "fixer" | "master";
-export const AGENT_ROLES: readonly AgentRole[] = ["planner", "architect", "coder", "reviewer", "fixer", "master"];
+// Profiles are per role: the role list travels with them.
+export { AGENT_ROLES, type AgentRole } from "../lifecycle/roles.ts";
 
 export interface AgentProfile {
   /** Program name or path; may carry arguments (`"npx -y opencode-ai"`), split shell-like by buildCommand. */

@@ -6,7 +6,8 @@ import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
 import { MAX_CONFIG_BYTES, readBoundedText } from "../util/bounded-read.ts";
 import { withContainedDir } from "../util/contained-fs.ts";
-import { AGENT_ROLE_NAMES, type AgentRoleConfig, type AgentRoleName, copyPatterns, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
+import { AGENT_ROLES, type AgentRole } from "../lifecycle/roles.ts";
+import { type AgentRoleConfig, copyPatterns, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
 
 export interface RepoOverrides {
   auto_advance?: boolean;
@@ -22,7 +23,7 @@ export interface RepoOverrides {
   default_program?: string;
   /** `[budget]` of the repo: its tasks' limits (day_usd stays daemon-wide). */
   budget?: { task_usd?: number; task_tokens?: number };
-  agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
+  agents: Partial<Record<AgentRole, AgentRoleConfig>>;
   /** `[worktree] copy` of the repo (setup and teardown are commands: daemon.toml only). */
   worktree?: { copy?: string[] };
 }
@@ -49,7 +50,7 @@ const RepoFile = v.object({
   ),
   orchestration: v.optional(v.object({ blueprint_skip_threshold: v.optional(cycleCount(0)), max_parallel_wave_tasks: v.optional(v.union([waveTaskCount, v.literal("auto")])) })),
   budget: v.optional(v.object({ task_usd: v.optional(usdLimit), task_tokens: v.optional(tokenLimit) })),
-  agents: v.optional(v.record(v.picklist(AGENT_ROLE_NAMES), Agent)),
+  agents: v.optional(v.record(v.picklist(AGENT_ROLES), Agent)),
   worktree: v.optional(v.looseObject({ copy: v.optional(copyPatterns) })),
 });
 
@@ -91,7 +92,7 @@ export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; err
           ...(f.orchestration ?? {}),
           ...(f.default_program !== undefined ? { default_program: f.default_program } : {}),
           ...(f.budget !== undefined ? { budget: f.budget } : {}),
-          agents: (f.agents ?? {}) as Partial<Record<AgentRoleName, AgentRoleConfig>>,
+          agents: (f.agents ?? {}) as Partial<Record<AgentRole, AgentRoleConfig>>,
           ...(f.worktree?.copy !== undefined ? { worktree: { copy: f.worktree.copy } } : {}),
         },
         error: daemonOnly.length > 0 ? `${path}: [worktree] ${daemonOnly.join(", ")} ignored: only daemon.toml's [worktree] may set them (a repository does not choose the commands kasmos runs)` : null,

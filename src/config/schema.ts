@@ -1,5 +1,6 @@
 // Daemon configuration keys, defaults (product page, binding) and per-key validation (valibot).
 import * as v from "valibot";
+import { AGENT_ROLES, type AgentRole } from "../lifecycle/roles.ts";
 import { levenshtein } from "../util/levenshtein.ts";
 import type { ModelPrice } from "./pricing.ts";
 
@@ -15,9 +16,6 @@ export interface GithubConfig {
   /** REST API base URL (GitHub Enterprise: https://<host>/api/v3). */
   api_url: string;
 }
-
-export const AGENT_ROLE_NAMES = ["planner", "architect", "coder", "reviewer", "fixer", "master"] as const;
-export type AgentRoleName = (typeof AGENT_ROLE_NAMES)[number];
 
 export interface AgentRoleConfig {
   program?: string;
@@ -119,7 +117,7 @@ export interface DaemonConfig {
   github: GithubConfig;
   /** Program for roles without an [agents.<role>] program ("" = claude). */
   default_program: string;
-  agents: Partial<Record<AgentRoleName, AgentRoleConfig>>;
+  agents: Partial<Record<AgentRole, AgentRoleConfig>>;
   orchestration: OrchestrationConfig;
   supervision: SupervisionConfig;
   retention: RetentionConfig;
@@ -257,7 +255,7 @@ export const ORCHESTRATION_KEYS: KeySpec[] = [
   { key: "default_program", expected: "a program name or path", schema: v.string() },
   { key: "orchestration.blueprint_skip_threshold", expected: "a whole number from 0 to 1000", schema: cycleCount(0) },
   { key: "orchestration.max_parallel_wave_tasks", expected: "a whole number from 0 to 10000 (0 = all at once) or \"auto\" (from cores and memory)", schema: v.union([waveTaskCount, v.literal("auto")]) },
-  ...AGENT_ROLE_NAMES.flatMap((role): KeySpec[] => [
+  ...AGENT_ROLES.flatMap((role): KeySpec[] => [
     { key: `agents.${role}.program`, expected: "a program name or path", schema: v.string() },
     { key: `agents.${role}.flags`, expected: "an array of argument strings", schema: v.array(v.string()) },
     { key: `agents.${role}.model`, expected: "a model name", schema: v.string() },

@@ -4,11 +4,10 @@
 // busy elsewhere) needs no replay: the next reconcile pass does the right thing.
 import { mapLegacyStatus } from "./fsm.ts";
 import type { TaskSnapshot } from "./processor.ts";
-
-export type AgentRoleName = "planner" | "architect" | "coder" | "reviewer" | "fixer" | "master";
+import type { AgentRole } from "./roles.ts";
 
 export interface ExpectedAgent {
-  role: AgentRoleName;
+  role: AgentRole;
   /** Unique per task and round. */
   title: string;
   mode?: "single" | "wave";

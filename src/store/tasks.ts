@@ -6,9 +6,7 @@
 import { type Db, nowIso, inList } from "./db.ts";
 import { StoreError } from "./errors.ts";
 import type { ExecutionPhase, ExecutionState, TaskStatus } from "../lifecycle/types.ts";
-
-export const VERIFY_ORIGINS = ["master", "operator", "force_promoted", "auto"] as const;
-export type VerifyOrigin = (typeof VERIFY_ORIGINS)[number];
+import type { VerifyOrigin } from "../lifecycle/signal-types.ts";
 
 export interface Verification {
   sha: string;
