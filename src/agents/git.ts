@@ -1,9 +1,9 @@
 // Git queries the lifecycle needs (async, bounded): a task branch's HEAD and its merge-base.
 import type { BranchHead } from "../lifecycle/processor.ts";
-import { runOffThread } from "../util/spawn-off-thread.ts";
+import { runGit } from "../util/git.ts";
 
 async function git(repo: string, args: string[], timeoutMs = 5000): Promise<string | null> {
-  const r = await runOffThread(["git", "-C", repo, ...args], { timeoutMs });
+  const r = await runGit(["-C", repo, ...args], { timeoutMs });
   return r.code === 0 && !r.timedOut ? r.stdout.trim() : null;
 }
 

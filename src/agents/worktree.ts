@@ -2,7 +2,7 @@
 // Git's worktree metadata is not safe under concurrent `worktree add`, so all mutations for one repo are
 // serialised through an in-process promise chain.
 import { gitCommonDirSync } from "../util/repo-root.ts";
-import { runOffThread } from "../util/spawn-off-thread.ts";
+import { type GitResult, runGit } from "../util/git.ts";
 import { closeSync, constants, existsSync, lstatSync, openSync, readSync, writeSync } from "node:fs";
 import { openContainedDir, READ_NOFOLLOW, withContainedDir } from "../util/contained-fs.ts";
 import { lstat, readdir, realpath, rename, rmdir } from "node:fs/promises";
@@ -33,20 +33,10 @@ export interface WorktreeInfo {
 
 const WORKTREES_DIR = ".worktrees";
 
-interface GitResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 async function git(cwd: string, args: string[], timeoutMs = 10_000): Promise<GitResult> {
-  const env: Record<string, string | undefined> = { ...process.env };
-  // Inherited repo-selection variables (e.g. when run from a git hook) would redirect every command.
-  for (const k of ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX"]) delete env[k];
-  env.GIT_TERMINAL_PROMPT = "0";
-  const { code, stdout, stderr, timedOut } = await runOffThread(["git", "-C", cwd, ...args], { env, timeoutMs });
+  const { code, stdout, stderr, timedOut } = await runGit(["-C", cwd, ...args], { timeoutMs });
   if (timedOut) throw new GitError(`git ${args[0] ?? ""} timed out after ${timeoutMs}ms`, args, stderr.trim());
-  return { code, stdout, stderr: stderr.trim() };
+  return { code, stdout, stderr: stderr.trim(), timedOut };
 }
 
 async function gitOk(cwd: string, args: string[], timeoutMs?: number): Promise<string> {

@@ -6,6 +6,7 @@ import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Db } from "../store/db.ts";
 import { cachedRepoDirs, expandHome, plainCheckoutDirs, type RepoDirs, repoDirsCached, repoDirsCachedAsync } from "../util/repo-root.ts";
 import { Limiter } from "../util/limiter.ts";
+import { runGitSync } from "../util/git.ts";
 import { deleteStoredRepo, insertStoredRepo, listStoredRepos } from "../store/repos.ts";
 import { ensureProjectKey } from "../store/project-keys.ts";
 import { repoLayoutProblem } from "./repo-layout.ts";
@@ -72,8 +73,8 @@ export function normalizeRepoPath(path: string, dirsOf: (path: string) => RepoDi
 
 /** Things that work but will bite later (shown by `add` and in the log, not a problem). */
 export function repoWarnings(path: string): string[] {
-  const head = Bun.spawnSync(["git", "-C", path, "rev-parse", "--verify", "--quiet", "HEAD"], { stdout: "ignore", stderr: "ignore", timeout: 10_000 });
-  return head.exitCode === 0 ? [] : [`${path} has no commits yet: task worktrees branch from one (git commit --allow-empty -m init)`];
+  const head = runGitSync(["-C", path, "rev-parse", "--verify", "--quiet", "HEAD"]);
+  return head.code === 0 ? [] : [`${path} has no commits yet: task worktrees branch from one (git commit --allow-empty -m init)`];
 }
 
 /** Done with a repo's claim: `startup` = registered by the daemon's first sync (not added by a reload). */

@@ -1,26 +1,17 @@
 // Git commands PR creation needs (async, bounded, never prompting): push, refs, commit and file lists.
+import { GIT_TIMEOUT_MS, type GitOptions, runGit } from "../util/git.ts";
+
 export interface GitRun {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-export async function runGit(repo: string, args: string[], timeoutMs = 10_000): Promise<GitRun> {
+/** git in `repo`; a git that cannot start (127) or outlasts its time (124) is a failed run saying so. */
+export async function gitIn(repo: string, args: string[], opts: GitOptions = {}): Promise<GitRun> {
   try {
-    const proc = Bun.spawn(["git", "-C", repo, ...args], {
-      stdout: "pipe",
-      stderr: "pipe",
-      stdin: "ignore",
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "", SSH_ASKPASS: "", GCM_INTERACTIVE: "never", LC_ALL: "C" },
-    });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      proc.kill("SIGKILL");
-    }, timeoutMs);
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    clearTimeout(timer);
-    return { code: timedOut ? 124 : code, stdout, stderr: timedOut ? `git ${args[0]} timed out after ${timeoutMs} ms` : stderr };
+    const r = await runGit(["-C", repo, ...args], opts);
+    return r.timedOut ? { code: 124, stdout: r.stdout, stderr: `git ${args[0]} timed out after ${opts.timeoutMs ?? GIT_TIMEOUT_MS} ms` } : r;
   } catch (err) {
     return { code: 127, stdout: "", stderr: (err as Error).message };
   }
@@ -31,7 +22,7 @@ const SHA_RE = /^[0-9a-f]{40}$/;
 /** Commit SHA of a ref, or null. */
 export async function revParse(repo: string, ref: string): Promise<string | null> {
   if (!ref || ref.startsWith("-")) return null;
-  const r = await runGit(repo, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
+  const r = await gitIn(repo, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   const sha = r.stdout.trim();
   return r.code === 0 && SHA_RE.test(sha) ? sha : null;
 }
@@ -53,7 +44,8 @@ function lastLines(text: string, n = 4): string {
  * failure is transient (network, timeout).
  */
 export async function pushBranch(repo: string, branch: string, sha: string, timeoutMs = 120_000): Promise<PushResult> {
-  const r = await runGit(repo, ["push", "--porcelain", "origin", `${sha}:refs/heads/${branch}`], timeoutMs);
+  // Its messages are matched below: in English whatever the locale.
+  const r = await gitIn(repo, ["push", "--porcelain", "origin", `${sha}:refs/heads/${branch}`], { timeoutMs, env: { LC_ALL: "C" } });
   if (r.code === 0) return { ok: true };
   const text = `${r.stdout}\n${r.stderr}`;
   const rejected =
@@ -73,12 +65,12 @@ export async function baseRef(repo: string, base: string): Promise<string | null
 
 /** `git log --oneline base..head` lines (newest first), at most `limit`. */
 export async function commitLines(repo: string, base: string, head: string, limit = 200): Promise<string[]> {
-  const r = await runGit(repo, ["log", "--oneline", "--no-decorate", "--no-color", `-n${limit}`, `${base}..${head}`]);
+  const r = await gitIn(repo, ["log", "--oneline", "--no-decorate", "--no-color", `-n${limit}`, `${base}..${head}`]);
   return r.code === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "") : [];
 }
 
 /** `git diff --name-status base...head` lines, at most `limit`. */
 export async function changedFiles(repo: string, base: string, head: string, limit = 500): Promise<string[]> {
-  const r = await runGit(repo, ["diff", "--name-status", "--no-color", `${base}...${head}`]);
+  const r = await gitIn(repo, ["diff", "--name-status", "--no-color", `${base}...${head}`]);
   return r.code === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "").slice(0, limit) : [];
 }

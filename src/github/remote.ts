@@ -1,6 +1,6 @@
 // Owner/repo of a repository's `origin` remote. The raw configured URL is read (`git config`), not
 // `git remote get-url`, so `url.<x>.insteadOf` rewrites (mirrors, tests) do not hide the GitHub name.
-import { runGit } from "./git.ts";
+import { gitIn } from "./git.ts";
 
 export interface RepoRef {
   host: string;
@@ -51,7 +51,7 @@ export function parseRemoteUrl(raw: string): RepoRef | null {
 
 /** The configured `origin` URL, or null when the repo has no origin. */
 export async function originUrl(repoPath: string): Promise<string | null> {
-  const r = await runGit(repoPath, ["config", "--get", "remote.origin.url"]);
+  const r = await gitIn(repoPath, ["config", "--get", "remote.origin.url"]);
   return r.code === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
 }
 

@@ -5,6 +5,7 @@
 import { realpathSync, type Stats, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
+import { runGit, runGitSync } from "./git.ts";
 
 /** `~`, `~/x`, `$HOME/x` and `${HOME}/x` → absolute (config files and hand-typed paths use them). */
 export function expandHome(path: string): string {
@@ -26,8 +27,8 @@ export function realOr(path: string): string {
 export function gitCommonDirSync(path: string): string | null {
   const known = cachedRepoDirs(path) ?? plainCheckoutDirs(path);
   if (known?.ok) return known.commonDir;
-  const r = Bun.spawnSync(["git", "-C", path, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "pipe", timeout: 10_000 });
-  return r.exitCode === 0 ? r.stdout.toString().trim() : null;
+  const r = runGitSync(["-C", path, "rev-parse", "--path-format=absolute", "--git-common-dir"]);
+  return r.code === 0 ? r.stdout.trim() : null;
 }
 
 export type RepoRootResult = { ok: true; root: string } | { ok: false; error: string };
@@ -36,7 +37,6 @@ export type RepoRootResult = { ok: true; root: string } | { ok: false; error: st
 export type RepoDirs = { ok: true; root: string; commonDir: string } | { ok: false; error: string };
 
 const REV_PARSE = ["rev-parse", "--path-format=absolute", "--git-common-dir", "--show-toplevel"];
-const GIT_TIMEOUT_MS = 10_000;
 
 /**
  * From `git rev-parse --git-common-dir --show-toplevel` run at `start`: the root, or that the git dir is a
@@ -58,28 +58,21 @@ function submoduleRoot(common: string, top: string | undefined, start: string, e
 
 export function repoDirsOf(path: string): RepoDirs {
   const start = realOr(path);
-  const r = Bun.spawnSync(["git", "-C", start, ...REV_PARSE], { stdout: "pipe", stderr: "pipe", timeout: GIT_TIMEOUT_MS });
-  const out = r.stdout.toString();
-  return dirsOf(start, r.exitCode ?? 1, out, (common) => {
-    const main = Bun.spawnSync(["git", "--git-dir", common, "rev-parse", "--path-format=absolute", "--show-toplevel"], { stdout: "pipe", stderr: "pipe", timeout: GIT_TIMEOUT_MS });
-    return submoduleRoot(common, out.trim().split("\n")[1], start, main.exitCode ?? 1, main.stdout.toString());
+  const r = runGitSync(["-C", start, ...REV_PARSE]);
+  return dirsOf(start, r.code, r.stdout, (common) => {
+    const main = runGitSync(["--git-dir", common, "rev-parse", "--path-format=absolute", "--show-toplevel"]);
+    return submoduleRoot(common, r.stdout.trim().split("\n")[1], start, main.code, main.stdout);
   });
-}
-
-async function gitOut(args: string[]): Promise<{ exitCode: number; out: string }> {
-  const p = Bun.spawn(["git", ...args], { stdin: "ignore", stdout: "pipe", stderr: "ignore", timeout: GIT_TIMEOUT_MS });
-  const [out, exitCode] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  return { exitCode, out };
 }
 
 /** repoDirsOf without blocking the event loop (the daemon resolves its repos this way at start). */
 export async function repoDirsOfAsync(path: string): Promise<RepoDirs> {
   const start = realOr(path);
-  const r = await gitOut(["-C", start, ...REV_PARSE]);
-  const first = dirsOf(start, r.exitCode, r.out, (common) => common);
+  const r = await runGit(["-C", start, ...REV_PARSE]);
+  const first = dirsOf(start, r.code, r.stdout, (common) => common);
   if (typeof first !== "string") return first;
-  const main = await gitOut(["--git-dir", first, "rev-parse", "--path-format=absolute", "--show-toplevel"]);
-  return submoduleRoot(first, r.out.trim().split("\n")[1], start, main.exitCode, main.out);
+  const main = await runGit(["--git-dir", first, "rev-parse", "--path-format=absolute", "--show-toplevel"]);
+  return submoduleRoot(first, r.stdout.trim().split("\n")[1], start, main.code, main.stdout);
 }
 
 // What git said of a path, kept while the .git it found stays the same (by path, device and inode):
