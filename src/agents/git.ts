@@ -1,5 +1,5 @@
 // Git queries the lifecycle needs (async, bounded): a task branch's HEAD and its merge-base.
-import type { BranchHead } from "../lifecycle/processor.ts";
+import type { BranchHead } from "../lifecycle/model.ts";
 import { runGit } from "../util/git.ts";
 
 async function git(repo: string, args: string[], timeoutMs = 5000): Promise<string | null> {

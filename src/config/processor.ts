@@ -1,5 +1,5 @@
 // The lifecycle processor's view of the daemon config.
-import type { ProcessorConfig } from "../lifecycle/processor.ts";
+import type { ProcessorConfig } from "../lifecycle/model.ts";
 import { effectiveConfig, loadRepoOverrides } from "./repo.ts";
 import type { DaemonConfig } from "./schema.ts";
 import { waveLimit } from "./wave-limit.ts";

@@ -4,7 +4,8 @@
 import { repoProcessorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
 import { ensurePullRequest, GitHub, pollPullRequests, prRetriesDue, type PrOutcome, type ReviewInstruction } from "../github/index.ts";
-import { type Action, applyPrReview, verificationStale } from "../lifecycle/processor.ts";
+import { applyPrReview, verificationStale } from "../lifecycle/processor.ts";
+import type { Action } from "../lifecycle/model.ts";
 import { setAttention } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, nowIso, writeTx } from "../store/db.ts";

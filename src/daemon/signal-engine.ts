@@ -12,7 +12,8 @@
 import { statSync } from "node:fs";
 import { linesChanged, resolveBranchHead } from "../agents/git.ts";
 import { lastMaster } from "../store/agents.ts";
-import { type BranchHead, type ProcessorConfig, type ProcessResult, processSignal } from "../lifecycle/processor.ts";
+import { processSignal } from "../lifecycle/processor.ts";
+import type { BranchHead, ProcessorConfig, ProcessResult } from "../lifecycle/model.ts";
 import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";

@@ -3,7 +3,7 @@
 // Because the list comes from the store, a restart (or a CLI transition made while the daemon was
 // busy elsewhere) needs no replay: the next reconcile pass does the right thing.
 import { mapLegacyStatus } from "./fsm.ts";
-import type { TaskSnapshot } from "./processor.ts";
+import type { TaskSnapshot } from "./model.ts";
 import type { AgentRole } from "./roles.ts";
 
 export interface ExpectedAgent {

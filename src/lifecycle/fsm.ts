@@ -1,227 +1,135 @@
 // Task lifecycle state machine (the newest generation of the table, plus `ready + mark_done`).
-// Pure: no I/O, no clock. Every switch is exhaustive with a `never` check so adding a status or an
-// event to types.ts fails to compile here until its edges are decided.
+// Pure: no I/O, no clock. The lifecycle is data — TRANSITIONS, status × event → next status and the
+// guard the processor checks before taking the edge — and `transition` only looks it up.
 import {
   EMPTY_EXECUTION,
   TASK_STATUSES,
   USER_ONLY_EVENTS,
   DAEMON_ONLY_EVENTS,
   HOLD_EVENTS,
+  FSM_EVENTS,
   type ExecutionState,
   type FsmEvent,
   type PhaseTimestampColumn,
   type TaskStatus,
 } from "./types.ts";
 
-export type TransitionResult = { ok: true; to: TaskStatus } | { ok: false; reason: string };
+/**
+ * Checks an edge needs beyond its existence, each named here and implemented by the processor
+ * (lifecycle/guards.ts), which refuses the event with the guard's reason when it fails. An event
+ * whose status the producer already wrote (pre-applied) takes no edge, so no guard runs for it.
+ */
+export const GUARDS = {
+  plan_not_given: "the task has no plan yet (a planner would replace the one the operator gave)",
+  planned: "the task has a plan that parses into waves (else: not yet planned, run plan_start first)",
+  plan_ready: "the stored plan parses into waves (implementation-ready)",
+  holdable: "a hold reason is given and the task is not on hold already",
+  held: "the task is on hold",
+} as const;
+export type GuardName = keyof typeof GUARDS;
+
+export interface Edge {
+  to: TaskStatus;
+  guard?: GuardName;
+}
+
+/**
+ * The transition table. A (status, event) pair not listed is an invalid transition. Hold events
+ * (budget_hold, resume) are self-edges: they keep the status and execution state of a task that can
+ * still have agents; finished tasks have none to hold.
+ */
+export const TRANSITIONS: Readonly<Record<TaskStatus, Readonly<Partial<Record<FsmEvent, Edge>>>>> = {
+  ready: {
+    plan_start: { to: "planning", guard: "plan_not_given" },
+    implement_start: { to: "implementing", guard: "planned" },
+    mark_done: { to: "done" },
+    cancel: { to: "cancelled" },
+    budget_hold: { to: "ready", guard: "holdable" },
+    resume: { to: "ready", guard: "held" },
+  },
+  planning: {
+    plan_start: { to: "planning" }, // restart after a crashed/interrupted planner
+    planner_finished: { to: "ready", guard: "plan_ready" }, // lands in ready (planned), never straight in implementing
+    cancel: { to: "cancelled" },
+    budget_hold: { to: "planning", guard: "holdable" },
+    resume: { to: "planning", guard: "held" },
+  },
+  implementing: {
+    implement_finished: { to: "reviewing" },
+    cancel: { to: "cancelled" },
+    budget_hold: { to: "implementing", guard: "holdable" },
+    resume: { to: "implementing", guard: "held" },
+  },
+  reviewing: {
+    review_approved: { to: "verifying" },
+    review_changes_requested: { to: "implementing" },
+    cancel: { to: "cancelled" },
+    budget_hold: { to: "reviewing", guard: "holdable" },
+    resume: { to: "reviewing", guard: "held" },
+  },
+  verifying: {
+    verify_approved: { to: "done" },
+    verify_failed: { to: "implementing" },
+    cancel: { to: "cancelled" },
+    budget_hold: { to: "verifying", guard: "holdable" },
+    resume: { to: "verifying", guard: "held" },
+  },
+  done: {
+    verification_stale: { to: "verifying" }, // the verified commit is no longer the branch head (daemon-only)
+    start_over: { to: "planning" },
+    reimplement: { to: "implementing", guard: "plan_ready" }, // resume on the existing branch
+    request_review: { to: "reviewing" }, // re-review an unmerged branch
+    cancel: { to: "cancelled" },
+  },
+  cancelled: {
+    reopen: { to: "planning" },
+  },
+};
+
+export interface TransitionRow {
+  from: TaskStatus;
+  event: FsmEvent;
+  to: TaskStatus;
+  guard: GuardName | null;
+}
+
+/** The table as rows, statuses and events in their declared order (for docs and tests). */
+export function transitionRows(): TransitionRow[] {
+  const rows: TransitionRow[] = [];
+  for (const from of TASK_STATUSES) {
+    for (const event of FSM_EVENTS) {
+      const edge = TRANSITIONS[from][event];
+      if (edge) rows.push({ from, event, to: edge.to, guard: edge.guard ?? null });
+    }
+  }
+  return rows;
+}
+
+export type TransitionResult = { ok: true; to: TaskStatus; guard: GuardName | null } | { ok: false; reason: string };
 
 /** Compile-time exhaustiveness guard for switches over string-literal unions. */
 export function assertNever(x: never): never {
   throw new Error(`unhandled value: ${String(x)}`);
 }
 
-/** The G3 table. `null` = no edge. */
-function nextStatus(status: TaskStatus, event: FsmEvent): TaskStatus | null {
-  switch (status) {
-    case "ready":
-      switch (event) {
-        case "plan_start":
-          return "planning";
-        case "implement_start":
-          return "implementing";
-        case "mark_done":
-          return "done";
-        case "cancel":
-          return "cancelled";
-        case "planner_finished":
-        case "implement_finished":
-        case "review_approved":
-        case "review_changes_requested":
-        case "verify_approved":
-        case "verify_failed":
-        case "request_review":
-        case "start_over":
-        case "reimplement":
-        case "reopen":
-        case "verification_stale":
-          return null;
-        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
-        case "resume":
-          return "ready";
-        default:
-          return assertNever(event);
-      }
-    case "planning":
-      switch (event) {
-        case "plan_start": // restart after a crashed/interrupted planner
-          return "planning";
-        case "planner_finished": // lands in ready (planned), never straight in implementing
-          return "ready";
-        case "cancel":
-          return "cancelled";
-        case "implement_start":
-        case "implement_finished":
-        case "review_approved":
-        case "review_changes_requested":
-        case "verify_approved":
-        case "verify_failed":
-        case "request_review":
-        case "start_over":
-        case "reimplement":
-        case "reopen":
-        case "mark_done":
-        case "verification_stale":
-          return null;
-        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
-        case "resume":
-          return "planning";
-        default:
-          return assertNever(event);
-      }
-    case "implementing":
-      switch (event) {
-        case "implement_finished":
-          return "reviewing";
-        case "cancel":
-          return "cancelled";
-        case "plan_start":
-        case "planner_finished":
-        case "implement_start":
-        case "review_approved":
-        case "review_changes_requested":
-        case "verify_approved":
-        case "verify_failed":
-        case "request_review":
-        case "start_over":
-        case "reimplement":
-        case "reopen":
-        case "mark_done":
-        case "verification_stale":
-          return null;
-        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
-        case "resume":
-          return "implementing";
-        default:
-          return assertNever(event);
-      }
-    case "reviewing":
-      switch (event) {
-        case "review_approved":
-          return "verifying";
-        case "review_changes_requested":
-          return "implementing";
-        case "cancel":
-          return "cancelled";
-        case "plan_start":
-        case "planner_finished":
-        case "implement_start":
-        case "implement_finished":
-        case "verify_approved":
-        case "verify_failed":
-        case "request_review":
-        case "start_over":
-        case "reimplement":
-        case "reopen":
-        case "mark_done":
-        case "verification_stale":
-          return null;
-        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
-        case "resume":
-          return "reviewing";
-        default:
-          return assertNever(event);
-      }
-    case "verifying":
-      switch (event) {
-        case "verify_approved":
-          return "done";
-        case "verify_failed":
-          return "implementing";
-        case "cancel":
-          return "cancelled";
-        case "plan_start":
-        case "planner_finished":
-        case "implement_start":
-        case "implement_finished":
-        case "review_approved":
-        case "review_changes_requested":
-        case "request_review":
-        case "start_over":
-        case "reimplement":
-        case "reopen":
-        case "mark_done":
-        case "verification_stale":
-          return null;
-        case "budget_hold": // a hold keeps the status (HOLD_EVENTS)
-        case "resume":
-          return "verifying";
-        default:
-          return assertNever(event);
-      }
-    case "done":
-      switch (event) {
-        case "verification_stale": // the verified commit is no longer the branch head (daemon-only)
-          return "verifying";
-        case "start_over":
-          return "planning";
-        case "reimplement": // resume on the existing branch
-          return "implementing";
-        case "request_review": // re-review an unmerged branch
-          return "reviewing";
-        case "cancel":
-          return "cancelled";
-        case "plan_start":
-        case "planner_finished":
-        case "implement_start":
-        case "implement_finished":
-        case "review_approved":
-        case "review_changes_requested":
-        case "verify_approved":
-        case "verify_failed":
-        case "reopen":
-        case "mark_done":
-          return null;
-        case "budget_hold": // a finished task has no agents to hold
-        case "resume":
-          return null;
-        default:
-          return assertNever(event);
-      }
-    case "cancelled":
-      switch (event) {
-        case "reopen":
-          return "planning";
-        case "plan_start":
-        case "planner_finished":
-        case "implement_start":
-        case "implement_finished":
-        case "review_approved":
-        case "review_changes_requested":
-        case "verify_approved":
-        case "verify_failed":
-        case "request_review":
-        case "start_over":
-        case "reimplement":
-        case "cancel":
-        case "mark_done":
-        case "verification_stale":
-          return null;
-        case "budget_hold": // a finished task has no agents to hold
-        case "resume":
-          return null;
-        default:
-          return assertNever(event);
-      }
-    default:
-      return assertNever(status);
-  }
+export function transition(status: TaskStatus, event: FsmEvent): TransitionResult {
+  const edge = TRANSITIONS[status][event];
+  if (edge === undefined) return { ok: false, reason: `invalid transition: "${status}" + "${event}"` };
+  return { ok: true, to: edge.to, guard: edge.guard ?? null };
 }
 
-export function transition(status: TaskStatus, event: FsmEvent): TransitionResult {
-  const to = nextStatus(status, event);
-  if (to === null) return { ok: false, reason: `invalid transition: "${status}" + "${event}"` };
-  return { ok: true, to };
+/** Each status-changing event's one target status, read off the table (a second target is a table error). */
+function eventTargets(): ReadonlyMap<FsmEvent, TaskStatus> {
+  const targets = new Map<FsmEvent, TaskStatus>();
+  for (const row of transitionRows()) {
+    if (HOLD_EVENTS.includes(row.event)) continue;
+    const seen = targets.get(row.event);
+    if (seen !== undefined && seen !== row.to) throw new Error(`transition table: ${row.event} leads to both ${seen} and ${row.to}`);
+    targets.set(row.event, row.to);
+  }
+  return targets;
 }
+const EVENT_TARGETS = eventTargets();
 
 /**
  * The single status an event leads to (every status-changing event has exactly one target in the
@@ -229,35 +137,7 @@ export function transition(status: TaskStatus, event: FsmEvent): TransitionResul
  * Used to recognise pre-applied signals whose task already sits where the event would put it.
  */
 export function eventTarget(event: FsmEvent): TaskStatus | null {
-  switch (event) {
-    case "plan_start":
-    case "start_over":
-    case "reopen":
-      return "planning";
-    case "planner_finished":
-      return "ready";
-    case "implement_start":
-    case "review_changes_requested":
-    case "verify_failed":
-    case "reimplement":
-      return "implementing";
-    case "implement_finished":
-    case "request_review":
-      return "reviewing";
-    case "review_approved":
-    case "verification_stale":
-      return "verifying";
-    case "verify_approved":
-    case "mark_done":
-      return "done";
-    case "cancel":
-      return "cancelled";
-    case "budget_hold":
-    case "resume":
-      return null;
-    default:
-      return assertNever(event);
-  }
+  return EVENT_TARGETS.get(event) ?? null;
 }
 
 const STATUS_SET: ReadonlySet<string> = new Set(TASK_STATUSES);
@@ -406,23 +286,17 @@ export function executionAfterTransition(event: FsmEvent, to: TaskStatus): Execu
   return cleared();
 }
 
-/** Timestamp column stamped on entering a status; ready/cancelled carry none. */
+/** Timestamp column stamped on entering each status; ready/cancelled carry none. */
+const PHASE_TIMESTAMP: Readonly<Record<TaskStatus, PhaseTimestampColumn | null>> = {
+  ready: null,
+  planning: "planning_at",
+  implementing: "implementing_at",
+  reviewing: "reviewing_at",
+  verifying: "verifying_at",
+  done: "done_at",
+  cancelled: null,
+};
+
 export function phaseTimestampColumn(to: TaskStatus): PhaseTimestampColumn | null {
-  switch (to) {
-    case "planning":
-      return "planning_at";
-    case "implementing":
-      return "implementing_at";
-    case "reviewing":
-      return "reviewing_at";
-    case "verifying":
-      return "verifying_at";
-    case "done":
-      return "done_at";
-    case "ready":
-    case "cancelled":
-      return null;
-    default:
-      return assertNever(to);
-  }
+  return PHASE_TIMESTAMP[to];
 }

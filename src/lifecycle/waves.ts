@@ -3,12 +3,12 @@
 // (wave_running / wave_waiting, active wave), so a daemon restart loses nothing: there is no
 // in-memory orchestrator to rebuild.
 import type { ParsedPlan } from "./plan-parser.ts";
-import type { Action, ProcessorConfig, SubtaskSnapshot, TaskUpdate } from "./processor.ts";
+import type { Action, ProcessorConfig, SubtaskSnapshot, LifecycleUpdate } from "./model.ts";
 import type { ExecutionState } from "./types.ts";
 
 export interface WaveAcc {
   notes: string[];
-  update: TaskUpdate;
+  update: LifecycleUpdate;
   actions: Action[];
 }
 

@@ -1,6 +1,7 @@
 // Commit a processor result: task update, transition audit rows, signal outcome — all inside the
 // caller's IMMEDIATE transaction, so a signal's effect and its row's terminal state land together.
-import { applyUserEvent, type BranchHead, type ProcessorConfig, type ProcessResult, type TaskSnapshot } from "../lifecycle/processor.ts";
+import { applyUserEvent } from "../lifecycle/processor.ts";
+import type { BranchHead, ProcessorConfig, ProcessResult, TaskSnapshot } from "../lifecycle/model.ts";
 import type { FsmEvent } from "../lifecycle/types.ts";
 import type { ModelPrice } from "../config/pricing.ts";
 import { taskSpend } from "./budget.ts";

@@ -6,7 +6,8 @@ import { availableParallelism } from "node:os";
 import { parseConfigText } from "../../src/config/load.ts";
 import { processorConfig } from "../../src/config/processor.ts";
 import { machineWaveLimit, waveLimit } from "../../src/config/wave-limit.ts";
-import { applyUserEvent, processSignal, type ProcessorConfig, type TaskSnapshot } from "../../src/lifecycle/processor.ts";
+import { applyUserEvent, processSignal } from "../../src/lifecycle/processor.ts";
+import type { ProcessorConfig, TaskSnapshot } from "../../src/lifecycle/model.ts";
 import { emptyPayload } from "../../src/lifecycle/signal-types.ts";
 import { Sandbox } from "../helpers/env.ts";
 

@@ -13,6 +13,9 @@ import {
   parseEventName,
   phaseTimestampColumn,
   transition,
+  transitionRows,
+  GUARDS,
+  TRANSITIONS,
 } from "../../src/lifecycle/fsm.ts";
 import { FSM_EVENTS, TASK_STATUSES, type ExecutionState, type FsmEvent, type TaskStatus } from "../../src/lifecycle/types.ts";
 
@@ -54,6 +57,25 @@ const EXPECTED: Record<string, string> = {
 };
 const HOLD = new Set(["budget_hold", "resume"]);
 
+// The edges that carry a guard (checked by the processor before it takes the edge), written out
+// independently of the table; every other edge has none.
+const EXPECTED_GUARDS: Record<string, string> = {
+  "ready+plan_start": "plan_not_given",
+  "ready+implement_start": "planned",
+  "planning+planner_finished": "plan_ready",
+  "done+reimplement": "plan_ready",
+  "ready+budget_hold": "holdable",
+  "planning+budget_hold": "holdable",
+  "implementing+budget_hold": "holdable",
+  "reviewing+budget_hold": "holdable",
+  "verifying+budget_hold": "holdable",
+  "ready+resume": "held",
+  "planning+resume": "held",
+  "implementing+resume": "held",
+  "reviewing+resume": "held",
+  "verifying+resume": "held",
+};
+
 const ALL_STATUSES = ["ready", "planning", "implementing", "reviewing", "verifying", "done", "cancelled"] as const;
 const ALL_EVENTS = [
   "plan_start",
@@ -89,7 +111,7 @@ describe("transition table", () => {
         if (want === undefined) {
           expect(r).toEqual({ ok: false, reason: `invalid transition: "${status}" + "${event}"` });
         } else {
-          expect(r).toEqual({ ok: true, to: want as TaskStatus });
+          expect(r).toEqual({ ok: true, to: want as TaskStatus, guard: (EXPECTED_GUARDS[`${status}+${event}`] ?? null) as keyof typeof GUARDS | null });
         }
       });
     }
@@ -102,12 +124,32 @@ describe("transition table", () => {
     expect(Object.keys(EXPECTED)).toHaveLength(31);
   });
 
+  test("the exported table is exactly the expected edges and guards, nothing more", () => {
+    const rows = transitionRows();
+    const edges: Record<string, string> = Object.fromEntries(rows.map((r) => [`${r.from}+${r.event}`, r.to]));
+    expect(edges).toEqual(EXPECTED);
+    const guards: Record<string, string> = Object.fromEntries(rows.flatMap((r) => (r.guard === null ? [] : [[`${r.from}+${r.event}`, r.guard]])));
+    expect(guards).toEqual(EXPECTED_GUARDS);
+    expect(rows).toHaveLength(Object.keys(EXPECTED).length);
+    // Every row comes from the record itself, and every guard named is a declared one.
+    for (const r of rows) {
+      expect(TRANSITIONS[r.from][r.event]?.to).toBe(r.to);
+      if (r.guard !== null) expect(Object.keys(GUARDS)).toContain(r.guard);
+    }
+    expect(new Set<string>(rows.flatMap((r) => (r.guard === null ? [] : [r.guard])))).toEqual(new Set<string>(Object.keys(GUARDS)));
+  });
+
   test("eventTarget agrees with every edge of the table", () => {
+    for (const row of transitionRows()) {
+      // Hold events have no single target: they keep whatever status the task has.
+      expect(eventTarget(row.event)).toBe(HOLD.has(row.event) ? null : row.to);
+    }
     for (const [key, to] of Object.entries(EXPECTED)) {
       const event = key.split("+")[1] as FsmEvent;
-      // Hold events have no single target: they keep whatever status the task has.
       expect(eventTarget(event)).toBe(HOLD.has(event) ? null : (to as TaskStatus));
     }
+    // Every status-changing event has an edge, so a target.
+    for (const e of ALL_EVENTS) if (!HOLD.has(e)) expect(eventTarget(e)).not.toBeNull();
   });
 });
 

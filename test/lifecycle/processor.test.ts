@@ -1,17 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import {
-  applyUserEvent,
-  NOOP_REASONS,
-  processEvent,
-  processSignal,
-  type BranchHead,
-  type ProcessorConfig,
-  type ProcessResult,
-  type TaskSnapshot,
-  verificationStale,
-  holdTask,
-  releaseRaisedHold,
-} from "../../src/lifecycle/processor.ts";
+import { applyUserEvent, processEvent, processSignal, verificationStale, holdTask, releaseRaisedHold } from "../../src/lifecycle/processor.ts";
+import { NOOP_REASONS, type BranchHead, type ProcessorConfig, type ProcessResult, type TaskSnapshot } from "../../src/lifecycle/model.ts";
 import { emptyPayload, type DecodedPayload } from "../../src/lifecycle/signal-types.ts";
 import type { SignalType, TaskStatus } from "../../src/lifecycle/types.ts";
 

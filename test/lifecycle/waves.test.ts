@@ -1,7 +1,8 @@
 // Wave orchestration through the pure processor: architect → waves (parallel, capped) → review,
 // failures waiting for a decision, retries and jumps. State is only subtasks + execution state.
 import { describe, expect, test } from "bun:test";
-import { failWaveTask, type ProcessorConfig, type ProcessResult, processSignal, applyUserEvent, type TaskSnapshot } from "../../src/lifecycle/processor.ts";
+import { failWaveTask, processSignal, applyUserEvent } from "../../src/lifecycle/processor.ts";
+import type { ProcessorConfig, ProcessResult, TaskSnapshot } from "../../src/lifecycle/model.ts";
 import { emptyPayload } from "../../src/lifecycle/signal-types.ts";
 import type { SignalType } from "../../src/lifecycle/types.ts";
 

@@ -1,7 +1,8 @@
 // The budget hold through the FSM/processor path: commitResult persists it with its audit rows, and the
 // operator's resume (applyOperatorEvent) lifts it with a fresh allowance from the stored spend.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { holdTask, releaseRaisedHold, type ProcessorConfig } from "../../src/lifecycle/processor.ts";
+import { holdTask, releaseRaisedHold } from "../../src/lifecycle/processor.ts";
+import type { ProcessorConfig } from "../../src/lifecycle/model.ts";
 import { insertAgent, getAttention, setAttention } from "../../src/store/agents.ts";
 import { listAudit } from "../../src/store/audit.ts";
 import { holdOf } from "../../src/store/budget.ts";
