@@ -13,7 +13,7 @@ export function openCliStore(): Db {
   return openStore(storePath());
 }
 
-export interface RepoRef {
+export interface ProjectRepo {
   project: string;
   path: string;
 }
@@ -22,7 +22,7 @@ export interface RepoRef {
  * `--repo` (any path inside a repo or worktree) or the current directory → the main repo root and its
  * project key (by real path, from the store: never a basename match with another repository).
  */
-export function resolveRepo(flag: string | undefined): RepoRef {
+export function resolveRepo(flag: string | undefined): ProjectRepo {
   const start = resolve(flag && flag.length > 0 ? flag : process.cwd());
   if (!existsSync(start)) fail(`--repo path does not exist: ${start}`);
   // An agent knows its repo: the daemon's own resolution, whatever git says from a worktree of a
@@ -76,7 +76,7 @@ export const repoArg = {
  * Commands that start work (create, transition, plan, emit) in a repo the running daemon does not watch
  * would wait forever for agents: say so on stderr (exit status unchanged). Silent when no daemon runs.
  */
-export async function warnIfUnwatched(repo: RepoRef): Promise<void> {
+export async function warnIfUnwatched(repo: ProjectRepo): Promise<void> {
   try {
     const { daemonClient } = await import("../daemon/client.ts");
     const { clientSocketPath } = await import("./_util.ts");

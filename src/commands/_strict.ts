@@ -4,7 +4,7 @@
 import type { ArgsDef, CommandDef, Resolvable } from "citty";
 import { nearest } from "../util/levenshtein.ts";
 
-type AnyCommand = CommandDef<ArgsDef>;
+export type AnyCommand = CommandDef<ArgsDef>;
 
 async function resolve<T>(v: Resolvable<T> | undefined): Promise<T | undefined> {
   return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;

@@ -5,10 +5,11 @@ import { HARNESSES } from "../agents/harness/index.ts";
 import { agentVisibleEnv } from "../agents/private-env.ts";
 import { cliUses } from "../doctor/agents.ts";
 import { type DaemonView, envNames, type Readiness } from "../doctor/daemon-view.ts";
+import { myUid } from "../util/process.ts";
 import type { Daemon } from "./daemon.ts";
 
 export async function daemonView(d: Daemon): Promise<DaemonView> {
-  const uid = typeof process.getuid === "function" ? process.getuid() : -1;
+  const uid = myUid();
   // What agents get: the daemon's environment without the variables kept from them.
   const env: Record<string, string | undefined> = agentVisibleEnv(process.env);
   const clis: Record<string, Readiness> = {};

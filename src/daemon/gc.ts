@@ -14,7 +14,7 @@ import { classifyIgnored, listShort } from "./gc-ignored.ts";
 import { liveAgentByTitle } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
-import { agentTitlesOf, pruneHistory, reclaimSpace, retentionCutoff, storeSize, taskAtRest, tasksFinishedBefore } from "../store/retention.ts";
+import { agentTitlesOf, DAY_MS, pruneHistory, reclaimSpace, retentionCutoff, storeSize, taskAtRest, tasksFinishedBefore } from "../store/retention.ts";
 import { pendingProjects } from "../store/signals.ts";
 import { promptFileOf, runDirOf } from "./agent-runner.ts";
 import { LOG_ROTATE_BYTES } from "./daemonize.ts";
@@ -22,7 +22,6 @@ import type { Logger } from "./log.ts";
 import type { StoreMetricsReader } from "./metrics.ts";
 import type { RepoEntry } from "./repos.ts";
 
-const DAY_MS = 86_400_000;
 
 export interface GcRunOptions {
   dryRun: boolean;

@@ -3,7 +3,7 @@
 // runs off the scan loop (async, bounded by the client); nothing here can crash or stall it.
 import { repoProcessorConfig } from "../config/processor.ts";
 import { effectiveConfig, loadRepoOverrides } from "../config/repo.ts";
-import { ensurePullRequest, GitHub, pollPullRequests, prRetriesDue, type PrOutcome, type ReviewInstruction } from "../github/index.ts";
+import { ensurePullRequest, GitHub, MONITORED_STATUSES, pollPullRequests, prRetriesDue, type PrOutcome, type ReviewInstruction } from "../github/index.ts";
 import { applyPrReview, verificationStale } from "../lifecycle/processor.ts";
 import type { Action } from "../lifecycle/model.ts";
 import { setAttention } from "../store/agents.ts";
@@ -176,7 +176,7 @@ export class GitHubWorker {
       const tasks = this.d.registry.list().flatMap((repo) => {
         if (repo.problem) return [];
         const eff = effectiveConfig(cfg, loadRepoOverrides(repo.path).overrides);
-        return tasksWithOpenPr(this.d.db, repo.project, ["done", "reviewing", "verifying"])
+        return tasksWithOpenPr(this.d.db, repo.project, MONITORED_STATUSES)
           .map((task) => ({ task, repo: repo.path, autoReviewFix: eff.auto_review_fix, maxReviewFixCycles: eff.max_review_fix_cycles }));
       });
       if (tasks.length > 0) {

@@ -17,7 +17,7 @@
 import { type Db, writeTx } from "./db.ts";
 
 export const RETENTION_BATCH = 500;
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 export interface PruneOptions {
   /** [retention] days; 0 = keep forever (nothing is pruned). */

@@ -3,6 +3,7 @@
 import { formatCost } from "../../api/usage.ts";
 import type { StatusResponse } from "../../daemon/daemon.ts";
 import { describeWaveLimit } from "../../config/wave-limit.ts";
+import { ACTIVE_STATUSES } from "../../lifecycle/types.ts";
 
 export function fmtDuration(sec: number): string {
   const s = Math.max(0, Math.floor(sec));
@@ -29,7 +30,7 @@ export function renderStatus(s: StatusResponse, opts: { color: boolean; now: num
     lines.push(`  - ${paint("1", r.project)} (${r.path}) [${r.active_plans} active plan${r.active_plans === 1 ? "" : "s"}]${states ? ` ${states}` : ""}${r.state === "claiming" ? `  ${paint("2", "(claiming: checking the repository)")}` : ""}${r.problem ? `  ${paint("31", `! ${r.problem}`)}` : ""}`);
     for (const w of r.warnings ?? []) lines.push(`      ${paint("33", `! ${w}`)}`);
     const tasks = r.tasks ?? [];
-    const active = tasks.filter((t) => ["planning", "implementing", "reviewing", "verifying"].includes(t.status));
+    const active = tasks.filter((t) => (ACTIVE_STATUSES as readonly string[]).includes(t.status));
     if (active.length > 0) {
       const rows = [["TASK", "STATUS", "PHASE", "SPEND", "AGENTS"]];
       for (const t of active) {
