@@ -5,7 +5,7 @@
 // An event goes: source checks → the transition table (fsm.ts) → the edge's guard (guards.ts) → the
 // event's handler (event-handlers.ts), which takes the edge and lists the reactions. Wave signals go
 // to their own handlers (wave-signals.ts). This file holds the entry points.
-import { assertNever, eventTarget, isDaemonOnly, isUserOnly, isWavePhase, mapLegacyStatus, transition } from "./fsm.ts";
+import { assertNever, eventTarget, isDaemonOnly, isUserOnly, isWavePhase, mapLegacyStatus, transition, type GuardName } from "./fsm.ts";
 import { parsePlan, type ParsePlanResult } from "./plan-parser.ts";
 import { settleWaveTask } from "./waves.ts";
 import { GUARD_CHECKS } from "./guards.ts";
@@ -16,7 +16,7 @@ import { done, failed, newAcc, step, takeEdge } from "./outcome.ts";
 import { emptyPayload } from "./signal-types.ts";
 import type { Spend } from "./budget.ts";
 import { NOOP_REASONS, type BranchHead, type EventContext, type EventInput, type ProcessInput, type ProcessorConfig, type ProcessResult, type TaskSnapshot } from "./model.ts";
-import type { FsmEvent } from "./types.ts";
+import type { FsmEvent, TaskStatus } from "./types.ts";
 
 export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessResult {
   const { task, event, payload, source, now } = input;
@@ -30,6 +30,18 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
   const preApplied = payload.fsmApplied && eventTarget(event) !== null && status === eventTarget(event);
   if (preApplied) acc.notes.push(`pre-applied ${event}: task already ${status}`);
 
+  // The edge the event takes: none when pre-applied (the status is already where it leads).
+  let edge: { to: TaskStatus; guard: GuardName | null } | null = null;
+  if (!preApplied) {
+    // Wave orchestration owns implementing → reviewing while waves run.
+    if (event === "implement_finished" && source === "agent" && isWavePhase(task.execution.phase)) {
+      return { outcome: "done", result: NOOP_REASONS.implementFinishedSuppressed, transitions: [], update: {}, actions: [] };
+    }
+    if ((event === "verify_approved" || event === "verify_failed") && status !== "verifying") return failed(NOOP_REASONS.outsideVerifying);
+    const t = transition(status, event);
+    if (!t.ok) return failed(t.reason);
+    edge = t;
+  }
   let plan: ParsePlanResult | null = null;
   const c: EventContext = {
     input,
@@ -38,22 +50,14 @@ export function processEvent(input: EventInput, cfg: ProcessorConfig): ProcessRe
     cfg,
     acc,
     preApplied,
-    enter: () => {},
+    enter: (origin) => {
+      if (edge !== null) takeEdge(acc, status, event, edge.to, now, origin);
+    },
     plan: () => (plan ??= parsePlan(task.content)),
   };
-  if (!preApplied) {
-    // Wave orchestration owns implementing → reviewing while waves run.
-    if (event === "implement_finished" && source === "agent" && isWavePhase(task.execution.phase)) {
-      return { outcome: "done", result: NOOP_REASONS.implementFinishedSuppressed, transitions: [], update: {}, actions: [] };
-    }
-    if ((event === "verify_approved" || event === "verify_failed") && status !== "verifying") return failed(NOOP_REASONS.outsideVerifying);
-    const edge = transition(status, event);
-    if (!edge.ok) return failed(edge.reason);
-    if (edge.guard !== null) {
-      const refusal = GUARD_CHECKS[edge.guard](c);
-      if (refusal !== null) return failed(refusal);
-    }
-    c.enter = (origin) => takeEdge(acc, status, event, edge.to, now, origin);
+  if (edge?.guard) {
+    const refusal = GUARD_CHECKS[edge.guard](c);
+    if (refusal !== null) return failed(refusal);
   }
   return EVENT_HANDLERS[event](c);
 }
