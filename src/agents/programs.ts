@@ -2,22 +2,13 @@
 // Pure: no fs, no env reads. The caller loads daemon.toml / <repo>/.kasmos/config.toml, writes the
 // prompt file, sets KASMOS_PROMPT_FILE and spawns the argv directly (never through a shell).
 import { harnessFor } from "./harness/index.ts";
-import type { Harness, HarnessCommand } from "./harness/types.ts";
+import type { AgentProfile, Harness, HarnessCommand } from "./harness/types.ts";
 import type { AgentRole } from "../lifecycle/roles.ts";
+
+export type { AgentProfile } from "./harness/types.ts";
 
 // Profiles are per role: the role list travels with them.
 export { AGENT_ROLES, type AgentRole } from "../lifecycle/roles.ts";
-
-export interface AgentProfile {
-  /** Program name or path; may carry arguments (`"npx -y opencode-ai"`), split shell-like by buildCommand. */
-  program: string;
-  /** Extra arguments, placed after the adapter's own flags and before the prompt. */
-  flags: string[];
-  /** Model name, "" = the program's own default. */
-  model: string;
-  /** Start the agent without permission prompts (it runs unattended). */
-  skipPermissions: boolean;
-}
 
 /** `[agents.<role>]` tables plus the top-level `default_program`, as read from one config file. */
 export type AgentProfilesConfig = Partial<Record<AgentRole, Partial<AgentProfile>>> & { default_program?: string };

@@ -1,72 +1,11 @@
 // Reading what an agent is doing (pure): its CLI's hook events, its pane text, and the reminder kasmos
 // types into an agent that ended its turn without its signal.
-import { isCodexTitleRequest } from "./harness/codex.ts";
-import type { AgentActivity, Dialog, Harness, HarnessName } from "./harness/types.ts";
+import { harnessOf } from "./harness/index.ts";
+import type { ActivityReading, Dialog, Harness } from "./harness/types.ts";
 
-export interface ActivityReading {
-  activity: AgentActivity;
-  /** The CLI's own words (a permission prompt's message, …). */
-  note: string;
-}
-
-function str(v: unknown): string {
-  return typeof v === "string" ? v : "";
-}
-
-/**
- * A hook event → the agent's activity; null = an event that says nothing about it.
- * - claude: SessionStart/UserPromptSubmit/PreToolUse → working, Stop → idle (turn ended),
- *   Notification permission_prompt (or any other needing a person) → waiting, idle_prompt → idle,
- *   SessionEnd → ended.
- * - codex: notify {type: "agent-turn-complete"} → idle.
- * - opencode / generic (plugins or wrappers calling `kasmos agent hook`): working, idle, waiting, ended by name.
- */
-export function activityFromEvent(cli: HarnessName, event: string, payload: Record<string, unknown>): ActivityReading | null {
-  switch (cli) {
-    case "claude":
-      switch (event) {
-        case "SessionStart":
-        case "UserPromptSubmit":
-        case "PreToolUse":
-          return { activity: "working", note: "" };
-        case "Stop":
-          return { activity: "idle", note: "" };
-        case "SessionEnd":
-          return { activity: "ended", note: str(payload.reason) };
-        case "Notification": {
-          const type = str(payload.notification_type);
-          const message = str(payload.message);
-          if (type === "idle_prompt") return { activity: "idle", note: message };
-          if (type === "auth_success") return null;
-          return { activity: "waiting", note: message || type || "Claude Code needs your attention" };
-        }
-        default:
-          return null;
-      }
-    case "codex": {
-      const type = str(payload.type);
-      // codex also notifies for its own side request that names the thread (title generation).
-      if (isCodexTitleRequest(payload)) return null;
-      if (event === "notify" && (type === "agent-turn-complete" || type === "")) return { activity: "idle", note: str(payload["last-assistant-message"]).slice(0, 500) };
-      if (type === "approval-requested") return { activity: "waiting", note: "codex asks for approval" };
-      return null;
-    }
-    case "opencode":
-    case "generic":
-      switch (event) {
-        case "working":
-        case "idle":
-        case "waiting":
-        case "ended":
-          return { activity: event, note: str(payload.message) };
-        default:
-          return null;
-      }
-    default: {
-      const never: never = cli;
-      return never;
-    }
-  }
+/** A hook report of the CLI named `cli` → the agent's activity, as that CLI's harness reads it; null = says nothing about it. */
+export function activityFromEvent(cli: string, event: string, payload: Record<string, unknown>): ActivityReading | null {
+  return harnessOf(cli).activityFromEvent(event, payload);
 }
 
 /** The last `n` non-empty lines of a pane, without tmux's "Pane is dead" notice. */

@@ -8,7 +8,7 @@ import { type AgentRow, agentById, setTranscript } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
 import { type Db, writeTx } from "../store/db.ts";
 import { cursorOf, setAgentUsage, usageOfAgent } from "../store/usage.ts";
-import { HARNESSES } from "./harness/index.ts";
+import { harnessOf } from "./harness/index.ts";
 import type { Harness } from "./harness/types.ts";
 import { RecordRefused, rootsAndRealRoots, withinRoots } from "./record-file.ts";
 
@@ -30,7 +30,7 @@ export interface CollectorDeps {
 }
 
 export function harnessOfAgent(a: AgentRow): Harness {
-  return HARNESSES[a.harness as keyof typeof HARNESSES] ?? HARNESSES.generic;
+  return harnessOf(a.harness);
 }
 
 export class UsageCollector {

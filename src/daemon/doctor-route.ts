@@ -1,7 +1,7 @@
 // GET /v1/doctor: what `kas doctor` needs to judge the environment agents really get — the daemon's.
 // Variable names only, never values; each agent CLI's gates run here, in this process's environment.
 import type { Hono } from "hono";
-import { HARNESSES } from "../agents/harness/index.ts";
+import { harnessOf } from "../agents/harness/index.ts";
 import { agentVisibleEnv } from "../agents/private-env.ts";
 import { cliUses } from "../doctor/agents.ts";
 import { type DaemonView, envNames, type Readiness } from "../doctor/daemon-view.ts";
@@ -16,7 +16,7 @@ export async function daemonView(d: Daemon): Promise<DaemonView> {
   for (const [name, e] of cliUses(d.config)) {
     try {
       // No folders: the gates only (nothing is trusted or written for a question).
-      const pre = await HARNESSES[name].preflight({ folders: [], skipPermissions: e.skip, env, isRoot: uid === 0, executable: e.path });
+      const pre = await harnessOf(name).preflight({ folders: [], skipPermissions: e.skip, env, isRoot: uid === 0, executable: e.path });
       clis[name] = pre.ok ? { ok: true } : { ok: false, reason: pre.refusal.reason, fix: pre.refusal.fix };
     } catch (err) {
       clis[name] = { ok: false, reason: (err as Error).message, fix: "fix the file named above" };

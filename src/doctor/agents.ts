@@ -3,9 +3,8 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
-import { HARNESSES, harnessNameFor } from "../agents/harness/index.ts";
+import { harnessNameFor, harnessOf } from "../agents/harness/index.ts";
 import { agentVisibleEnv } from "../agents/private-env.ts";
-import type { HarnessName } from "../agents/harness/types.ts";
 import { parseVersion, versionAtLeast } from "../agents/harness/util.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { type CheckResult, type ConfigOutcome, pass, problem, runTool } from "./common.ts";
@@ -114,7 +113,7 @@ export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | 
   const where = view ? ` (the daemon's environment, pid ${view.pid})` : " (this shell's environment: no daemon running)";
   const out: CheckResult[] = [];
   for (const [name, e] of byCli) {
-    const h = HARNESSES[name];
+    const h = harnessOf(name);
     const check = `cli ${name}`;
     const v = runTool([e.path, "--version"], 15_000);
     const version = v && v.code === 0 ? parseVersion(v.stdout) : null;
@@ -160,9 +159,9 @@ export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | 
 }
 
 /** The agent CLIs (with a harness) the config's roles resolve to, with their roles and skip_permissions. */
-export function cliUses(cfg: LoadedConfig["config"]): Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }> {
+export function cliUses(cfg: LoadedConfig["config"]): Map<string, { path: string; roles: AgentRole[]; skip: boolean }> {
   const scope: AgentScope = { daemon: profilesFromConfig(cfg.agents, cfg.default_program) };
-  const byCli = new Map<HarnessName, { path: string; roles: AgentRole[]; skip: boolean }>();
+  const byCli = new Map<string, { path: string; roles: AgentRole[]; skip: boolean }>();
   for (const role of AGENT_ROLES) {
     const profile = resolveProfile(role, scope);
     const r = resolveAgentExecutable(profile);

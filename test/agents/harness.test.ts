@@ -7,7 +7,7 @@ import { parseTOML } from "confbox";
 import { claude } from "../../src/agents/harness/claude.ts";
 import { codex } from "../../src/agents/harness/codex.ts";
 import { updateJsonFile, withFileLock } from "../../src/agents/harness/config-file.ts";
-import { HARNESSES, harnessNameFor } from "../../src/agents/harness/index.ts";
+import { harnessNameFor, harnessNames, harnessOf } from "../../src/agents/harness/index.ts";
 import type { PreflightContext } from "../../src/agents/harness/types.ts";
 import { untrustFolders, withoutCodexTrust } from "../../src/agents/harness/untrust.ts";
 import { activityFromEvent, finishCommands, firstMeaningfulLine, lastLinesOf, lastPaneLines, matchDialog, nudgeText, screenQuote } from "../../src/agents/supervise.ts";
@@ -174,9 +174,9 @@ describe("codex preflight", () => {
   test("opencode: a provider option {env:NAME} needs NAME", async () => {
     mkdirSync(join(home, ".config", "opencode"), { recursive: true });
     writeFileSync(join(home, ".config", "opencode", "opencode.json"), JSON.stringify({ provider: { loopback: { npm: "@ai-sdk/openai-compatible", options: { baseURL: "http://127.0.0.1:9/v1", apiKey: "{env:LOOP_KEY}" } } } }));
-    const r = await HARNESSES.opencode.preflight(ctx({ env: { HOME: home }, executable: "/usr/bin/opencode" }));
+    const r = await harnessOf("opencode").preflight(ctx({ env: { HOME: home }, executable: "/usr/bin/opencode" }));
     expect(!r.ok && r.refusal.reason).toContain("reads {env:LOOP_KEY} but LOOP_KEY is not set");
-    expect((await HARNESSES.opencode.preflight(ctx({ env: { HOME: home, LOOP_KEY: "k" }, executable: "/usr/bin/opencode" }))).ok).toBe(true);
+    expect((await harnessOf("opencode").preflight(ctx({ env: { HOME: home, LOOP_KEY: "k" }, executable: "/usr/bin/opencode" }))).ok).toBe(true);
   });
 
   test("a folder the user marked untrusted is not overridden", async () => {
@@ -192,7 +192,7 @@ describe("harness selection", () => {
     expect(harnessNameFor("codex")).toBe("codex");
     expect(harnessNameFor("OpenCode.exe")).toBe("opencode");
     expect(harnessNameFor("aider")).toBe("generic");
-    expect(Object.keys(HARNESSES).sort()).toEqual(["claude", "codex", "generic", "opencode"]);
+    expect(harnessNames().sort()).toEqual(["claude", "codex", "generic", "opencode"]);
   });
 });
 
@@ -221,7 +221,7 @@ describe("supervision readers", () => {
     expect(matchDialog(claude, "Quick safety check: Is this a project you created or one you trust?\n ❯ 1. Yes, I trust this folder\n   2. No, exit")?.kind).toBe("trust");
     expect(matchDialog(claude, "WARNING: Claude Code running in Bypass Permissions mode\n❯ 1. No, exit\n  2. Yes, I accept")?.kind).toBe("disclaimer");
     expect(matchDialog(claude, "all good, working")).toBeNull();
-    expect(matchDialog(HARNESSES.generic, "Do you want to proceed?")).toBeNull();
+    expect(matchDialog(harnessOf("generic"), "Do you want to proceed?")).toBeNull();
   });
 
   test("the nudge names the prompt's exact signal command", () => {
@@ -249,8 +249,8 @@ describe("fatal error screens", () => {
   test("Claude Code's and opencode's fatal errors are recognised", () => {
     expect(matchDialog(claude, "> do it\n  ⎿  API Error: 401 {\"type\":\"error\",\"error\":{\"type\":\"authentication_error\"}}\n")?.kind).toBe("error");
     expect(matchDialog(claude, "Credit balance is too low · Add funds\n")?.kind).toBe("error");
-    expect(matchDialog(HARNESSES.opencode, "Error: Failed to initialize provider \"loopback\". Check credentials and configuration.\n")?.kind).toBe("error");
-    expect(matchDialog(HARNESSES.opencode, "┃  Thinking…\n")).toBeNull();
+    expect(matchDialog(harnessOf("opencode"), "Error: Failed to initialize provider \"loopback\". Check credentials and configuration.\n")?.kind).toBe("error");
+    expect(matchDialog(harnessOf("opencode"), "┃  Thinking…\n")).toBeNull();
   });
 
   test("capture --lines N counts lines that say something: blank runs are squeezed, the error above them shows", () => {

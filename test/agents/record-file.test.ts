@@ -5,7 +5,7 @@ import { Database } from "bun:sqlite";
 import { appendFileSync, chownSync, linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readOpencodeSession } from "../../src/agents/opencode-usage.ts";
+import { readOpencodeSession } from "../../src/agents/harness/opencode.ts";
 import { MAX_READ, MAX_RECORD_BYTES, openRecord, readNewLines, RecordRefused, withinRoots } from "../../src/agents/record-file.ts";
 
 let dir: string;

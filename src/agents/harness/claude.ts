@@ -15,11 +15,15 @@
 //   Anthropic: a custom ANTHROPIC_BASE_URL makes it ask for every action.
 // - `--settings <file>` adds settings (hooks) for one run without touching the user's files; hooks get
 //   a JSON object on stdin (hook_event_name, session_id, transcript_path, cwd, notification_type, …).
+// - Its session transcript (JSONL under its projects folder) has one line per content block, each
+//   carrying its message's full usage: counted once per message id.
 import { join } from "node:path";
-import { readClaudeTranscript } from "../usage.ts";
+import { readNewLines } from "../record-file.ts";
+import { addTotals, cloneUsage, noteRejected, type UsageByModel, type UsageCursor, type UsageRead } from "../usage.ts";
+import { ClaudeMessageUsage, checkUsage } from "../usage-values.ts";
 import { childObject, readJsonObject, updateJsonFile } from "./config-file.ts";
-import type { Harness, PreflightContext, PreflightResult } from "./types.ts";
-import { agentHome, shellLine } from "./util.ts";
+import type { ActivityReading, Harness, PreflightContext, PreflightResult } from "./types.ts";
+import { agentHome, hookArgv, payloadString, shellLine } from "./util.ts";
 
 /** The hook events kasmos listens to. */
 export const CLAUDE_HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "Notification", "SessionEnd"] as const;
@@ -125,12 +129,76 @@ export async function claudePreflight(ctx: PreflightContext): Promise<PreflightR
   return { ok: true, notes: trusted.map((f) => `trusted ${f} for Claude Code`) };
 }
 
-export const claude: Harness = {
+/** Claude Code lines: assistant lines' message.usage, once per message id, added to `prev`. */
+export function parseClaudeLines(lines: readonly string[], cursor: UsageCursor, prev: UsageByModel): { totals: UsageByModel; lastId: string; rejected: string[] } {
+  const totals = cloneUsage(prev);
+  const rejected: string[] = [];
+  let lastId = cursor.lastId;
+  for (const line of lines) {
+    if (!line.includes('"assistant"')) continue;
+    let d: { type?: unknown; message?: { id?: unknown; model?: unknown; usage?: unknown } };
+    try {
+      d = JSON.parse(line) as typeof d;
+    } catch {
+      continue;
+    }
+    const m = d.message;
+    if (d.type !== "assistant" || !m?.usage) continue;
+    const id = typeof m.id === "string" ? m.id : "";
+    if (id !== "" && id === lastId) continue; // another content block of the message just counted
+    lastId = id;
+    const model = typeof m.model === "string" && m.model !== "" ? m.model : "unknown";
+    if (model === "<synthetic>") continue; // Claude Code's own placeholder messages, no API call
+    const u = checkUsage(ClaudeMessageUsage, m.usage);
+    if (!u.ok) {
+      noteRejected(rejected, `message ${id || "(no id)"}: ${u.why}`);
+      continue;
+    }
+    addTotals(totals, model, { input: u.value.input_tokens ?? 0, output: u.value.output_tokens ?? 0, cacheWrite: u.value.cache_creation_input_tokens ?? 0, cacheRead: u.value.cache_read_input_tokens ?? 0 });
+  }
+  return { totals, lastId, rejected };
+}
+
+/** Claude Code's transcript (inside `roots`, Claude's projects folder): new lines since `cursor`, added to `prev`. */
+export async function readClaudeTranscript(file: string, cursor: UsageCursor, prev: UsageByModel, roots: readonly string[]): Promise<UsageRead> {
+  const { lines, offset, capped } = await readNewLines(file, cursor.offset, roots);
+  const r = parseClaudeLines(lines, cursor, prev);
+  return { totals: r.totals, cursor: { offset, lastId: r.lastId }, rejected: r.rejected, capped };
+}
+
+/**
+ * A hook report → the agent's activity: SessionStart/UserPromptSubmit/PreToolUse → working, Stop →
+ * idle (turn ended), Notification permission_prompt (or any other needing a person) → waiting,
+ * idle_prompt → idle, SessionEnd → ended.
+ */
+export function claudeActivity(event: string, payload: Record<string, unknown>): ActivityReading | null {
+  switch (event) {
+    case "SessionStart":
+    case "UserPromptSubmit":
+    case "PreToolUse":
+      return { activity: "working", note: "" };
+    case "Stop":
+      return { activity: "idle", note: "" };
+    case "SessionEnd":
+      return { activity: "ended", note: payloadString(payload.reason) };
+    case "Notification": {
+      const type = payloadString(payload.notification_type);
+      const message = payloadString(payload.message);
+      if (type === "idle_prompt") return { activity: "idle", note: message };
+      if (type === "auth_success") return null;
+      return { activity: "waiting", note: message || type || "Claude Code needs your attention" };
+    }
+    default:
+      return null;
+  }
+}
+
+export const claude: Harness<"claude"> = {
   name: "claude",
   minVersion: "2.1.0",
   reportsTurns: true,
   command({ words, profile, pointer, hookCommand, runDir }) {
-    const hook = (event: string) => [{ hooks: [{ type: "command", command: shellLine([...hookCommand, "--cli", "claude", "--event", event]), timeout: 10 }] }];
+    const hook = (event: string) => [{ hooks: [{ type: "command", command: shellLine(hookArgv(hookCommand, "claude", event)), timeout: 10 }] }];
     const hooks: Record<string, unknown> = {};
     for (const e of CLAUDE_HOOK_EVENTS) hooks[e] = hook(e);
     const settings = join(runDir, "claude-settings.json");
@@ -148,6 +216,7 @@ export const claude: Harness = {
       files: { "claude-settings.json": `${JSON.stringify({ hooks }, null, 2)}\n` },
     };
   },
+  activityFromEvent: claudeActivity,
   preflight: claudePreflight,
   // The hooks give transcript_path; each assistant line carries message.usage (once per message id).
   readUsage: async (ctx, cursor, prev) => (ctx.transcript ? readClaudeTranscript(ctx.transcript, cursor, prev, ctx.roots) : null),

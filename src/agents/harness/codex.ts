@@ -12,14 +12,19 @@
 // - The shell tool's environment comes from a login-shell snapshot (/etc/profile resets PATH): prompts name
 //   kasmos by absolute path. Other variables (KASMOS_*) survive.
 // - notify also fires for its title-generation side request ("Generate a concise …"): ignored.
+// - Its session rollout ($CODEX_HOME/sessions/…/rollout-<time>-<thread-id>.jsonl) holds cumulative
+//   token_count events: the last one is the total.
 import { AGENT_PRIVATE_ENV } from "../private-env.ts";
 import { readFileSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseTOML } from "confbox";
-import { findCodexRollout, readCodexRollout } from "../usage.ts";
+import { readNewLines } from "../record-file.ts";
+import { noteRejected, type UsageByModel, type UsageCursor, type UsageRead } from "../usage.ts";
+import { checkUsage, CodexTotalUsage, type TokenTotals } from "../usage-values.ts";
 import { ConfigFileError, withFileLock, writeAtomic } from "./config-file.ts";
-import type { Harness, PreflightContext, PreflightResult } from "./types.ts";
-import { agentHome } from "./util.ts";
+import type { ActivityReading, Harness, PreflightContext, PreflightResult } from "./types.ts";
+import { agentHome, hookArgv, payloadString } from "./util.ts";
 
 /** codex's own side request that names a thread ("Generate a concise … title"): not the agent's turn. */
 export function isCodexTitleRequest(payload: Record<string, unknown>): boolean {
@@ -129,7 +134,72 @@ export async function codexPreflight(ctx: PreflightContext): Promise<PreflightRe
   return { ok: true, notes: trusted.map((f) => `trusted ${f} for codex`) };
 }
 
-export const codex: Harness = {
+/**
+ * codex lines: the rollout's token_count events are cumulative (`info.total_token_usage`, whose
+ * input_tokens include the cached ones): the newest is the session's total. The model comes from turn_context.
+ */
+export function parseCodexLines(lines: readonly string[], cursor: UsageCursor, prev: UsageByModel): { totals: UsageByModel; model: string; rejected: string[] } {
+  let model = cursor.lastId || Object.keys(prev)[0] || "unknown";
+  let latest: TokenTotals | null = null;
+  const rejected: string[] = [];
+  for (const line of lines) {
+    if (!line.includes("token_count") && !line.includes("turn_context")) continue;
+    let d: { type?: unknown; payload?: { type?: unknown; model?: unknown; info?: { total_token_usage?: unknown } | null } };
+    try {
+      d = JSON.parse(line) as typeof d;
+    } catch {
+      continue;
+    }
+    if (d.type === "turn_context" && typeof d.payload?.model === "string") model = d.payload.model;
+    const raw = d.payload?.type === "token_count" ? d.payload.info?.total_token_usage : undefined;
+    if (!raw) continue;
+    const t = checkUsage(CodexTotalUsage, raw);
+    if (!t.ok) {
+      noteRejected(rejected, `token_count: ${t.why}`);
+      continue;
+    }
+    const cached = t.value.cached_input_tokens ?? 0;
+    latest = { input: Math.max(0, (t.value.input_tokens ?? 0) - cached), output: t.value.output_tokens ?? 0, cacheWrite: t.value.cache_write_input_tokens ?? 0, cacheRead: cached };
+  }
+  return { totals: latest === null ? prev : { [model]: latest }, model, rejected };
+}
+
+/** codex's rollout (inside `roots`, codex's sessions folder): the newest cumulative total. */
+export async function readCodexRollout(file: string, cursor: UsageCursor, prev: UsageByModel, roots: readonly string[]): Promise<UsageRead> {
+  const { lines, offset, capped } = await readNewLines(file, cursor.offset, roots);
+  const r = parseCodexLines(lines, cursor, prev);
+  return { totals: r.totals, cursor: { offset, lastId: r.model }, rejected: r.rejected, capped };
+}
+
+/** codex's rollout file of a thread: $CODEX_HOME/sessions/YYYY/MM/DD/rollout-<time>-<thread-id>.jsonl (recent days first). */
+export async function findCodexRollout(codexHome: string, threadId: string, now = new Date()): Promise<string | null> {
+  if (!/^[0-9a-f-]{8,}$/i.test(threadId)) return null;
+  for (let back = 0; back < 3; back++) {
+    const d = new Date(now.getTime() - back * 86_400_000);
+    const dir = join(codexHome, "sessions", String(d.getFullYear()), String(d.getMonth() + 1).padStart(2, "0"), String(d.getDate()).padStart(2, "0"));
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      continue;
+    }
+    const hit = names.find((n) => n.startsWith("rollout-") && n.endsWith(`-${threadId}.jsonl`));
+    if (hit) return join(dir, hit);
+  }
+  return null;
+}
+
+/** A notify report → the agent's activity: a turn completed → idle; an approval request → waiting. */
+export function codexActivity(event: string, payload: Record<string, unknown>): ActivityReading | null {
+  const type = payloadString(payload.type);
+  // codex also notifies for its own side request that names the thread (title generation).
+  if (isCodexTitleRequest(payload)) return null;
+  if (event === "notify" && (type === "agent-turn-complete" || type === "")) return { activity: "idle", note: payloadString(payload["last-assistant-message"]).slice(0, 500) };
+  if (type === "approval-requested") return { activity: "waiting", note: "codex asks for approval" };
+  return null;
+}
+
+export const codex: Harness<"codex"> = {
   name: "codex",
   minVersion: "0.160.0",
   reportsTurns: true,
@@ -142,7 +212,7 @@ export const codex: Harness = {
         "--disable",
         "daemon_auto_start",
         "-c",
-        `notify=${tomlArray([...hookCommand, "--cli", "codex", "--event", "notify"])}`,
+        `notify=${tomlArray(hookArgv(hookCommand, "codex", "notify"))}`,
         ...profile.flags,
         pointer,
       ],
@@ -150,6 +220,7 @@ export const codex: Harness = {
       files: {},
     };
   },
+  activityFromEvent: codexActivity,
   preflight: codexPreflight,
   // notify names the thread; its rollout file holds cumulative token_count events.
   readUsage: async (ctx, cursor, prev) => (ctx.transcript ? readCodexRollout(ctx.transcript, cursor, prev, ctx.roots) : null),

@@ -1,14 +1,32 @@
 // One harness per agent CLI: everything kasmos knows about running that CLI unattended sits in one
-// file (claude.ts, codex.ts, opencode.ts, generic.ts); adding a CLI is adding a file and one line in
-// index.ts. Command building and pane reading are pure; preflight does the (bounded, idempotent) file
-// work a CLI needs before it can start without a human, and reports the gates kasmos must not pass.
-import type { AgentProfile } from "../programs.ts";
+// file (claude.ts, codex.ts, opencode.ts, generic.ts): its command and hook wiring, how its hook
+// reports read, its screens, its usage records. Adding a CLI is adding a file and registering it
+// (index.ts). Command building and event/pane reading are pure; preflight does the (bounded,
+// idempotent) file work a CLI needs before it can start without a human, and reports the gates
+// kasmos must not pass.
 import type { UsageByModel, UsageCursor, UsageRead } from "../usage.ts";
-
-export type HarnessName = "claude" | "codex" | "opencode" | "generic";
 
 /** What the agent is doing, as far as kasmos can tell. */
 export type AgentActivity = "starting" | "working" | "idle" | "waiting" | "ended";
+
+/** How kasmos read one of the CLI's own reports. */
+export interface ActivityReading {
+  activity: AgentActivity;
+  /** The CLI's own words (a permission prompt's message, …). */
+  note: string;
+}
+
+/** Which CLI runs a role and how (resolved from the config files by programs.ts). */
+export interface AgentProfile {
+  /** Program name or path; may carry arguments (`"npx -y opencode-ai"`), split shell-like by buildCommand. */
+  program: string;
+  /** Extra arguments, placed after the adapter's own flags and before the prompt. */
+  flags: string[];
+  /** Model name, "" = the program's own default. */
+  model: string;
+  /** Start the agent without permission prompts (it runs unattended). */
+  skipPermissions: boolean;
+}
 
 export interface CommandInput {
   profile: AgentProfile;
@@ -63,15 +81,19 @@ export interface Refusal {
 
 export type PreflightResult = { ok: true; notes: string[] } | { ok: false; refusal: Refusal };
 
-export interface Harness {
-  name: HarnessName;
+export interface Harness<Name extends string = string> {
+  /** The name the CLI's executable has (`/usr/bin/claude` → claude) and its hook reports carry (`--cli`). */
+  name: Name;
   /** Oldest CLI version this harness was written and tested against (doctor warns below it). */
   minVersion: string | null;
   /** The CLI reports turn ends / prompts / session ends itself (hooks, notify); else the pane watcher decides. */
   reportsTurns: boolean;
   /** Minimum time between two starts of this CLI in one repo (CLIs that trip over simultaneous starts). */
   staggerMs?: number;
+  /** The argv that starts the CLI, with its hook wiring: whatever makes it run `hookCommand --cli <name> --event <event>`. */
   command(input: CommandInput): HarnessCommand;
+  /** One of the CLI's hook reports → the agent's activity; null = a report that says nothing about it. */
+  activityFromEvent(event: string, payload: Record<string, unknown>): ActivityReading | null;
   /** Idempotent file work before a spawn (trust kasmos's folders, …) and gates that refuse it. */
   preflight(ctx: PreflightContext): Promise<PreflightResult>;
   /** Screens that block the CLI, most specific first. */

@@ -1,5 +1,32 @@
 // Small pieces the harnesses share.
 import { homedir } from "node:os";
+import type { ActivityReading } from "./types.ts";
+
+/** The argv a CLI runs to report one event to the daemon (its hook wiring puts this in the CLI's settings). */
+export function hookArgv(hookCommand: readonly string[], cli: string, event: string): string[] {
+  return [...hookCommand, "--cli", cli, "--event", event];
+}
+
+/** A string field of a report's payload, "" when absent or not a string. */
+export function payloadString(v: unknown): string {
+  return typeof v === "string" ? v : "";
+}
+
+/**
+ * Reports named after the activity itself (working, idle, waiting, ended), as plugins and wrappers
+ * calling `kasmos agent hook` send them; payload.message is the note.
+ */
+export function activityByName(event: string, payload: Record<string, unknown>): ActivityReading | null {
+  switch (event) {
+    case "working":
+    case "idle":
+    case "waiting":
+    case "ended":
+      return { activity: event, note: payloadString(payload.message) };
+    default:
+      return null;
+  }
+}
 
 /** A word for `sh -c` (hook commands are run by the CLI through a shell). */
 export function shellWord(s: string): string {

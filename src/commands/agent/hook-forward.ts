@@ -3,6 +3,7 @@
 // `parseHookArgv` and `forwardHookEvent` before it loads citty; the citty command (hook.ts) calls
 // `forwardHookEvent` for the rest (--help, odd argument shapes). Built-in fetch over the unix socket.
 import { fstatSync } from "node:fs";
+import { isHarnessName } from "../../agents/harness/registry.ts";
 import type { AgentEventBody } from "../../api/agents.ts";
 import { clientSocketPath } from "../_util.ts";
 
@@ -15,7 +16,6 @@ export interface HookArgs {
 
 /** How long a hook waits for a stdin that never closes (an inherited pipe) before going on without it. */
 const STDIN_WAIT_MS = 2000;
-const CLIS = ["claude", "codex", "opencode", "generic"] as const;
 
 async function readStdin(): Promise<string> {
   // Hooks get their JSON on stdin (Claude Code); codex passes it as the last argument instead. A
@@ -65,7 +65,7 @@ export async function forwardHookEvent(args: HookArgs): Promise<never> {
   if (project !== "" && title !== "") {
     try {
       const payload = parseObject(args.json ?? (await readStdin()));
-      const cli = CLIS.find((c) => c === args.cli) ?? "generic";
+      const cli = isHarnessName(args.cli) ? args.cli : "generic";
       const body: AgentEventBody = { project, title, cli, event: args.event, payload };
       const socket = await clientSocketPath(args.socket ?? process.env.KASMOS_SOCKET);
       const res = await fetch("http://kasmos/v1/agent-events", {
