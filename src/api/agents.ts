@@ -1,5 +1,6 @@
 // Request/response shapes of the agent routes, shared by the daemon's routes and the CLI client.
 import * as v from "valibot";
+import { harnessNames, harnessNamesInWords } from "../agents/harness/registry.ts";
 
 const name = (what: string) => v.pipe(v.string(`${what} must be a string`), v.minLength(1, `${what} is required`), v.maxLength(255, `${what} is too long`));
 
@@ -7,7 +8,7 @@ const name = (what: string) => v.pipe(v.string(`${what} must be a string`), v.mi
 export const AgentEventBody = v.object({
   project: name("project"),
   title: name("title"),
-  cli: v.picklist(["claude", "codex", "opencode", "generic"], "cli must be claude, codex, opencode or generic"),
+  cli: v.picklist(harnessNames(), `cli must be ${harnessNamesInWords()}`),
   event: v.pipe(v.string("event must be a string"), v.minLength(1, "event is required"), v.maxLength(64, "event is too long")),
   payload: v.optional(v.record(v.string(), v.unknown()), {}),
 });
