@@ -53,7 +53,7 @@ async function measure(mode: Mode, webhookPort: number): Promise<ModeResult> {
       writeSignalAtomic(dir, toReviewing ? `implement-finished-${TASK}` : `review-changes-${TASK}`);
       const w = wallMs();
       const ev = await es.next(5_000);
-      if (ev.toStatus !== (toReviewing ? "reviewing" : "implementing")) throw new Error(`${mode} sample ${i}: unexpected ${ev.fromStatus}→${ev.toStatus}`);
+      if (ev.to_status !== (toReviewing ? "reviewing" : "implementing")) throw new Error(`${mode} sample ${i}: unexpected ${ev.from_status}→${ev.to_status}`);
       if (i >= WARMUP) latencies.push(Date.parse(ev.timestamp) - w);
       toReviewing = !toReviewing;
     }

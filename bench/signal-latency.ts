@@ -76,8 +76,8 @@ async function measure(mode: Mode): Promise<ModeResult> {
         const ev = await es.next(timeoutMs);
         const arrived = wallMs();
         const w = written.get(ev.project);
-        if (w === undefined || ev.toStatus !== want || ev.task !== TASK) {
-          throw new Error(`${mode} sample ${i}: expected →${want} for ${TASK}, got ${ev.project}/${ev.task} ${ev.fromStatus}→${ev.toStatus}`);
+        if (w === undefined || ev.to_status !== want || ev.task !== TASK) {
+          throw new Error(`${mode} sample ${i}: expected →${want} for ${TASK}, got ${ev.project}/${ev.task} ${ev.from_status}→${ev.to_status}`);
         }
         written.delete(ev.project);
         if (i < warm) continue;

@@ -4,6 +4,7 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AuditEntry } from "../src/api/events.ts";
 import { openStore } from "../src/store/db.ts";
 import { createTask } from "../src/store/tasks.ts";
 import { applyTaskUpdate } from "../src/store/task-update.ts";
@@ -109,17 +110,7 @@ export function leftovers(dir: string): { pending: number; failed: number; proce
 // ---------------------------------------------------------------------------------------------
 // SSE
 
-export interface AuditEvent {
-  id: number;
-  kind: string;
-  timestamp: string;
-  project: string;
-  task: string;
-  fromStatus: string;
-  toStatus: string;
-  event: string;
-  signalId: number | null;
-}
+export type AuditEvent = AuditEntry;
 
 /** Subscriber to GET /v1/events: parses `event:`/`data:` blocks into AuditEvents, delivered in order. */
 export class EventStream {

@@ -1,29 +1,49 @@
 // Usage reports: shapes shared by GET /v1/usage and `kas usage`, and the one aggregation both use.
+import * as v from "valibot";
 import { costOf, type ModelPrice, priceOf } from "../config/pricing.ts";
 import type { UsageRow } from "../store/usage.ts";
+import { defineRoute, textParam } from "./route.ts";
 
 export const USAGE_GROUPINGS = ["task", "role", "model", "repo", "day"] as const;
 export type UsageGrouping = (typeof USAGE_GROUPINGS)[number];
 
-export interface UsageGroup {
-  key: string;
-  input: number;
-  output: number;
-  cache_write: number;
-  cache_read: number;
+export const UsageGroup = v.strictObject({
+  key: v.string(),
+  input: v.number(),
+  output: v.number(),
+  cache_write: v.number(),
+  cache_read: v.number(),
   /** USD; null when none of its tokens has a price. */
-  cost_usd: number | null;
+  cost_usd: v.nullable(v.number()),
   /** Tokens of models without a price (their cost is unknown, never guessed). */
-  unpriced_tokens: number;
-  agent_runs: number;
-}
+  unpriced_tokens: v.number(),
+  agent_runs: v.number(),
+});
+export type UsageGroup = v.InferOutput<typeof UsageGroup>;
 
-export interface UsageReport {
-  by: UsageGrouping;
-  since: string | null;
-  groups: UsageGroup[];
-  total: UsageGroup;
-}
+export const UsageReport = v.strictObject({ by: v.picklist(USAGE_GROUPINGS), since: v.nullable(v.string()), groups: v.array(UsageGroup), total: UsageGroup });
+export type UsageReport = v.InferOutput<typeof UsageReport>;
+
+export const usage = defineRoute({
+  method: "GET",
+  path: "/v1/usage",
+  summary: "Tokens and cost, grouped (since: 7d, 24h, 90m or a date)",
+  status: 200,
+  query: v.object({
+    by: v.optional(v.picklist(USAGE_GROUPINGS, `must be one of ${USAGE_GROUPINGS.join(", ")}`), "task"),
+    since: v.optional(
+      v.pipe(
+        v.string(),
+        v.transform((raw) => ({ raw, iso: parseSince(raw) })),
+        v.check((s) => s.iso !== null, (issue) => `cannot read "${(issue.input as { raw: string }).raw}" (use 7d, 24h, 90m or a date)`),
+        v.transform((s) => s.iso ?? undefined),
+      ),
+    ),
+    project: textParam,
+    task: textParam,
+  }),
+  reply: UsageReport,
+});
 
 function keyOf(r: UsageRow, by: UsageGrouping): string {
   switch (by) {

@@ -79,8 +79,9 @@ export const repoArg = {
 export async function warnIfUnwatched(repo: ProjectRepo): Promise<void> {
   try {
     const { daemonClient } = await import("../daemon/client.ts");
+    const { listRepos } = await import("../api/repos.ts");
     const { clientSocketPath } = await import("./_util.ts");
-    const repos = await daemonClient(await clientSocketPath(undefined))<{ path: string }[]>("/v1/repos", { timeout: 1000 });
+    const repos = await daemonClient(await clientSocketPath(undefined))(listRepos, { timeout: 1000 });
     if (!repos.some((r) => r.path === repo.path)) console.error(`warning: the running daemon does not watch ${repo.path}: nothing will happen until you run kas daemon add ${repo.path}`);
   } catch {
     // no daemon (the store still records everything) or it did not answer in time

@@ -1,16 +1,16 @@
 // Small helpers shared by CLI commands: one-line errors with exit 1, JSON output, socket resolution.
 import { defaultConfigPath, defaultSocketPath } from "../config/paths.ts";
+import { KasmosError } from "../util/errors.ts";
 
 /** An expected failure: printed as one line on stderr, exit code 1, no stack trace. */
-export class CliError extends Error {
+export class CliError extends KasmosError {
   override name = "CliError";
+  readonly code = "invalid";
 }
 
 export function fail(message: string): never {
   throw new CliError(message);
 }
-
-const EXPECTED = new Set(["CliError", "DaemonNotRunning", "DaemonRequestError", "ConfigError", "SocketPathError", "UnsafeSocketError", "StoreError", "PlanError", "RepoError"]);
 
 /** Wrap a command body: expected errors → one stderr line + exit 1; unexpected ones too, with the stack under KASMOS_DEBUG. */
 export async function guard(fn: () => Promise<void> | void): Promise<void> {
@@ -18,7 +18,7 @@ export async function guard(fn: () => Promise<void> | void): Promise<void> {
     await fn();
   } catch (err) {
     const e = err as Error;
-    if (EXPECTED.has(e?.name)) {
+    if (err instanceof KasmosError) {
       printErr(`${e.message.startsWith("daemon not running") ? "daemon not running" : e.message}\n`);
       if (process.env.KASMOS_DEBUG) printErr(`${e.message}\n`);
     } else {

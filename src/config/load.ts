@@ -2,12 +2,14 @@
 import { parseTOML } from "confbox/toml";
 import * as v from "valibot";
 import { BoundedReadError, readBoundedText } from "../util/bounded-read.ts";
+import { KasmosError } from "../util/errors.ts";
 import { defaultConfigPath } from "./paths.ts";
 import { maskConfigValue } from "./secrets.ts";
 import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey, PriceSchema } from "./schema.ts";
 
-export class ConfigError extends Error {
+export class ConfigError extends KasmosError {
   override name = "ConfigError";
+  readonly code = "invalid";
 }
 
 export type ValueSource = "default" | "file";

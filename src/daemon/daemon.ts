@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { ConfigError, flattenConfig, type LoadedConfig, loadConfig } from "../config/load.ts";
 import { describeChange } from "../config/secrets.ts";
 import type { DaemonConfig } from "../config/schema.ts";
-import { measureMachine, type WaveLimit, waveLimit } from "../config/wave-limit.ts";
+import { measureMachine, waveLimit } from "../config/wave-limit.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import type { Logger } from "./log.ts";
@@ -12,76 +12,7 @@ import { claimRepo, releaseRepo } from "./repo-lock.ts";
 import { type RepoEntry, RepoRegistry, repoWarnings } from "./repos.ts";
 import { ScanLoop } from "./scan-loop.ts";
 import { statusWarnings } from "./repo-warnings.ts";
-
-export interface AgentSummary {
-  title: string;
-  role: string;
-  wave: number;
-  started_at: string;
-}
-
-export interface ActiveTaskStatus {
-  name: string;
-  status: string;
-  phase: string;
-  wave: number;
-  agents: AgentSummary[];
-  attention: string;
-  /** Tokens the task's agents used so far (all kinds) and their cost (null = a model without a price). */
-  tokens: number;
-  cost_usd: number | null;
-}
-
-export interface RepoCounts {
-  active_plans: number;
-  tasks_by_status: Record<string, number>;
-  /** Active tasks (and any with an attention item): phase and running agents. */
-  tasks: ActiveTaskStatus[];
-  /** Signal rows that failed in the last 24 hours. */
-  failed_signals_24h: number;
-  /** Folders with an inotify watch (signal folders, plus .worktrees itself). */
-  watched_folders?: number;
-  /** Worktree folders of finished tasks neither scanned nor watched. */
-  worktrees_left_out?: number;
-}
-
-export interface RepoStatus extends RepoCounts {
-  project: string;
-  path: string;
-  source: string;
-  problem: string | null;
-  /** claiming: registered, its root and ownership being settled (just after a start); then ok or problem. Absent from older daemons. */
-  state?: "claiming" | "ok" | "problem";
-  /** Things that work but will bite (a repo without commits): not skipped, but said. */
-  warnings?: string[];
-}
-
-export interface ReloadOutcome {
-  seq: number;
-  at: string;
-  source: string;
-  ok: boolean;
-  error: string | null;
-  /** What the reload changed, one "key: old → new" each, secrets masked (empty when refused). */
-  changes: string[];
-}
-
-export interface StatusResponse {
-  running: true;
-  pid: number;
-  version: string;
-  uptime_sec: number;
-  socket: string;
-  config_path: string;
-  poll_interval_sec: number;
-  watch_signals: boolean;
-  repo_count: number;
-  repos: RepoStatus[];
-  last_reload: ReloadOutcome | null;
-  scan: { ticks: number; event_passes: number; last_tick_at: string | null; last_tick_ms: number };
-  /** Wave tasks running at once, as in force (per-repo .kasmos/config.toml may set its own). */
-  max_parallel_wave_tasks: WaveLimit;
-}
+import type { RepoCounts, RepoStatus, ReloadOutcome, StatusResponse } from "../api/status.ts";
 
 /** Extension points filled by the lifecycle layer (signals, tasks, events). */
 export interface DaemonPlugin {

@@ -8,6 +8,7 @@
 // in place (a reader that drains at once would otherwise pull, enqueue and pull again in one chain of
 // microtasks, holding the loop for the whole replay: /v1/ping p99 44–80 ms during a 1.9 M-event one).
 import type { Db } from "../store/db.ts";
+import { toAuditEntry } from "../api/events.ts";
 import { type AuditRow, lastAuditId, listAudit } from "../store/audit.ts";
 
 const HEARTBEAT_MS = 5000; // below Bun's default 10 s idle timeout
@@ -43,7 +44,7 @@ interface Subscriber {
 const enc = new TextEncoder();
 
 export function formatSse(row: AuditRow): string {
-  return `id: ${row.id}\nevent: ${row.kind}\ndata: ${JSON.stringify(row)}\n\n`;
+  return `id: ${row.id}\nevent: ${row.kind}\ndata: ${JSON.stringify(toAuditEntry(row))}\n\n`;
 }
 
 export class EventHub {

@@ -9,17 +9,19 @@ import { storeVersion } from "../store/db.ts";
 import { storeId } from "../store/identity.ts";
 import { liveAgents } from "../store/agents.ts";
 import { failedSignalsSince } from "../store/signals.ts";
-import type { AgentSummary, RepoCounts } from "./daemon.ts";
+import type { AgentSummary, RepoCounts } from "../api/status.ts";
 import type { Daemon } from "./daemon.ts";
 import { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
 import { type ScanStats, SETTLE_MS, SignalEngine } from "./signal-engine.ts";
-import { mountLifecycleRoutes } from "./lifecycle-routes.ts";
-import { mountAgentRoutes } from "./agent-routes.ts";
-import { mountMetricsRoute, StoreMetricsReader } from "./metrics.ts";
+import { StoreMetricsReader } from "./metrics.ts";
 import { GcRunner, pruneRepoQuarantine } from "./gc.ts";
-import { GcBody } from "../api/gc.ts";
-import { jsonBody } from "./http.ts";
+import { agentRoutes } from "./routes/agents.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { signalRoutes } from "./routes/signals.ts";
+import { taskRoutes } from "./routes/tasks.ts";
+import { upkeepRoutes } from "./routes/upkeep.ts";
+import { usageRoutes } from "./routes/usage.ts";
 import { AgentRunner, promptsDir, runsDir } from "./agent-runner.ts";
 import { GitHubWorker } from "./github-plugin.ts";
 import { WorktreeScope } from "./worktree-scope.ts";
@@ -288,14 +290,12 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       return out;
     },
     mountRoutes(app) {
-      mountLifecycleRoutes(app, d, hub);
-      app.post("/v1/notify/test", async (c) => c.json({ results: await notifier.test() }));
-      mountAgentRoutes(app, d, runner);
-      mountMetricsRoute(app, d, metrics);
-      app.post("/v1/gc", async (c) => {
-        const body = await jsonBody(c, GcBody);
-        return c.json(await gc.run({ dryRun: body.dry_run, full: true, onDemand: true, force: body.force }));
-      });
+      app.route("/v1", taskRoutes(d, hub));
+      app.route("/v1", signalRoutes(d, hub));
+      app.route("/v1", eventRoutes(hub));
+      app.route("/v1", agentRoutes(d, runner));
+      app.route("/v1", usageRoutes(d));
+      app.route("/v1", upkeepRoutes(d, { gc, notifier, metrics }));
     },
   });
   return { hub, engine, runner };

@@ -1,7 +1,6 @@
 // GET /v1/metrics: Prometheus text exposition format (version 0.0.4).
 // Counters come from the store (so they survive restarts and include rows the CLI wrote), read
 // incrementally (StoreMetricsReader); the scan duration histogram and process gauges come from this process.
-import type { Hono } from "hono";
 import { usageTotals } from "../store/usage.ts";
 import { countTasksByStatus } from "../store/task-queries.ts";
 import { costOf, priceOf } from "../config/pricing.ts";
@@ -407,11 +406,10 @@ function usageSeries(d: Daemon): NonNullable<MetricsInput["usage"]> {
   return rows.map((r) => ({ ...r, cost: costOf({ input: r.input, output: r.output, cacheWrite: r.cache_write, cacheRead: r.cache_read }, priceOf(r.model, d.config.pricing)) }));
 }
 
-export function mountMetricsRoute(app: Hono, d: Daemon, store: StoreMetricsReader): void {
+/** GET /v1/metrics. */
+export async function metricsResponse(d: Daemon, store: StoreMetricsReader): Promise<Response> {
   // The history is folded on the first scrape (or before the first gc), in slices that yield, not at
   // start: a daemon that is never scraped never pays for it, and a start with a big store stays cheap.
-  app.get("/v1/metrics", async () => {
-    await store.ensureWarm().catch((err: unknown) => d.log.warn(`metrics warm-up: ${(err as Error).message}`));
-    return new Response(renderMetrics(collectMetrics(d, store)), { headers: { "content-type": METRICS_CONTENT_TYPE } });
-  });
+  await store.ensureWarm().catch((err: unknown) => d.log.warn(`metrics warm-up: ${(err as Error).message}`));
+  return new Response(renderMetrics(collectMetrics(d, store)), { headers: { "content-type": METRICS_CONTENT_TYPE } });
 }

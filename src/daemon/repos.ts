@@ -5,6 +5,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Db } from "../store/db.ts";
 import { cachedRepoDirs, expandHome, plainCheckoutDirs, type RepoDirs, repoDirsCached, repoDirsCachedAsync } from "../util/repo-root.ts";
+import { KasmosError } from "../util/errors.ts";
 import { Limiter } from "../util/limiter.ts";
 import { runGitSync } from "../util/git.ts";
 import { deleteStoredRepo, insertStoredRepo, listStoredRepos } from "../store/repos.ts";
@@ -26,13 +27,12 @@ export interface RepoEntry {
 /** Repos resolved and claimed at once (each a git process or two). */
 const CLAIMS_AT_ONCE = 4;
 
-export class RepoError extends Error {
+export class RepoError extends KasmosError {
   override name = "RepoError";
-  constructor(
-    message: string,
-    public status: 400 | 404 | 409,
-  ) {
+  readonly code: "invalid" | "not_found" | "conflict";
+  constructor(message: string, status: 400 | 404 | 409) {
     super(message);
+    this.code = status === 404 ? "not_found" : status === 409 ? "conflict" : "invalid";
   }
 }
 

@@ -1,15 +1,15 @@
 // Why an operator's restart or retry cannot start anything for a task (checked before anything is
 // marked restarted or audited): a finished task needs no agent, and a held one starts none until resumed.
 import type { TaskRow } from "../store/tasks.ts";
+import { KasmosError } from "../util/errors.ts";
 
 /** A restart the task's state does not allow (HTTP status for the API). */
-export class RestartRefused extends Error {
+export class RestartRefused extends KasmosError {
   override name = "RestartRefused";
-  constructor(
-    readonly status: 404 | 409,
-    message: string,
-  ) {
+  readonly code: "not_found" | "conflict";
+  constructor(status: 404 | 409, message: string) {
     super(message);
+    this.code = status === 404 ? "not_found" : "conflict";
   }
 }
 

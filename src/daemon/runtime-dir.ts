@@ -7,9 +7,11 @@
 import { chmodSync, lstatSync, mkdirSync, realpathSync, statSync, type Stats } from "node:fs";
 import { dirname } from "node:path";
 import { myUid } from "../util/process.ts";
+import { KasmosError } from "../util/errors.ts";
 
-export class UnsafeSocketError extends Error {
+export class UnsafeSocketError extends KasmosError {
   override name = "UnsafeSocketError";
+  readonly code = "invalid";
 }
 
 const ELSEWHERE = "or set XDG_RUNTIME_DIR or socket_path to a folder only you can write";

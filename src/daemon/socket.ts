@@ -1,13 +1,15 @@
 // Unix socket path resolution, directory permissions and liveness probing.
 import { existsSync, unlinkSync } from "node:fs";
 import { defaultSocketPath } from "../config/paths.ts";
+import { KasmosError } from "../util/errors.ts";
 import { checkSocketPath } from "./runtime-dir.ts";
 
 /** Linux sun_path is 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-export class SocketPathError extends Error {
+export class SocketPathError extends KasmosError {
   override name = "SocketPathError";
+  readonly code = "invalid";
 }
 
 /** Flag beats config `socket_path`, which beats the XDG / /tmp default. */

@@ -9,7 +9,7 @@ import { parseVersion, versionAtLeast } from "../agents/harness/util.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { type CheckResult, type ConfigOutcome, pass, problem, runTool } from "./common.ts";
 import { myUid } from "../util/process.ts";
-import type { DaemonView } from "./daemon-view.ts";
+import type { DaemonView } from "../api/doctor.ts";
 
 export function agentBinDir(): string {
   if (process.env.KASMOS_BIN_DIR) return process.env.KASMOS_BIN_DIR;

@@ -18,7 +18,8 @@ import { checkWorktreeSettings } from "./worktree.ts";
 import { checkSocketSafety } from "./socket-safety.ts";
 import { checkPrices, observedModels } from "./pricing.ts";
 import { checkRemote } from "./remote.ts";
-import { type DaemonView, fetchDaemonView } from "./daemon-view.ts";
+import type { DaemonView } from "../api/doctor.ts";
+import { fetchDaemonView } from "./daemon-view.ts";
 import { checkPrivateFiles, checkRegisteredRepos } from "./state-checks.ts";
 
 export interface DoctorOptions {

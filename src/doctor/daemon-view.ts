@@ -2,18 +2,7 @@
 // daemon's — agents get it, not the shell's doctor runs in. Names only, never values (IS_SANDBOX is
 // a switch, not a secret); the CLI gates (preflight) are run by the daemon in its own environment.
 
-export type Readiness = { ok: true } | { ok: false; reason: string; fix: string };
-
-export interface DaemonView {
-  pid: number;
-  uid: number;
-  root: boolean;
-  /** Names of the daemon's environment variables that are set and non-empty. */
-  env: string[];
-  is_sandbox: string;
-  /** Each agent CLI the daemon's config uses → its preflight verdict in the daemon's environment. */
-  clis: Record<string, Readiness>;
-}
+import type { DaemonView } from "../api/doctor.ts";
 
 /** Names of the set, non-empty variables of `env`. */
 export function envNames(env: Record<string, string | undefined>): string[] {

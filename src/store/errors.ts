@@ -1,7 +1,9 @@
 // Typed store failures, so callers (CLI, HTTP API, processor) can map them without parsing messages.
+import { KasmosError } from "../util/errors.ts";
+
 export type StoreErrorCode = "conflict" | "not_found" | "invalid";
 
-export class StoreError extends Error {
+export class StoreError extends KasmosError {
   readonly code: StoreErrorCode;
 
   constructor(code: StoreErrorCode, message: string) {

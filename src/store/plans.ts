@@ -4,6 +4,7 @@ import { recordAudit } from "./audit.ts";
 import { type Db, writeTx } from "./db.ts";
 import { requireTask, setContent } from "./tasks.ts";
 import { setSubtasks } from "./subtasks.ts";
+import { KasmosError } from "../util/errors.ts";
 
 export interface IngestResult {
   waves: number;
@@ -54,6 +55,7 @@ export function ingestPlan(db: Db, project: string, name: string, md: string, op
   });
 }
 
-export class PlanError extends Error {
+export class PlanError extends KasmosError {
   override name = "PlanError";
+  readonly code = "invalid";
 }

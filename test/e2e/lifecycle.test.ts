@@ -70,7 +70,7 @@ for (const mode of ["watch", "poll"] as const) {
         return r.stdout;
       };
       // Follow the event stream from the start.
-      const events: { kind: string; toStatus: string; id: number }[] = [];
+      const events: { kind: string; to_status: string; id: number }[] = [];
       const es = await fetch("http://kasmos/v1/events?project=shop", { unix: sb.socket, headers: { "last-event-id": "0" } });
       const reader = es.body!.getReader();
       const decoder = new TextDecoder();
@@ -169,7 +169,7 @@ for (const mode of ["watch", "poll"] as const) {
       expect(st.repos[0]!.active_plans).toBe(0);
 
       await waitFor(() => events.filter((e) => e.kind === "plan_transition").length === 8, 5000, "8 transition events on the stream");
-      expect(events.filter((e) => e.kind === "plan_transition").map((e) => e.toStatus)).toEqual(["planning", "ready", "implementing", "reviewing", "implementing", "reviewing", "verifying", "done"]);
+      expect(events.filter((e) => e.kind === "plan_transition").map((e) => e.to_status)).toEqual(["planning", "ready", "implementing", "reviewing", "implementing", "reviewing", "verifying", "done"]);
       const ids = events.map((e) => e.id);
       expect([...ids].sort((a, b) => a - b)).toEqual(ids); // ordered, no duplicates
       expect(new Set(ids).size).toBe(ids.length);
@@ -282,8 +282,8 @@ describe("control API for tasks, signals and events", () => {
     // `kasmos daemon events` follows the same stream
     const follow = await sb.run(["daemon", "events", "--json", "--since", "0", "--count", "2", "--kinds", "plan_transition"]);
     expect(follow.code).toBe(0);
-    const lines = follow.stdout.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; toStatus: string });
-    expect(lines.map((l) => `${l.kind}:${l.toStatus}`)).toEqual(["plan_transition:implementing", "plan_transition:reviewing"]);
+    const lines = follow.stdout.trim().split("\n").map((l) => JSON.parse(l) as { kind: string; to_status: string });
+    expect(lines.map((l) => `${l.kind}:${l.to_status}`)).toEqual(["plan_transition:implementing", "plan_transition:reviewing"]);
     const human = await sb.run(["daemon", "events", "--since", "0", "--count", "1"]);
     expect(human.stdout).toMatch(/^\S+Z #\d+ \w+ /);
 

@@ -1,7 +1,7 @@
 // Human status output for a fixture with tasks in every state, agents and attention items.
 import { describe, expect, test } from "bun:test";
 import { renderStatus } from "../../src/commands/daemon/_status-format.ts";
-import type { StatusResponse } from "../../src/daemon/daemon.ts";
+import type { StatusResponse } from "../../src/api/status.ts";
 
 const NOW = Date.parse("2026-11-23T12:00:00.000Z");
 const fixture: StatusResponse = {

@@ -1,7 +1,9 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
-import { clientSocketPath, fail, guard, nameArg, print } from "../_util.ts";
+import { clientSocketPath, guard, nameArg, print } from "../_util.ts";
+import { captureAgent } from "../../api/agents.ts";
+import { daemonClient } from "../../daemon/client.ts";
 
 export default withExamples(
   defineCommand({
@@ -16,15 +18,7 @@ export default withExamples(
       await guard(async () => {
         const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
-        const q = args.lines ? `?lines=${encodeURIComponent(args.lines)}` : "";
-        let res: Response;
-        try {
-          res = await fetch(`http://kasmos/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/capture${q}`, { unix: await clientSocketPath(args.socket) });
-        } catch {
-          fail("daemon not running");
-        }
-        const text = await res.text();
-        if (!res.ok) fail((JSON.parse(text) as { error?: string }).error ?? `${res.status}`);
+        const text = await daemonClient(await clientSocketPath(args.socket))(captureAgent, { params: { project: repo.project, title }, ...(args.lines ? { query: { lines: args.lines } } : {}) });
         print(text);
       });
     },

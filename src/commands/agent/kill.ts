@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { daemonClient } from "../../daemon/client.ts";
+import { killAgent } from "../../api/agents.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, guard, nameArg, print } from "../_util.ts";
@@ -16,7 +17,7 @@ export default withExamples(
       await guard(async () => {
         const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
-        await daemonClient(await clientSocketPath(args.socket))(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/kill`, { method: "POST" });
+        await daemonClient(await clientSocketPath(args.socket))(killAgent, { params: { project: repo.project, title } });
         print(`stopping ${args.title}`);
       });
     },

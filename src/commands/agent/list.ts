@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { daemonClient } from "../../daemon/client.ts";
-import type { AgentRow } from "../../store/agents.ts";
+import { listAgents } from "../../api/agents.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, guard, print, printJson } from "../_util.ts";
@@ -18,13 +18,11 @@ export default withExamples(
     async run({ args }) {
       await guard(async () => {
         const repo = resolveRepo(args.repo);
-        const q = new URLSearchParams();
-        if (args.all) q.set("all", "1");
-        if (args.task) q.set("task", args.task);
-        const rows = await daemonClient(await clientSocketPath(args.socket))<AgentRow[]>(`/v1/repos/${encodeURIComponent(repo.project)}/instances?${q}`);
+        const query = { ...(args.all ? { all: "1" as const } : {}), ...(args.task ? { task: args.task } : {}) };
+        const rows = await daemonClient(await clientSocketPath(args.socket))(listAgents, { params: { project: repo.project }, query });
         if (args.json) return printJson(rows);
         if (rows.length === 0) return print("no agents");
-        for (const a of rows) print(`${a.title.padEnd(28)} ${a.role.padEnd(9)} ${a.state.padEnd(8)} ${a.startedAt}  ${a.cwd}${a.reason ? `  (${a.reason})` : ""}`);
+        for (const a of rows) print(`${a.title.padEnd(28)} ${a.role.padEnd(9)} ${a.state.padEnd(8)} ${a.started_at}  ${a.cwd}${a.reason ? `  (${a.reason})` : ""}`);
       });
     },
   }),

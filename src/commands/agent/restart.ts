@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { RestartReply } from "../../api/agents.ts";
+import { restartAgent } from "../../api/agents.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
@@ -18,7 +18,7 @@ export default withExamples(
       await guard(async () => {
         const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
-        const r = await daemonClient(await clientSocketPath(args.socket))<RestartReply>(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/restart`, { method: "POST", timeout: 30_000 });
+        const r = await daemonClient(await clientSocketPath(args.socket))(restartAgent, { params: { project: repo.project, title }, timeout: 30_000 });
         if (args.json) return printJson(r);
         print(`restarting ${r.restarted.join(", ")} (task ${r.task})`);
       });

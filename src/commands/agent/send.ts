@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { daemonClient } from "../../daemon/client.ts";
+import { sendToAgent } from "../../api/agents.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, guard, nameArg, print } from "../_util.ts";
@@ -17,7 +18,7 @@ export default withExamples(
       await guard(async () => {
         const title = nameArg(args.title, "agent title");
         const repo = resolveRepo(args.repo);
-        await daemonClient(await clientSocketPath(args.socket))(`/v1/repos/${encodeURIComponent(repo.project)}/instances/${encodeURIComponent(title)}/send`, { method: "POST", body: { prompt: args.prompt } });
+        await daemonClient(await clientSocketPath(args.socket))(sendToAgent, { params: { project: repo.project, title }, body: { prompt: args.prompt } });
         print(`sent to ${args.title}`);
       });
     },

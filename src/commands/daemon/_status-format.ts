@@ -1,7 +1,7 @@
 // Human rendering of GET /v1/status: per repo, tasks by state, then an aligned table of active
 // tasks with phase and agents (role, wave, age), then attention items. Pure, so it is unit-tested.
 import { formatCost } from "../../api/usage.ts";
-import type { StatusResponse } from "../../daemon/daemon.ts";
+import type { StatusResponse } from "../../api/status.ts";
 import { describeWaveLimit } from "../../config/wave-limit.ts";
 import { ACTIVE_STATUSES } from "../../lifecycle/types.ts";
 

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { resolve } from "node:path";
 import { daemonClient } from "../../daemon/client.ts";
+import { addRepo } from "../../api/repos.ts";
 import { clientSocketPath, guard, print, printErr, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
@@ -17,10 +18,10 @@ export default withExamples(defineCommand({
   async run({ args }) {
     await guard(async () => {
       const abs = resolve(args.path);
-      const r = await daemonClient(await clientSocketPath(socketFlag(args)))<{ project: string; path: string; warnings?: string[] }>("/v1/repos", { method: "POST", body: { path: abs } });
+      const r = await daemonClient(await clientSocketPath(socketFlag(args)))(addRepo, { body: { path: abs } });
       if (args.json) return printJson(r);
       print(`registered repo: ${r.path} (project ${r.project})${r.path !== abs ? ` — the repository of ${abs}` : ""}\n`);
-      for (const w of r.warnings ?? []) printErr(`warning: ${w}`);
+      for (const w of r.warnings) printErr(`warning: ${w}`);
     });
   },
 }), ["kas daemon add /home/user/myproject", "kas daemon add ."]);

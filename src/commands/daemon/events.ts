@@ -1,18 +1,11 @@
 import { defineCommand } from "citty";
+import type { AuditEntry } from "../../api/events.ts";
+import { events } from "../../api/events.ts";
+import { routeUrl } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, fail, guard, print } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 
-interface EventRow {
-  id: number;
-  kind: string;
-  timestamp: string;
-  project: string;
-  task: string;
-  fromStatus: string;
-  toStatus: string;
-  message: string;
-}
 
 export default withExamples(
   defineCommand({
@@ -29,17 +22,14 @@ export default withExamples(
     async run({ args }) {
       await guard(async () => {
         const socket = await clientSocketPath(socketFlag(args));
-        const q = new URLSearchParams();
-        if (args.project) q.set("project", args.project);
-        if (args.task) q.set("task", args.task);
-        if (args.kinds) q.set("kinds", args.kinds);
+        const query = { project: args.project, task: args.task, kinds: args.kinds };
         let last = args.since !== undefined ? Number(args.since) : undefined;
         if (last !== undefined && (!Number.isInteger(last) || last < 0)) fail(`--since must be a non-negative integer`);
         const max = args.count !== undefined ? Number(args.count) : Number.POSITIVE_INFINITY;
         let seen = 0;
         let res: Response;
         try {
-          res = await fetch(`http://kasmos/v1/events?${q}`, { unix: socket, headers: last !== undefined ? { "last-event-id": String(last) } : {} });
+          res = await fetch(`http://kasmos${routeUrl(events, undefined, query)}`, { unix: socket, headers: last !== undefined ? { "last-event-id": String(last) } : {} });
         } catch {
           fail("daemon not running");
         }
@@ -57,11 +47,11 @@ export default withExamples(
             buf = buf.slice(cut + 2);
             const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
             if (!data) continue;
-            const ev = JSON.parse(data) as EventRow;
+            const ev = JSON.parse(data) as AuditEntry;
             last = ev.id;
             if (args.json) print(`${data}\n`);
             else {
-              const move = ev.fromStatus || ev.toStatus ? ` ${ev.fromStatus || "?"}→${ev.toStatus || "?"}` : "";
+              const move = ev.from_status || ev.to_status ? ` ${ev.from_status || "?"}→${ev.to_status || "?"}` : "";
               print(`${ev.timestamp} #${ev.id} ${ev.kind} ${ev.project}${ev.task ? `/${ev.task}` : ""}${move} ${ev.message}\n`);
             }
             if (++seen >= max) {

@@ -1,6 +1,6 @@
 // `kas daemon gc [--dry-run] [--json]`: run the daemon's garbage collection ([retention]) now.
 import { defineCommand } from "citty";
-import type { GcBody, GcReport } from "../../api/gc.ts";
+import { gc, type GcBody, type GcReport } from "../../api/gc.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, guard, print, printJson } from "../_util.ts";
@@ -59,7 +59,7 @@ export default withExamples(
         const api = daemonClient(await clientSocketPath(socketFlag(args)));
         const body: GcBody = { dry_run: args["dry-run"] === true, force: args.force === true };
         // A first run on a big store may rewrite it once (VACUUM): minutes, not seconds.
-        const r = await api<GcReport>("/v1/gc", { method: "POST", body, timeout: 30 * 60_000 });
+        const r = await api(gc, { body, timeout: 30 * 60_000 });
         if (args.json) return printJson(r);
         print(formatGcReport(r));
       });

@@ -2,7 +2,7 @@ import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { pidFilePath } from "../../config/paths.ts";
 import { daemonClient } from "../../daemon/client.ts";
-import type { StatusResponse } from "../../daemon/daemon.ts";
+import { status } from "../../api/status.ts";
 import { readPidFile } from "../../daemon/pidfile.ts";
 import { processAlive } from "../../util/process.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
@@ -23,7 +23,7 @@ export default withExamples(defineCommand({
       const client = daemonClient(await clientSocketPath(socketFlag(args)));
       let before: number | null = null;
       try {
-        before = (await client<StatusResponse>("/v1/status", { timeout: 2000 })).last_reload?.seq ?? 0;
+        before = (await client(status, { timeout: 2000 })).last_reload?.seq ?? 0;
       } catch {
         before = null; // socket elsewhere (e.g. started with another --config): fire and forget
       }
@@ -36,7 +36,7 @@ export default withExamples(defineCommand({
       const deadline = Date.now() + 5000;
       while (Date.now() < deadline) {
         await Bun.sleep(20);
-        const s = await client<StatusResponse>("/v1/status", { timeout: 2000 });
+        const s = await client(status, { timeout: 2000 });
         const r = s.last_reload;
         if (r && r.seq > before) {
           if (!r.ok) fail(`reload refused, previous config kept: ${r.error}`);

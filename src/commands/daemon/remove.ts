@@ -1,6 +1,7 @@
 import { defineCommand } from "citty";
 import { existsSync } from "node:fs";
 import { daemonClient } from "../../daemon/client.ts";
+import { listRepos, removeRepo } from "../../api/repos.ts";
 import { normalizeRepoPath } from "../../daemon/repos.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
@@ -21,7 +22,7 @@ export default withExamples(
     async run({ args }) {
       await guard(async () => {
         const api = daemonClient(await clientSocketPath(socketFlag(args)));
-        const repos = await api<{ project: string; path: string }[]>("/v1/repos");
+        const repos = await api(listRepos);
         // A path must match a registered path exactly (after the same normalisation as `add`); a bare
         // name is a project name. Never a basename match: /not/here/proj must not remove /tmp/x/proj.
         const looksLikePath = args.path.includes("/") || args.path.startsWith("~") || existsSync(args.path);
@@ -35,7 +36,7 @@ export default withExamples(
           if (!repos.some((r) => r.project === args.path)) fail(`no registered project named ${args.path}`);
           project = args.path;
         }
-        const r = await api<{ project: string; path: string; agents_stopped: number }>(`/v1/repos/${encodeURIComponent(project)}${args.force ? "?force=1" : ""}`, { method: "DELETE" });
+        const r = await api(removeRepo, { params: { project }, ...(args.force ? { query: { force: "1" } } : {}) });
         if (args.json) return printJson(r);
         print(`unregistered repo: ${r.path} (project ${r.project})${r.agents_stopped > 0 ? `; stopping its ${r.agents_stopped} agent${r.agents_stopped === 1 ? "" : "s"}` : ""}\n`);
       });

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { daemonClient } from "../../daemon/client.ts";
-import type { StatusResponse } from "../../daemon/daemon.ts";
+import { status } from "../../api/status.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./index.ts";
 import { renderStatus } from "./_status-format.ts";
@@ -23,14 +23,14 @@ export default withExamples(
         const client = daemonClient(await clientSocketPath(socketFlag(args)));
         const color = useColor();
         if (args.watch === undefined) {
-          const s = await client<StatusResponse>("/v1/status");
+          const s = await client(status);
           if (args.json) return printJson(s);
           return print(renderStatus(s, { color, now: Date.now() }));
         }
         const every = args.watch === "" || args.watch === "true" ? 2 : Number(args.watch);
         if (!(every > 0)) fail(`--watch needs a number of seconds > 0, got "${args.watch}"`);
         for (;;) {
-          const s = await client<StatusResponse>("/v1/status");
+          const s = await client(status);
           const text = args.json ? JSON.stringify(s) : renderStatus(s, { color, now: Date.now() });
           // Clear the screen only on a terminal; piped output gets one snapshot per refresh.
           print(stdoutIsTTY() ? `\x1b[H\x1b[2J${text}` : `${text}\n`);

@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import { daemonClient } from "../../daemon/client.ts";
+import { notifyTest } from "../../api/notify.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 
@@ -13,7 +14,7 @@ export default withExamples(
     async run({ args }) {
       await guard(async () => {
         // The daemon answers within its delivery timeout (10 s, one attempt per channel, in parallel).
-        const r = await daemonClient(await clientSocketPath(args.socket))<{ results: { channel: string; ok: boolean; detail: string }[] }>("/v1/notify/test", { method: "POST", timeout: 60_000 });
+        const r = await daemonClient(await clientSocketPath(args.socket))(notifyTest, { timeout: 60_000 });
         if (args.json) {
           printJson(r);
         } else {

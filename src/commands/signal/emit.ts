@@ -6,6 +6,7 @@ import { writeTx } from "../../store/db.ts";
 import { countSignals, enqueueSignal, MAX_PENDING_SIGNALS } from "../../store/signals.ts";
 import { getTask, normalizeTaskName, taskNameProblem } from "../../store/tasks.ts";
 import { daemonClient } from "../../daemon/client.ts";
+import { scan } from "../../api/signals.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
@@ -42,7 +43,7 @@ export default withExamples(
         db.close();
         // Best effort: wake the daemon so it processes the row now rather than at its next poll.
         try {
-          await daemonClient(await clientSocketPath(args.socket))("/v1/scan", { method: "POST", body: { project: repo.project }, timeout: 1000 });
+          await daemonClient(await clientSocketPath(args.socket))(scan, { body: { project: repo.project }, timeout: 1000 });
         } catch {
           // daemon down or elsewhere: the row waits in the queue
         }

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { toSignal } from "../../api/signals.ts";
 import type { SignalRowStatus } from "../../lifecycle/types.ts";
 import { listSignals, SIGNAL_ROW_STATUSES } from "../../store/signals.ts";
 import { withExamples } from "../_help.ts";
@@ -34,7 +35,7 @@ export default withExamples(
           limit: Math.max(1, Math.min(1000, Number(args.limit) || 50)),
         });
         db.close();
-        if (args.json) return printJson(rows);
+        if (args.json) return printJson(rows.map(toSignal));
         if (rows.length === 0) return void print("no signals\n");
         for (const r of rows) {
           print(`#${r.id}  ${r.createdAt}  ${r.status.padEnd(10)} ${r.project}/${r.task}  ${r.type}  (${r.source.replace(/#.*$/, "")})${r.result ? `  → ${r.result.split("\n")[0]}` : ""}\n`);

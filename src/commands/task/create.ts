@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { toTask } from "../../api/tasks.ts";
 import { readFileSync } from "node:fs";
 import { recordAudit } from "../../store/audit.ts";
 import { writeTx } from "../../store/db.ts";
@@ -51,7 +52,7 @@ export default withExamples(
         const task = requireTask(db, repo.project, name);
         db.close();
         await warnIfUnwatched(repo);
-        if (args.json) return printJson(task);
+        if (args.json) return printJson(toTask(task));
         print(`task created: ${repo.project}/${name} (ready${planNote})\n`);
       });
     },

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { toAuditEntry } from "../../api/events.ts";
 import { listAudit } from "../../store/audit.ts";
 import { requireTask } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
@@ -25,7 +26,7 @@ export default withExamples(
         if (before !== undefined && (!Number.isInteger(before) || before < 1)) fail("--before must be a positive event id");
         const rows = listAudit(db, { project: repo.project, task: task.name, limit: Math.max(1, Math.min(500, Number(args.limit) || 200)), ...(before !== undefined ? { beforeId: before } : {}) }).reverse();
         db.close();
-        if (args.json) return printJson(rows);
+        if (args.json) return printJson(rows.map(toAuditEntry));
         print(rows.length === 0 ? "no history\n" : `${rows.map(historyLine).join("\n")}\n`);
       });
     },

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { toTaskSummary } from "../../api/tasks.ts";
 import { TASK_STATUSES, type TaskStatus } from "../../lifecycle/types.ts";
 import { listTaskLines, listTasks } from "../../store/tasks.ts";
 import { withExamples } from "../_help.ts";
@@ -32,7 +33,7 @@ export default withExamples(
         if (args.json) {
           const rows = listTasks(db, { ...filter, withoutContent: true });
           db.close();
-          return printJson(rows.map(({ content: _content, ...rest }) => rest));
+          return printJson(rows.map(toTaskSummary));
         }
         const lines = listTaskLines(db, filter);
         db.close();

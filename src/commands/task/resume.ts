@@ -34,7 +34,8 @@ export default withExamples(
         db.close();
         try {
           const { daemonClient } = await import("../../daemon/client.ts");
-          await daemonClient(await clientSocketPath(undefined))("/v1/scan", { method: "POST", body: { project: repo.project }, timeout: 1000 });
+          const { scan } = await import("../../api/signals.ts");
+          await daemonClient(await clientSocketPath(undefined))(scan, { body: { project: repo.project }, timeout: 1000 });
         } catch {
           // the daemon picks it up at its next pass (or start)
         }

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import type { RestartReply } from "../../api/agents.ts";
+import { retryTask } from "../../api/agents.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
@@ -18,7 +18,7 @@ export default withExamples(
       await guard(async () => {
         const task = nameArg(args.task, "task name");
         const repo = resolveRepo(args.repo);
-        const r = await daemonClient(await clientSocketPath(args.socket))<RestartReply>(`/v1/repos/${encodeURIComponent(repo.project)}/tasks/${encodeURIComponent(task)}/retry`, { method: "POST", timeout: 30_000 });
+        const r = await daemonClient(await clientSocketPath(args.socket))(retryTask, { params: { project: repo.project, task }, timeout: 30_000 });
         if (args.json) return printJson(r);
         if (r.restarted.length === 0) fail(`nothing to retry for ${r.task}: ${r.note}`);
         print(`restarting ${r.restarted.join(", ")}`);

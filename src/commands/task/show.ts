@@ -1,4 +1,7 @@
 import { defineCommand } from "citty";
+import { toAgent } from "../../api/agents.ts";
+import { toAuditEntry } from "../../api/events.ts";
+import { toSubtask, toTask } from "../../api/tasks.ts";
 import { countTaskAudit, listAudit } from "../../store/audit.ts";
 import { requireTask } from "../../store/tasks.ts";
 import { listSubtasks } from "../../store/subtasks.ts";
@@ -33,7 +36,7 @@ export default withExamples(
         const attention = getAttention(db, repo.project, task.name);
         const usage = summarizeUsage(listUsage(db, { project: repo.project, task: task.name }), "model", loadConfig(undefined).config.pricing);
         db.close();
-        if (args.json) return printJson({ task, subtasks, history, history_total: historyTotal, agents, attention, usage });
+        if (args.json) return printJson({ task: toTask(task), subtasks: subtasks.map(toSubtask), history: history.map(toAuditEntry), history_total: historyTotal, agents: agents.map(toAgent), attention, usage });
         const t = usage.total;
         const v = task.verification;
         const lines = [

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { toTask, toTransitionOutcome } from "../../api/tasks.ts";
 import { resolveBranchHead } from "../../agents/git.ts";
 import { loadConfig } from "../../config/load.ts";
 import { eventNames, parseEventName } from "../../lifecycle/fsm.ts";
@@ -35,7 +36,7 @@ export default withExamples(
         db.close();
         await warnIfUnwatched(repo);
         if (args.json) {
-          printJson({ result: out, task });
+          printJson({ result: toTransitionOutcome(out), task: toTask(task) });
           if (out.outcome === "failed") process.exit(1);
           return;
         }

@@ -1,12 +1,14 @@
 // GET /v1/doctor: what `kas doctor` needs to judge the environment agents really get — the daemon's.
 // Variable names only, never values; each agent CLI's gates run here, in this process's environment.
-import type { Hono } from "hono";
-import { harnessOf } from "../agents/harness/index.ts";
-import { agentVisibleEnv } from "../agents/private-env.ts";
-import { cliUses } from "../doctor/agents.ts";
-import { type DaemonView, envNames, type Readiness } from "../doctor/daemon-view.ts";
-import { myUid } from "../util/process.ts";
-import type { Daemon } from "./daemon.ts";
+import { Hono } from "hono";
+import { harnessOf } from "../../agents/harness/index.ts";
+import { agentVisibleEnv } from "../../agents/private-env.ts";
+import { type DaemonView, doctor, type Readiness } from "../../api/doctor.ts";
+import { cliUses } from "../../doctor/agents.ts";
+import { envNames } from "../../doctor/daemon-view.ts";
+import { myUid } from "../../util/process.ts";
+import type { Daemon } from "../daemon.ts";
+import { serve } from "../http.ts";
 
 export async function daemonView(d: Daemon): Promise<DaemonView> {
   const uid = myUid();
@@ -25,6 +27,8 @@ export async function daemonView(d: Daemon): Promise<DaemonView> {
   return { pid: process.pid, uid, root: uid === 0, env: envNames(process.env), is_sandbox: env.IS_SANDBOX ?? "", clis };
 }
 
-export function mountDoctorRoute(app: Hono, d: Daemon): void {
-  app.get("/v1/doctor", async (c) => c.json(await daemonView(d)));
+export function doctorRoutes(d: Daemon): Hono {
+  const app = new Hono();
+  serve(app, doctor, () => daemonView(d));
+  return app;
 }

@@ -1,0 +1,41 @@
+// Control API (hono) served on the unix socket: the resources' sub-apps composed under /v1. Errors
+// are JSON {"error"}: a KasmosError answers the status of its code (src/api/errors.ts) and is logged
+// as a rejection; anything else is logged and answered 500 without crashing the daemon.
+import { Hono } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { HTTP_STATUS } from "../../api/errors.ts";
+import { KasmosError } from "../../util/errors.ts";
+import type { Daemon } from "../daemon.ts";
+import { daemonRoutes } from "./daemon.ts";
+import { doctorRoutes } from "./doctor.ts";
+import { repoRoutes } from "./repos.ts";
+
+export function createApp(d: Daemon): Hono {
+  const app = new Hono();
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => c.json({ error: `method ${c.req.method} not allowed on ${c.req.path}` }, 405, { Allow: methods.join(", ") }),
+    }),
+  );
+  app.route("/v1", daemonRoutes(d));
+  app.route("/v1", doctorRoutes(d));
+  app.route("/v1", repoRoutes(d));
+  d.mountRoutes(app);
+
+  app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof KasmosError) {
+      // Bad input is answered 4xx and recorded in the log, never a crash or a silent drop.
+      d.log.warn(`${c.req.method} ${c.req.path} rejected: ${err.message.split("\n")[0]}`);
+      return c.json({ error: err.message }, HTTP_STATUS[err.code]);
+    }
+    const status = (err as { status?: number }).status;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      return c.json({ error: err.message }, status as 400);
+    }
+    d.log.error(`${c.req.method} ${c.req.path} failed: ${err.stack ?? err.message}`);
+    return c.json({ error: `internal error: ${err.message}` }, 500);
+  });
+  return app;
+}

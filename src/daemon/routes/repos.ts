@@ -1,0 +1,32 @@
+// Repositories: list, register, unregister.
+import { Hono } from "hono";
+import { ApiError } from "../../api/errors.ts";
+import { addRepo, listRepos, removeRepo } from "../../api/repos.ts";
+import { liveAgents } from "../../store/agents.ts";
+import type { Daemon } from "../daemon.ts";
+import { serve } from "../http.ts";
+
+export function repoRoutes(d: Daemon): Hono {
+  const app = new Hono();
+  serve(app, listRepos, () => d.status().repos);
+  serve(app, addRepo, ({ body }) => {
+    const entry = d.addRepo(body.path);
+    return { status: "added" as const, project: entry.project, path: entry.path, warnings: entry.warnings };
+  });
+  serve(app, removeRepo, ({ params, query }) => {
+    const project = params.project;
+    // Agents of an unregistered repo would run on with nobody watching them: refuse, or stop them (force).
+    const live = d.registry.get(project) ? liveAgents(d.db, { project }).length : 0;
+    if (live > 0 && !query.force) throw new ApiError("conflict", `${live} agent${live === 1 ? "" : "s"} of ${project} still running; stop them first (kas agent list) or remove with --force to stop them`);
+    const entry = d.removeRepo(project);
+    return { status: "removed" as const, project: entry.project, path: entry.path, agents_stopped: live };
+  });
+  return app;
+}
+
+/** The registered repo `project`, or a 404. */
+export function registeredRepo(d: Daemon, project: string) {
+  const r = d.registry.get(project);
+  if (!r) throw new ApiError("not_found", `repo not registered: ${project}`);
+  return r;
+}
