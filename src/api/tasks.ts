@@ -2,6 +2,7 @@
 import * as v from "valibot";
 import type { ProcessResult } from "../lifecycle/model.ts";
 import { TASK_STATUSES } from "../lifecycle/types.ts";
+import type { IngestResult } from "../store/plans.ts";
 import type { SubtaskRow } from "../store/subtasks.ts";
 import type { TaskRow } from "../store/tasks.ts";
 import { AuditEntry } from "./events.ts";
@@ -86,6 +87,14 @@ export function toTask(t: TaskRow): Task {
 
 export function toSubtask(s: SubtaskRow): Subtask {
   return { project: s.project, task: s.task, number: s.number, title: s.title, wave: s.wave, status: s.status };
+}
+
+/** A plan stored for a task (`kas task plan`): its size, or why it is only a draft, and the parser's notes. */
+export const PlanOutcome = v.strictObject({ waves: v.number(), tasks: v.number(), draft_reason: v.nullable(v.string()), warnings: v.array(v.string()) });
+export type PlanOutcome = v.InferOutput<typeof PlanOutcome>;
+
+export function toPlanOutcome(r: IngestResult): PlanOutcome {
+  return { waves: r.waves, tasks: r.tasks, draft_reason: r.draftReason, warnings: r.warnings };
 }
 
 export const listTasks = defineRoute({

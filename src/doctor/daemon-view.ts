@@ -1,8 +1,9 @@
 // What `kas doctor` asks the running daemon (GET /v1/doctor): the environment that matters is the
 // daemon's — agents get it, not the shell's doctor runs in. Names only, never values (IS_SANDBOX is
 // a switch, not a secret); the CLI gates (preflight) are run by the daemon in its own environment.
-
-import type { DaemonView } from "../api/doctor.ts";
+import * as v from "valibot";
+import { DaemonView, doctor } from "../api/doctor.ts";
+import { daemonClient } from "../daemon/client.ts";
 
 /** Names of the set, non-empty variables of `env`. */
 export function envNames(env: Record<string, string | undefined>): string[] {
@@ -14,10 +15,9 @@ export function envNames(env: Record<string, string | undefined>): string[] {
 /** The daemon's view, or null (no daemon, an older one without the route, no answer). */
 export async function fetchDaemonView(socket: string): Promise<DaemonView | null> {
   try {
-    const r = await fetch("http://kasmos/v1/doctor", { unix: socket, signal: AbortSignal.timeout(10_000) } as RequestInit & { unix: string });
-    if (!r.ok) return null;
-    const v = (await r.json()) as DaemonView;
-    return Array.isArray(v.env) && typeof v.clis === "object" && v.clis !== null ? v : null;
+    // Checked, not trusted: a daemon of another version may answer another shape (fields it added are kept).
+    const view = v.safeParse(v.looseObject(DaemonView.entries), await daemonClient(socket)(doctor, { timeout: 10_000 }));
+    return view.success ? view.output : null;
   } catch {
     return null;
   }

@@ -182,6 +182,33 @@ describe("every route, called for real, answers what the document says", () => {
     for (const row of rows) expect(schemaProblem(eventSchema, row)).toBe("");
   });
 
+  test("the CLI's --json output of the same things has the same shapes (read from the store, no daemon asked)", async () => {
+    const cwd = join(sb.dir, "shop");
+    const replySchema = (method: string, path: string): Json => {
+      const { op } = operationFor(method, path);
+      return ((op.responses as Record<string, Json>)["200"]!.content as Record<string, Json>)["application/json"]!.schema as Json;
+    };
+    const json = async (...args: string[]): Promise<unknown> => {
+      const r = await sb.run([...args, "--json"], { cwd });
+      expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const show = (await json("task", "show", "feat")) as Json;
+    const showSchema = replySchema("GET", "/v1/repos/shop/tasks/feat").properties as Record<string, Json>;
+    expect(schemaProblem(showSchema.task!, show.task)).toBe("");
+    expect(schemaProblem(showSchema.subtasks!, show.subtasks)).toBe("");
+    expect(schemaProblem(showSchema.history!, show.history)).toBe("");
+    expect(schemaProblem(replySchema("GET", "/v1/repos/shop/instances"), show.agents)).toBe("");
+    expect(schemaProblem(replySchema("GET", "/v1/repos/shop/tasks"), await json("task", "list"))).toBe("");
+    expect(schemaProblem(replySchema("GET", "/v1/repos/shop/signals"), await json("signal", "list"))).toBe("");
+    expect(schemaProblem(showSchema.history!, await json("task", "history", "feat"))).toBe("");
+    expect(schemaProblem(replySchema("GET", "/v1/repos/shop/instances"), await json("agent", "list", "--all"))).toBe("");
+    const planFile = join(sb.dir, "draft.md");
+    await Bun.write(planFile, "# not a plan yet\n");
+    expect((await sb.run(["task", "create", "sketch"], { cwd })).code).toBe(0);
+    expect(await json("task", "plan", "sketch", "--file", planFile, "--draft")).toMatchObject({ waves: 0, tasks: 0, draft_reason: expect.any(String), warnings: [] });
+  });
+
   test("every route of the contract was called, each with its success status", () => {
     const missing = ROUTES.filter((r) => !called.get(`${r.method} ${openApiPath(r.path).path}`)?.has(r.status)).map((r) => `${r.method} ${r.path} ${r.status}`);
     expect(missing).toEqual([]);

@@ -1,4 +1,5 @@
 import { defineCommand } from "citty";
+import { toPlanOutcome } from "../../api/tasks.ts";
 import { readFileSync } from "node:fs";
 import { ingestPlan } from "../../store/plans.ts";
 import { withExamples } from "../_help.ts";
@@ -28,7 +29,7 @@ export default withExamples(
         try {
           const r = ingestPlan(db, repo.project, args.name, md, { allowDraft: Boolean(args.draft), source: "cli" });
           await warnIfUnwatched(repo);
-          if (args.json) return printJson(r);
+          if (args.json) return printJson(toPlanOutcome(r));
           for (const w of r.warnings) printErr(`warning: ${w}`);
           print(r.draftReason ? `plan stored as draft: ${r.draftReason}\n` : `plan stored: ${r.waves} waves, ${r.tasks} tasks\n`);
         } finally {

@@ -17,11 +17,12 @@ export function agentRoutes(d: Daemon, runner: AgentRunner): Hono {
     return (query.all ? storedAgents(d.db, { ...filter, limit: 500 }) : liveAgents(d.db, filter).reverse()).map(toAgent);
   });
 
-  serve(app, captureAgent, async ({ params, query, c }) => {
+  serve(app, captureAgent, async ({ params, query }) => {
     const repo = registeredRepo(d, params.project);
     const text = await runner.capture(repo.project, params.title, query.lines);
     if (text === null) throw new ApiError("not_found", `instance not found: ${params.title}`);
-    return c.text(text);
+    // Said even for an empty screen (hono leaves the type off an empty text body).
+    return new Response(text, { headers: { "content-type": "text/plain; charset=UTF-8" } });
   });
 
   serve(app, sendToAgent, async ({ params, body }) => {
