@@ -3,18 +3,21 @@
 // --bytecode needs --format=esm; the source map is embedded so traces name src/ files;
 // autoloading .env / bunfig.toml is off because kasmos runs inside user repositories.
 import { mkdirSync, rmSync, symlinkSync, existsSync, readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 
 export interface BuildOptions {
   target?: string; // e.g. "bun-linux-arm64"; default: this machine
   outfile?: string;
+  /** The module to compile; default src/cli.ts (a test compiles one that registers a harness of its own first). */
+  entry?: string;
 }
 
 export async function build(opts: BuildOptions = {}): Promise<string> {
   const root = join(import.meta.dir, "..");
   const outfile = opts.outfile ?? join(root, "dist", "kasmos");
-  mkdirSync(join(root, "dist"), { recursive: true });
+  const outDir = dirname(outfile);
+  mkdirSync(outDir, { recursive: true });
   const args = [
     "build",
     "--compile",
@@ -27,7 +30,7 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     "--no-compile-autoload-bunfig",
     `--define=KASMOS_VERSION=${JSON.stringify(pkg.version)}`,
     ...(opts.target ? [`--target=${opts.target}`] : []),
-    join(root, "src", "cli.ts"),
+    opts.entry ?? join(root, "src", "cli.ts"),
     "--outfile",
     outfile,
   ];
@@ -37,7 +40,7 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     throw new Error(`bun build failed (exit ${proc.exitCode})`);
   }
   // The embedded map is what matters; drop the side files --sourcemap also writes.
-  for (const f of readdirSync(join(root, "dist"))) if (f.endsWith(".map")) rmSync(join(root, "dist", f), { force: true });
+  for (const f of readdirSync(outDir)) if (f.endsWith(".map")) rmSync(join(outDir, f), { force: true });
   return outfile;
 }
 
