@@ -100,9 +100,9 @@ export class Sandbox {
     return { code, stdout, stderr };
   }
 
-  /** Start `daemon start --foreground` as a child and wait until it answers. */
-  async foreground(extra: string[] = [], env: Record<string, string> = {}): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
-    const proc = Bun.spawn([BIN, "daemon", "start", "--foreground", ...extra], {
+  /** Start `daemon start --foreground` as a child (of `bin`, default the compiled kasmos) and wait until it answers. */
+  async foreground(extra: string[] = [], env: Record<string, string> = {}, bin = BIN): Promise<Bun.Subprocess<"ignore", "pipe", "pipe">> {
+    const proc = Bun.spawn([bin, "daemon", "start", "--foreground", ...extra], {
       env: { ...this.env, ...env },
       cwd: this.dir,
       stdout: "pipe",
