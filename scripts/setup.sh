@@ -20,9 +20,9 @@ if ! command -v bun >/dev/null 2>&1 || ! bun --version >/dev/null 2>&1; then
   npm install -g bun >/dev/null 2>&1 || npm install -g --allow-scripts=bun bun >/dev/null
 fi
 
-# tool → Debian package (systemd-analyze verifies the service unit, zsh and fish check completions, bwrap sandboxes agents, in the tests)
+# tool → Debian package (systemd-analyze verifies the service unit, zsh and fish check completions, bwrap sandboxes agents, chromium renders the dashboard, in the tests)
 missing=""
-for pair in git:git tmux:tmux systemd-analyze:systemd zsh:zsh fish:fish bwrap:bubblewrap; do
+for pair in git:git tmux:tmux systemd-analyze:systemd zsh:zsh fish:fish bwrap:bubblewrap chromium:chromium; do
   tool=${pair%%:*}
   pkg=${pair#*:}
   command -v "$tool" >/dev/null 2>&1 || missing="$missing $pkg"

@@ -34,6 +34,7 @@ const main = defineCommand({
     doctor: () => import("./commands/doctor.ts").then((m) => m.default),
     usage: () => import("./commands/usage.ts").then((m) => m.default),
     notify: () => import("./commands/notify/index.ts").then((m) => m.default),
+    web: () => import("./commands/web/index.ts").then((m) => m.default),
     completion: () => import("./commands/completion.ts").then((m) => m.default),
   },
 });

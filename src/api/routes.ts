@@ -14,6 +14,7 @@ import { emitSignal, listSignals, scan } from "./signals.ts";
 import { ping, status } from "./status.ts";
 import { createTask, listTasks, showTask, transitionTask } from "./tasks.ts";
 import { usage } from "./usage.ts";
+import { webStart, webStatus } from "./web.ts";
 
 export const ROUTES: readonly RouteSpec[] = [
   ping,
@@ -43,4 +44,6 @@ export const ROUTES: readonly RouteSpec[] = [
   usage,
   gc,
   notifyTest,
+  webStatus,
+  webStart,
 ];

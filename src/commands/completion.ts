@@ -22,6 +22,7 @@ export function rootCommand(): AnyCommand {
       doctor: () => import("./doctor.ts").then((m) => m.default as unknown as AnyCommand),
       usage: () => import("./usage.ts").then((m) => m.default as unknown as AnyCommand),
       notify: () => import("./notify/index.ts").then((m) => m.default as unknown as AnyCommand),
+      web: () => import("./web/index.ts").then((m) => m.default as unknown as AnyCommand),
       completion: () => Promise.resolve(completionCommand as unknown as AnyCommand),
     },
   };

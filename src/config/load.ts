@@ -5,7 +5,7 @@ import { BoundedReadError, readBoundedText } from "../util/bounded-read.ts";
 import { KasmosError } from "../util/errors.ts";
 import { defaultConfigPath } from "./paths.ts";
 import { maskConfigValue } from "./secrets.ts";
-import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey, PriceSchema } from "./schema.ts";
+import { type DaemonConfig, type KeySpec, ALL_KEYS, defaultConfig, nearestKey, PriceSchema, webConfigProblem } from "./schema.ts";
 
 export class ConfigError extends KasmosError {
   override name = "ConfigError";
@@ -92,6 +92,8 @@ export function parseConfigText(text: string, path: string): Omit<LoadedConfig, 
     }
   };
   visit(raw, "");
+  const webProblem = errors.length === 0 ? webConfigProblem(config.web) : null;
+  if (webProblem !== null) errors.push(`${path}: ${webProblem}`);
   if (errors.length > 0) throw new ConfigError(errors.join("\n"));
 
   // Normalise reactions like the original: trimmed, empties dropped, never empty.

@@ -99,6 +99,17 @@ export interface ResourcesConfig {
   agent_nice: number;
 }
 
+/** The opt-in web dashboard served by the daemon (kasmos additions; src/web/). */
+export interface WebConfig {
+  /** "<host>:<port>" to listen on ("" = off; `kas web` can start it for this run). */
+  listen: string;
+  /** A listen address other than loopback is refused unless this is true. */
+  allow_remote: boolean;
+  /** PEM certificate and key files: HTTPS instead of HTTP (both or neither). */
+  tls_cert: string;
+  tls_key: string;
+}
+
 export interface DaemonConfig {
   poll_interval_sec: number;
   repos: string[];
@@ -125,6 +136,7 @@ export interface DaemonConfig {
   budget: BudgetConfig;
   notify: NotifyConfig;
   worktree: WorktreeConfig;
+  web: WebConfig;
   /** `[pricing."<model>"]`: USD per million tokens (kasmos addition; see src/config/pricing.ts). */
   pricing: Record<string, ModelPrice>;
 }
@@ -154,6 +166,7 @@ export function defaultConfig(): DaemonConfig {
     budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
     notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
     worktree: { copy: [], setup: "", setup_timeout_sec: 600, teardown: "", teardown_timeout_sec: 60, ports: "40000-40999" },
+    web: { listen: "", allow_remote: false, tls_cert: "", tls_key: "" },
     pricing: {},
   };
 }
@@ -169,6 +182,28 @@ export interface WorktreeConfig {
   teardown_timeout_sec: number;
   /** "<first>-<last>": each live agent gets a port of its own as KASMOS_PORT ("" = none). */
   ports: string;
+}
+
+/** "127.0.0.1:7777", "[::1]:7777", "localhost:7777" → host and port; null when malformed. */
+export function parseListen(text: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text.trim());
+  if (!m) return null;
+  const port = Number(m[3]);
+  if (port > 65_535) return null; // 0: any free port (the URL `kas web` prints names the one taken)
+  return { host: m[1] ?? m[2]!, port };
+}
+
+/** Loopback: reachable from this machine only (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Why a [web] table cannot be used (checked across its keys), or null. */
+export function webConfigProblem(web: WebConfig): string | null {
+  const at = parseListen(web.listen);
+  if (at && !isLoopbackHost(at.host) && !web.allow_remote) return `web.listen = "${web.listen}" is not a loopback address: anyone who can reach it could try to log in; set [web] allow_remote = true to serve it anyway (with tls_cert and tls_key, or only on a private network)`;
+  if ((web.tls_cert === "") !== (web.tls_key === "")) return "web.tls_cert and web.tls_key go together: set both (HTTPS) or neither (HTTP)";
+  return null;
 }
 
 /** "40000-40999" → its bounds; null when malformed, reversed or outside 1024-65535. */
@@ -313,7 +348,15 @@ export const WORKTREE_KEYS: KeySpec[] = [
   { key: "worktree.ports", expected: "a port range \"<first>-<last>\" within 1024-65535 (\"\" = no KASMOS_PORT)", schema: v.pipe(v.string(), v.check((s) => s === "" || parsePortRange(s) !== null)) },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS, ...WORKTREE_KEYS];
+/** kasmos additions: the web dashboard (src/web/). */
+export const WEB_KEYS: KeySpec[] = [
+  { key: "web.listen", expected: "\"<host>:<port>\" such as \"127.0.0.1:7777\" (\"\" = off)", schema: v.pipe(v.string(), v.check((s) => s === "" || parseListen(s) !== null)) },
+  { key: "web.allow_remote", expected: "a boolean (true or false)", schema: bool },
+  { key: "web.tls_cert", expected: "a path to a PEM certificate (\"\" = plain HTTP)", schema: v.string() },
+  { key: "web.tls_key", expected: "a path to a PEM private key (\"\" = plain HTTP)", schema: v.string() },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS, ...WORKTREE_KEYS, ...WEB_KEYS];
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

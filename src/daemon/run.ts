@@ -87,6 +87,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   const daemon = new Daemon(loaded, socket, db, log);
   const { installLifecycle } = await import("./lifecycle-plugin.ts");
   installLifecycle(daemon);
+  (await import("../web/server.ts")).installWeb(daemon);
   daemon.syncRepos();
   const app = createApp(daemon);
 

@@ -60,6 +60,9 @@ export const AUDIT_KINDS = [
   "worktree_teardown",
   "fsm_error",
   "error",
+  // web dashboard
+  "web_login",
+  "web_login_failed",
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

@@ -82,6 +82,7 @@ describe("config", () => {
       budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
       notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
       worktree: { copy: [], setup: "", setup_timeout_sec: 600, teardown: "", teardown_timeout_sec: 60, ports: "40000-40999" },
+      web: { listen: "", allow_remote: false, tls_cert: "", tls_key: "" },
       pricing: {},
     });
   });

@@ -99,6 +99,10 @@ describe("every route, called for real, answers what the document says", () => {
     await call("GET", "/v1/openapi.json", 200);
     await call("GET", "/v1/doctor", 200);
     await call("POST", "/v1/reload", 200);
+    await call("GET", "/v1/web", 200);
+    await call("POST", "/v1/web/start", 400, { listen: "not an address" });
+    await call("POST", "/v1/web/start", 200, { listen: "127.0.0.1:0" });
+    await call("POST", "/v1/web/start", 409, { listen: "127.0.0.1:1" });
     await call("POST", "/v1/repos", 201, { path: shop });
     await call("POST", "/v1/repos", 201, { path: join(sb.dir, "spare") });
     await call("POST", "/v1/repos", 409, { path: shop });
@@ -235,6 +239,8 @@ describe("the daemon's app", () => {
       const db = openStore(join(dir, "store.db"));
       const daemon = new Daemon(loadConfig(join(dir, "none.toml")), join(dir, "kas.sock"), db, createDaemonLogger({ level: 0 }));
       installLifecycle(daemon);
+      const { installWeb } = await import("../../src/web/server.ts");
+      installWeb(daemon);
       const app = createApp(daemon);
       // Middleware (methodNotAllowed) registers as ALL /*; each route is its method and path.
       const served = app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`);

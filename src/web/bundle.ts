@@ -1,0 +1,22 @@
+// Build-time only (imported `with { type: "macro" }` by assets.ts): bundles the page's script with
+// `bun build` and reads its stylesheet, so the compiled kasmos carries them as string constants — no
+// files beside the binary, no CDN. Bun.build itself cannot run inside a macro (the bundler waits on
+// the macro), hence the CLI in a child process.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+export interface DashboardAssets {
+  js: string;
+  css: string;
+}
+
+export function dashboardAssets(): DashboardAssets {
+  const dir = join(import.meta.dir, "page");
+  const r = Bun.spawnSync([process.execPath, "build", join(dir, "main.ts"), "--minify", "--target=browser", "--format=esm"], {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, BUN_BE_BUN: "1" },
+  });
+  if (r.exitCode !== 0) throw new Error(`bundling the dashboard failed: ${r.stderr.toString()}`);
+  return { js: r.stdout.toString(), css: readFileSync(join(dir, "style.css"), "utf8") };
+}

@@ -1,0 +1,138 @@
+// The fleet page in a real browser (Debian chromium through playwright-core) against the compiled
+// daemon with scripted agents: the login link's cookie, a task moving planning → done on an open page
+// with no reload, a failed coder's attention item and its restart button, a phone-sized viewport, and
+// a cross-site page's POST refused.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeGitRepo, Sandbox } from "../helpers/env.ts";
+import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
+import { launchBrowser, type RunningBrowser } from "./browser.ts";
+import { startWeb } from "./web-helpers.ts";
+
+let chrome: RunningBrowser;
+let sb: Sandbox;
+beforeAll(async () => {
+  chrome = await launchBrowser();
+});
+afterAll(async () => {
+  await chrome?.close();
+});
+beforeEach(() => {
+  sb = new Sandbox("kwb-");
+});
+afterEach(async () => {
+  await sb.cleanup();
+});
+
+/** A browser context logged in through the one-time link, on the fleet page. */
+async function openFleet(loginUrl: string, viewport = { width: 1200, height: 800 }) {
+  const context = await chrome.browser.newContext({ viewport });
+  const page = await context.newPage();
+  // Every status a task row or chip showed, and every navigation: proof of "live, without reload".
+  // (In-page code as text: the test program has no DOM types.)
+  await page.addInitScript(`
+    window.seen = [];
+    new MutationObserver(() => {
+      for (const el of document.querySelectorAll("[data-status],[data-state]")) {
+        const s = el.dataset.status ?? el.dataset.state ?? "";
+        if (!window.seen.includes(s)) window.seen.push(s);
+      }
+    }).observe(document, { subtree: true, childList: true });
+  `);
+  let navigations = 0;
+  page.on("framenavigated", (f) => {
+    if (f === page.mainFrame()) navigations++;
+  });
+  await page.goto(loginUrl);
+  await page.waitForURL((u) => u.pathname === "/");
+  await page.locator('#conn[data-state="live"]').waitFor({ timeout: 15_000 });
+  return { context, page, navigations: () => navigations };
+}
+
+describe("fleet page (chromium)", () => {
+  test("login link → HttpOnly SameSite=Strict cookie; a task goes planning → done on the open page without reload", async () => {
+    const repo = makeGitRepo(sb.dir, "shop");
+    const planFile = join(sb.dir, "plan.md");
+    writeFileSync(planFile, SMALL_PLAN);
+    sb.writeConfig(fakeAgentConfig(`FAKE_PLAN=${planFile} FAKE_REVIEW_ROUNDS=0`));
+    await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    const web = await startWeb(sb);
+    const { context, page, navigations } = await openFleet(web.login_url);
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name === "kasmos_session");
+    expect(session?.httpOnly).toBe(true);
+    expect(session?.sameSite).toBe("Strict");
+    await page.locator('[data-repo="shop"]').waitFor();
+    const navigationsBefore = navigations();
+
+    expect((await sb.run(["task", "create", "feat"], { cwd: repo })).code).toBe(0);
+    expect((await sb.run(["task", "transition", "feat", "plan_start"], { cwd: repo })).code).toBe(0);
+    await page.locator('[data-repo="shop"] [data-state="done"]').waitFor({ timeout: 90_000 });
+    const seen = (await page.evaluate("window.seen")) as string[];
+    expect(seen).toContain("planning");
+    expect(seen).toContain("done");
+    expect(navigations()).toBe(navigationsBefore);
+    // The transitions arrived as events too.
+    await expect(page.locator(".events").innerText()).resolves.toContain("plan_transition");
+    await context.close();
+  }, 120_000);
+
+  test("a failed coder's attention item has a restart button; clicking it (confirmed) restarts the agent", async () => {
+    const repo = makeGitRepo(sb.dir, "shop");
+    sb.writeConfig(fakeAgentConfig("FAKE_MODE=die"));
+    await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    const web = await startWeb(sb);
+    const { context, page } = await openFleet(web.login_url);
+    await createPlanned(sb, repo, "feat", SMALL_PLAN);
+    const button = page.locator('[data-task="shop/feat"] button', { hasText: "Restart" });
+    await button.waitFor({ timeout: 60_000 });
+    const before = sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'agent_restarted'")[0]!.n;
+    let asked = "";
+    page.once("dialog", (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await button.focus();
+    await page.keyboard.press("Enter");
+    await sb.waitFor(() => sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'agent_restarted'")[0]!.n > before, 30_000, "the restart");
+    expect(asked).toContain("Restart agent");
+    await context.close();
+  }, 120_000);
+
+  test("a phone-sized viewport renders without horizontal scrolling", async () => {
+    const repo = makeGitRepo(sb.dir, "a-repository-with-a-rather-long-name-for-a-phone");
+    await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    expect((await sb.run(["task", "create", "a-task-name-that-goes-on-and-on-and-on-without-a-break"], { cwd: repo })).code).toBe(0);
+    const web = await startWeb(sb);
+    const { context, page } = await openFleet(web.login_url, { width: 360, height: 740 });
+    await page.locator("[data-repo]").waitFor();
+    const widths = (await page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as { scroll: number; client: number };
+    expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+    await context.close();
+  }, 60_000);
+
+  test("a page of another site cannot POST with the session (cookie withheld, Origin refused)", async () => {
+    await sb.foreground();
+    const web = await startWeb(sb);
+    const { context, page } = await openFleet(web.login_url);
+    // Another site (localhost is not 127.0.0.1 to a browser) that posts a form to the dashboard.
+    const evil = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response(`<form id="f" method="POST" action="${web.url}/v1/scan" enctype="text/plain"><input name="{}" value=""></form><script>document.getElementById("f").submit()</script>`, { headers: { "content-type": "text/html" } }),
+    });
+    try {
+      const posted = page.waitForResponse((r) => r.url() === `${web.url}/v1/scan`);
+      await page.goto(`http://localhost:${evil.port}/`);
+      const res = await posted;
+      expect([401, 403]).toContain(res.status());
+    } finally {
+      evil.stop(true);
+      await context.close();
+    }
+  }, 60_000);
+});
