@@ -1,7 +1,6 @@
 // How the control API answers a failure: {"error": "<one line>"} with the HTTP status of its code.
 // The one place a KasmosError's code becomes a status; anything else is a 500.
 import type { ErrorCode } from "../util/errors.ts";
-import { KasmosError } from "../util/errors.ts";
 
 export const HTTP_STATUS = {
   invalid: 400,
@@ -18,15 +17,4 @@ export type ErrorStatus = (typeof HTTP_STATUS)[ErrorCode];
 /** Every error answer's body. */
 export interface ErrorReply {
   error: string;
-}
-
-/** A failure a route reports itself (a repo not registered, a full queue, bad query text). */
-export class ApiError extends KasmosError {
-  override name = "ApiError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -3,7 +3,7 @@
 // type. Every bad input is a 400 (413 too large) with a reason, never a 500.
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import * as v from "valibot";
-import { ApiError } from "../api/errors.ts";
+import { Refused } from "../util/errors.ts";
 import type { BodyOf, ParamsOf, QueryOf, RouteSpec } from "../api/route.ts";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -23,25 +23,25 @@ function firstIssue(issues: readonly v.BaseIssue<unknown>[]): { where: string; m
 /** Read, parse and validate a JSON body. Every failure is a 4xx with a reason, never a 500. */
 export async function jsonBody<S extends v.GenericSchema>(c: Context, schema: S): Promise<v.InferOutput<S>> {
   const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > MAX_BODY_BYTES) throw new ApiError("too_large", `request body too large (${declared} bytes, limit ${MAX_BODY_BYTES})`);
+  if (declared > MAX_BODY_BYTES) throw new Refused("too_large", `request body too large (${declared} bytes, limit ${MAX_BODY_BYTES})`);
   let text: string;
   try {
     text = await c.req.text();
   } catch (err) {
-    throw new ApiError("invalid", `cannot read request body: ${(err as Error).message}`);
+    throw new Refused("invalid", `cannot read request body: ${(err as Error).message}`);
   }
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ApiError("too_large", `request body too large (limit ${MAX_BODY_BYTES} bytes)`);
-  if (text.trim().length === 0) throw new ApiError("invalid", "invalid request body: empty body, expected JSON");
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new Refused("too_large", `request body too large (limit ${MAX_BODY_BYTES} bytes)`);
+  if (text.trim().length === 0) throw new Refused("invalid", "invalid request body: empty body, expected JSON");
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ApiError("invalid", `invalid request body: ${(err as Error).message}`);
+    throw new Refused("invalid", `invalid request body: ${(err as Error).message}`);
   }
   const res = v.safeParse(schema, raw);
   if (!res.success) {
     const { where, message } = firstIssue(res.issues);
-    throw new ApiError("invalid", `invalid request body: ${where ? `${where}: ` : ""}${message}`);
+    throw new Refused("invalid", `invalid request body: ${where ? `${where}: ` : ""}${message}`);
   }
   return res.output;
 }
@@ -51,7 +51,7 @@ export function queryInput<S extends v.GenericSchema>(schema: S, query: Record<s
   const res = v.safeParse(schema, query);
   if (!res.success) {
     const { where, message } = firstIssue(res.issues);
-    throw new ApiError("invalid", `invalid query parameter ${where}: ${message}`);
+    throw new Refused("invalid", `invalid query parameter ${where}: ${message}`);
   }
   return res.output;
 }

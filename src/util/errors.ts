@@ -6,3 +6,14 @@ export type ErrorCode = "invalid" | "not_found" | "conflict" | "not_allowed" | "
 export abstract class KasmosError extends Error {
   abstract readonly code: ErrorCode;
 }
+
+/** A refusal with its reason (a bad name, a missing task, a full queue), from a route or a use case. */
+export class Refused extends KasmosError {
+  override name = "Refused";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -4,7 +4,7 @@
 // routes (/v1/web…) are on the unix socket only: whoever can reach the socket is already the owner.
 import type { Server } from "bun";
 import { Hono } from "hono";
-import { ApiError } from "../api/errors.ts";
+import { Refused } from "../util/errors.ts";
 import { type WebStatus, webStart, webStatus } from "../api/web.ts";
 import { type DaemonConfig, isLoopbackHost, parseListen, type WebConfig } from "../config/schema.ts";
 import type { Daemon, DaemonPlugin } from "../daemon/daemon.ts";
@@ -48,9 +48,9 @@ export class WebServer implements DaemonPlugin {
         this.runtimeListen = wanted ?? (this.config?.listen || DEFAULT_WEB_LISTEN);
         this.apply();
       } else if (wanted !== undefined && wanted !== this.listenOf(this.config)) {
-        throw new ApiError("conflict", `the dashboard already listens on ${this.serving.url}; change [web] listen and run kas daemon reload to move it`);
+        throw new Refused("conflict", `the dashboard already listens on ${this.serving.url}; change [web] listen and run kas daemon reload to move it`);
       }
-      if (!this.serving) throw new ApiError("conflict", `the dashboard cannot listen: ${this.error ?? "unknown reason"}`);
+      if (!this.serving) throw new Refused("conflict", `the dashboard cannot listen: ${this.error ?? "unknown reason"}`);
       const { code, expiresAt } = this.auth.mintLoginCode();
       return { ...this.status(), login_url: `${this.serving.url}/login?code=${code}`, login_expires_at: new Date(expiresAt).toISOString() };
     });

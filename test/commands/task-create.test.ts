@@ -56,6 +56,41 @@ describe("task create", () => {
     daemon.kill("SIGTERM");
     await daemon.exited;
   });
+
+  test("the CLI (no daemon) and the API are one implementation: the same refusals in the same words, the same audit row", async () => {
+    sb.writeConfig("poll_interval_sec = 5\n");
+    const daemon = await sb.foreground();
+    await sb.run(["daemon", "add", repo]);
+    expect((await sb.run(["task", "create", "one"], { cwd: repo })).code).toBe(0);
+    const cases: { cli: string[]; api: Record<string, string> }[] = [
+      { cli: ["one"], api: { name: "one" } },
+      { cli: ["../evil"], api: { name: "../evil" } },
+      { cli: ["two", "--branch", "plan/one"], api: { name: "two", branch: "plan/one" } },
+      { cli: ["three", "--branch", "main"], api: { name: "three", branch: "main" } },
+      { cli: ["four", "--plan", file("bad.md", "no waves here")], api: { name: "four", plan: "no waves here" } },
+    ];
+    for (const c of cases) {
+      const viaCli = await sb.run(["task", "create", ...c.cli], { cwd: repo });
+      const viaApi = await api(sb.socket, "POST", "/v1/repos/shop/tasks", c.api);
+      expect(viaCli.code, c.cli.join(" ")).toBe(1);
+      expect(viaApi.status, c.cli.join(" ")).toBeGreaterThanOrEqual(400);
+      expect(viaCli.stderr.trim()).toBe(String(viaApi.json.error));
+    }
+    expect((await api(sb.socket, "POST", "/v1/repos/shop/tasks", { name: "five" })).status).toBe(201);
+    const made = sb.query<{ task: string; message: string }>("SELECT task, message FROM audit_events WHERE kind = 'task_created' ORDER BY id");
+    expect(made).toEqual([
+      { task: "one", message: `task created (cli) in ${repo}` },
+      { task: "five", message: `task created (api) in ${repo}` },
+    ]);
+    const emitCli = await sb.run(["signal", "emit", "nope", "one"], { cwd: repo });
+    const emitApi = await api(sb.socket, "POST", "/v1/repos/shop/signals", { type: "nope", task: "one" });
+    expect(emitCli.stderr.trim()).toBe(String(emitApi.json.error));
+    const moveCli = await sb.run(["task", "transition", "one", "fly"], { cwd: repo });
+    const moveApi = await api(sb.socket, "POST", "/v1/repos/shop/tasks/one/transition", { event: "fly" });
+    expect(moveCli.stderr.trim()).toBe(String(moveApi.json.error));
+    daemon.kill("SIGTERM");
+    await daemon.exited;
+  });
 });
 
 describe("plans", () => {

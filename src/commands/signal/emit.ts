@@ -1,10 +1,6 @@
 import { defineCommand } from "citty";
-import { canonicalSignalType, normalizePayload } from "../../lifecycle/signal-types.ts";
 import { SIGNAL_TYPES } from "../../lifecycle/types.ts";
-import { recordAudit } from "../../store/audit.ts";
-import { writeTx } from "../../store/db.ts";
-import { countSignals, enqueueSignal, MAX_PENDING_SIGNALS } from "../../store/signals.ts";
-import { getTask, normalizeTaskName, taskNameProblem } from "../../store/tasks.ts";
+import { emitSignal } from "../../usecases/emit-signal.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { scan } from "../../api/signals.ts";
 import { withExamples } from "../_help.ts";
@@ -24,22 +20,9 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
-        const canon = canonicalSignalType(args.type);
-        if (!canon.ok) fail(canon.error);
-        const payload = normalizePayload(canon.type, args.payload ?? "");
-        if (!payload.ok) fail(`invalid payload for ${canon.type}: ${payload.error}`);
-        const task = normalizeTaskName(args.task);
-        if (taskNameProblem(task)) fail(taskNameProblem(task)!);
         const repo = resolveRepo(args.repo);
         const db = openCliStore();
-        const id = writeTx(db, () => {
-          // A signal for a task the store does not have would only be quarantined later: say so now.
-          if (!getTask(db, repo.project, task)) fail(`no task ${task} in ${repo.project} (see kas task list --repo ${repo.path})`);
-          if (countSignals(db, repo.project).pending >= MAX_PENDING_SIGNALS) fail(`signal queue of ${repo.project} is full (${MAX_PENDING_SIGNALS} pending); is the daemon running?`);
-          const id = enqueueSignal(db, { project: repo.project, task, type: canon.type, payload: payload.payload, source: "cli" });
-          recordAudit(db, { kind: "signal_enqueued", project: repo.project, task, event: canon.type, signalId: id, message: `${canon.type} queued (cli)` });
-          return id;
-        });
+        const { id, task, type } = emitSignal(db, { project: repo.project, task: args.task, type: args.type, payload: args.payload ?? "", source: "cli", knownTaskOnly: true });
         db.close();
         // Best effort: wake the daemon so it processes the row now rather than at its next poll.
         try {
@@ -47,8 +30,8 @@ export default withExamples(
         } catch {
           // daemon down or elsewhere: the row waits in the queue
         }
-        if (args.json) return printJson({ id, project: repo.project, task, type: canon.type });
-        print(`signal emitted: type=${canon.type} task=${task} id=${id}\n`);
+        if (args.json) return printJson({ id, project: repo.project, task, type });
+        print(`signal emitted: type=${type} task=${task} id=${id}\n`);
       });
     },
   }),

@@ -1,13 +1,9 @@
 import { defineCommand } from "citty";
 import { toTask } from "../../api/tasks.ts";
 import { readFileSync } from "node:fs";
-import { recordAudit } from "../../store/audit.ts";
-import { writeTx } from "../../store/db.ts";
-import { ingestPlan } from "../../store/plans.ts";
-import { branchProblem, createTask, normalizeTaskName, requireTask, taskNameProblem } from "../../store/tasks.ts";
+import { createTask } from "../../usecases/create-task.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
-import { defaultBranch } from "../../agents/worktree.ts";
 import { fail, guard, print, printErr, printJson } from "../_util.ts";
 
 export default withExamples(
@@ -25,11 +21,7 @@ export default withExamples(
     async run({ args }) {
       await guard(async () => {
         const repo = resolveRepo(args.repo);
-        const name = normalizeTaskName(args.name);
-        const nameProblem = taskNameProblem(name);
-        if (nameProblem) fail(nameProblem);
-        if (args.branch !== undefined && branchProblem(args.branch)) fail(branchProblem(args.branch)!);
-        let md: string | null = null;
+        let md: string | undefined;
         if (args.plan) {
           try {
             md = readFileSync(args.plan, "utf8");
@@ -37,23 +29,14 @@ export default withExamples(
             fail(`cannot read plan file ${args.plan}: ${(err as Error).message}`);
           }
         }
-        const branch = args.branch ?? `plan/${name}`;
-        const def = await defaultBranch(repo.path).catch(() => "");
-        if (def !== "" && branch === def) fail(`branch ${branch} is the repository's default branch; a task works on its own branch (default plan/${name})`);
         const db = openCliStore();
-        // One transaction: a plan that does not parse leaves no task behind (the retry is not "already exists").
-        const planned = writeTx(db, () => {
-          createTask(db, { project: repo.project, name, description: args.description ?? "", topic: args.topic ?? "", branch });
-          recordAudit(db, { kind: "task_created", project: repo.project, task: name, toStatus: "ready", message: `task created (cli) in ${repo.path}` });
-          return md !== null ? ingestPlan(db, repo.project, name, md, { allowDraft: false, source: "cli" }) : null;
-        });
+        const { task, plan: planned } = await createTask(db, { project: repo.project, repoPath: repo.path, name: args.name, description: args.description, topic: args.topic, branch: args.branch, plan: md, source: "cli" });
         const planNote = planned ? `, plan: ${planned.waves} waves, ${planned.tasks} tasks` : "";
         for (const w of planned?.warnings ?? []) printErr(`warning: ${w}`);
-        const task = requireTask(db, repo.project, name);
         db.close();
         await warnIfUnwatched(repo);
         if (args.json) return printJson(toTask(task));
-        print(`task created: ${repo.project}/${name} (ready${planNote})\n`);
+        print(`task created: ${repo.project}/${task.name} (ready${planNote})\n`);
       });
     },
   }),

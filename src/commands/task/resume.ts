@@ -1,10 +1,8 @@
 import { defineCommand } from "citty";
 import { loadConfig } from "../../config/load.ts";
-import { repoProcessorConfig } from "../../config/processor.ts";
 import { parseBase } from "../../lifecycle/budget.ts";
 import { holdOf } from "../../store/budget.ts";
-import { nowIso } from "../../store/db.ts";
-import { applyOperatorEvent } from "../../store/effects.ts";
+import { transitionTask } from "../../usecases/transition-task.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
@@ -28,7 +26,7 @@ export default withExamples(
         const h = holdOf(db, repo.project, args.task);
         if (!h) fail(`task not found: ${repo.project}/${args.task}`);
         if (h.hold === "") fail(`task ${args.task} is not on hold`);
-        const result = applyOperatorEvent(db, { project: repo.project, task: args.task, event: "resume", cfg: repoProcessorConfig(config, repo.path), head: null, prices: config.pricing, source: "operator (kas task resume)", now: nowIso() });
+        const { result } = await transitionTask(db, { project: repo.project, repoPath: repo.path, name: args.task, event: "resume", config, source: "operator (kas task resume)" });
         if (result.outcome === "failed") fail(`resume refused: ${result.result}`);
         const base = result.update.hold?.base ?? parseBase("");
         db.close();

@@ -1,15 +1,11 @@
 import { defineCommand } from "citty";
 import { toTask, toTransitionOutcome } from "../../api/tasks.ts";
-import { resolveBranchHead } from "../../agents/git.ts";
 import { loadConfig } from "../../config/load.ts";
-import { eventNames, parseEventName } from "../../lifecycle/fsm.ts";
-import { nowIso } from "../../store/db.ts";
-import { applyOperatorEvent } from "../../store/effects.ts";
-import { requireTask } from "../../store/tasks.ts";
+import { eventNames } from "../../lifecycle/fsm.ts";
+import { transitionTask } from "../../usecases/transition-task.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
 import { fail, guard, print, printJson } from "../_util.ts";
-import { repoProcessorConfig } from "../../config/processor.ts";
 
 export default withExamples(
   defineCommand({
@@ -23,16 +19,10 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
-        const event = parseEventName(args.event);
-        if (!event) fail(`unknown event "${args.event}"; valid events: ${eventNames().join(", ")}`);
         const repo = resolveRepo(args.repo);
         const { config } = loadConfig(args.config);
-        const cfg = repoProcessorConfig(config, repo.path);
         const db = openCliStore();
-        const before = requireTask(db, repo.project, args.name);
-        const head = before.branch ? await resolveBranchHead(repo.path, before.branch) : null;
-        const out = applyOperatorEvent(db, { project: repo.project, task: before.name, event, cfg, head, prices: config.pricing, source: "cli", now: nowIso() });
-        const task = requireTask(db, repo.project, before.name);
+        const { event, result: out, task } = await transitionTask(db, { project: repo.project, repoPath: repo.path, name: args.name, event: args.event, config, source: "cli" });
         db.close();
         await warnIfUnwatched(repo);
         if (args.json) {

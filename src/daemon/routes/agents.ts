@@ -1,7 +1,7 @@
 // Agents: list, capture, send, kill, restart, a task's retry, and the reports of the agents' own CLIs.
 import { Hono } from "hono";
 import { agentEvent, captureAgent, killAgent, listAgents, restartAgent, retryTask, sendToAgent, toAgent } from "../../api/agents.ts";
-import { ApiError } from "../../api/errors.ts";
+import { Refused } from "../../util/errors.ts";
 import { listAgents as storedAgents, liveAgents } from "../../store/agents.ts";
 import type { AgentRunner } from "../agent-runner.ts";
 import type { Daemon } from "../daemon.ts";
@@ -20,19 +20,19 @@ export function agentRoutes(d: Daemon, runner: AgentRunner): Hono {
   serve(app, captureAgent, async ({ params, query }) => {
     const repo = registeredRepo(d, params.project);
     const text = await runner.capture(repo.project, params.title, query.lines);
-    if (text === null) throw new ApiError("not_found", `instance not found: ${params.title}`);
+    if (text === null) throw new Refused("not_found", `instance not found: ${params.title}`);
     // Said even for an empty screen (hono leaves the type off an empty text body).
     return new Response(text, { headers: { "content-type": "text/plain; charset=UTF-8" } });
   });
 
   serve(app, sendToAgent, async ({ params, body }) => {
     const repo = registeredRepo(d, params.project);
-    if (!(await runner.send(repo.project, params.title, body.prompt))) throw new ApiError("not_found", `instance not running: ${params.title}`);
+    if (!(await runner.send(repo.project, params.title, body.prompt))) throw new Refused("not_found", `instance not running: ${params.title}`);
   });
 
   serve(app, agentEvent, ({ body }) => {
     const r = runner.onAgentEvent(body);
-    if (r === null) throw new ApiError("not_found", `no running agent ${body.title} in ${body.project}`);
+    if (r === null) throw new Refused("not_found", `no running agent ${body.title} in ${body.project}`);
     return r;
   });
 
@@ -41,7 +41,7 @@ export function agentRoutes(d: Daemon, runner: AgentRunner): Hono {
 
   serve(app, killAgent, ({ params }) => {
     const repo = registeredRepo(d, params.project);
-    if (!runner.kill(repo.project, params.title)) throw new ApiError("not_found", `instance not running: ${params.title}`);
+    if (!runner.kill(repo.project, params.title)) throw new Refused("not_found", `instance not running: ${params.title}`);
     return { status: "killing" as const, title: params.title };
   });
   return app;

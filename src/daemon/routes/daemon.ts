@@ -1,6 +1,6 @@
 // The daemon itself: ping, status, reload, and the contract as OpenAPI.
 import { Hono } from "hono";
-import { ApiError } from "../../api/errors.ts";
+import { Refused } from "../../util/errors.ts";
 import { openapi, openApiDocument } from "../../api/openapi.ts";
 import { reload } from "../../api/reload.ts";
 import { ROUTES } from "../../api/routes.ts";
@@ -14,7 +14,7 @@ export function daemonRoutes(d: Daemon): Hono {
   serve(app, status, () => d.status());
   serve(app, reload, () => {
     const r = d.reload("api");
-    if (!r.ok) throw new ApiError("invalid", `reload refused, previous config kept: ${r.error}`);
+    if (!r.ok) throw new Refused("invalid", `reload refused, previous config kept: ${r.error}`);
     return { status: "reloaded" as const, changes: r.changes, warnings: r.warnings };
   });
   let document: Record<string, unknown> | null = null;

@@ -1,6 +1,6 @@
 // Repositories: list, register, unregister.
 import { Hono } from "hono";
-import { ApiError } from "../../api/errors.ts";
+import { Refused } from "../../util/errors.ts";
 import { addRepo, listRepos, removeRepo } from "../../api/repos.ts";
 import { liveAgents } from "../../store/agents.ts";
 import type { Daemon } from "../daemon.ts";
@@ -17,7 +17,7 @@ export function repoRoutes(d: Daemon): Hono {
     const project = params.project;
     // Agents of an unregistered repo would run on with nobody watching them: refuse, or stop them (force).
     const live = d.registry.get(project) ? liveAgents(d.db, { project }).length : 0;
-    if (live > 0 && !query.force) throw new ApiError("conflict", `${live} agent${live === 1 ? "" : "s"} of ${project} still running; stop them first (kas agent list) or remove with --force to stop them`);
+    if (live > 0 && !query.force) throw new Refused("conflict", `${live} agent${live === 1 ? "" : "s"} of ${project} still running; stop them first (kas agent list) or remove with --force to stop them`);
     const entry = d.removeRepo(project);
     return { status: "removed" as const, project: entry.project, path: entry.path, agents_stopped: live };
   });
@@ -27,6 +27,6 @@ export function repoRoutes(d: Daemon): Hono {
 /** The registered repo `project`, or a 404. */
 export function registeredRepo(d: Daemon, project: string) {
   const r = d.registry.get(project);
-  if (!r) throw new ApiError("not_found", `repo not registered: ${project}`);
+  if (!r) throw new Refused("not_found", `repo not registered: ${project}`);
   return r;
 }
