@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseTOML } from "confbox";
 import { claude } from "../../src/agents/harness/claude.ts";
-import { codex } from "../../src/agents/harness/codex.ts";
+import { codex, withoutCodexTrust } from "../../src/agents/harness/codex.ts";
 import { updateJsonFile, withFileLock } from "../../src/agents/harness/config-file.ts";
 import { harnessNameFor, harnessNames, harnessOf } from "../../src/agents/harness/index.ts";
 import type { PreflightContext } from "../../src/agents/harness/types.ts";
-import { untrustFolders, withoutCodexTrust } from "../../src/agents/harness/untrust.ts";
+import { untrustFolders } from "../../src/agents/harness/untrust.ts";
 import { activityFromEvent, finishCommands, firstMeaningfulLine, lastLinesOf, lastPaneLines, matchDialog, nudgeText, screenQuote } from "../../src/agents/supervise.ts";
 
 let home: string;

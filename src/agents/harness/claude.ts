@@ -17,11 +17,12 @@
 //   a JSON object on stdin (hook_event_name, session_id, transcript_path, cwd, notification_type, …).
 // - Its session transcript (JSONL under its projects folder) has one line per content block, each
 //   carrying its message's full usage: counted once per message id.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { readNewLines } from "../record-file.ts";
 import { addTotals, cloneUsage, noteRejected, type UsageByModel, type UsageCursor, type UsageRead } from "../usage.ts";
 import { ClaudeMessageUsage, checkUsage } from "../usage-values.ts";
-import { childObject, readJsonObject, updateJsonFile } from "./config-file.ts";
+import { childObject, type JsonObject, readJsonObject, updateJsonFile } from "./config-file.ts";
 import type { ActivityReading, Harness, PreflightContext, PreflightResult } from "./types.ts";
 import { agentHome, hookArgv, payloadString, shellLine } from "./util.ts";
 
@@ -166,6 +167,24 @@ export async function readClaudeTranscript(file: string, cursor: UsageCursor, pr
   return { totals: r.totals, cursor: { offset, lastId: r.lastId }, rejected: r.rejected, capped };
 }
 
+/** Remove the trust kasmos recorded for `folders` (gone worktrees): what was removed. */
+async function claudeUntrust(env: Record<string, string | undefined>, folders: readonly string[]): Promise<string[]> {
+  const file = claudeStateFile(env);
+  if (!existsSync(file)) return [];
+  const removed: string[] = [];
+  await updateJsonFile(file, (obj) => {
+    const projects = obj.projects;
+    if (!projects || typeof projects !== "object" || Array.isArray(projects)) return false;
+    for (const f of folders) {
+      if (!Object.hasOwn(projects, f)) continue;
+      delete (projects as JsonObject)[f];
+      removed.push(f);
+    }
+    return removed.length > 0;
+  });
+  return removed;
+}
+
 /**
  * A hook report → the agent's activity: SessionStart/UserPromptSubmit/PreToolUse → working, Stop →
  * idle (turn ended), Notification permission_prompt (or any other needing a person) → waiting,
@@ -218,6 +237,7 @@ export const claude: Harness<"claude"> = {
   },
   activityFromEvent: claudeActivity,
   preflight: claudePreflight,
+  untrust: claudeUntrust,
   // The hooks give transcript_path; each assistant line carries message.usage (once per message id).
   readUsage: async (ctx, cursor, prev) => (ctx.transcript ? readClaudeTranscript(ctx.transcript, cursor, prev, ctx.roots) : null),
   transcriptFrom: (_event, payload) => (typeof payload.transcript_path === "string" && payload.transcript_path !== "" ? payload.transcript_path : null),

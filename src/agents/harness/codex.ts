@@ -15,7 +15,7 @@
 // - Its session rollout ($CODEX_HOME/sessions/…/rollout-<time>-<thread-id>.jsonl) holds cumulative
 //   token_count events: the last one is the total.
 import { AGENT_PRIVATE_ENV } from "../private-env.ts";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseTOML } from "confbox";
@@ -189,6 +189,39 @@ export async function findCodexRollout(codexHome: string, threadId: string, now 
   return null;
 }
 
+/** `text` without the `[projects."<folder>"]` table kasmos wrote (the line before it too when blank); unchanged otherwise. */
+export function withoutCodexTrust(text: string, folder: string): string {
+  const lines = text.split("\n");
+  const header = `[projects.${tomlString(folder)}]`;
+  const at = lines.findIndex((l) => l.trim() === header);
+  if (at < 0) return text;
+  let end = at + 1;
+  while (end < lines.length && !/^\s*\[/.test(lines[end]!)) end++;
+  const body = lines.slice(at + 1, end).map((l, i) => ({ l: l.trim(), i: at + 1 + i })).filter((x) => x.l !== "" && !x.l.startsWith("#"));
+  if (body.length !== 1 || !/^trust_level\s*=\s*"trusted"$/.test(body[0]!.l)) return text;
+  const start = at > 0 && lines[at - 1]!.trim() === "" ? at - 1 : at;
+  lines.splice(start, body[0]!.i - start + 1);
+  return lines.join("\n");
+}
+
+/** Remove the trust kasmos recorded for `folders` (gone worktrees): what was removed. */
+async function codexUntrust(env: Record<string, string | undefined>, folders: readonly string[]): Promise<string[]> {
+  const file = join(codexHome(env), "config.toml");
+  if (!existsSync(file)) return [];
+  const removed: string[] = [];
+  await withFileLock(file, () => {
+    const text = readFileSync(file, "utf8");
+    let out = text;
+    for (const f of folders) {
+      const next = withoutCodexTrust(out, f);
+      if (next !== out) removed.push(f);
+      out = next;
+    }
+    if (out !== text) writeAtomic(file, out);
+  });
+  return removed;
+}
+
 /** A notify report → the agent's activity: a turn completed → idle; an approval request → waiting. */
 export function codexActivity(event: string, payload: Record<string, unknown>): ActivityReading | null {
   const type = payloadString(payload.type);
@@ -222,6 +255,7 @@ export const codex: Harness<"codex"> = {
   },
   activityFromEvent: codexActivity,
   preflight: codexPreflight,
+  untrust: codexUntrust,
   // notify names the thread; its rollout file holds cumulative token_count events.
   readUsage: async (ctx, cursor, prev) => (ctx.transcript ? readCodexRollout(ctx.transcript, cursor, prev, ctx.roots) : null),
   transcriptFrom: (_event, payload, env) => {

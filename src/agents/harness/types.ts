@@ -109,6 +109,8 @@ export interface Harness<Name extends string = string> {
   transcriptFrom?: (event: string, payload: Record<string, unknown>, env: Record<string, string | undefined>) => string | null | Promise<string | null>;
   /** The folders the CLI keeps its records in: a record path outside them is never read (nor stored). */
   recordRoots?: (env: Record<string, string | undefined>) => string[];
+  /** Undo preflight's trust of `folders` once gc removed them; the folders whose trust was removed. */
+  untrust?: (env: Record<string, string | undefined>, folders: readonly string[]) => Promise<string[]>;
   /** Config files preflight edits (doctor checks they are writable). */
   stateFiles?: (env: Record<string, string | undefined>) => string[];
 }
