@@ -4,7 +4,7 @@
 // work is awaited separately and errors are contained per repo, so one slow or broken repo never
 // stops the rest, and the API stays responsive because repo work yields between batches.
 import type { Logger } from "./log.ts";
-import { Histogram } from "./metrics.ts";
+import { Histogram } from "./histogram.ts";
 import type { RepoEntry } from "./repos.ts";
 
 export type PassReason = "timer" | "event";

@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { daemonClient } from "../../daemon/client.ts";
 import { addRepo } from "../../api/repos.ts";
 import { clientSocketPath, guard, print, printErr, printJson } from "../_util.ts";
-import { socketArg, socketFlag } from "./index.ts";
+import { socketArg, socketFlag } from "./_socket.ts";
 
 export default withExamples(defineCommand({
   meta: {

@@ -4,7 +4,7 @@ import { events } from "../../api/events.ts";
 import { routeUrl } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, fail, guard, print } from "../_util.ts";
-import { socketArg, socketFlag } from "./index.ts";
+import { socketArg, socketFlag } from "./_socket.ts";
 
 
 export default withExamples(

@@ -4,7 +4,7 @@ import { gc, type GcBody, type GcReport } from "../../api/gc.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, guard, print, printJson } from "../_util.ts";
-import { socketArg, socketFlag } from "./index.ts";
+import { socketArg, socketFlag } from "./_socket.ts";
 
 function mib(bytes: number): string {
   return `${(bytes / 1_048_576).toFixed(2)} MiB`;

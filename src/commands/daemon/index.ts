@@ -1,16 +1,6 @@
 // `kasmos daemon` (alias `d`): the control plane. `--socket` is persistent: accepted before or after the subcommand.
 import { defineCommand } from "citty";
-
-/** Value of a `--socket` given before the subcommand (`kas daemon --socket S status`). */
-export let parentSocket: string | undefined;
-
-export const socketArg = {
-  socket: { type: "string", description: "path to the daemon unix domain socket (default: $XDG_RUNTIME_DIR/kasmos/kas.sock, else /tmp/kasmos-<uid>/kas.sock)", valueHint: "path" },
-} as const;
-
-export function socketFlag(args: { socket?: string | undefined }): string | undefined {
-  return args.socket && args.socket.length > 0 ? args.socket : parentSocket;
-}
+import { rememberParentSocket, socketArg } from "./_socket.ts";
 
 export default defineCommand({
   meta: {
@@ -20,7 +10,7 @@ export default defineCommand({
   },
   args: socketArg,
   setup({ args }) {
-    if (typeof args.socket === "string" && args.socket.length > 0) parentSocket = args.socket;
+    if (typeof args.socket === "string" && args.socket.length > 0) rememberParentSocket(args.socket);
   },
   subCommands: {
     start: () => import("./start.ts").then((m) => m.default),

@@ -6,7 +6,7 @@ import { status } from "../../api/status.ts";
 import { readPidFile } from "../../daemon/pidfile.ts";
 import { processAlive } from "../../util/process.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
-import { socketArg, socketFlag } from "./index.ts";
+import { socketArg, socketFlag } from "./_socket.ts";
 
 export default withExamples(defineCommand({
   meta: {

@@ -5,7 +5,7 @@ import { listRepos, removeRepo } from "../../api/repos.ts";
 import { normalizeRepoPath } from "../../daemon/repos.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
-import { socketArg, socketFlag } from "./index.ts";
+import { socketArg, socketFlag } from "./_socket.ts";
 
 export default withExamples(
   defineCommand({

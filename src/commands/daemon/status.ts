@@ -3,7 +3,7 @@ import { withExamples } from "../_help.ts";
 import { daemonClient } from "../../daemon/client.ts";
 import { status } from "../../api/status.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
-import { socketArg, socketFlag } from "./index.ts";
+import { socketArg, socketFlag } from "./_socket.ts";
 import { renderStatus } from "./_status-format.ts";
 import { stdoutIsTTY, useColor } from "../_tty.ts";
 

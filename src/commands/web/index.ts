@@ -4,7 +4,7 @@ import { defineCommand } from "citty";
 import { webStart } from "../../api/web.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, guard, print, printErr, printJson } from "../_util.ts";
-import { socketArg } from "../daemon/index.ts";
+import { socketArg } from "../daemon/_socket.ts";
 
 export default withExamples(
   defineCommand({
