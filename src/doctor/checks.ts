@@ -19,6 +19,7 @@ import { checkSocketSafety } from "./socket-safety.ts";
 import { checkPrices, observedModels } from "./pricing.ts";
 import { checkRemote } from "./remote.ts";
 import type { DaemonView } from "../api/doctor.ts";
+import { status } from "../api/status.ts";
 import { fetchDaemonView } from "./daemon-view.ts";
 import { checkPrivateFiles, checkRegisteredRepos } from "./state-checks.ts";
 
@@ -252,7 +253,7 @@ export async function checkDaemon(socket: string, state: SocketProbe): Promise<C
   const name = "daemon";
   if (state !== "alive") return pass(name, "warn", "not running (start it with `kas daemon start`)");
   try {
-    const r = await fetch("http://kasmos/v1/status", { unix: socket, signal: AbortSignal.timeout(3000) } as RequestInit & { unix: string });
+    const r = await fetch(`http://kasmos${status.path}`, { unix: socket, signal: AbortSignal.timeout(3000) } as RequestInit & { unix: string });
     const s = (await r.json()) as { pid?: number; version?: string; repo_count?: number };
     if (r.ok && typeof s.pid === "number") return pass(name, "warn", `running (pid ${s.pid}, version ${s.version ?? "?"}, ${s.repo_count ?? 0} repo${s.repo_count === 1 ? "" : "s"})`);
     return pass(name, "warn", `something listens on ${socket} but /v1/status answered ${r.status}`);

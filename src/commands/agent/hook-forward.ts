@@ -4,7 +4,7 @@
 // `forwardHookEvent` for the rest (--help, odd argument shapes). Built-in fetch over the unix socket.
 import { fstatSync } from "node:fs";
 import { isHarnessName } from "../../agents/harness/registry.ts";
-import type { AgentEventBody } from "../../api/agents.ts";
+import { agentEvent, type AgentEventBody } from "../../api/agents.ts";
 import { clientSocketPath } from "../_util.ts";
 
 export interface HookArgs {
@@ -68,7 +68,7 @@ export async function forwardHookEvent(args: HookArgs): Promise<never> {
       const cli = isHarnessName(args.cli) ? args.cli : "generic";
       const body: AgentEventBody = { project, title, cli, event: args.event, payload };
       const socket = await clientSocketPath(args.socket ?? process.env.KASMOS_SOCKET);
-      const res = await fetch("http://kasmos/v1/agent-events", {
+      const res = await fetch(`http://kasmos${agentEvent.path}`, {
         method: "POST",
         unix: socket,
         headers: { "content-type": "application/json" },
