@@ -11,6 +11,8 @@ export const ActiveTaskStatus = v.strictObject({
   phase: v.string(),
   wave: v.number(),
   agents: v.array(AgentSummary),
+  /** Agents the task needs that wait for a start slot (at most agent_starts.limit start at once). */
+  agents_waiting: v.optional(v.array(v.strictObject({ title: v.string(), since: v.string() }))),
   attention: v.string(),
   /** Tokens the task's agents used so far (all kinds) and their cost (null = a model without a price). */
   tokens: v.number(),
@@ -72,6 +74,8 @@ export const StatusResponse = v.strictObject({
   scan: v.strictObject({ ticks: v.number(), event_passes: v.number(), last_tick_at: v.nullable(v.string()), last_tick_ms: v.number() }),
   /** Wave tasks running at once, as in force (per-repo .kasmos/config.toml may set its own). */
   max_parallel_wave_tasks: v.strictObject({ value: v.nullable(v.number()), source: v.picklist(["config", "machine"]), cores: v.number(), available_mb: v.number() }),
+  /** Agents starting now across every repo, at most `limit`; the rest wait (listed per task in agents_waiting). Absent from older daemons. */
+  agent_starts: v.optional(v.strictObject({ limit: v.number(), starting: v.number(), waiting: v.number() })),
 });
 export type StatusResponse = v.InferOutput<typeof StatusResponse>;
 

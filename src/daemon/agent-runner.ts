@@ -44,6 +44,7 @@ import { commitResult, snapshotOf } from "../store/effects.ts";
 import { branchProblem, getTask, type TaskRow } from "../store/tasks.ts";
 import { projectsMaybeNeedingAgents, tasksMaybeNeedingAgents } from "../store/task-queries.ts";
 import type { EventHub } from "./events.ts";
+import { StartGate, type StartQueueState } from "../runner/start-gate.ts";
 import type { Logger } from "./log.ts";
 import type { RepoEntry } from "./repos.ts";
 
@@ -226,6 +227,7 @@ export class AgentRunner {
         recordAudit(this.deps.db, { kind: "agent_finished", project: a.project, task: a.task, message: `${a.role} ${a.title} ${s ? `exited (status ${status ?? "?"})` : "session gone"}${why ? `: ${why}` : ""}`, detail: { title: a.title, exit_status: status, last_lines: lines } });
       });
       this.paneSeen.delete(a.id);
+      this.startGate.done(a);
       void this.usage.collect(a);
       await this.afterExit(repo, a, status, why);
     }
@@ -357,6 +359,7 @@ export class AgentRunner {
         return;
       }
       if (dialog) {
+        this.startGate.done(a); // it waits for a person, not for the CPU: the next agent may start
         if (activity !== "waiting") setActivity(this.deps.db, a.id, "waiting", dialog.what);
         const first = screenQuote(dialog, pane, h.noise);
         if (dialog.kind === "error") this.raise(a, "dialog:error", "stuck_detected", `${a.role} ${a.title} cannot work: ${dialog.what}${first ? ` — "${first}"` : ""} (fix the cause, then: kas task retry ${a.task}; look: kas agent capture ${a.title})`, { pane: lastPaneLines(pane, 20) });
@@ -364,6 +367,7 @@ export class AgentRunner {
         return;
       }
       if (!h.reportsTurns && activity !== "working") {
+        this.startGate.done(a); // a CLI without reports: its first screen is the sign it is up
         setActivity(this.deps.db, a.id, "working", "");
         activity = "working";
       }
@@ -477,6 +481,7 @@ export class AgentRunner {
     const read = activityFromEvent(ev.cli, ev.event, ev.payload);
     if (read === null) return { activity: "" };
     setActivity(this.deps.db, a.id, read.activity, read.note);
+    if (read.activity !== "starting") this.startGate.done(a); // it is up: the next agent may start
     // Tokens are in the CLI's records by each report (a tool about to run, a turn ended): budgets act on them.
     this.usage.onReport(a, ev);
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });
@@ -595,6 +600,7 @@ export class AgentRunner {
       this.killing.delete(a.id);
       this.paneSeen.delete(a.id);
       this.deadNoStatus.delete(a.id);
+      this.startGate.done(a);
       if (this.stopping.get(key) === job) this.stopping.delete(key);
       this.deps.hub.pump();
     });
@@ -727,18 +733,42 @@ export class AgentRunner {
   private spawning = new Map<string, Promise<void>>();
   /** At most 6 starts at once across every repo (each runs tmux and git). */
   private startSlots = new Limiter(6);
+  /** Agents starting at once, across every repo (see StartGate): the rest wait for a slot. */
+  private startGate = new StartGate();
+
+  /** Agent starts in progress and waiting (status). */
+  startQueue(): StartQueueState {
+    return this.startGate.state();
+  }
+
+  private stillExpected(project: string, task: string, title: string): boolean {
+    const t = getTask(this.deps.db, project, task);
+    return t !== null && (ACTIVE_STATUSES as readonly string[]).includes(t.status) && expectedAgents(snapshotOf(this.deps.db, t)).some((w) => w.title === title);
+  }
 
   private async spawn(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo> = new Map()): Promise<void> {
     const { log } = this.deps;
     const key = `${repo.project}/${t.name}`;
     const prev = this.chains.get(key) ?? Promise.resolve();
-    const run = prev.then(() => this.startSlots.run(() => this.spawnNow(repo, t, w, sessions))).catch((err: unknown) => {
-      try {
-        this.recordFailedStart(repo, t, w, "", (err as Error).message);
-      } catch (e) {
-        log.error(`${key}: cannot record failed start: ${(e as Error).message}`);
-      }
-    });
+    const who = { project: repo.project, task: t.name, title: w.title };
+    const run = prev
+      .then(() => this.startGate.enter(who))
+      .then(async () => {
+        // It may have waited for a slot: start only what the task still needs.
+        if (!this.stillExpected(repo.project, t.name, w.title)) return false;
+        return this.startSlots.run(() => this.spawnNow(repo, t, w, sessions));
+      })
+      .then((began) => {
+        if (!began) this.startGate.done(who);
+      })
+      .catch((err: unknown) => {
+        this.startGate.done(who);
+        try {
+          this.recordFailedStart(repo, t, w, "", (err as Error).message);
+        } catch (e) {
+          log.error(`${key}: cannot record failed start: ${(e as Error).message}`);
+        }
+      });
     this.chains.set(key, run);
     await run;
   }
@@ -772,15 +802,19 @@ export class AgentRunner {
     this.deps.hub.pump();
   }
 
-  private async spawnNow(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo>): Promise<void> {
+  /** One start; true when an agent session began (its start slot is then held until it shows life). */
+  private async spawnNow(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, sessions: Map<string, SessionInfo>): Promise<boolean> {
     const { db, log, tmux } = this.deps;
-    if (liveAgentByTitle(db, repo.project, w.title)) return; // never twice
+    if (liveAgentByTitle(db, repo.project, w.title)) return false; // never twice
     const daemonCfg = this.deps.config();
     const overrides = loadRepoOverrides(repo.path).overrides;
     const eff = effectiveConfig(daemonCfg, overrides);
     const role = w.role as AgentRole;
     const profile = resolveProfile(role, { daemon: profilesFromConfig(daemonCfg.agents, daemonCfg.default_program), repo: profilesFromConfig(overrides.agents, overrides.default_program ?? "") });
-    const fail = (why: string, refused = false): void => this.recordFailedStart(repo, t, w, profile.program, why, refused);
+    const fail = (why: string, refused = false): false => {
+      this.recordFailedStart(repo, t, w, profile.program, why, refused);
+      return false;
+    };
 
     // Cheap checks first: a missing program must not cost a git worktree.
     const promptFile = promptFileOf(repo.project, w.title);
@@ -801,7 +835,7 @@ export class AgentRunner {
       const wait = (this.lastStart.get(staggerKey) ?? 0) + staggerMs - Date.now();
       if (wait > 0) {
         setTimeout(() => this.deps.kick?.(repo.project), wait + 10).unref?.();
-        return;
+        return false;
       }
       this.lastStart.set(staggerKey, Date.now());
     }
@@ -828,7 +862,7 @@ export class AgentRunner {
         return fail(`worktree for ${t.branch}: ${(err as Error).message}`);
       }
       const prep = this.preparer.state({ project: repo.project, task: t.name, repo: repo.path, worktree: cwd, cfg: eff.worktree, logDir: runDirOf(repo.project, t.name) });
-      if (prep.kind !== "ready") return prep.kind === "failed" ? fail(prep.why) : undefined; // pending: a later pass starts it
+      if (prep.kind !== "ready") return prep.kind === "failed" ? fail(prep.why) : false; // pending: a later pass starts it
     }
     // The CLI's own gates and state: trust kasmos's folders (only those), refuse what a person must do.
     const folders = [...new Set([repo.path, cwd].map((f) => realOr(f)))];
@@ -886,6 +920,7 @@ export class AgentRunner {
     });
     log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (${cmd.harness.name}, session ${started.name}, pid ${started.panePid})`);
     this.deps.hub.pump();
+    return true;
   }
 
   /**

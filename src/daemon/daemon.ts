@@ -13,6 +13,7 @@ import { type RepoEntry, RepoRegistry, repoWarnings } from "./repos.ts";
 import { ScanLoop } from "./scan-loop.ts";
 import { statusWarnings } from "./repo-warnings.ts";
 import type { RepoCounts, RepoStatus, ReloadOutcome, StatusResponse } from "../api/status.ts";
+import type { StartQueueState } from "../runner/start-gate.ts";
 
 /** Extension points filled by the lifecycle layer (signals, tasks, events). */
 export interface DaemonPlugin {
@@ -22,6 +23,8 @@ export interface DaemonPlugin {
   nothingToDo?(repo: RepoEntry, reason: "timer" | "event"): boolean;
   /** Per-project task counts for status, computed once per status call. */
   repoCounts?(): Map<string, RepoCounts>;
+  /** Agent starts under way and waiting for a slot, for status. */
+  startQueue?(): StartQueueState;
   /** `startup`: one of the repos the daemon started with (not a new registration). */
   onRepoAdded?(repo: RepoEntry, startup: boolean): void;
   onRepoRemoved?(repo: RepoEntry): void;
@@ -124,7 +127,11 @@ export class Daemon {
 
   status(): StatusResponse {
     let counts = new Map<string, RepoCounts>();
-    for (const p of this.plugins) if (p.repoCounts) counts = p.repoCounts();
+    let starts: StartQueueState = { limit: 0, starting: 0, waiting: [] };
+    for (const p of this.plugins) {
+      if (p.repoCounts) counts = p.repoCounts();
+      if (p.startQueue) starts = p.startQueue();
+    }
     const repos = this.registry.list().map((r): RepoStatus => {
       const c = counts.get(r.project) ?? { active_plans: 0, tasks_by_status: {}, tasks: [], failed_signals_24h: 0 };
       return { project: r.project, path: r.path, source: r.source, problem: r.problem, state: r.claiming ? "claiming" : r.problem ? "problem" : "ok", warnings: r.problem || r.claiming ? [] : statusWarnings(r.path), ...c };
@@ -143,6 +150,7 @@ export class Daemon {
       last_reload: this.lastReload,
       scan: { ticks: this.loop.ticks, event_passes: this.loop.eventPasses, last_tick_at: this.loop.lastTickAt, last_tick_ms: Math.round(this.loop.lastTickMs * 1000) / 1000 },
       max_parallel_wave_tasks: waveLimit(this.config.orchestration.max_parallel_wave_tasks),
+      agent_starts: { limit: starts.limit, starting: starts.starting, waiting: starts.waiting.length },
     };
   }
 

@@ -258,6 +258,9 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       // Come back exactly when the freshest file is old enough, for this repo only.
       if (stats.settleInMs > 0) kickLater(repo.project, Math.ceil(stats.settleInMs));
     },
+    startQueue() {
+      return runner.startQueue();
+    },
     repoCounts() {
       const out = new Map<string, RepoCounts>();
       for (const r of d.registry.list()) {
@@ -270,6 +273,11 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
         agentsByTask.set(k, [...(agentsByTask.get(k) ?? []), { title: a.title, role: a.role, wave: a.wave, started_at: a.startedAt }]);
       }
       const active = activeTaskSummaries(d.db);
+      const waitingByTask = new Map<string, { title: string; since: string }[]>();
+      for (const w of runner.startQueue().waiting) {
+        const k = `${w.project}/${w.task}`;
+        waitingByTask.set(k, [...(waitingByTask.get(k) ?? []), { title: w.title, since: w.since }]);
+      }
       const spend = new Map<string, { tokens: number; cost: number | null }>();
       for (const project of new Set(active.map((t) => t.project))) {
         const rows = usageOfTasks(d.db, project, active.filter((t) => t.project === project).map((t) => t.name));
@@ -277,7 +285,7 @@ export function installLifecycle(d: Daemon): { hub: EventHub; engine: SignalEngi
       }
       for (const t of active) {
         const s = spend.get(`${t.project}/${t.name}`);
-        out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, wave: t.wave, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [], tokens: s?.tokens ?? 0, cost_usd: s?.cost ?? null });
+        out.get(t.project)?.tasks.push({ name: t.name, status: t.status, phase: t.phase, wave: t.wave, attention: t.attention, agents: agentsByTask.get(`${t.project}/${t.name}`) ?? [], agents_waiting: waitingByTask.get(`${t.project}/${t.name}`) ?? [], tokens: s?.tokens ?? 0, cost_usd: s?.cost ?? null });
       }
       const since = new Date(Date.now() - 86_400_000).toISOString();
       for (const [project, e] of out) e.failed_signals_24h = failedSignalsSince(d.db, project, since);

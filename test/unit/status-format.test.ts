@@ -17,6 +17,7 @@ const fixture: StatusResponse = {
   last_reload: { seq: 2, at: "2026-11-23T11:00:00.000Z", source: "SIGHUP", ok: false, error: "daemon.toml: key \"x\": bad", changes: [] },
   scan: { ticks: 10, event_passes: 3, last_tick_at: null, last_tick_ms: 1 },
   max_parallel_wave_tasks: { value: 4, source: "machine", cores: 2, available_mb: 23_000 },
+  agent_starts: { limit: 4, starting: 4, waiting: 1 },
   repos: [
     {
       project: "shop",
@@ -31,6 +32,7 @@ const fixture: StatusResponse = {
         { name: "waves", status: "implementing", phase: "wave_running", wave: 2, attention: "", tokens: 120_000, cost_usd: 0.4213, agents: [{ title: "waves-W2-T3", role: "coder", wave: 2, started_at: "2026-11-23T11:55:00.000Z" }] },
         { name: "rev", status: "reviewing", phase: "reviewing", wave: 0, attention: "", tokens: 5000, cost_usd: null, agents: [{ title: "rev-review-2", role: "reviewer", wave: 0, started_at: "2026-11-23T10:00:00.000Z" }] },
         { name: "ver", status: "verifying", phase: "", wave: 0, attention: "master ver-verify-1 exited (status 1) without its signal", tokens: 0, cost_usd: null, agents: [] },
+        { name: "queued", status: "implementing", phase: "", wave: 0, attention: "", tokens: 0, cost_usd: null, agents: [], agents_waiting: [{ title: "queued-coder", since: "2026-11-23T11:59:50.000Z" }] },
         { name: "old", status: "done", phase: "", wave: 0, attention: "review-fix cycle limit reached (3/2)", tokens: 0, cost_usd: null, agents: [] },
       ],
     },
@@ -60,6 +62,8 @@ describe("renderStatus", () => {
     expect(out).toContain("! old: review-fix cycle limit reached (3/2)");
     expect(out).toContain("! 2 failed signal(s) in the last 24 h");
     expect(out).toContain("- gone (/src/gone) [0 active plans]  ! path does not exist: /src/gone");
+    expect(lines.find((l) => l.trim().startsWith("queued "))).toContain("queued-coder (waiting to start, 10s)");
+    expect(out).toContain("agent starts: 4 starting, 1 waiting (at most 4 start at once; the next starts when one reports in)");
     expect(out).toContain("wave tasks at once: 4 (from the machine: 2 cores, 23000 MB available, 500 MB per agent)");
     expect(out).toContain('last reload failed at 2026-11-23T11:00:00.000Z: daemon.toml: key "x": bad');
   });

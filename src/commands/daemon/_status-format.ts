@@ -21,6 +21,8 @@ export function renderStatus(s: StatusResponse, opts: { color: boolean; now: num
   const paint = (code: string, t: string): string => (opts.color ? `\x1b[${code}m${t}\x1b[0m` : t);
   const lines = [`daemon running (pid ${s.pid}, version ${s.version}, up ${fmtDuration(s.uptime_sec)})`, `socket: ${s.socket}`];
   if (s.max_parallel_wave_tasks) lines.push(`wave tasks at once: ${describeWaveLimit(s.max_parallel_wave_tasks)}`);
+  const starts = s.agent_starts;
+  if (starts && starts.waiting > 0) lines.push(`agent starts: ${starts.starting} starting, ${starts.waiting} waiting (at most ${starts.limit} start at once; the next starts when one reports in)`);
   if (s.repos.length === 0) lines.push("  no repos registered");
   for (const r of s.repos) {
     const states = Object.entries(r.tasks_by_status)
@@ -35,9 +37,11 @@ export function renderStatus(s: StatusResponse, opts: { color: boolean; now: num
       const rows = [["TASK", "STATUS", "PHASE", "SPEND", "AGENTS"]];
       for (const t of active) {
         const phase = t.phase ? `${t.phase}${t.wave > 0 ? ` w${t.wave}` : ""}` : "-";
-        const agents = t.agents.length
-          ? t.agents.map((a) => `${a.title} (${a.role}${a.wave ? ` w${a.wave}` : ""}, ${fmtDuration((opts.now - Date.parse(a.started_at)) / 1000)})`).join(", ")
-          : "-";
+        const names = [
+          ...t.agents.map((a) => `${a.title} (${a.role}${a.wave ? ` w${a.wave}` : ""}, ${fmtDuration((opts.now - Date.parse(a.started_at)) / 1000)})`),
+          ...(t.agents_waiting ?? []).map((w) => `${w.title} (waiting to start, ${fmtDuration((opts.now - Date.parse(w.since)) / 1000)})`),
+        ];
+        const agents = names.length > 0 ? names.join(", ") : "-";
         const tokens = t.tokens ?? 0;
         const spend = tokens === 0 ? "-" : formatCost(t.cost_usd ?? null);
         rows.push([t.name, t.status, phase, spend, agents]);
