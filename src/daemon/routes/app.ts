@@ -2,6 +2,7 @@
 // are JSON {"error"}: a KasmosError answers the status of its code (src/api/errors.ts) and is logged
 // as a rejection; anything else is logged and answered 500 without crashing the daemon.
 import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { HTTP_STATUS } from "../../api/errors.ts";
 import { KasmosError } from "../../util/errors.ts";
@@ -30,10 +31,8 @@ export function createApp(d: Daemon): Hono {
       d.log.warn(`${c.req.method} ${c.req.path} rejected: ${err.message.split("\n")[0]}`);
       return c.json({ error: err.message }, HTTP_STATUS[err.code]);
     }
-    const status = (err as { status?: number }).status;
-    if (typeof status === "number" && status >= 400 && status < 500) {
-      return c.json({ error: err.message }, status as 400);
-    }
+    // hono's own refusals (a request it cannot read) keep their 4xx status, in the same JSON.
+    if (err instanceof HTTPException && err.status >= 400 && err.status < 500) return c.json({ error: err.message }, err.status);
     d.log.error(`${c.req.method} ${c.req.path} failed: ${err.stack ?? err.message}`);
     return c.json({ error: `internal error: ${err.message}` }, 500);
   });
