@@ -427,6 +427,27 @@ export class Tmux {
     return { dead: dead === "1", pid: Number.parseInt(pid ?? "", 10) || 0, title, owner: owner ?? "" };
   }
 
+  /** Type `text` as it is, no Enter added (what a person types into a taken-over terminal). */
+  async typeLiteral(title: string, text: string): Promise<void> {
+    await this.assertMine(sessionNameFor(title));
+    await this.run(["send-keys", "-l", "-t", target(sessionNameFor(title)), "--", text]);
+  }
+
+  /** Copy the pane's output, as it is printed, to a shell command's stdin (pipe-pane -O); null stops it. */
+  async pipeOutput(title: string, command: string | null): Promise<void> {
+    await this.assertMine(sessionNameFor(title));
+    await this.run(["pipe-pane", ...(command === null ? ["-t", target(sessionNameFor(title))] : ["-O", "-t", target(sessionNameFor(title)), command])]);
+  }
+
+  /** The visible screen with its colours (escape sequences kept), the cursor and the pane's size. */
+  async screen(title: string): Promise<{ text: string; cursorX: number; cursorY: number; cols: number; rows: number }> {
+    await this.assertMine(sessionNameFor(title));
+    const t = target(sessionNameFor(title));
+    const text = await this.run(["capture-pane", "-p", "-e", "-t", t]);
+    const [cursorX = 0, cursorY = 0, cols = 80, rows = 24] = (await this.run(["display-message", "-p", "-t", t, "#{cursor_x} #{cursor_y} #{pane_width} #{pane_height}"])).trim().split(" ").map(Number);
+    return { text, cursorX, cursorY, cols, rows };
+  }
+
   /** Press keys in the agent's pane (tmux key names: "Enter", "1", "C-c"). */
   async sendKeys(title: string, ...keys: string[]): Promise<void> {
     await this.assertMine(sessionNameFor(title));

@@ -14,6 +14,7 @@ import { emitSignal, listSignals, scan } from "./signals.ts";
 import { ping, status } from "./status.ts";
 import { createTask, listTasks, showTask, transitionTask } from "./tasks.ts";
 import { usage } from "./usage.ts";
+import { terminalKeys, terminalStream, terminalTakeover } from "./terminal.ts";
 import { webStart, webStatus } from "./web.ts";
 
 export const ROUTES: readonly RouteSpec[] = [
@@ -46,4 +47,7 @@ export const ROUTES: readonly RouteSpec[] = [
   notifyTest,
   webStatus,
   webStart,
+  terminalStream,
+  terminalTakeover,
+  terminalKeys,
 ];

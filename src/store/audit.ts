@@ -63,6 +63,9 @@ export const AUDIT_KINDS = [
   // web dashboard
   "web_login",
   "web_login_failed",
+  "terminal_takeover",
+  "terminal_released",
+  "terminal_input",
 ] as const;
 export type AuditKind = (typeof AUDIT_KINDS)[number];
 

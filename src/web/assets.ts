@@ -26,7 +26,7 @@ const PAGE_HTML = `<!doctype html>
 <script type="module" src="/assets/app.js"></script>
 </head>
 <body>
-<header><a class="brand" href="/">kasmos</a><span id="conn" class="conn" role="status" aria-live="polite">connecting…</span></header>
+<header><a class="brand" href="/">kasmos</a><nav aria-label="pages"><a href="/">Fleet</a><a href="/usage">Usage</a><a href="/events">Events</a></nav><span id="conn" class="conn" role="status" aria-live="polite">connecting…</span></header>
 <main id="app" tabindex="-1"></main>
 </body>
 </html>

@@ -18,5 +18,6 @@ export function dashboardAssets(): DashboardAssets {
     env: { ...process.env, BUN_BE_BUN: "1" },
   });
   if (r.exitCode !== 0) throw new Error(`bundling the dashboard failed: ${r.stderr.toString()}`);
-  return { js: r.stdout.toString(), css: readFileSync(join(dir, "style.css"), "utf8") };
+  const xtermCss = readFileSync(join(import.meta.dir, "..", "..", "node_modules", "@xterm", "xterm", "css", "xterm.css"), "utf8");
+  return { js: r.stdout.toString(), css: `${xtermCss}\n${readFileSync(join(dir, "style.css"), "utf8")}` };
 }

@@ -5,13 +5,20 @@
 import type { Server } from "bun";
 import { Hono } from "hono";
 import { Refused } from "../util/errors.ts";
+import { terminalKeys, terminalStream, terminalTakeover } from "../api/terminal.ts";
 import { type WebStatus, webStart, webStatus } from "../api/web.ts";
+import { Tmux } from "../agents/tmux.ts";
 import { type DaemonConfig, isLoopbackHost, parseListen, type WebConfig } from "../config/schema.ts";
 import type { Daemon, DaemonPlugin } from "../daemon/daemon.ts";
 import { serve } from "../daemon/http.ts";
+import { storeId } from "../store/identity.ts";
 import { serveAsset, servePage } from "./assets.ts";
 import { WebAuth, type WebEnv } from "./auth.ts";
+import { TerminalHub } from "./terminal.ts";
 import { ensureWebToken, WebTokenFile } from "./token.ts";
+
+/** Who made a request, for audit rows: set by the TCP side for what it forwards, else the socket's owner. */
+const VIA_HEADER = "x-kasmos-via";
 
 /** Where `kas web` listens when [web] listen is not set. */
 export const DEFAULT_WEB_LISTEN = "127.0.0.1:7777";
@@ -33,9 +40,12 @@ export class WebServer implements DaemonPlugin {
   private error: string | null = null;
   private warnings: string[] = [];
   readonly auth: WebAuth;
+  private terminals: TerminalHub;
 
   constructor(private d: Daemon) {
     this.auth = new WebAuth(new WebTokenFile(), d.db);
+    // The same tmux server and owner mark the agent runner uses (src/daemon/lifecycle-plugin.ts).
+    this.terminals = new TerminalHub(d.db, new Tmux({ socketName: process.env.KASMOS_TMUX_SOCKET || "kasmos", owner: storeId(d.db) }));
   }
 
   mountRoutes(app: Hono): void {
@@ -54,6 +64,10 @@ export class WebServer implements DaemonPlugin {
       const { code, expiresAt } = this.auth.mintLoginCode();
       return { ...this.status(), login_url: `${this.serving.url}/login?code=${code}`, login_expires_at: new Date(expiresAt).toISOString() };
     });
+    const who = (req: Request) => req.headers.get(VIA_HEADER) ?? "the control socket";
+    serve(routes, terminalStream, ({ params }) => this.terminals.stream(params.project, params.title));
+    serve(routes, terminalTakeover, ({ params, body, c }) => this.terminals.takeover(params.project, params.title, body.release, who(c.req.raw)));
+    serve(routes, terminalKeys, ({ params, body, c }) => this.terminals.type(params.project, params.title, body.text, who(c.req.raw)));
     app.route("/v1", routes);
   }
 
@@ -63,6 +77,7 @@ export class WebServer implements DaemonPlugin {
   }
 
   async stop(): Promise<void> {
+    this.terminals.stop();
     this.serving?.server.stop(true);
     this.serving = null;
   }
@@ -131,13 +146,19 @@ export class WebServer implements DaemonPlugin {
       c.header("x-content-type-options", "nosniff");
       c.header("referrer-policy", "no-referrer");
       c.header("x-frame-options", "DENY");
-      c.header("content-security-policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+      // Inline styles are allowed (xterm.js puts its theme and cell sizes in <style> elements); scripts
+      // only from the page's own file.
+      c.header("content-security-policy", "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
     });
     web.get("/login", this.auth.login());
     web.use(this.auth.guard());
     web.all("/v1/web", (c) => c.json({ error: "the dashboard's own controls are on the unix socket only (kas web)" }, 404));
     web.all("/v1/web/*", (c) => c.json({ error: "the dashboard's own controls are on the unix socket only (kas web)" }, 404));
-    web.all("/v1/*", (c) => api.fetch(c.req.raw));
+    web.all("/v1/*", (c) => {
+      const req = new Request(c.req.raw);
+      req.headers.set(VIA_HEADER, `the dashboard at ${c.env.ip}`);
+      return api.fetch(req);
+    });
     web.get("/assets/:name", (c) => serveAsset(c.req.param("name"), c.req.raw));
     web.get("*", (c) => servePage(c.req.raw));
     web.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));

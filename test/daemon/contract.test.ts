@@ -132,6 +132,31 @@ describe("every route, called for real, answers what the document says", () => {
     await call("GET", `/v1/repos/shop/instances/${first}/capture?lines=5`, 200);
     await call("GET", `/v1/repos/shop/instances/${first}/capture?lines=-1`, 400);
     await call("POST", `/v1/repos/shop/instances/${first}/send`, 204, { prompt: "keep going" });
+    await call("POST", `/v1/repos/shop/instances/${first}/keys`, 409, { text: "x" });
+    await call("POST", `/v1/repos/shop/instances/${first}/takeover`, 200, {});
+    await call("POST", `/v1/repos/shop/instances/${first}/keys`, 204, { text: "typed" });
+    await call("POST", `/v1/repos/shop/instances/${first}/takeover`, 200, { release: true });
+    await call("GET", "/v1/repos/shop/instances/nobody/terminal", 404);
+    {
+      // The terminal stream: its first event (the screen) fits the documented event schema.
+      const { op } = operationFor("GET", `/v1/repos/shop/instances/${first}/terminal`);
+      const eventSchema = (((op.responses as Record<string, Json>)["200"]!.content as Record<string, Json>)["text/event-stream"]! as Json)["x-event-data"] as Json;
+      const res = await fetch(`http://kasmos/v1/repos/shop/instances/${first}/terminal`, { unix: sb.socket } as RequestInit & { unix: string });
+      expect(res.status).toBe(200);
+      called.set("GET /v1/repos/{project}/instances/{title}/terminal", new Set([200, 404]));
+      const reader = res.body!.getReader();
+      let buf = "";
+      const deadline = Date.now() + 20_000;
+      while (!buf.includes("event: screen") || !buf.slice(buf.indexOf("event: screen")).includes("\n\n")) {
+        if (Date.now() > deadline) throw new Error(`no screen event: ${buf.slice(0, 300)}`);
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += new TextDecoder().decode(value);
+      }
+      await reader.cancel();
+      const data = buf.slice(buf.indexOf("event: screen")).split("\n").find((l) => l.startsWith("data: "))!;
+      expect(schemaProblem(eventSchema, JSON.parse(data.slice(6)))).toBe("");
+    }
     await call("POST", "/v1/agent-events", 200, { project: "shop", title: coders[0]!.title, cli: "generic", event: "working", payload: {} });
     await call("POST", "/v1/agent-events", 404, { project: "shop", title: "nobody", cli: "generic", event: "working" });
     await call("GET", "/v1/status", 200);

@@ -1,7 +1,9 @@
 // Debian's chromium driven by playwright-core for the dashboard tests: one headless browser server per
 // test file, killed by its PID when the file ends.
+import { afterAll, afterEach, beforeAll, beforeEach } from "bun:test";
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserServer, chromium } from "playwright-core";
+import { Sandbox } from "../helpers/env.ts";
 
 export const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p)) ?? null;
 
@@ -30,4 +32,26 @@ export async function launchBrowser(): Promise<RunningBrowser> {
       }
     },
   };
+}
+
+/**
+ * The hooks of a browser test file: one chromium for the file, a fresh sandbox (daemon home) per test,
+ * both cleaned up. Read them through the getters inside tests.
+ */
+export function browserAndSandbox(prefix: string): { chrome(): RunningBrowser; sb(): Sandbox } {
+  let chrome: RunningBrowser | null = null;
+  let sb: Sandbox | null = null;
+  beforeAll(async () => {
+    chrome = await launchBrowser();
+  });
+  afterAll(async () => {
+    await chrome?.close();
+  });
+  beforeEach(() => {
+    sb = new Sandbox(prefix);
+  });
+  afterEach(async () => {
+    await sb?.cleanup();
+  });
+  return { chrome: () => chrome!, sb: () => sb! };
 }

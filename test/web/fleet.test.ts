@@ -2,27 +2,20 @@
 // daemon with scripted agents: the login link's cookie, a task moving planning → done on an open page
 // with no reload, a failed coder's attention item and its restart button, a phone-sized viewport, and
 // a cross-site page's POST refused.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, Sandbox } from "../helpers/env.ts";
+import { makeGitRepo, type Sandbox } from "../helpers/env.ts";
 import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
-import { launchBrowser, type RunningBrowser } from "./browser.ts";
+import { browserAndSandbox, type RunningBrowser } from "./browser.ts";
 import { startWeb } from "./web-helpers.ts";
 
-let chrome: RunningBrowser;
+const hooks = browserAndSandbox("kwb-");
 let sb: Sandbox;
-beforeAll(async () => {
-  chrome = await launchBrowser();
-});
-afterAll(async () => {
-  await chrome?.close();
-});
+let chrome: RunningBrowser;
 beforeEach(() => {
-  sb = new Sandbox("kwb-");
-});
-afterEach(async () => {
-  await sb.cleanup();
+  sb = hooks.sb();
+  chrome = hooks.chrome();
 });
 
 /** A browser context logged in through the one-time link, on the fleet page. */
@@ -68,6 +61,10 @@ describe("fleet page (chromium)", () => {
     const navigationsBefore = navigations();
 
     expect((await sb.run(["task", "create", "feat"], { cwd: repo })).code).toBe(0);
+    // The task page open in a second tab, live too.
+    const taskTab = await context.newPage();
+    await taskTab.goto(`${web.url}/task/shop/feat`);
+    await taskTab.locator('#h-task [data-status="ready"]').waitFor({ timeout: 15_000 });
     expect((await sb.run(["task", "transition", "feat", "plan_start"], { cwd: repo })).code).toBe(0);
     await page.locator('[data-repo="shop"] [data-state="done"]').waitFor({ timeout: 90_000 });
     const seen = (await page.evaluate("window.seen")) as string[];
@@ -76,6 +73,13 @@ describe("fleet page (chromium)", () => {
     expect(navigations()).toBe(navigationsBefore);
     // The transitions arrived as events too.
     await expect(page.locator(".events").innerText()).resolves.toContain("plan_transition");
+    // The task page's timeline shows every transition the store recorded, without a reload.
+    await taskTab.locator('#h-task [data-status="done"]').waitFor({ timeout: 15_000 });
+    const moves = sb.query<{ m: string }>("SELECT from_status || ' → ' || to_status AS m FROM audit_events WHERE kind = 'plan_transition' AND task = 'feat' ORDER BY id").map((r) => r.m);
+    expect(moves.length).toBeGreaterThanOrEqual(5);
+    const timeline = (await taskTab.locator(".timeline li[data-kind=plan_transition]").allInnerTexts()).reverse();
+    expect(timeline.length).toBe(moves.length);
+    moves.forEach((m, i) => expect(timeline[i]).toContain(m));
     await context.close();
   }, 120_000);
 
@@ -102,16 +106,52 @@ describe("fleet page (chromium)", () => {
     await context.close();
   }, 120_000);
 
-  test("a phone-sized viewport renders without horizontal scrolling", async () => {
-    const repo = makeGitRepo(sb.dir, "a-repository-with-a-rather-long-name-for-a-phone");
+  test("a phone-sized viewport renders every page without horizontal scrolling", async () => {
+    const name = "a-repository-with-a-rather-long-name-for-a-phone";
+    const repo = makeGitRepo(sb.dir, name);
     await sb.foreground();
     expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
-    expect((await sb.run(["task", "create", "a-task-name-that-goes-on-and-on-and-on-without-a-break"], { cwd: repo })).code).toBe(0);
+    const task = "a-task-name-that-goes-on-and-on-and-on-without-a-break";
+    expect((await sb.run(["task", "create", task, "--description", "a description long enough to wrap over several lines of a phone's narrow screen"], { cwd: repo })).code).toBe(0);
     const web = await startWeb(sb);
     const { context, page } = await openFleet(web.login_url, { width: 360, height: 740 });
     await page.locator("[data-repo]").waitFor();
-    const widths = (await page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as { scroll: number; client: number };
-    expect(widths.scroll).toBeLessThanOrEqual(widths.client);
+    const pages: [string, string][] = [["/", "[data-repo]"], [`/task/${name}/${task}`, "#h-task"], ["/usage", ".chart"], [`/events?project=${name}&task=${task}`, "#event-log li"]];
+    for (const [path, ready] of pages) {
+      await page.goto(`${web.url}${path}`);
+      await page.locator(ready).first().waitFor({ timeout: 15_000 });
+      const widths = (await page.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as { scroll: number; client: number };
+      expect(`${path}: ${widths.scroll}`).toBe(`${path}: ${widths.client}`);
+    }
+    await context.close();
+  }, 60_000);
+
+  test("task page: the actions its state allows, each confirmed; a refused one says why", async () => {
+    const repo = makeGitRepo(sb.dir, "shop");
+    await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    expect((await sb.run(["task", "create", "feat"], { cwd: repo })).code).toBe(0);
+    const web = await startWeb(sb);
+    const { context, page } = await openFleet(web.login_url);
+    await page.goto(`${web.url}/task/shop/feat`);
+    await page.locator('#h-task [data-status="ready"]').waitFor({ timeout: 15_000 });
+    // ready allows plan_start, implement_start, mark_done, cancel, resume (the lifecycle table), never the daemon's own.
+    const offered = await page.locator(".actions button[data-event]").evaluateAll((els) => els.map((e) => e.getAttribute("data-event")));
+    expect(offered).toEqual(["plan_start", "implement_start", "mark_done", "cancel", "resume"]);
+    // Dismissed: nothing happens.
+    page.once("dialog", (d) => void d.dismiss());
+    await page.locator('button[data-event="cancel"]').click();
+    await Bun.sleep(300);
+    expect(sb.query<{ status: string }>("SELECT status FROM tasks WHERE name = 'feat'")[0]!.status).toBe("ready");
+    // implement_start without a plan: refused, with the reason on the page.
+    page.once("dialog", (d) => void d.accept());
+    await page.locator('button[data-event="implement_start"]').click();
+    await page.locator(".notice", { hasText: "refused" }).waitFor({ timeout: 10_000 });
+    // Accepted: cancelled, and the page follows.
+    page.once("dialog", (d) => void d.accept());
+    await page.locator('button[data-event="cancel"]').click();
+    await page.locator('#h-task [data-status="cancelled"]').waitFor({ timeout: 10_000 });
+    expect(await page.locator(".actions button[data-event]").evaluateAll((els) => els.map((e) => e.getAttribute("data-event")))).toEqual(["reopen"]);
     await context.close();
   }, 60_000);
 

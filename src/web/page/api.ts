@@ -30,7 +30,10 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
 
 /** The fields of an event (an audit row, GET /v1/events) the page shows. */
 export interface StreamedEvent {
+  id: number;
   kind: string;
+  from_status: string;
+  to_status: string;
   level: string;
   project: string;
   task: string;
@@ -41,19 +44,19 @@ export interface StreamedEvent {
 export type StreamState = "live" | "reconnecting" | "logged-out";
 
 /**
- * Follow GET /v1/events (server-sent events) with fetch rather than EventSource: every audit kind is
- * its own SSE event name, which EventSource would make us list one by one. Reconnects after a second
- * with Last-Event-ID, so nothing is missed; `onEvent(null)` after each (re)connect means "resync".
+ * Follow a server-sent event stream with fetch rather than EventSource: every audit kind is its own
+ * SSE event name, which EventSource would make us list one by one. Reconnects after a second with
+ * Last-Event-ID, so nothing is missed; `onOpen` runs after each (re)connect.
  */
-export async function followEvents(onEvent: (e: StreamedEvent | null) => void, onState: (s: StreamState) => void): Promise<void> {
+export async function followSse(path: string, on: { message(name: string, data: string): void; open(): void; state(s: StreamState): void }, until: () => boolean = () => false): Promise<void> {
   let last: string | null = null;
-  for (;;) {
+  while (!until()) {
     try {
-      const res = await fetch("/v1/events", { headers: last !== null ? { "last-event-id": last } : {} });
-      if (res.status === 401) return onState("logged-out");
+      const res = await fetch(path, { headers: last !== null ? { "last-event-id": last } : {} });
+      if (res.status === 401) return on.state("logged-out");
       if (!res.ok || !res.body) throw new Error(`${res.status}`);
-      onState("live");
-      onEvent(null);
+      on.state("live");
+      on.open();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buf = "";
       for (;;) {
@@ -65,18 +68,54 @@ export async function followEvents(onEvent: (e: StreamedEvent | null) => void, o
           const block = buf.slice(0, end);
           buf = buf.slice(end + 2);
           let data = "";
+          let name = "message";
           for (const line of block.split("\n")) {
             if (line.startsWith("id: ")) last = line.slice(4);
+            else if (line.startsWith("event: ")) name = line.slice(7);
             else if (line.startsWith("data: ")) data += line.slice(6);
           }
-          if (data !== "") onEvent(JSON.parse(data) as StreamedEvent);
+          if (data !== "") on.message(name, data);
           end = buf.indexOf("\n\n");
         }
       }
     } catch {
       // connection lost: retried below
     }
-    onState("reconnecting");
+    if (until()) return;
+    on.state("reconnecting");
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/** The audit event stream (GET /v1/events with the page's filters): `onEvent(null)` after each (re)connect means "resync". */
+export function followEvents(path: string, onEvent: (e: StreamedEvent | null) => void, onState: (s: StreamState) => void): Promise<void> {
+  return followSse(path, { message: (_name, data) => onEvent(JSON.parse(data) as StreamedEvent), open: () => onEvent(null), state: onState });
+}
+
+/**
+ * `load` run at most once at a time: a call while it runs makes it run once more afterwards (a burst
+ * of events costs two loads, not one per event). `failed` gets what a load threw.
+ */
+export function coalesced(load: () => Promise<void>, failed: (err: Error) => void): () => void {
+  let running = false;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void (async () => {
+      try {
+        do {
+          again = false;
+          await load();
+        } while (again);
+      } catch (err) {
+        failed(err as Error);
+      } finally {
+        running = false;
+      }
+    })();
+  };
 }

@@ -30,3 +30,18 @@ export function age(iso: string, now = Date.now()): string {
 export function usd(n: number | null): string {
   return n === null ? "unpriced" : `$${n < 10 ? n.toFixed(2) : n.toFixed(0)}`;
 }
+
+export function taskHref(project: string, task: string): string {
+  return `/task/${encodeURIComponent(project)}/${encodeURIComponent(task)}`;
+}
+
+export function agentHref(project: string, title: string): string {
+  return `/agent/${encodeURIComponent(project)}/${encodeURIComponent(title)}`;
+}
+
+/** One line of the event log: time, kind, where, and a transition's from → to. */
+export function eventLine(e: { kind: string; level: string; timestamp: string; project: string; task: string; message: string; from_status: string; to_status: string }, withWhere = true): HTMLElement {
+  const where = withWhere && e.project ? `${e.project}${e.task ? ` / ${e.task}` : ""}: ` : "";
+  const move = e.kind === "plan_transition" && e.from_status && e.to_status ? `${e.from_status} → ${e.to_status} ` : "";
+  return h("li", { class: `ev l-${e.level}`, "data-kind": e.kind }, h("time", { datetime: e.timestamp }, e.timestamp.slice(11, 19)), " ", h("span", { class: "kind" }, e.kind), " ", where, h("strong", {}, move), e.message);
+}

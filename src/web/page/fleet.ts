@@ -1,8 +1,8 @@
 // Fleet page: what needs the user first (attention items, with a button when the fix is a kasmos
 // command), then live agents, spend today, and every repo's tasks by state. Re-rendered from the
 // control API whenever the event stream says something happened: no polling, no reload.
-import { api, ApiError, type StreamedEvent } from "./api.ts";
-import { age, h, replaceKeepingFocus, usd } from "./dom.ts";
+import { api, ApiError, coalesced, type StreamedEvent } from "./api.ts";
+import { age, agentHref, eventLine, h, replaceKeepingFocus, taskHref, usd } from "./dom.ts";
 // The status shapes come from the contract (src/api/status.ts needs nothing but valibot, so this
 // browser program checks against it); of the usage report only the total is read, stated here because
 // its contract module reaches into the store, no part of a browser program.
@@ -34,11 +34,10 @@ function todayUtc(): string {
 }
 
 export class FleetPage {
+  readonly stream = "/v1/events";
   private status: StatusResponse | null = null;
   private spend: UsageTotal | null = null;
   private recent: StreamedEvent[] = [];
-  private inFlight = false;
-  private again = false;
   private notice = "";
 
   constructor(private root: HTMLElement) {}
@@ -49,30 +48,21 @@ export class FleetPage {
       this.recent.unshift(e);
       this.recent.length = Math.min(this.recent.length, 20);
     }
-    void this.refresh();
+    this.refresh();
   }
 
-  async refresh(): Promise<void> {
-    if (this.inFlight) {
-      this.again = true;
-      return;
-    }
-    this.inFlight = true;
-    try {
-      do {
-        this.again = false;
-        const [status, spend] = await Promise.all([api<StatusResponse>("/v1/status"), api<UsageTotal>(`/v1/usage?by=repo&since=${encodeURIComponent(todayUtc())}`)]);
-        this.status = status;
-        this.spend = spend;
-        this.render();
-      } while (this.again);
-    } catch (err) {
-      this.notice = `could not load: ${(err as Error).message}`;
+  private refresh = coalesced(
+    async () => {
+      const [status, spend] = await Promise.all([api<StatusResponse>("/v1/status"), api<UsageTotal>(`/v1/usage?by=repo&since=${encodeURIComponent(todayUtc())}`)]);
+      this.status = status;
+      this.spend = spend;
       this.render();
-    } finally {
-      this.inFlight = false;
-    }
-  }
+    },
+    (err) => {
+      this.notice = `could not load: ${err.message}`;
+      this.render();
+    },
+  );
 
   private async act(fix: Fix): Promise<void> {
     if (!window.confirm(fix.confirm)) return;
@@ -83,7 +73,7 @@ export class FleetPage {
       this.notice = `${fix.label} refused: ${err instanceof ApiError ? err.message : String(err)}`;
     }
     this.render();
-    void this.refresh();
+    this.refresh();
   }
 
   render(): void {
@@ -114,7 +104,7 @@ export class FleetPage {
                 return h(
                   "li",
                   { class: "item", "data-task": `${repo.project}/${task.name}` },
-                  h("div", { class: "what" }, h("strong", {}, `${repo.project} / ${task.name}`), " ", h("span", { class: `state s-${task.status}` }, task.status)),
+                  h("div", { class: "what" }, h("a", { href: taskHref(repo.project, task.name) }, h("strong", {}, `${repo.project} / ${task.name}`)), " ", h("span", { class: `state s-${task.status}` }, task.status)),
                   h("div", { class: "why" }, task.attention),
                   fix ? h("button", { type: "button", "data-key": `fix:${repo.project}/${task.name}`, onclick: () => void this.act(fix) }, fix.label) : null,
                 );
@@ -146,7 +136,7 @@ export class FleetPage {
           "section",
           { "aria-labelledby": "h-agents" },
           h("h2", { id: "h-agents" }, "Live agents"),
-          h("ul", { class: "items" }, ...agents.map(({ repo, task, a }) => h("li", { class: "row" }, h("strong", {}, a.title), h("span", {}, `${a.role}${a.wave ? ` · wave ${a.wave}` : ""}`), h("span", { class: "quiet" }, `${repo.project} / ${task.name}`), h("span", { class: "quiet" }, age(a.started_at, now))))),
+          h("ul", { class: "items" }, ...agents.map(({ repo, task, a }) => h("li", { class: "row" }, h("a", { href: agentHref(repo.project, a.title) }, h("strong", {}, a.title)), h("span", {}, `${a.role}${a.wave ? ` · wave ${a.wave}` : ""}`), h("span", { class: "quiet" }, `${repo.project} / ${task.name}`), h("span", { class: "quiet" }, age(a.started_at, now))))),
         ),
       );
     }
@@ -165,7 +155,7 @@ export class FleetPage {
           "section",
           { "aria-labelledby": "h-events" },
           h("h2", { id: "h-events" }, "Just now"),
-          h("ul", { class: "events" }, ...this.recent.map((e) => h("li", { class: `ev l-${e.level}` }, h("time", { datetime: e.timestamp }, e.timestamp.slice(11, 19)), " ", h("span", { class: "kind" }, e.kind), " ", e.project ? `${e.project}${e.task ? ` / ${e.task}` : ""}: ` : "", e.message))),
+          h("ul", { class: "events" }, ...this.recent.map((e) => eventLine(e))),
         ),
       );
     }
@@ -184,7 +174,7 @@ export class FleetPage {
             "ul",
             { class: "items" },
             ...repo.tasks.map((t) =>
-              h("li", { class: "row", "data-task": `${repo.project}/${t.name}` }, h("strong", {}, t.name), h("span", { class: `state s-${t.status}`, "data-status": t.status }, t.status), h("span", { class: "quiet" }, t.phase ? `${t.phase}${t.wave ? ` w${t.wave}` : ""}` : ""), h("span", { class: "quiet" }, t.tokens ? usd(t.cost_usd) : "")),
+              h("li", { class: "row", "data-task": `${repo.project}/${t.name}` }, h("a", { href: taskHref(repo.project, t.name) }, h("strong", {}, t.name)), h("span", { class: `state s-${t.status}`, "data-status": t.status }, t.status), h("span", { class: "quiet" }, t.phase ? `${t.phase}${t.wave ? ` w${t.wave}` : ""}` : ""), h("span", { class: "quiet" }, t.tokens ? usd(t.cost_usd) : "")),
             ),
           )
         : null,
