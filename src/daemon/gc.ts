@@ -16,7 +16,7 @@ import { recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { agentTitlesOf, DAY_MS, pruneHistory, reclaimSpace, retentionCutoff, storeSize, taskAtRest, tasksFinishedBefore } from "../store/retention.ts";
 import { pendingProjects } from "../store/signals.ts";
-import { promptFileOf, runDirOf } from "./agent-runner.ts";
+import { promptFileOf, runDirOf } from "../runner/paths.ts";
 import { LOG_ROTATE_BYTES } from "./daemonize.ts";
 import type { Logger } from "./log.ts";
 import type { StoreMetricsReader } from "./metrics.ts";

@@ -21,3 +21,11 @@ export function taskSpend(db: Db, project: string, task: string, prices: Record<
 export function daySpend(db: Db, day: string, prices: Record<string, ModelPrice>): number {
   return summarizeUsage(listUsage(db, { since: `${day}T00:00:00.000Z` }), "repo", prices).total.cost_usd ?? 0;
 }
+
+/** Whether a budget warning naming `limit` was recorded for the task since `since` (ISO; "" = ever). */
+export function budgetWarnedSince(db: Db, project: string, task: string, limit: string, since: string): boolean {
+  const row = db
+    .query<{ n: number }, { project: string; task: string; like: string; since: string }>("SELECT COUNT(*) AS n FROM audit_events WHERE project = $project AND task = $task AND kind = 'budget_warning' AND message LIKE $like AND timestamp >= $since")
+    .get({ project, task, like: `%${limit}%`, since: since || "0" });
+  return (row?.n ?? 0) > 0;
+}

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, expect, test } from "bun:test";
 import { createConsola } from "consola";
 import { type SessionInfo, Tmux } from "../../src/agents/tmux.ts";
 import { defaultConfig } from "../../src/config/schema.ts";
-import { AgentRunner } from "../../src/daemon/agent-runner.ts";
+import { AgentRunner } from "../../src/runner/runner.ts";
 import { EventHub } from "../../src/daemon/events.ts";
 import type { RepoEntry } from "../../src/daemon/repos.ts";
 import { insertAgent } from "../../src/store/agents.ts";

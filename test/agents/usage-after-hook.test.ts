@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createConsola } from "consola";
 import { Tmux } from "../../src/agents/tmux.ts";
 import { defaultConfig } from "../../src/config/schema.ts";
-import { AgentRunner } from "../../src/daemon/agent-runner.ts";
+import { AgentRunner } from "../../src/runner/runner.ts";
 import { EventHub } from "../../src/daemon/events.ts";
 import { insertAgent } from "../../src/store/agents.ts";
 import { createTask } from "../../src/store/tasks.ts";

@@ -10,7 +10,7 @@ import { parseClaudeLines } from "../../src/agents/harness/claude.ts";
 import { parseCodexLines } from "../../src/agents/harness/codex.ts";
 import { EMPTY_CURSOR } from "../../src/agents/usage.ts";
 import { defaultConfig } from "../../src/config/schema.ts";
-import { AgentRunner } from "../../src/daemon/agent-runner.ts";
+import { AgentRunner } from "../../src/runner/runner.ts";
 import { EventHub } from "../../src/daemon/events.ts";
 import { insertAgent } from "../../src/store/agents.ts";
 import { holdOf, taskSpend } from "../../src/store/budget.ts";

@@ -1,7 +1,7 @@
 // A storm of stops, end to end (compiled daemon, real tmux, fake agents): 20 wave coders of one task
 // run, the task is cancelled, and an unrelated signal lands in another repo meanwhile. Every coder
 // ends and leaves no session, the unrelated transition is applied, and no title is started while it is
-// being stopped. Stops run on a bounded worker beside the scan loop (agent-runner stopJob).
+// being stopped. Stops run on a bounded worker beside the scan loop (src/runner/stopper.ts).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

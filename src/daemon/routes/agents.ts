@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { agentEvent, captureAgent, killAgent, listAgents, restartAgent, retryTask, sendToAgent, toAgent } from "../../api/agents.ts";
 import { Refused } from "../../util/errors.ts";
 import { listAgents as storedAgents, liveAgents } from "../../store/agents.ts";
-import type { AgentRunner } from "../agent-runner.ts";
+import type { AgentRunner } from "../../runner/runner.ts";
 import type { Daemon } from "../daemon.ts";
 import { serve } from "../http.ts";
 import { registeredRepo } from "./repos.ts";
