@@ -6,6 +6,7 @@ import type { Server } from "bun";
 import { Hono } from "hono";
 import { Refused } from "../util/errors.ts";
 import { terminalKeys, terminalStream, terminalTakeover } from "../api/terminal.ts";
+import { taskDiff } from "../api/diff.ts";
 import { type WebStatus, webStart, webStatus } from "../api/web.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { type DaemonConfig, isLoopbackHost, parseListen, type WebConfig } from "../config/schema.ts";
@@ -14,6 +15,7 @@ import { serve } from "../daemon/http.ts";
 import { storeId } from "../store/identity.ts";
 import { serveAsset, servePage } from "./assets.ts";
 import { WebAuth, type WebEnv } from "./auth.ts";
+import { branchDiff } from "./diff.ts";
 import { TerminalHub } from "./terminal.ts";
 import { ensureWebToken, WebTokenFile } from "./token.ts";
 
@@ -68,6 +70,7 @@ export class WebServer implements DaemonPlugin {
     serve(routes, terminalStream, ({ params }) => this.terminals.stream(params.project, params.title));
     serve(routes, terminalTakeover, ({ params, body, c }) => this.terminals.takeover(params.project, params.title, body.release, who(c.req.raw)));
     serve(routes, terminalKeys, ({ params, body, c }) => this.terminals.type(params.project, params.title, body.text, who(c.req.raw)));
+    serve(routes, taskDiff, ({ params }) => branchDiff(this.d, params.project, params.name));
     app.route("/v1", routes);
   }
 

@@ -80,6 +80,11 @@ describe("fleet page (chromium)", () => {
     const timeline = (await taskTab.locator(".timeline li[data-kind=plan_transition]").allInnerTexts()).reverse();
     expect(timeline.length).toBe(moves.length);
     moves.forEach((m, i) => expect(timeline[i]).toContain(m));
+    // The branch's changes against the default branch: the coder's file, its hunk coloured as added.
+    const file = taskTab.locator('.dfile[data-path="all.txt"]');
+    await file.waitFor({ timeout: 15_000 });
+    await file.locator("summary").click();
+    await expect(file.locator(".dpatch .da").first().innerText()).resolves.toBe("+everything");
     await context.close();
   }, 120_000);
 

@@ -4,7 +4,11 @@
 import { DAEMON_ONLY_EVENTS, type FsmEvent, type TaskStatus } from "../../lifecycle/types.ts";
 import { TRANSITIONS } from "../../lifecycle/fsm.ts";
 import { api, ApiError, coalesced, type StreamedEvent } from "./api.ts";
+import { type DiffView, renderDiff } from "./diff.ts";
 import { agentHref, eventLine, h, replaceKeepingFocus, usd } from "./dom.ts";
+
+/** Events after which the branch may have new commits: the diff is read again. */
+const BRANCH_MOVES = new Set(["agent_finished", "wave_completed", "plan_transition", "git_push"]);
 
 /** The fields of GET …/tasks/:name the page reads (its contract module reaches into the store). */
 interface TaskShow {
@@ -39,6 +43,7 @@ export class TaskPage {
   private byRole: UsageGroups | null = null;
   private byModel: UsageGroups | null = null;
   private timeline: StreamedEvent[] = [];
+  private diff: DiffView | string | null = null;
   private notice = "";
   private base: string;
 
@@ -59,6 +64,7 @@ export class TaskPage {
       this.timeline.unshift(e);
       if (this.timeline.length > 2000) this.timeline.length = 2000;
     }
+    if (e === null || BRANCH_MOVES.has(e.kind)) this.refreshDiff();
     this.refresh();
   }
 
@@ -73,6 +79,18 @@ export class TaskPage {
       this.notice = err instanceof ApiError && err.status === 404 ? `no task ${this.name} in ${this.project}` : `could not load: ${err.message}`;
       this.render();
     },
+  );
+
+  private refreshDiff = coalesced(
+    async () => {
+      try {
+        this.diff = await api<DiffView>(`${this.base}/tasks/${encodeURIComponent(this.name)}/diff`);
+      } catch (err) {
+        this.diff = (err as Error).message;
+      }
+      this.render();
+    },
+    () => undefined,
   );
 
   private async act(label: string, question: string, path: string, body?: unknown): Promise<void> {
@@ -154,6 +172,7 @@ export class TaskPage {
         ? h("div", { class: "item" }, h("h3", {}, title), h("ul", { class: "items" }, ...u.groups.map((g) => h("li", { class: "row" }, h("strong", {}, g.key || "—"), h("span", {}, usd(g.cost_usd)), h("span", { class: "quiet" }, `${((g.input + g.output + g.cache_write + g.cache_read) / 1000).toFixed(1)}k tokens`)))))
         : null;
     out.push(h("section", { "aria-labelledby": "h-usage" }, h("h2", { id: "h-usage" }, "Spend"), usageTable("by role", this.byRole) ?? h("p", { class: "quiet" }, "no usage recorded"), usageTable("by model", this.byModel)));
+    out.push(h("section", { "aria-labelledby": "h-diff" }, h("h2", { id: "h-diff" }, "Changes"), this.diff === null ? h("p", { class: "quiet" }, "loading…") : typeof this.diff === "string" ? h("p", { class: "quiet" }, this.diff) : renderDiff(this.diff)));
     out.push(h("section", { "aria-labelledby": "h-timeline" }, h("h2", { id: "h-timeline" }, `Timeline (${this.timeline.length})`), h("ul", { class: "events timeline" }, ...this.timeline.map((e) => eventLine(e, false)))));
     replaceKeepingFocus(this.root, out);
   }
