@@ -61,7 +61,7 @@ export class UsagePage {
       h(
         "figure",
         { class: "chart", "aria-label": "spend per day" },
-        days.length === 0 ? h("p", { class: "quiet" }, "no spend recorded") : h("ol", { class: "bars" }, ...days.map((d) => h("li", { title: `${d.key}: ${usd(d.cost_usd)}` }, bar((d.cost_usd ?? 0) / top), h("span", { class: "day" }, d.key.slice(5))))),
+        days.length === 0 ? h("p", { class: "quiet" }, "no spend recorded") : h("ol", { class: "bars" }, ...days.map((d) => h("li", { title: `${d.key}: ${usd(d.cost_usd)}` }, bar((d.cost_usd ?? 0) / top), h("span", { class: "day" }, d.key.slice(8))))),
       ),
       table("by repo", this.reports.repo),
       table("by role", this.reports.role),
