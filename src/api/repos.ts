@@ -22,3 +22,21 @@ export const removeRepo = defineRoute({
   query: v.object({ force: flagParam }),
   reply: v.strictObject({ status: v.literal("removed"), project: v.string(), path: v.string(), agents_stopped: v.number() }),
 });
+
+export const trustRepo = defineRoute({
+  method: "POST",
+  path: "/v1/repos/:project/trust",
+  summary: "Approve the repository's .kasmos/config.toml as it is now: the programs it names may run (kas daemon trust)",
+  status: 200,
+  reply: v.strictObject({
+    status: v.picklist(["trusted", "unchanged", "nothing_to_trust"]),
+    project: v.string(),
+    path: v.string(),
+    /** sha256 of the approved file; absent when there was nothing to approve. */
+    digest: v.optional(v.string()),
+    /** The entries naming programs or their arguments that the approval covers. */
+    commands: v.array(v.string()),
+    /** Why there was nothing to approve. */
+    reason: v.optional(v.string()),
+  }),
+});

@@ -8,7 +8,7 @@ import { metrics } from "./metrics.ts";
 import { notifyTest } from "./notify.ts";
 import { openapi } from "./openapi.ts";
 import { reload } from "./reload.ts";
-import { addRepo, listRepos, removeRepo } from "./repos.ts";
+import { addRepo, listRepos, removeRepo, trustRepo } from "./repos.ts";
 import type { RouteSpec } from "./route.ts";
 import { emitSignal, listSignals, scan } from "./signals.ts";
 import { ping, status } from "./status.ts";
@@ -28,6 +28,7 @@ export const ROUTES: readonly RouteSpec[] = [
   listRepos,
   addRepo,
   removeRepo,
+  trustRepo,
   listTasks,
   createTask,
   showTask,

@@ -57,50 +57,81 @@ const RepoFile = v.object({
 /** Keys of a repo's `[worktree]` that name commands: a repository's author does not choose what kasmos runs. */
 const DAEMON_ONLY_WORKTREE_KEYS = ["setup", "teardown", "setup_timeout_sec", "teardown_timeout_sec", "ports"];
 
-const cache = new Map<string, { mtimeMs: number; value: { overrides: RepoOverrides; error: string | null } }>();
+/**
+ * One repo's file as kasmos uses it: the overrides, why a present file was ignored, the file's digest
+ * (what `kas daemon trust` approves) and the entries that name a command kasmos would run.
+ */
+export interface RepoConfigFile {
+  overrides: RepoOverrides;
+  error: string | null;
+  /** sha256 of the file's bytes; null when there is no file (or it could not be read). */
+  digest: string | null;
+  /** `key = value` of each entry naming a program or its arguments: they run only once the file is trusted. */
+  commands: string[];
+}
+
+const cache = new Map<string, { mtimeMs: number; value: RepoConfigFile }>();
 
 export function repoConfigPath(repo: string): string {
   return join(repo, ".kasmos", "config.toml");
 }
 
+/** The entries of a repo file that name a command: its author would choose what kasmos runs. */
+function commandEntries(o: RepoOverrides): string[] {
+  const out: string[] = [];
+  if (o.default_program !== undefined) out.push(`default_program = ${JSON.stringify(o.default_program)}`);
+  for (const role of AGENT_ROLES) {
+    const a = o.agents[role];
+    if (a?.program !== undefined) out.push(`agents.${role}.program = ${JSON.stringify(a.program)}`);
+    if (a?.flags !== undefined) out.push(`agents.${role}.flags = ${JSON.stringify(a.flags)}`);
+  }
+  return out;
+}
+
 /** Overrides for one repo; `error` says why a present file was ignored. */
-export function loadRepoOverrides(repo: string): { overrides: RepoOverrides; error: string | null } {
+export function loadRepoOverrides(repo: string): RepoConfigFile {
   const path = repoConfigPath(repo);
   let mtimeMs: number;
   try {
     mtimeMs = statSync(path).mtimeMs;
   } catch {
-    return { overrides: { agents: {} }, error: null };
+    return { overrides: { agents: {} }, error: null, digest: null, commands: [] };
   }
   const hit = cache.get(path);
   if (hit && hit.mtimeMs === mtimeMs) return hit.value;
-  let value: { overrides: RepoOverrides; error: string | null };
+  let value: RepoConfigFile;
+  let digest: string | null = null;
   try {
     // Inside the repo only: neither .kasmos nor the file itself is followed as a link.
-    const raw = parseTOML(withContainedDir(repo, ".kasmos", (at) => readBoundedText(`${at}/config.toml`, MAX_CONFIG_BYTES, true)));
+    const text = withContainedDir(repo, ".kasmos", (at) => readBoundedText(`${at}/config.toml`, MAX_CONFIG_BYTES, true));
+    digest = new Bun.CryptoHasher("sha256").update(text).digest("hex");
+    const raw = parseTOML(text);
     // Unknown keys (TUI settings of the original, hooks, …) are tolerated: this file is shared.
     const parsed = v.safeParse(v.looseObject(RepoFile.entries), raw);
     if (!parsed.success) {
       const i = parsed.issues[0];
-      value = { overrides: { agents: {} }, error: `${path}: ${i?.path?.map((p) => String(p.key)).join(".") ?? ""}: ${i?.message ?? "invalid"} (ignored; daemon values apply)` };
+      value = { overrides: { agents: {} }, error: `${path}: ${i?.path?.map((p) => String(p.key)).join(".") ?? ""}: ${i?.message ?? "invalid"} (ignored; daemon values apply)`, digest, commands: [] };
     } else {
       const f = parsed.output;
       const daemonOnly = DAEMON_ONLY_WORKTREE_KEYS.filter((k) => f.worktree !== undefined && k in f.worktree);
+      const overrides: RepoOverrides = {
+        ...(f.ui ?? {}),
+        ...(f.orchestration ?? {}),
+        ...(f.default_program !== undefined ? { default_program: f.default_program } : {}),
+        ...(f.budget !== undefined ? { budget: f.budget } : {}),
+        agents: (f.agents ?? {}) as Partial<Record<AgentRole, AgentRoleConfig>>,
+        ...(f.worktree?.copy !== undefined ? { worktree: { copy: f.worktree.copy } } : {}),
+      };
       value = {
-        overrides: {
-          ...(f.ui ?? {}),
-          ...(f.orchestration ?? {}),
-          ...(f.default_program !== undefined ? { default_program: f.default_program } : {}),
-          ...(f.budget !== undefined ? { budget: f.budget } : {}),
-          agents: (f.agents ?? {}) as Partial<Record<AgentRole, AgentRoleConfig>>,
-          ...(f.worktree?.copy !== undefined ? { worktree: { copy: f.worktree.copy } } : {}),
-        },
+        overrides,
+        digest,
+        commands: commandEntries(overrides),
         error: daemonOnly.length > 0 ? `${path}: [worktree] ${daemonOnly.join(", ")} ignored: only daemon.toml's [worktree] may set them (a repository does not choose the commands kasmos runs)` : null,
       };
     }
   } catch (err) {
     const why = (err as { code?: string }).code === "ELOOP" ? "is a symbolic link: kasmos never follows links in a repository" : (err as Error).message.split("\n")[0];
-    value = { overrides: { agents: {} }, error: `${path}: ${why} (ignored; daemon values apply)` };
+    value = { overrides: { agents: {} }, error: `${path}: ${why} (ignored; daemon values apply)`, digest, commands: [] };
   }
   cache.set(path, { mtimeMs, value });
   return value;

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { resolveBranchHead } from "../agents/git.ts";
 import { PortPool } from "../agents/ports.ts";
 import { agentVisibleEnv } from "../agents/private-env.ts";
+import { repoCommandsRefusal } from "../usecases/trust-repo-config.ts";
 import { type AgentCommand, type AgentRole, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { ForeignSessionError, type SessionInfo } from "../agents/tmux.ts";
 import { ensureWorktree, isCheckoutFolder, worktreePath } from "../agents/worktree.ts";
@@ -153,11 +154,15 @@ export class Spawner {
     const overrides = loadRepoOverrides(repo.path).overrides;
     const eff = effectiveConfig(daemonCfg, overrides);
     const role = w.role as AgentRole;
-    const profile = resolveProfile(role, { daemon: profilesFromConfig(daemonCfg.agents, daemonCfg.default_program), repo: profilesFromConfig(overrides.agents, overrides.default_program ?? "") });
+    const daemonProfiles = profilesFromConfig(daemonCfg.agents, daemonCfg.default_program);
+    const profile = resolveProfile(role, { daemon: daemonProfiles, repo: profilesFromConfig(overrides.agents, overrides.default_program ?? "") });
     const fail = (why: string, refused = false): false => {
       this.recordFailedStart(repo, t, w, profile.program, why, refused);
       return false;
     };
+    // A cloned repo's own file does not choose what runs here until the user approved it.
+    const untrusted = repoCommandsRefusal(db, repo, role, daemonProfiles, profile);
+    if (untrusted) return fail(`${untrusted.reason} — fix: ${untrusted.fix}`, true);
 
     // Cheap checks first: a missing program must not cost a git worktree.
     const promptFile = promptFileOf(repo.project, w.title);

@@ -50,6 +50,7 @@ export const AUDIT_KINDS = [
   "hook_failed",
   "repo_added",
   "repo_removed",
+  "repo_config_trusted",
   "config_reloaded",
   "daemon_started",
   "daemon_stopped",

@@ -394,4 +394,16 @@ export const MIGRATIONS: Migration[] = [
     db.exec("CREATE INDEX idx_agents_project_id ON agents (project, id);");
     if (db.query("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").get()) db.exec("ANALYZE idx_agents_project_id");
   },
+  // 16: a repository's .kasmos/config.toml the user approved (`kas daemon trust`), by the repo's path and
+  // the file's digest: the commands it names run only while the file is exactly what was approved.
+  (db) => {
+    db.exec(`
+      CREATE TABLE repo_config_trust (
+        path        TEXT PRIMARY KEY,
+        digest      TEXT NOT NULL,
+        commands    TEXT NOT NULL,
+        approved_at TEXT NOT NULL
+      );
+    `);
+  },
 ];

@@ -107,6 +107,8 @@ describe("every route, called for real, answers what the document says", () => {
     await call("POST", "/v1/repos", 201, { path: join(sb.dir, "spare") });
     await call("POST", "/v1/repos", 409, { path: shop });
     await call("GET", "/v1/repos", 200);
+    await call("POST", "/v1/repos/shop/trust", 200);
+    await call("POST", "/v1/repos/nope/trust", 404);
 
     await call("POST", "/v1/repos/shop/tasks", 201, { name: "feat", description: "two waves", plan: WAVES_PLAN });
     await call("POST", "/v1/repos/shop/tasks", 201, { name: "idle" });

@@ -39,6 +39,8 @@ describe("a storm of stops", () => {
     writeFileSync(join(other, ".kasmos", "config.toml"), `default_program = "sh -c 'exec sleep 600'"\n`);
     const daemon = await sb.foreground();
     for (const r of [big, other]) expect((await sb.run(["daemon", "add", r])).code).toBe(0);
+    // The user approves the repo's own program (a repo's file does not choose what runs until then).
+    expect((await sb.run(["daemon", "trust", "other"])).code).toBe(0);
     await createPlanned(sb, big, "storm", STORM_PLAN);
     await createPlanned(sb, other, "probe", SMALL_PLAN);
     const running = (task: string): number => sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM agents WHERE task = ? AND state = 'running'", task)[0]!.n;

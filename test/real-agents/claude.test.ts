@@ -154,6 +154,8 @@ describe("Claude Code, for real", () => {
     // The repo's own config breaks its coders (a typo'd flag).
     Bun.spawnSync(["mkdir", "-p", join(repo, ".kasmos")]);
     writeFileSync(join(repo, ".kasmos", "config.toml"), '[agents.coder]\nflags = ["--bogus-flag"]\n');
+    // Approved by the user (flags a repo's file names run only then): the typo is theirs to find.
+    expect((await sb.run(["daemon", "trust", repo])).code).toBe(0);
     writeFileSync(join(sb.dir, "p.md"), WAVES_PLAN);
     await sb.run(["task", "create", "feat", "--plan", join(sb.dir, "p.md")], { cwd: repo });
     await sb.run(["task", "transition", "feat", "implement_start"], { cwd: repo });

@@ -37,7 +37,7 @@ describe("migrations", () => {
     const db = openStore(path);
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(MIGRATIONS.length).toBeGreaterThanOrEqual(2);
-    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "metrics_folded", "pr_create_runs", "pr_reactions", "pr_reviews", "project_paths", "repos", "signals", "store_meta", "subtasks", "task_counts", "task_plans", "tasks", "usage_totals"]);
+    expect(tables(db)).toEqual(["agent_usage", "agents", "audit_events", "metrics_folded", "pr_create_runs", "pr_reactions", "pr_reviews", "project_paths", "repo_config_trust", "repos", "signals", "store_meta", "subtasks", "task_counts", "task_plans", "tasks", "usage_totals"]);
     expect(indexes(db)).toEqual(
       expect.arrayContaining(["idx_signals_pending", "idx_signals_processing", "idx_signals_failed", "idx_tasks_may_need_agent", "idx_audit_project_ts", "idx_audit_task_id", "idx_signals_dedup_active", "idx_agent_usage_task"]),
     );

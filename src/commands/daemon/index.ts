@@ -24,5 +24,6 @@ export default defineCommand({
     service: () => import("./service.ts").then((m) => m.default),
     logs: () => import("./logs.ts").then((m) => m.default),
     gc: () => import("./gc.ts").then((m) => m.default),
+    trust: () => import("./trust.ts").then((m) => m.default),
   },
 });

@@ -1,10 +1,9 @@
 import { defineCommand } from "citty";
-import { existsSync } from "node:fs";
 import { daemonClient } from "../../daemon/client.ts";
 import { listRepos, removeRepo } from "../../api/repos.ts";
-import { normalizeRepoPath } from "../../daemon/repos.ts";
+import { registeredProject } from "./_repo-arg.ts";
 import { withExamples } from "../_help.ts";
-import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
+import { clientSocketPath, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./_socket.ts";
 
 export default withExamples(
@@ -23,19 +22,7 @@ export default withExamples(
       await guard(async () => {
         const api = daemonClient(await clientSocketPath(socketFlag(args)));
         const repos = await api(listRepos);
-        // A path must match a registered path exactly (after the same normalisation as `add`); a bare
-        // name is a project name. Never a basename match: /not/here/proj must not remove /tmp/x/proj.
-        const looksLikePath = args.path.includes("/") || args.path.startsWith("~") || existsSync(args.path);
-        let project: string;
-        if (looksLikePath) {
-          const abs = normalizeRepoPath(args.path.startsWith("/") || args.path.startsWith("~") || args.path.startsWith("$") ? args.path : `${process.cwd()}/${args.path}`);
-          const hit = repos.find((r) => r.path === abs);
-          if (!hit) fail(`not registered: ${abs}${repos.length > 0 ? ` (registered: ${repos.map((r) => r.path).join(", ")})` : ""}`);
-          project = hit.project;
-        } else {
-          if (!repos.some((r) => r.project === args.path)) fail(`no registered project named ${args.path}`);
-          project = args.path;
-        }
+        const project = registeredProject(repos, args.path);
         const r = await api(removeRepo, { params: { project }, ...(args.force ? { query: { force: "1" } } : {}) });
         if (args.json) return printJson(r);
         print(`unregistered repo: ${r.path} (project ${r.project})${r.agents_stopped > 0 ? `; stopping its ${r.agents_stopped} agent${r.agents_stopped === 1 ? "" : "s"}` : ""}\n`);

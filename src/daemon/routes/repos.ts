@@ -1,8 +1,10 @@
 // Repositories: list, register, unregister.
 import { Hono } from "hono";
 import { Refused } from "../../util/errors.ts";
-import { addRepo, listRepos, removeRepo } from "../../api/repos.ts";
+import { addRepo, listRepos, removeRepo, trustRepo } from "../../api/repos.ts";
+import { trustRepoConfig } from "../../usecases/trust-repo-config.ts";
 import { liveAgents } from "../../store/agents.ts";
+import { recordAudit } from "../../store/audit.ts";
 import type { Daemon } from "../daemon.ts";
 import { serve } from "../http.ts";
 
@@ -20,6 +22,17 @@ export function repoRoutes(d: Daemon): Hono {
     if (live > 0 && !query.force) throw new Refused("conflict", `${live} agent${live === 1 ? "" : "s"} of ${project} still running; stop them first (kas agent list) or remove with --force to stop them`);
     const entry = d.removeRepo(project);
     return { status: "removed" as const, project: entry.project, path: entry.path, agents_stopped: live };
+  });
+  serve(app, trustRepo, ({ params }) => {
+    const repo = registeredRepo(d, params.project);
+    const r = trustRepoConfig(d.db, repo.path);
+    if (r.status === "nothing_to_trust") return { status: r.status, project: repo.project, path: repo.path, commands: [], reason: r.reason };
+    if (r.status === "trusted") {
+      const message = `.kasmos/config.toml approved (sha256 ${r.digest.slice(0, 12)}): ${r.commands.join("; ") || "it names no command"}`;
+      recordAudit(d.db, { kind: "repo_config_trusted", project: repo.project, message, detail: { digest: r.digest, commands: r.commands } });
+      d.log.info(`${repo.project}: ${message}`);
+    }
+    return { status: r.status, project: repo.project, path: repo.path, digest: r.digest, commands: r.commands };
   });
   return app;
 }
