@@ -32,6 +32,7 @@ export const BENCHES: BenchEntry[] = [
   { name: "start-many-repos", title: "Daemon start with 10 / 300 / 500 registered repos", load: () => import("./start-many-repos.ts") },
   { name: "idle-500-repos", title: "Idle daemon with 500 repos and 5,000 tasks", load: () => import("./idle-500-repos.ts") },
   { name: "load-mixed", title: "Mixed load (50 API clients + signal storm over 20 repos)", load: () => import("./load-mixed.ts") },
+  { name: "web", title: "Dashboard: first load, live transitions and terminal, assets, CPU", load: () => import("./web.ts") },
 ];
 
 const OUT = join(ROOT, "BENCHMARKS.md");

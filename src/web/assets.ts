@@ -15,15 +15,16 @@ function asset(body: string, type: string): Asset {
   return { body, gzip: Bun.gzipSync(body), type, etag: `"${Bun.hash(body).toString(36)}"` };
 }
 
-const PAGE_HTML = `<!doctype html>
+const pageHtml = (script: string) => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <title>kasmos</title>
 <link rel="stylesheet" href="/assets/app.css">
-<script type="module" src="/assets/app.js"></script>
+<script type="module" src="/assets/${script}"></script>
 </head>
 <body>
 <header><a class="brand" href="/">kasmos</a><nav aria-label="pages"><a href="/">Fleet</a><a href="/usage">Usage</a><a href="/events">Events</a></nav><span id="conn" class="conn" role="status" aria-live="polite">connecting…</span></header>
@@ -37,15 +38,12 @@ let assets: Map<string, Asset> | null = null;
 function all(): Map<string, Asset> {
   assets ??= new Map([
     ["app.js", asset(BUILT.js, "text/javascript; charset=utf-8")],
+    ["agent.js", asset(BUILT.agentJs, "text/javascript; charset=utf-8")],
     ["app.css", asset(BUILT.css, "text/css; charset=utf-8")],
-    ["index.html", asset(PAGE_HTML, "text/html; charset=utf-8")],
+    ["index.html", asset(pageHtml("app.js"), "text/html; charset=utf-8")],
+    ["agent.html", asset(pageHtml("agent.js"), "text/html; charset=utf-8")],
   ]);
   return assets;
-}
-
-/** Gzipped size of every asset, in bytes (the budget is 400 KB). */
-export function assetSizes(): { name: string; bytes: number; gzip_bytes: number }[] {
-  return [...all()].map(([name, a]) => ({ name, bytes: Buffer.byteLength(a.body), gzip_bytes: a.gzip.byteLength }));
 }
 
 function respond(a: Asset, req: Request): Response {
@@ -57,11 +55,11 @@ function respond(a: Asset, req: Request): Response {
 
 export function serveAsset(name: string, req: Request): Response {
   const a = all().get(name);
-  if (!a || name === "index.html") return Response.json({ error: `not found: ${name}` }, { status: 404 });
+  if (!a || name.endsWith(".html")) return Response.json({ error: `not found: ${name}` }, { status: 404 });
   return respond(a, req);
 }
 
-/** Every page path answers the same document; the script renders the view the path names. */
+/** Every page path answers the same document (the Agent page's loads its own script); the script renders the view the path names. */
 export function servePage(req: Request): Response {
-  return respond(all().get("index.html")!, req);
+  return respond(all().get(new URL(req.url).pathname.startsWith("/agent/") ? "agent.html" : "index.html")!, req);
 }
