@@ -74,6 +74,17 @@ describe("agent page (chromium)", () => {
     await page.locator("#takeover").click();
     await page.locator("#term-status", { hasText: "read-only" }).waitFor({ timeout: 10_000 });
     expect((await keys("refused-again")).status).toBe(409);
+
+    // The CLI does the same: refused until kas agent takeover, then typed (audited as the socket's).
+    const refused = await sb.run(["agent", "type", title, "from-the-cli"], { cwd: repo });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("take it over first");
+    expect((await sb.run(["agent", "takeover", title], { cwd: repo })).code).toBe(0);
+    await page.locator("#term-status", { hasText: "typing" }).waitFor({ timeout: 10_000 }); // the open page follows
+    expect((await sb.run(["agent", "type", title, "from-the-cli", "--enter"], { cwd: repo })).code).toBe(0);
+    await page.locator("#terminal .xterm-rows", { hasText: "from-the-cli" }).waitFor({ timeout: 15_000 });
+    expect((await sb.run(["agent", "takeover", title, "--release"], { cwd: repo })).code).toBe(0);
+    expect(sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'terminal_input' ORDER BY id DESC LIMIT 1")[0]!.message).toContain("by the control socket");
     await context.close();
   }, 180_000);
 });

@@ -7,6 +7,8 @@ export default defineCommand({
     list: () => import("./list.ts").then((m) => m.default),
     capture: () => import("./capture.ts").then((m) => m.default),
     send: () => import("./send.ts").then((m) => m.default),
+    takeover: () => import("./takeover.ts").then((m) => m.default),
+    type: () => import("./type.ts").then((m) => m.default),
     kill: () => import("./kill.ts").then((m) => m.default),
     restart: () => import("./restart.ts").then((m) => m.default),
     hook: () => import("./hook.ts").then((m) => m.default),
