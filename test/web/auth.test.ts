@@ -4,6 +4,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { statSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigError, parseConfigText } from "../../src/config/load.ts";
+import { isLoopbackHost, parseListen } from "../../src/config/schema.ts";
 import { Sandbox } from "../helpers/env.ts";
 import { login, loginLink, startWeb } from "./web-helpers.ts";
 
@@ -145,6 +147,43 @@ describe("web dashboard auth", () => {
     sb.writeConfig("");
     expect((await sb.run(["daemon", "reload"])).code).toBe(0);
     expect(await reachable(`http://127.0.0.1:${moved}`)).toBe(false);
+  });
+
+  test("tls_cert and tls_key: the dashboard is HTTPS and its session cookie is Secure", async () => {
+    const cert = join(sb.dir, "cert.pem");
+    const key = join(sb.dir, "key.pem");
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stdout: "ignore", stderr: "pipe" });
+    expect(made.exitCode, made.stderr.toString()).toBe(0);
+    sb.writeConfig(`[web]\nlisten = "127.0.0.1:${freePort()}"\ntls_cert = "${cert}"\ntls_key = "${key}"\n`);
+    await sb.foreground();
+    const st = await sb.run(["web", "--json"]);
+    expect(st.code, st.stderr).toBe(0);
+    const web = JSON.parse(st.stdout) as { url: string; login_url: string };
+    expect(web.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const tls = { tls: { ca: await Bun.file(cert).text() } };
+    const first = await fetch(web.login_url, { redirect: "manual", ...tls } as RequestInit);
+    expect(first.status).toBe(200);
+    const set = first.headers.get("set-cookie") ?? "";
+    expect(set).toContain("Secure");
+    expect(set).toContain("HttpOnly");
+    expect((await fetch(`${web.url}/v1/ping`, { headers: { cookie: set.split(";")[0]! }, ...tls } as RequestInit)).status).toBe(200);
+    // Plain HTTP on the same port is not served.
+    await expect(fetch(`${web.url.replace("https:", "http:")}/v1/ping`).then((r) => r.status)).rejects.toBeDefined();
+  });
+
+  test("[web] keys: listen addresses, loopback or not, allow_remote, TLS in pairs", () => {
+    expect(parseListen("127.0.0.1:7777")).toEqual({ host: "127.0.0.1", port: 7777 });
+    expect(parseListen("[::1]:8080")).toEqual({ host: "::1", port: 8080 });
+    expect(parseListen("localhost:0")).toEqual({ host: "localhost", port: 0 });
+    for (const bad of ["7777", "127.0.0.1", "127.0.0.1:99999", "http://127.0.0.1:7777", "a b:1"]) expect(parseListen(bad)).toBeNull();
+    expect(["127.0.0.1", "127.3.2.1", "::1", "localhost"].every(isLoopbackHost)).toBe(true);
+    expect(["0.0.0.0", "100.64.1.2", "::", "192.168.1.5", "example.com"].some(isLoopbackHost)).toBe(false);
+    const load = (text: string) => parseConfigText(text, "daemon.toml").config.web;
+    expect(load("")).toEqual({ listen: "", allow_remote: false, tls_cert: "", tls_key: "" });
+    expect(() => load('[web]\nlisten = "100.64.1.2:7777"\n')).toThrow(ConfigError);
+    expect(load('[web]\nlisten = "100.64.1.2:7777"\nallow_remote = true\n').listen).toBe("100.64.1.2:7777");
+    expect(() => load('[web]\nlisten = "127.0.0.1"\n')).toThrow("web.listen");
+    expect(() => load('[web]\ntls_key = "k.pem"\n')).toThrow("tls_cert and web.tls_key go together");
   });
 
   test("kas web without a daemon says so and exits 1", async () => {
