@@ -1,7 +1,8 @@
 // Reading what an agent is doing (pure): its CLI's hook events, its pane text, and the reminder kasmos
 // types into an agent that ended its turn without its signal.
 import { harnessOf } from "./harness/index.ts";
-import type { ActivityReading, Dialog, Harness } from "./harness/types.ts";
+import { resetTimeFrom } from "./harness/reset-time.ts";
+import type { ActivityReading, Dialog, Harness, Stall } from "./harness/types.ts";
 
 /** A hook report of the CLI named `cli` → the agent's activity, as that CLI's harness reads it; null = says nothing about it. */
 export function activityFromEvent(cli: string, event: string, payload: Record<string, unknown>): ActivityReading | null {
@@ -58,6 +59,32 @@ export function lastLinesOf(text: string, n: number): string {
 export function matchDialog(h: Harness, pane: string): Dialog | null {
   const bottom = lastPaneLines(pane, 30).join("\n");
   for (const d of h.dialogs) if (d.pattern.test(bottom)) return d;
+  return null;
+}
+
+/**
+ * The stall the pane shows (the provider refusing the agent: a limit, an outage, a rejected login), read
+ * from the bottom: the lowest line one of the harness's stall patterns matches, with the wrapped lines
+ * under it (the reset time may sit there). Retrying when that line, or one of the three above it, shows
+ * the CLI's own retry in progress. Only the bottom of the pane counts; a caller asks only of an agent
+ * that is not working (an old error scrolled up above new work says nothing).
+ */
+export function stallFromPane(h: Harness, pane: string, now: number = Date.now()): Stall | null {
+  const patterns = h.stalls ?? [];
+  if (patterns.length === 0) return null;
+  const lines = lastPaneLines(pane, 30);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const hit = patterns.find((p) => p.pattern.test(lines[i]!));
+    if (!hit) continue;
+    const wrapped: string[] = [];
+    for (const l of lines.slice(i + 1, i + 4)) {
+      if (!/^\s{2,}\S/.test(l) || /^\s*[›❯>─━│┃⏵]/.test(l)) break;
+      wrapped.push(l.trim());
+    }
+    const note = [lines[i]!.trim().replace(/^[■✻✽✶✳✢●◦└⎿·*\s]+/, ""), ...wrapped].join(" ");
+    const retrying = hit.retrying === true || lines.slice(Math.max(0, i - 3), i).some((l) => patterns.some((p) => p.retrying === true && p.pattern.test(l)));
+    return { reason: hit.reason, resetAt: resetTimeFrom(note, now), retrying, note: note.length > 500 ? `${note.slice(0, 497)}...` : note };
+  }
   return null;
 }
 

@@ -12,6 +12,7 @@ import { createApp } from "./routes/app.ts";
 import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "./socket.ts";
 import { VERSION } from "../version.ts";
 import { startProcessesOffThread } from "../util/spawn-off-thread.ts";
+import { logNewerClis } from "./cli-versions.ts";
 
 export interface RunOptions {
   configPath?: string | undefined;
@@ -114,6 +115,8 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   writePidFile(pidFile, process.pid);
   daemon.start();
   log.info(`kasmos ${VERSION} daemon listening on ${socket} (pid ${process.pid}, config ${loaded.fileExists ? loaded.path : "embedded defaults"}, ${daemon.registry.list().length} repos)`);
+  // In the background: a slow `--version` never holds up the start.
+  void logNewerClis(loaded.config, log);
 
   let stopping = false;
   const shutdown = async (sig: string): Promise<void> => {

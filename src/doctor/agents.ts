@@ -1,5 +1,6 @@
 // doctor's checks of the agent programs each role runs and of the CLIs behind them (installed, new
 // enough, logged in, their key variables in the environment agents get).
+import { newerThanTested } from "../agents/cli-version.ts";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { type AgentProfile, type AgentProfilesConfig, type AgentRole, AGENT_ROLES, buildCommand, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
@@ -126,6 +127,9 @@ export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | 
       out.push(problem(check, "warn", `${name} ${vs} is older than ${h.minVersion}, the oldest kasmos supports`, `upgrade ${name} (npm install -g …) to ${h.minVersion} or newer`));
       continue;
     }
+    // Said beside whatever else this check finds: a newer CLI may be why it finds it.
+    const newer = newerThanTested(h, version);
+    const also = newer === null ? "" : `; ${newer}`;
     const env = { ...process.env } as Record<string, string | undefined>;
     let pre = view?.clis[name] ?? null;
     if (pre === null) {
@@ -133,12 +137,12 @@ export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | 
         const local = await h.preflight({ folders: [], skipPermissions: e.skip, env: agentVisibleEnv(process.env), isRoot: myUid() === 0, executable: e.path });
         pre = local.ok ? { ok: true } : { ok: false, ...local.refusal };
       } catch (err) {
-        out.push(problem(check, "warn", `${name} ${vs}: ${(err as Error).message}`, `fix the file named above`));
+        out.push(problem(check, "warn", `${name} ${vs}: ${(err as Error).message}${also}`, `fix the file named above`));
         continue;
       }
     }
     if (!pre.ok) {
-      out.push(problem(check, "warn", `${name} ${vs} (${roleList(e.roles)}): ${pre.reason}${where}`, pre.fix));
+      out.push(problem(check, "warn", `${name} ${vs} (${roleList(e.roles)}): ${pre.reason}${where}${also}`, pre.fix));
       continue;
     }
     const unwritable = (h.stateFiles?.(env) ?? []).filter((f) => {
@@ -150,10 +154,15 @@ export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | 
       }
     });
     if (unwritable.length > 0) {
-      out.push(problem(check, "warn", `${name} ${vs}: ${unwritable.join(", ")} is not writable: kasmos cannot record trust of its worktrees`, `chmod u+w ${unwritable.join(" ")}`));
+      out.push(problem(check, "warn", `${name} ${vs}: ${unwritable.join(", ")} is not writable: kasmos cannot record trust of its worktrees${also}`, `chmod u+w ${unwritable.join(" ")}`));
       continue;
     }
-    out.push(pass(check, "warn", `${name} ${vs} at ${e.path} (${roleList(e.roles)}): ready${h.minVersion ? ` (minimum ${h.minVersion})` : ""}${where}`));
+    const ready = `${name} ${vs} at ${e.path} (${roleList(e.roles)}): ready${h.minVersion ? ` (minimum ${h.minVersion})` : ""}${where}`;
+    if (newer !== null) {
+      out.push(problem(check, "warn", `${ready}; but ${newer}`, `if its agents stop on unknown screens, install ${name} ${h.testedVersion} (the version kasmos's real-CLI tests pass with)`));
+      continue;
+    }
+    out.push(pass(check, "warn", ready));
   }
   return out;
 }

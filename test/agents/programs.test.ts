@@ -87,7 +87,7 @@ describe("claude adapter", () => {
 
   test("hooks for every event kasmos reads run `kasmos agent hook` from a per-spawn settings file", () => {
     const settings = JSON.parse(cmd({}).files["claude-settings.json"] ?? "{}") as { hooks: Record<string, { hooks: { type: string; command: string }[] }[]> };
-    expect(Object.keys(settings.hooks).sort()).toEqual(["Notification", "PreToolUse", "SessionEnd", "SessionStart", "Stop", "UserPromptSubmit"]);
+    expect(Object.keys(settings.hooks).sort()).toEqual(["Notification", "PreToolUse", "SessionEnd", "SessionStart", "Stop", "StopFailure", "UserPromptSubmit"]);
     expect(settings.hooks.Stop?.[0]?.hooks[0]).toMatchObject({ type: "command", command: "/opt/kasmos/kasmos agent hook --cli claude --event Stop" });
   });
 });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { ROOT, Sandbox, makeGitRepo, waitFor } from "../helpers/env.ts";
 import { checkInotify, parseTmuxVersion } from "../../src/doctor/checks.ts";
 import { formatReport } from "../../src/commands/doctor.ts";
+import { ANTHROPIC_KEY, claudeUser } from "../real-agents/helpers.ts";
 
 const FAKE_AGENT = join(ROOT, "test", "fixtures", "fake-agent.sh");
 const CHECKS = ["tmux", "git", "github token", "config", "agents", "config dir", "wave tasks at once", "socket dir", "socket path", "socket", "inotify", "daemon"];
@@ -407,4 +408,44 @@ describe("doctor: units", () => {
       void sb.cleanup();
     }
   });
+});
+
+describe("doctor and the daemon log: a CLI newer than kasmos was tested with", () => {
+  const sb = new Sandbox("kd-");
+  afterAll(() => sb.cleanup());
+
+  test("a stand-in claude newer than the pinned one: doctor warns with the tested version, the daemon log says it at start", async () => {
+    const bin = join(sb.dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, "claude"), "#!/bin/sh\necho '2.9.1 (Claude Code)'\n");
+    chmodSync(join(bin, "claude"), 0o755);
+    claudeUser(sb.home);
+    sb.writeConfig(`default_program = ${JSON.stringify(join(bin, "claude"))}\n`);
+    // Beside another finding (here: root without IS_SANDBOX, when the tests run as root) it is said too.
+    const first = (await doctorJson(sb, [], { ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "" })).report.checks.find((c) => c.name === "cli claude")!;
+    expect(first.detail).toContain("claude 2.9.1 is newer than 2.1.328");
+    const { code, report } = await doctorJson(sb, [], { ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "1" });
+    expect(code).toBe(0);
+    const cli = report.checks.find((c) => c.name === "cli claude")!;
+    expect(cli).toMatchObject({ ok: false, severity: "warn" });
+    expect(cli.detail).toContain("claude 2.9.1 is newer than 2.1.328, the newest version kasmos was tested with");
+    expect(cli.fix).toContain("install claude 2.1.328");
+    const d = await sb.foreground([], { ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "1" });
+    let log = "";
+    const reading = (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of d.stderr) log += dec.decode(chunk);
+    })();
+    try {
+      await waitFor(() => log.includes("claude 2.9.1 is newer than 2.1.328, the newest version kasmos was tested with"), 20_000, "the daemon log to name the newer claude");
+    } finally {
+      d.kill("SIGTERM");
+      await d.exited;
+      await reading;
+    }
+    // The pinned version itself is no warning.
+    writeFileSync(join(bin, "claude"), "#!/bin/sh\necho '2.1.328 (Claude Code)'\n");
+    const again = (await doctorJson(sb, [], { ANTHROPIC_API_KEY: ANTHROPIC_KEY, IS_SANDBOX: "1" })).report.checks.find((c) => c.name === "cli claude")!;
+    expect(again.detail).not.toContain("newer than");
+  }, 60_000);
 });

@@ -15,6 +15,11 @@
 //   Anthropic: a custom ANTHROPIC_BASE_URL makes it ask for every action.
 // - `--settings <file>` adds settings (hooks) for one run without touching the user's files; hooks get
 //   a JSON object on stdin (hook_event_name, session_id, transcript_path, cwd, notification_type, …).
+// - An API error that ends a turn fires StopFailure instead of Stop, with `error` (rate_limit, overloaded,
+//   server_error, authentication_failed, billing_error, …) and the text it shows as last_assistant_message
+//   (2.1.328 against an API key: "API Error: Request rejected (429) · <the API's message>", "Invalid API key ·
+//   Fix external API key"; no reset time — the API's reset headers never reach the screen). It retries
+//   429/529/5xx itself first, showing "✻ 529 Overloaded · retrying in 35s · attempt 7/10".
 // - Its session transcript (JSONL under its projects folder) has one line per content block, each
 //   carrying its message's full usage: counted once per message id.
 import { existsSync } from "node:fs";
@@ -23,11 +28,37 @@ import { readNewLines } from "../record-file.ts";
 import { addTotals, cloneUsage, noteRejected, type UsageByModel, type UsageCursor, type UsageRead } from "../usage.ts";
 import { ClaudeMessageUsage, checkUsage } from "../usage-values.ts";
 import { childObject, type JsonObject, readJsonObject, updateJsonFile } from "./config-file.ts";
-import type { ActivityReading, Harness, PreflightContext, PreflightResult } from "./types.ts";
+import { resetTimeFrom } from "./reset-time.ts";
+import type { ActivityReading, Harness, PreflightContext, PreflightResult, Stall, StallReason } from "./types.ts";
 import { agentHome, hookArgv, payloadString, shellLine } from "./util.ts";
 
 /** The hook events kasmos listens to. */
-export const CLAUDE_HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "Notification", "SessionEnd"] as const;
+export const CLAUDE_HOOK_EVENTS = ["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop", "StopFailure", "Notification", "SessionEnd"] as const;
+
+/** The StopFailure `error` values that are a stall, by reason (the rest — a bad request, an unknown model — are not the provider refusing). */
+const FAILURE_REASONS: Record<string, StallReason> = {
+  rate_limit: "rate_limit",
+  overloaded: "overloaded",
+  server_error: "overloaded",
+  authentication_failed: "auth",
+  oauth_org_not_allowed: "auth",
+  verification_required: "auth",
+  cloud_credential_error: "auth",
+  account_on_hold: "auth",
+  billing_error: "billing",
+};
+
+/** The words Claude Code uses for a subscription's usage limit (not a per-minute rate limit). */
+const USAGE_LIMIT_WORDS = /usage limit|hit your (?:\S+ )?limit|limit reached|limit will reset|resets \d/i;
+
+/** A StopFailure report → the stall it shows, or null when the failure is not the provider refusing. */
+export function claudeStallFromFailure(payload: Record<string, unknown>, now: number = Date.now()): Stall | null {
+  const reason = FAILURE_REASONS[payloadString(payload.error)];
+  if (!reason) return null;
+  const note = payloadString(payload.last_assistant_message);
+  const limit = reason === "rate_limit" && USAGE_LIMIT_WORDS.test(note) ? "usage_limit" : reason;
+  return { reason: limit, resetAt: resetTimeFrom(note, now), retrying: false, note };
+}
 
 export function claudeConfigDir(env: Record<string, string | undefined>): string | null {
   const d = env.CLAUDE_CONFIG_DIR?.trim();
@@ -187,7 +218,7 @@ async function claudeUntrust(env: Record<string, string | undefined>, folders: r
 
 /**
  * A hook report → the agent's activity: SessionStart/UserPromptSubmit/PreToolUse → working, Stop →
- * idle (turn ended), Notification permission_prompt (or any other needing a person) → waiting,
+ * idle (turn ended), StopFailure → idle with the stall (an API error ended the turn), Notification permission_prompt (or any other needing a person) → waiting,
  * idle_prompt → idle, SessionEnd → ended.
  */
 export function claudeActivity(event: string, payload: Record<string, unknown>): ActivityReading | null {
@@ -198,6 +229,12 @@ export function claudeActivity(event: string, payload: Record<string, unknown>):
       return { activity: "working", note: "" };
     case "Stop":
       return { activity: "idle", note: "" };
+    case "StopFailure": {
+      // The turn ended on an API error: idle, with the stall when the provider refused it.
+      const stall = claudeStallFromFailure(payload);
+      const note = payloadString(payload.last_assistant_message) || payloadString(payload.error);
+      return stall ? { activity: "idle", note, stall } : { activity: "idle", note };
+    }
     case "SessionEnd":
       return { activity: "ended", note: payloadString(payload.reason) };
     case "Notification": {
@@ -215,6 +252,7 @@ export function claudeActivity(event: string, payload: Record<string, unknown>):
 export const claude: Harness<"claude"> = {
   name: "claude",
   minVersion: "2.1.0",
+  testedVersion: "2.1.328",
   reportsTurns: true,
   command({ words, profile, pointer, hookCommand, runDir }) {
     const hook = (event: string) => [{ hooks: [{ type: "command", command: shellLine(hookArgv(hookCommand, "claude", event)), timeout: 10 }] }];
@@ -252,6 +290,16 @@ export const claude: Harness<"claude"> = {
     { kind: "onboarding", pattern: /Choose the text style|Let's get started/i, what: "Claude Code shows its first-run setup" },
     { kind: "permission", pattern: /Do you want to proceed\?|Do you want to (make this edit|create|allow)/i, what: "Claude Code asks for permission" },
     { kind: "error", pattern: /Credit balance is too low|Invalid auth token|API Error: (?:[45]\d\d\b|Connection error)/, what: "Claude Code shows a fatal error" },
+  ],
+  // Recorded from 2.1.328 against the loopback model answering the API's own errors (test/real-agents/limits.test.ts).
+  stalls: [
+    { reason: "rate_limit", pattern: /^\s*[✻✽✶✳✢·*]?\s*429\b.*retrying in/, retrying: true },
+    { reason: "overloaded", pattern: /^\s*[✻✽✶✳✢·*]?\s*(?:529|5\d\d)\b.*retrying in/, retrying: true },
+    { reason: "usage_limit", pattern: /usage limit reached|hit your (?:\S+ )?limit|\blimit reached\s*[∙·•]\s*resets|Claude AI usage limit/i },
+    { reason: "rate_limit", pattern: /API Error: (?:Request rejected \(429\)|429\b)/ },
+    { reason: "overloaded", pattern: /API Error: (?:Repeated 529|(?:Request failed \()?5\d\d\b|.*\bOverloaded\b)/ },
+    { reason: "auth", pattern: /Invalid API key · Fix external API key|OAuth token has expired|API Error: (?:Request rejected \()?401\b/ },
+    { reason: "billing", pattern: /Credit balance is too low/ },
   ],
   noise: /^[\s│╭╮╰╯─━┃┏┓┗┛>❯✻✽·*]*$|^\s*\? for shortcuts|^\s*⏵⏵|bypass permissions on/i,
 };

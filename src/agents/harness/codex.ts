@@ -12,6 +12,12 @@
 // - The shell tool's environment comes from a login-shell snapshot (/etc/profile resets PATH): prompts name
 //   kasmos by absolute path. Other variables (KASMOS_*) survive.
 // - notify also fires for its title-generation side request ("Generate a concise …"): ignored.
+// - A refused turn sends no notify; the TUI shows it as a "■ …" cell (0.169 against the loopback model
+//   answering the APIs' own errors): "■ You’ve hit your usage limit. … try again at 9:24 PM." (ChatGPT
+//   plan limit, usage_limit_reached), "■ exceeded retry limit, last status: 429 Too Many Requests, …",
+//   "■ unexpected status 401 Unauthorized: Incorrect API key provided: …"; while it retries itself,
+//   "◦ Reconnecting... 5/5 (23s • esc to interrupt)" above "└ Unexpected status 503 Service Unavailable: …",
+//   or "• Server is busy, reconnecting 1/5 (0s • …)" above "└ Exceeded retry limit, last status: 429 …".
 // - Its session rollout ($CODEX_HOME/sessions/…/rollout-<time>-<thread-id>.jsonl) holds cumulative
 //   token_count events: the last one is the total.
 import { AGENT_PRIVATE_ENV } from "../private-env.ts";
@@ -235,6 +241,7 @@ export function codexActivity(event: string, payload: Record<string, unknown>): 
 export const codex: Harness<"codex"> = {
   name: "codex",
   minVersion: "0.160.0",
+  testedVersion: "0.169.0",
   reportsTurns: true,
   command({ words, profile, pointer, hookCommand }) {
     return {
@@ -271,6 +278,15 @@ export const codex: Harness<"codex"> = {
     { kind: "permission", pattern: /Allow command\?|Would you like to run the following command|Approve/i, what: "codex asks for approval" },
     // The TUI shows a fatal error as a "■ …" cell above its prompt (0.169: "■ Missing environment variable: `X`.").
     { kind: "error", pattern: /^\s*■\s+\S|Missing environment variable: |exceeded retry limit, last status/m, what: "codex shows a fatal error" },
+  ],
+  // Recorded from 0.169.0 against the loopback model answering the APIs' own errors (test/real-agents/limits.test.ts).
+  stalls: [
+    { reason: "usage_limit", pattern: /You[’']ve hit your usage limit|usage limit has been reached|Usage limit reached|You're out of credits/i },
+    // Its own retries: "◦ Reconnecting... 5/5 (23s • esc to interrupt)", "• Server is busy, reconnecting 1/5 (0s • …)".
+    { reason: "overloaded", pattern: /reconnecting(?:\.\.\.)? \d+\/\d+/i, retrying: true },
+    { reason: "rate_limit", pattern: /exceeded retry limit, last status: 429|unexpected status 429/i },
+    { reason: "auth", pattern: /unexpected status 401|Incorrect API key provided|invalid_api_key|access token could not be refreshed|Your session has expired|log in again/i },
+    { reason: "overloaded", pattern: /exceeded retry limit, last status: 5\d\d|unexpected status 5\d\d|stream disconnected before completion|error sending request for url/i },
   ],
   noise: /^[\s│╭╮╰╯─>›▌•]*$|^\s*⏎ send|esc to interrupt/i,
 };

@@ -151,6 +151,7 @@ function opencodeDataDir(env: Record<string, string | undefined>): string {
 export const opencode: Harness<"opencode"> = {
   name: "opencode",
   minVersion: "1.18.0",
+  testedVersion: "1.18.33",
   reportsTurns: false,
   staggerMs: 3000,
   command({ words, profile, pointer }) {

@@ -14,6 +14,33 @@ export interface ActivityReading {
   activity: AgentActivity;
   /** The CLI's own words (a permission prompt's message, …). */
   note: string;
+  /** The turn ended because the provider refused it (a limit, an outage, the login). */
+  stall?: Stall;
+}
+
+/**
+ * Why the provider refused the agent's requests. usage_limit: the account's plan is used up until a
+ * reset; rate_limit: too many requests or tokens per minute; overloaded: 529/503/5xx or the network;
+ * auth: the key or login was rejected (a person must fix it); billing: no credit left (likewise).
+ */
+export type StallReason = "usage_limit" | "rate_limit" | "overloaded" | "auth" | "billing";
+
+export interface Stall {
+  reason: StallReason;
+  /** When the CLI says the limit lifts (ms since the epoch); null when it names no time. */
+  resetAt: number | null;
+  /** The CLI is still retrying on its own ("retrying in 8s · attempt 6/10"): the turn has not ended. */
+  retrying: boolean;
+  /** The CLI's own words. */
+  note: string;
+}
+
+/** A pane line that shows a stall (the pane is the fallback when the CLI's reports say nothing). */
+export interface StallPattern {
+  reason: StallReason;
+  pattern: RegExp;
+  /** The line shows the CLI's own retry in progress. */
+  retrying?: boolean;
 }
 
 /** Which CLI runs a role and how (resolved from the config files by programs.ts). */
@@ -98,6 +125,10 @@ export interface Harness<Name extends string = string> {
   preflight(ctx: PreflightContext): Promise<PreflightResult>;
   /** Screens that block the CLI, most specific first. */
   dialogs: Dialog[];
+  /** Pane lines that show the provider refusing the agent (limits, outages, a rejected login), most specific first. */
+  stalls?: StallPattern[];
+  /** The newest CLI version kasmos was tested with (the pinned one of the real-CLI tests); doctor and the daemon log say when the installed one is newer. */
+  testedVersion?: string;
   /** Lines of the pane that say nothing about why it exited (banners, box borders, prompts). */
   noise?: RegExp;
   /**

@@ -5,6 +5,7 @@
 // kasmos prompt pointer or without the tools) get a harmless text answer.
 // Every request is recorded (method, path, headers, JSON body, time) for the tests to inspect.
 import { nextStep, type Scenario, type Step, type TurnEvent, readPromptFile } from "./brain.ts";
+import { type FaultPlan, faultGate, faultResponse } from "./faults.ts";
 
 export interface Usage {
   input_tokens: number;
@@ -21,8 +22,8 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Parsed JSON body, or the raw text when it is not JSON, or null when empty. */
   body: unknown;
-  /** What the server answered for a POST /v1/messages: the step it played, or "side" for a side request. */
-  answered?: Step | "side";
+  /** What the server answered for a POST /v1/messages: the step it played, "side" for a side request, or the fault's status. */
+  answered?: Step | "side" | number;
 }
 
 export interface AnthropicModelOptions {
@@ -33,6 +34,8 @@ export interface AnthropicModelOptions {
   model?: string;
   /** Status + error answered to every POST /v1/messages instead of playing the brain (e.g. 401). */
   failWith?: { status: number; type: string; message: string };
+  /** The API's own error answer (anthropicFault in faults.ts) to main-loop requests, for N requests or a time window. */
+  fault?: FaultPlan;
   /** Delay before each streamed answer (ms). */
   latencyMs?: number;
 }
@@ -194,6 +197,7 @@ export async function startAnthropicModel(opts: AnthropicModelOptions): Promise<
   const started = Date.now();
   const requests: RecordedRequest[] = [];
   const usage = opts.usage ?? DEFAULT_USAGE;
+  const faults = faultGate(opts.fault);
 
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -231,6 +235,11 @@ export async function startAnthropicModel(opts: AnthropicModelOptions): Promise<
         const events = decodeConversation(messages);
         // The main loop carries the Read and Bash tools; anything else is a side request.
         const main = tools.has("Read") && tools.has("Bash");
+        const fault = main ? faults.next() : null;
+        if (fault) {
+          rec.answered = fault.status;
+          return faultResponse(fault);
+        }
         const step: Step = main ? nextStep(events, opts.scenario, readPromptFile) : { kind: "text", text: "OK." };
         rec.answered = main ? step : "side";
         const blocks = blocksFor(step, tools);

@@ -7,6 +7,7 @@
 // tool's JSON schema in the request, so the same server works for other Chat Completions clients.
 // A request without tools (title generation, summaries) is a side request: it gets a short text.
 import { nextStep, type Scenario, type Step, type TurnEvent, readPromptFile } from "./brain.ts";
+import { type FaultPlan, faultGate, faultResponse } from "./faults.ts";
 
 export interface ChatUsage {
   prompt_tokens: number;
@@ -33,6 +34,8 @@ export interface ChatModelOptions {
   failWith?: number;
   /** Wait this long before answering each completion request (ms). */
   delayMs?: number;
+  /** The API's own error answer (openaiFault in faults.ts) to requests with tools, for N requests or a time window. */
+  fault?: FaultPlan;
 }
 
 export interface ChatModel {
@@ -153,6 +156,7 @@ export async function startChatModel(opts: ChatModelOptions): Promise<ChatModel>
   const usage: ChatUsage = opts.usage ?? { prompt_tokens: 100, completion_tokens: 20 };
   const requests: RecordedRequest[] = [];
   let seq = 0;
+  const faults = faultGate(opts.fault);
 
   function reply(body: JsonObject, text: string | null, call: { name: string; args: Record<string, string> } | null): Response {
     const id = `chatcmpl-${++seq}`;
@@ -212,6 +216,11 @@ export async function startChatModel(opts: ChatModelOptions): Promise<ChatModel>
         // Side request (title generation, summary): a harmless short text.
         rec.answer = "side";
         return reply(body, "Kasmos task", null);
+      }
+      const fault = faults.next();
+      if (fault) {
+        rec.answer = `error:${fault.status}`;
+        return faultResponse(fault);
       }
       const step = nextStep(decodeMessages(body.messages), opts.scenario, readPromptFile);
       const call = toolCallFor(step, specs);

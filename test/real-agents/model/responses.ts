@@ -9,6 +9,7 @@
 // prompt. It is answered with schema-shaped JSON and zero usage (codex does not count it in the
 // thread's token_count events), so `usage` × turn requests = the session's total token usage.
 import { nextStep, type Scenario, type Step, type TurnEvent, readPromptFile } from "./brain.ts";
+import { type FaultPlan, faultGate, faultResponse } from "./faults.ts";
 
 export interface ResponsesUsage {
   input_tokens: number;
@@ -46,6 +47,8 @@ export interface ResponsesModelOptions {
   readPrompt?: (path: string) => string | null;
   /** Fail turn requests with this HTTP status (e.g. 401, 500) instead of answering. */
   failStatus?: number;
+  /** The API's own error answer (openaiFault in faults.ts) to turn requests, for N requests or a time window. */
+  fault?: FaultPlan;
 }
 
 export interface ResponsesModel {
@@ -244,6 +247,7 @@ export async function startResponsesModel(opts: ResponsesModelOptions): Promise<
   const zero = usageJson({ input_tokens: 0, output_tokens: 0 });
   const readPrompt = opts.readPrompt ?? readPromptFile;
   let seq = 0;
+  const faults = faultGate(opts.fault);
 
   const json = (status: number, body: Json): Response => Response.json(body, { status });
 
@@ -282,8 +286,13 @@ export async function startResponsesModel(opts: ResponsesModelOptions): Promise<
           return json(opts.failStatus, { error: { message: `loopback model: forced HTTP ${opts.failStatus}`, type: "server_error", code: null, param: null } });
         }
         const events = decodeInput(body.input);
-        const step = nextStep(events, opts.scenario, readPrompt);
         record.events = events;
+        const fault = faults.next();
+        if (fault) {
+          record.status = fault.status;
+          return faultResponse(fault);
+        }
+        const step = nextStep(events, opts.scenario, readPrompt);
         record.step = step;
         const call = stepCall(step, tools);
         const item = call ?? { text: step.kind === "text" ? step.text : "" };
