@@ -78,7 +78,7 @@ export const repoArg = {
  */
 export async function warnIfUnwatched(repo: ProjectRepo): Promise<void> {
   try {
-    const { daemonClient } = await import("../daemon/client.ts");
+    const { daemonClient } = await import("../server/client.ts");
     const { listRepos } = await import("../api/repos.ts");
     const { clientSocketPath } = await import("./_util.ts");
     const repos = await daemonClient(await clientSocketPath(undefined))(listRepos, { timeout: 1000 });

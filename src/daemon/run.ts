@@ -8,7 +8,7 @@ import { openStore } from "../store/db.ts";
 import { Daemon } from "./daemon.ts";
 import { createDaemonLogger } from "./log.ts";
 import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "./pidfile.ts";
-import { createApp } from "./routes/app.ts";
+import { createApp } from "../server/routes/app.ts";
 import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "./socket.ts";
 import { VERSION } from "../version.ts";
 import { startProcessesOffThread } from "../util/spawn-off-thread.ts";

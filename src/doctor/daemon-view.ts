@@ -3,7 +3,7 @@
 // a switch, not a secret); the CLI gates (preflight) are run by the daemon in its own environment.
 import * as v from "valibot";
 import { DaemonView, doctor } from "../api/doctor.ts";
-import { daemonClient } from "../daemon/client.ts";
+import { daemonClient } from "../server/client.ts";
 
 /** Names of the set, non-empty variables of `env`. */
 export function envNames(env: Record<string, string | undefined>): string[] {

@@ -11,7 +11,7 @@ import { type WebStatus, webStart, webStatus } from "../api/web.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { type DaemonConfig, isLoopbackHost, parseListen, type WebConfig } from "../config/schema.ts";
 import type { Daemon, DaemonPlugin } from "../daemon/daemon.ts";
-import { serve } from "../daemon/http.ts";
+import { serve } from "../server/http.ts";
 import { storeId } from "../store/identity.ts";
 import { serveAsset, servePage } from "./assets.ts";
 import { WebAuth, type WebEnv } from "./auth.ts";

@@ -1,6 +1,6 @@
 // What the commands that act on one running agent share: its title, --repo and --socket, and the call
 // with the title checked, the repo resolved and errors printed as one line (exit 1).
-import { type DaemonApi, daemonClient } from "../../daemon/client.ts";
+import { type DaemonApi, daemonClient } from "../../server/client.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, guard, nameArg } from "../_util.ts";
 

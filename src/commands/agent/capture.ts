@@ -3,7 +3,7 @@ import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, guard, nameArg, print } from "../_util.ts";
 import { captureAgent } from "../../api/agents.ts";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 
 export default withExamples(
   defineCommand({

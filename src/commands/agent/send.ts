@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { sendToAgent } from "../../api/agents.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";

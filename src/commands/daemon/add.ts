@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { resolve } from "node:path";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { addRepo } from "../../api/repos.ts";
 import { clientSocketPath, guard, print, printErr, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./_socket.ts";

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import type { AuditEntry } from "../../api/events.ts";
 import { events } from "../../api/events.ts";
-import { routeUrl } from "../../daemon/client.ts";
+import { routeUrl } from "../../server/client.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, fail, guard, print } from "../_util.ts";
 import { socketArg, socketFlag } from "./_socket.ts";

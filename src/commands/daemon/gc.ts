@@ -1,7 +1,7 @@
 // `kas daemon gc [--dry-run] [--json]`: run the daemon's garbage collection ([retention]) now.
 import { defineCommand } from "citty";
 import { gc, type GcBody, type GcReport } from "../../api/gc.ts";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./_socket.ts";

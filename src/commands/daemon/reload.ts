@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { pidFilePath } from "../../config/paths.ts";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { status } from "../../api/status.ts";
 import { readPidFile } from "../../daemon/pidfile.ts";
 import { processAlive } from "../../util/process.ts";

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { listRepos, removeRepo } from "../../api/repos.ts";
 import { registeredProject } from "./_repo-arg.ts";
 import { withExamples } from "../_help.ts";

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { status } from "../../api/status.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./_socket.ts";

@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { listRepos, trustRepo } from "../../api/repos.ts";
 import { withExamples } from "../_help.ts";
 import { clientSocketPath, guard, print, printJson } from "../_util.ts";

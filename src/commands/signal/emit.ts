@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { SIGNAL_TYPES } from "../../lifecycle/types.ts";
 import { emitSignal } from "../../usecases/emit-signal.ts";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { scan } from "../../api/signals.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";

@@ -31,7 +31,7 @@ export default withExamples(
         const base = result.update.hold?.base ?? parseBase("");
         db.close();
         try {
-          const { daemonClient } = await import("../../daemon/client.ts");
+          const { daemonClient } = await import("../../server/client.ts");
           const { scan } = await import("../../api/signals.ts");
           await daemonClient(await clientSocketPath(undefined))(scan, { body: { project: repo.project }, timeout: 1000 });
         } catch {

@@ -1,6 +1,6 @@
 import { defineCommand } from "citty";
 import { retryTask } from "../../api/agents.ts";
-import { daemonClient } from "../../daemon/client.ts";
+import { daemonClient } from "../../server/client.ts";
 import { withExamples } from "../_help.ts";
 import { repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, fail, guard, nameArg, print, printJson } from "../_util.ts";

@@ -20,7 +20,7 @@ export default withExamples(
     async run({ args, rawArgs }) {
       if (rawArgs.includes("token")) return; // citty runs the parent's run after a subcommand's
       await guard(async () => {
-        const { daemonClient } = await import("../../daemon/client.ts");
+        const { daemonClient } = await import("../../server/client.ts");
         const client = daemonClient(await clientSocketPath(args.socket));
         const reply = await client(webStart, { body: args.listen ? { listen: args.listen } : {} });
         if (args.json) return printJson(reply);

@@ -6,7 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { HTTP_STATUS } from "../../api/errors.ts";
 import { KasmosError } from "../../util/errors.ts";
-import type { Daemon } from "../daemon.ts";
+import type { Daemon } from "../../daemon/daemon.ts";
 import { daemonRoutes } from "./daemon.ts";
 import { doctorRoutes } from "./doctor.ts";
 import { repoRoutes } from "./repos.ts";

@@ -3,8 +3,8 @@ import { Hono } from "hono";
 import { emitSignal, listSignals, scan, toSignal } from "../../api/signals.ts";
 import { listSignals as storedSignals } from "../../store/signals.ts";
 import { emitSignal as emitOnce } from "../../usecases/emit-signal.ts";
-import type { Daemon } from "../daemon.ts";
-import type { EventHub } from "../events.ts";
+import type { Daemon } from "../../daemon/daemon.ts";
+import type { EventHub } from "../../daemon/events.ts";
 import { serve } from "../http.ts";
 import { registeredRepo } from "./repos.ts";
 
