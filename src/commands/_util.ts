@@ -53,7 +53,7 @@ export function printJson(value: unknown): void {
 export async function clientSocketPath(flag: string | undefined): Promise<string> {
   const socket = await chooseSocketPath(flag);
   // Never talk to a socket another account could have put there (runtime-dir.ts).
-  const { checkSocketPath } = await import("../daemon/runtime-dir.ts");
+  const { checkSocketPath } = await import("../runtime/runtime-dir.ts");
   checkSocketPath(socket, { create: false });
   return socket;
 }

@@ -3,7 +3,7 @@ import { installedVersion, newerThanTested } from "../agents/cli-version.ts";
 import { harnessOf } from "../agents/harness/index.ts";
 import type { DaemonConfig } from "../config/schema.ts";
 import { cliUses } from "../doctor/agents.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 export async function logNewerClis(config: DaemonConfig, log: Logger): Promise<void> {
   for (const [name, use] of cliUses(config)) {

@@ -7,7 +7,7 @@ import type { DaemonConfig } from "../config/schema.ts";
 import { measureMachine, waveLimit } from "../config/wave-limit.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../runtime/log.ts";
 import { claimRepo, releaseRepo } from "./repo-lock.ts";
 import { type RepoEntry, RepoRegistry, repoWarnings } from "./repos.ts";
 import { ScanLoop } from "./scan-loop.ts";

@@ -6,7 +6,7 @@ import { recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import type { SignalDir } from "../signals/files.ts";
 import type { EventHub } from "./events.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../runtime/log.ts";
 import { layoutCheckDue, repoLayoutProblem } from "./repo-layout.ts";
 import type { RepoEntry } from "./repos.ts";
 

@@ -17,8 +17,8 @@ import type { Db } from "../store/db.ts";
 import { agentTitlesOf, DAY_MS, pruneHistory, reclaimSpace, retentionCutoff, storeSize, taskAtRest, tasksFinishedBefore } from "../store/retention.ts";
 import { pendingProjects } from "../store/signals.ts";
 import { promptFileOf, runDirOf } from "../runner/paths.ts";
-import { LOG_ROTATE_BYTES } from "./daemonize.ts";
-import type { Logger } from "./log.ts";
+import { LOG_ROTATE_BYTES } from "../runtime/daemonize.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { StoreMetricsReader } from "./metrics.ts";
 import type { RepoEntry } from "./repos.ts";
 

@@ -10,7 +10,7 @@ import { getAttention } from "../store/agents.ts";
 import { type AuditRow, lastAuditId, listAudit, recordAudit } from "../store/audit.ts";
 import type { Db } from "../store/db.ts";
 import { getTask } from "../store/tasks.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 export interface Notification {
   kind: NotifyKind;

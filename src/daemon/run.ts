@@ -6,10 +6,10 @@ import { ensurePrivateDir, securePrivateState } from "../config/private-state.ts
 import { Checkpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from "../store/checkpointer.ts";
 import { openStore } from "../store/db.ts";
 import { Daemon } from "./daemon.ts";
-import { createDaemonLogger } from "./log.ts";
-import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "./pidfile.ts";
+import { createDaemonLogger } from "../runtime/log.ts";
+import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "../runtime/pidfile.ts";
 import { createApp } from "../server/routes/app.ts";
-import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "./socket.ts";
+import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "../runtime/socket.ts";
 import { VERSION } from "../version.ts";
 import { startProcessesOffThread } from "../util/spawn-off-thread.ts";
 import { logNewerClis } from "./cli-versions.ts";

@@ -3,7 +3,7 @@
 // Passes never overlap (a request during a pass is coalesced into one follow-up pass), each repo's
 // work is awaited separately and errors are contained per repo, so one slow or broken repo never
 // stops the rest, and the API stays responsive because repo work yields between batches.
-import type { Logger } from "./log.ts";
+import type { Logger } from "../runtime/log.ts";
 import { Histogram } from "./histogram.ts";
 import type { RepoEntry } from "./repos.ts";
 

@@ -28,7 +28,7 @@ import { commitResult, snapshotOf } from "../store/effects.ts";
 import { claimSignalById, findSignalBySource, insertFinishedSignal, finishSignal, pendingProjects, peekPending, recoverStuckSignals, type SignalRow } from "../store/signals.ts";
 import { getTask } from "../store/tasks.ts";
 import type { EventHub } from "./events.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../runtime/log.ts";
 import type { RepoEntry } from "./repos.ts";
 
 export { SETTLE_MS } from "../signals/settle.ts";

@@ -2,14 +2,14 @@
 // the daemon cannot run (missing tmux/git, broken daemon.toml, unusable socket dir), a `warn` that fails
 // degrades something (agent program missing for a role, no GitHub token, low inotify limits, …).
 // The agent programs' and CLIs' checks live in agents.ts, what every check shares in common.ts.
-import { isOwnRuntimeDir } from "../daemon/runtime-dir.ts";
+import { isOwnRuntimeDir } from "../runtime/runtime-dir.ts";
 import { accessSync, constants, existsSync, lstatSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute } from "node:path";
 import { AGENT_ROLES, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { configDir, defaultConfigPath } from "../config/paths.ts";
 import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
 import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
-import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../daemon/socket.ts";
+import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../runtime/socket.ts";
 import { type CheckResult, type ConfigOutcome, loadConfigOutcome, pass, problem, runTool } from "./common.ts";
 import { myUid } from "../util/process.ts";
 import { type AgentScope, agentProblems, checkAgentClis, checkAgents } from "./agents.ts";

@@ -1,6 +1,6 @@
-// `kas doctor`: the socket's path as the daemon and the CLI judge it (src/daemon/runtime-dir.ts):
+// `kas doctor`: the socket's path as the daemon and the CLI judge it (src/runtime/runtime-dir.ts):
 // folders above it, links on the way, the socket's owner.
-import { checkSocketPath } from "../daemon/runtime-dir.ts";
+import { checkSocketPath } from "../runtime/runtime-dir.ts";
 import type { CheckResult } from "./common.ts";
 
 export function checkSocketSafety(socket: string): CheckResult & { severity: "error" } {

@@ -6,7 +6,7 @@ import { recordAudit } from "../store/audit.ts";
 import { setAttention } from "../store/agents.ts";
 import { type Db, writeTx } from "../store/db.ts";
 import type { EventHub } from "../daemon/events.ts";
-import type { Logger } from "../daemon/log.ts";
+import type { Logger } from "../runtime/log.ts";
 
 export interface RunnerDeps {
   db: Db;

@@ -4,7 +4,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from "
 import { withExamples } from "../_help.ts";
 import { fail, guard, print, printErr } from "../_util.ts";
 import { logFilePath } from "../../config/paths.ts";
-import { JOURNAL_HINT, unitPath } from "../../daemon/systemd.ts";
+import { JOURNAL_HINT, unitPath } from "../../runtime/systemd.ts";
 
 const CHUNK = 64 * 1024;
 const POLL_MS = 200;

@@ -3,7 +3,7 @@ import { withExamples } from "../_help.ts";
 import { pidFilePath } from "../../config/paths.ts";
 import { daemonClient } from "../../server/client.ts";
 import { status } from "../../api/status.ts";
-import { readPidFile } from "../../daemon/pidfile.ts";
+import { readPidFile } from "../../runtime/pidfile.ts";
 import { processAlive } from "../../util/process.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
 import { socketArg, socketFlag } from "./_socket.ts";

@@ -5,7 +5,7 @@ import { dirname, resolve } from "node:path";
 import { withExamples } from "../_help.ts";
 import { fail, guard, print, printErr, printJson } from "../_util.ts";
 import { pidFilePath } from "../../config/paths.ts";
-import { readPidFile } from "../../daemon/pidfile.ts";
+import { readPidFile } from "../../runtime/pidfile.ts";
 import { processAlive } from "../../util/process.ts";
 import {
   compiledBinary,
@@ -22,7 +22,7 @@ import {
   unitPath,
   userSystemdReachable,
   wantsLinkPath,
-} from "../../daemon/systemd.ts";
+} from "../../runtime/systemd.ts";
 
 const cmdLines = (cmds: readonly (readonly string[])[]) => cmds.map((c) => `  ${formatCommand(["systemctl", ...c])}`).join("\n");
 

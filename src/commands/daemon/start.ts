@@ -22,7 +22,7 @@ export default withExamples(defineCommand({
       process.exit(code);
     }
     await guard(async () => {
-      const { startDetached } = await import("../../daemon/daemonize.ts");
+      const { startDetached } = await import("../../runtime/daemonize.ts");
       const r = await startDetached({ configPath: args.config, socketFlag: socketFlag(args) });
       if (!r.ok) fail(r.message);
       print(`${r.message}\n`);

@@ -1,7 +1,7 @@
 import { defineCommand } from "citty";
 import { withExamples } from "../_help.ts";
 import { pidFilePath } from "../../config/paths.ts";
-import { looksLikeDaemon, readPidFile, removePidFile } from "../../daemon/pidfile.ts";
+import { looksLikeDaemon, readPidFile, removePidFile } from "../../runtime/pidfile.ts";
 import { processAlive } from "../../util/process.ts";
 import { fail, guard, print } from "../_util.ts";
 
