@@ -6,7 +6,7 @@ import { storePath } from "../config/paths.ts";
 import { type Db, openStore } from "../store/db.ts";
 import { ensureProjectKey, projectKeyOf } from "../store/project-keys.ts";
 import { loadConfig } from "../config/load.ts";
-import { normalizeRepoPath } from "../daemon/repos.ts";
+import { normalizeRepoPath } from "../engine/repos.ts";
 import { fail } from "./_util.ts";
 
 export function openCliStore(): Db {

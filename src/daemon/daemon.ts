@@ -8,10 +8,10 @@ import { measureMachine, waveLimit } from "../config/wave-limit.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
 import type { Logger } from "../runtime/log.ts";
-import { claimRepo, releaseRepo } from "./repo-lock.ts";
-import { type RepoEntry, RepoRegistry, repoWarnings } from "./repos.ts";
-import { ScanLoop } from "./scan-loop.ts";
-import { statusWarnings } from "./repo-warnings.ts";
+import { claimRepo, releaseRepo } from "../engine/repo-lock.ts";
+import { type RepoEntry, RepoRegistry, repoWarnings } from "../engine/repos.ts";
+import { ScanLoop } from "../engine/scan-loop.ts";
+import { statusWarnings } from "../engine/repo-warnings.ts";
 import type { RepoCounts, RepoStatus, ReloadOutcome, StatusResponse } from "../api/status.ts";
 import type { StartQueueState } from "../runner/start-gate.ts";
 

@@ -8,7 +8,7 @@ import { basename, dirname, isAbsolute } from "node:path";
 import { AGENT_ROLES, profilesFromConfig, resolveProfile } from "../agents/programs.ts";
 import { configDir, defaultConfigPath } from "../config/paths.ts";
 import { loadRepoOverrides, repoConfigPath } from "../config/repo.ts";
-import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
+import { repoPathProblem, repoWarnings } from "../engine/repos.ts";
 import { MAX_SOCKET_PATH_BYTES, probeSocket, resolveSocketPath } from "../runtime/socket.ts";
 import { type CheckResult, type ConfigOutcome, loadConfigOutcome, pass, problem, runTool } from "./common.ts";
 import { myUid } from "../util/process.ts";

@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { storePath } from "../config/paths.ts";
 import { loosePrivatePaths } from "../config/private-state.ts";
-import { repoPathProblem, repoWarnings } from "../daemon/repos.ts";
+import { repoPathProblem, repoWarnings } from "../engine/repos.ts";
 import type { CheckResult } from "./common.ts";
 
 

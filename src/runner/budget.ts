@@ -10,7 +10,7 @@ import { budgetWarnedSince, daySpend, holdOf, taskSpend } from "../store/budget.
 import { nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { getTask } from "../store/tasks.ts";
-import type { RepoEntry } from "../daemon/repos.ts";
+import type { RepoEntry } from "../engine/repos.ts";
 import type { RunnerDeps } from "./context.ts";
 
 export class BudgetGuard {

@@ -5,7 +5,7 @@ import type { DaemonConfig } from "../config/schema.ts";
 import { recordAudit } from "../store/audit.ts";
 import { setAttention } from "../store/agents.ts";
 import { type Db, writeTx } from "../store/db.ts";
-import type { EventHub } from "../daemon/events.ts";
+import type { EventHub } from "../engine/events.ts";
 import type { Logger } from "../runtime/log.ts";
 
 export interface RunnerDeps {

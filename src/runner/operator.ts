@@ -11,7 +11,7 @@ import { recordAudit } from "../store/audit.ts";
 import { nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { getTask, type TaskRow } from "../store/tasks.ts";
-import type { RepoEntry } from "../daemon/repos.ts";
+import type { RepoEntry } from "../engine/repos.ts";
 import type { BudgetGuard } from "./budget.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
 import { refuseIfNothingCanStart, RestartRefused } from "./restart-checks.ts";

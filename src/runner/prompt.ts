@@ -5,7 +5,7 @@ import type { DaemonConfig } from "../config/schema.ts";
 import type { ExpectedAgent } from "../lifecycle/agents.ts";
 import { extractMetadata, headerContext, parsePlan } from "../lifecycle/plan-parser.ts";
 import type { TaskRow } from "../store/tasks.ts";
-import type { RepoEntry } from "../daemon/repos.ts";
+import type { RepoEntry } from "../engine/repos.ts";
 
 export async function agentPrompt(repo: RepoEntry, t: TaskRow, w: ExpectedAgent, cwd: string, eff: DaemonConfig, kasmosBin: string): Promise<string> {
   const common: PromptCommon = { project: repo.project, task: t.name, repoPath: repo.path, worktreePath: cwd, branch: t.branch, description: t.description, kasmosBin };

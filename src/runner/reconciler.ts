@@ -21,7 +21,7 @@ import { nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { projectsMaybeNeedingAgents, tasksMaybeNeedingAgents } from "../store/task-queries.ts";
 import { getTask, type TaskRow } from "../store/tasks.ts";
-import type { RepoEntry } from "../daemon/repos.ts";
+import type { RepoEntry } from "../engine/repos.ts";
 import type { BudgetGuard } from "./budget.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
 import type { Spawner } from "./spawner.ts";

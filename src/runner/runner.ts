@@ -7,7 +7,7 @@ import type { AgentEventBody, RestartReply } from "../api/agents.ts";
 import { UsageCollector } from "../agents/usage-collector.ts";
 import type { Action } from "../lifecycle/model.ts";
 import type { AgentRow } from "../store/agents.ts";
-import type { RepoEntry } from "../daemon/repos.ts";
+import type { RepoEntry } from "../engine/repos.ts";
 import { applyActions } from "./actions.ts";
 import { BudgetGuard } from "./budget.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";

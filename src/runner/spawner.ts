@@ -27,7 +27,7 @@ import { commitResult, snapshotOf } from "../store/effects.ts";
 import { branchProblem, getTask, type TaskRow } from "../store/tasks.ts";
 import { Limiter } from "../util/limiter.ts";
 import { realOr } from "../util/repo-root.ts";
-import type { RepoEntry } from "../daemon/repos.ts";
+import type { RepoEntry } from "../engine/repos.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
 import { promptFileOf, runDirOf } from "./paths.ts";
 import { agentPrompt } from "./prompt.ts";

@@ -8,7 +8,7 @@ import { createConsola } from "consola";
 import { Tmux } from "../../src/agents/tmux.ts";
 import { defaultConfig } from "../../src/config/schema.ts";
 import { AgentRunner } from "../../src/runner/runner.ts";
-import { EventHub } from "../../src/daemon/events.ts";
+import { EventHub } from "../../src/engine/events.ts";
 import { insertAgent } from "../../src/store/agents.ts";
 import { createTask } from "../../src/store/tasks.ts";
 import { writeTaskUpdate } from "../../src/store/task-update.ts";

@@ -11,7 +11,7 @@ import { parseCodexLines } from "../../src/agents/harness/codex.ts";
 import { EMPTY_CURSOR } from "../../src/agents/usage.ts";
 import { defaultConfig } from "../../src/config/schema.ts";
 import { AgentRunner } from "../../src/runner/runner.ts";
-import { EventHub } from "../../src/daemon/events.ts";
+import { EventHub } from "../../src/engine/events.ts";
 import { insertAgent } from "../../src/store/agents.ts";
 import { holdOf, taskSpend } from "../../src/store/budget.ts";
 import { createTask } from "../../src/store/tasks.ts";

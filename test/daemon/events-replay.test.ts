@@ -5,7 +5,7 @@
 import { expect, test } from "bun:test";
 import { recordAudit } from "../../src/store/audit.ts";
 import { openStore, writeTx } from "../../src/store/db.ts";
-import { EventHub } from "../../src/daemon/events.ts";
+import { EventHub } from "../../src/engine/events.ts";
 
 test("a replay from 0 is read a little per turn of the event loop, and delivers every event in order", async () => {
   const ROWS = 30_000;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GcReport } from "../../src/api/gc.ts";
-import { classifyIgnored } from "../../src/daemon/gc-ignored.ts";
+import { classifyIgnored } from "../../src/engine/gc-ignored.ts";
 import { openStore } from "../../src/store/db.ts";
 import { seedTask } from "../helpers/history.ts";
 import { makeGitRepo, Sandbox } from "../helpers/env.ts";

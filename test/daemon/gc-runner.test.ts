@@ -1,4 +1,4 @@
-// GcRunner (src/daemon/gc.ts) in-process: the idle timer collects by itself, runs never overlap (a second
+// GcRunner (src/engine/gc.ts) in-process: the idle timer collects by itself, runs never overlap (a second
 // one queued behind the first finds nothing left), and the daemon log is moved aside past 10 MiB
 // (a dry run only reports it).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig } from "../../src/config/schema.ts";
-import { GcRunner } from "../../src/daemon/gc.ts";
+import { GcRunner } from "../../src/engine/gc.ts";
 import { LOG_ROTATE_BYTES } from "../../src/runtime/daemonize.ts";
 import { createDaemonLogger } from "../../src/runtime/log.ts";
-import { StoreMetricsReader } from "../../src/daemon/metrics.ts";
+import { StoreMetricsReader } from "../../src/engine/metrics.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { seedHistory, seedTask } from "../helpers/history.ts";
 import { waitFor } from "../helpers/env.ts";

@@ -4,8 +4,8 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Histogram, SCAN_BUCKETS } from "../../src/daemon/histogram.ts";
-import { type MetricsInput, METRICS_CONTENT_TYPE, queryStoreMetrics, renderMetrics, StoreMetricsReader } from "../../src/daemon/metrics.ts";
+import { Histogram, SCAN_BUCKETS } from "../../src/engine/histogram.ts";
+import { type MetricsInput, METRICS_CONTENT_TYPE, queryStoreMetrics, renderMetrics, StoreMetricsReader } from "../../src/engine/metrics.ts";
 import { openStore } from "../../src/store/db.ts";
 import { api, makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
 

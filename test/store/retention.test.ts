@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { StoreMetricsReader } from "../../src/daemon/metrics.ts";
+import { StoreMetricsReader } from "../../src/engine/metrics.ts";
 import { type Db, openStore } from "../../src/store/db.ts";
 import { pruneHistory, reclaimSpace, storeSize, taskAtRest } from "../../src/store/retention.ts";
 import { daysAgo, seedHistory, seedTask } from "../helpers/history.ts";

@@ -1,6 +1,6 @@
 // Which audit rows notify, and the webhook shapes (pure).
 import { describe, expect, test } from "bun:test";
-import { notificationFor, webhookRequest } from "../../src/daemon/notifier.ts";
+import { notificationFor, webhookRequest } from "../../src/engine/notifier.ts";
 import type { AuditRow } from "../../src/store/audit.ts";
 
 const row = (o: Partial<AuditRow>): AuditRow => ({ id: 7, kind: "stuck_detected", timestamp: "2026-12-02T10:00:00Z", project: "shop", task: "t", fromStatus: null, toStatus: null, event: null, signalId: null, message: "coder t-coder exited", detail: null, level: "warn", ...o }) as AuditRow;
@@ -30,7 +30,7 @@ describe("notificationFor", () => {
 
 describe("delivery slots", () => {
   test("a hanging webhook holds 8 slots; the rest wait in order (at most 1000), the overflow is recorded, and all waiting go out once it answers", async () => {
-    const { Notifier } = await import("../../src/daemon/notifier.ts");
+    const { Notifier } = await import("../../src/engine/notifier.ts");
     const { createDaemonLogger } = await import("../../src/runtime/log.ts");
     const { listAudit } = await import("../../src/store/audit.ts");
     const { tempStore } = await import("../store/helpers.ts");

@@ -2,8 +2,8 @@
 // does not block the event loop (the API shares it), and errors are contained per repo.
 import { describe, expect, test } from "bun:test";
 import { createConsola } from "consola";
-import { ScanLoop } from "../../src/daemon/scan-loop.ts";
-import type { RepoEntry } from "../../src/daemon/repos.ts";
+import { ScanLoop } from "../../src/engine/scan-loop.ts";
+import type { RepoEntry } from "../../src/engine/repos.ts";
 
 const repo = (project: string): RepoEntry => ({ project, path: `/x/${project}`, source: "api", problem: null });
 const quiet = createConsola({ level: -999 });

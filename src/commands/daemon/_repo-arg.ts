@@ -1,7 +1,7 @@
 // A repository named on the command line — by its path or by its project name — resolved against the
 // daemon's registered repos.
 import { existsSync } from "node:fs";
-import { normalizeRepoPath } from "../../daemon/repos.ts";
+import { normalizeRepoPath } from "../../engine/repos.ts";
 import { fail } from "../_util.ts";
 
 /**

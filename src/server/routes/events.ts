@@ -1,7 +1,7 @@
 // GET /v1/events: the live stream of audit rows, replayed from Last-Event-ID (or ?after=).
 import { Hono } from "hono";
 import { AFTER_PARAM, events } from "../../api/events.ts";
-import type { EventHub } from "../../daemon/events.ts";
+import type { EventHub } from "../../engine/events.ts";
 import { queryInput, serve } from "../http.ts";
 import * as v from "valibot";
 

@@ -4,10 +4,10 @@ import { gc } from "../../api/gc.ts";
 import { metrics } from "../../api/metrics.ts";
 import { notifyTest } from "../../api/notify.ts";
 import type { Daemon } from "../../daemon/daemon.ts";
-import type { GcRunner } from "../../daemon/gc.ts";
+import type { GcRunner } from "../../engine/gc.ts";
 import { serve } from "../http.ts";
-import { metricsResponse, type StoreMetricsReader } from "../../daemon/metrics.ts";
-import type { Notifier } from "../../daemon/notifier.ts";
+import { metricsResponse, type StoreMetricsReader } from "../../engine/metrics.ts";
+import type { Notifier } from "../../engine/notifier.ts";
 
 export function upkeepRoutes(d: Daemon, deps: { gc: GcRunner; notifier: Notifier; metrics: StoreMetricsReader }): Hono {
   const app = new Hono();

@@ -8,7 +8,7 @@ import { AGENT_ROLES } from "../agents/programs.ts";
 import { SIGNAL_TYPES, TASK_STATUSES } from "../lifecycle/types.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
-import type { Daemon } from "./daemon.ts";
+import type { Daemon } from "../daemon/daemon.ts";
 import type { HistogramData } from "./histogram.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

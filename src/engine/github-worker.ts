@@ -13,7 +13,7 @@ import { commitResult, snapshotOf } from "../store/effects.ts";
 import { getTask } from "../store/tasks.ts";
 import { tasksNeedingPrAll, tasksWithOpenPr } from "../store/task-queries.ts";
 import { pushBranch } from "../github/git.ts";
-import type { Daemon } from "./daemon.ts";
+import type { Daemon } from "../daemon/daemon.ts";
 import type { EventHub } from "./events.ts";
 import type { RepoEntry } from "./repos.ts";
 
