@@ -14,6 +14,7 @@ import { emitSignal, listSignals, scan } from "./signals.ts";
 import { ping, status } from "./status.ts";
 import { createTask, listTasks, showTask, transitionTask } from "./tasks.ts";
 import { usage } from "./usage.ts";
+import { budget } from "./budget.ts";
 import { taskDiff } from "./diff.ts";
 import { terminalKeys, terminalStream, terminalTakeover } from "./terminal.ts";
 import { webStart, webStatus } from "./web.ts";
@@ -53,4 +54,5 @@ export const ROUTES: readonly RouteSpec[] = [
   terminalTakeover,
   terminalKeys,
   taskDiff,
+  budget,
 ];

@@ -29,3 +29,8 @@ export function budgetWarnedSince(db: Db, project: string, task: string, limit: 
     .get({ project, task, like: `%${limit}%`, since: since || "0" });
   return (row?.n ?? 0) > 0;
 }
+
+/** Tasks on budget hold, with why (a walk of the tasks table: holds are few, asked for by a page). */
+export function heldTasks(db: Db): { project: string; task: string; hold: string }[] {
+  return db.query<{ project: string; task: string; hold: string }, []>("SELECT project, name AS task, hold FROM tasks WHERE hold != '' ORDER BY project, name").all();
+}

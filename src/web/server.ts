@@ -7,6 +7,9 @@ import { Hono } from "hono";
 import { Refused } from "../util/errors.ts";
 import { terminalKeys, terminalStream, terminalTakeover } from "../api/terminal.ts";
 import { taskDiff } from "../api/diff.ts";
+import { budget } from "../api/budget.ts";
+import { utcDay } from "../lifecycle/budget.ts";
+import { daySpend, heldTasks, taskSpend } from "../store/budget.ts";
 import { type WebStatus, webStart, webStatus } from "../api/web.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { type DaemonConfig, isLoopbackHost, parseListen, type WebConfig } from "../config/schema.ts";
@@ -71,6 +74,12 @@ export class WebServer implements DaemonPlugin {
     serve(routes, terminalTakeover, ({ params, body, c }) => this.terminals.takeover(params.project, params.title, body.release, who(c.req.raw)));
     serve(routes, terminalKeys, ({ params, body, c }) => this.terminals.type(params.project, params.title, body.text, who(c.req.raw)));
     serve(routes, taskDiff, ({ params }) => branchDiff(this.d, params.project, params.name));
+    serve(routes, budget, () => {
+      const { budget: limits, pricing } = this.d.config;
+      const date = utcDay(new Date().toISOString());
+      const holds = heldTasks(this.d.db).map((h) => ({ ...h, ...taskSpend(this.d.db, h.project, h.task, pricing) }));
+      return { limits: { ...limits }, today: { date, usd: daySpend(this.d.db, date, pricing) }, holds };
+    });
     app.route("/v1", routes);
   }
 

@@ -141,6 +141,7 @@ describe("every route, called for real, answers what the document says", () => {
     await call("GET", "/v1/repos/shop/instances/nobody/terminal", 404);
     await call("GET", "/v1/repos/shop/tasks/feat/diff", 200);
     await call("GET", "/v1/repos/shop/tasks/idle/diff", 404);
+    await call("GET", "/v1/budget", 200);
     {
       // The terminal stream: its first event (the screen) fits the documented event schema.
       const { op } = operationFor("GET", `/v1/repos/shop/instances/${first}/terminal`);

@@ -3,10 +3,11 @@
 // with no reload, a failed coder's attention item and its restart button, a phone-sized viewport, and
 // a cross-site page's POST refused.
 import { beforeEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, type Sandbox } from "../helpers/env.ts";
-import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
+import { createPlanned, fakeAgentConfig, SMALL_PLAN, WAVES_PLAN } from "../helpers/agents.ts";
 import { browserAndSandbox, type RunningBrowser } from "./browser.ts";
 import { startWeb } from "./web-helpers.ts";
 
@@ -159,6 +160,37 @@ describe("fleet page (chromium)", () => {
     expect(await page.locator(".actions button[data-event]").evaluateAll((els) => els.map((e) => e.getAttribute("data-event")))).toEqual(["reopen"]);
     await context.close();
   }, 60_000);
+
+  test("usage page: limits against today's spend, a task on budget hold, and its resume (confirmed)", async () => {
+    const repo = makeGitRepo(sb.dir, "shop");
+    sb.writeConfig(fakeAgentConfig("FAKE_SLOW_WAVE=120", "[budget]\ntask_tokens = 1000\nday_usd = 50\n"));
+    await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await createPlanned(sb, repo, "feat", WAVES_PLAN);
+    await sb.waitFor(() => sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM agents WHERE task = 'feat' AND role = 'coder' AND state = 'running'")[0]!.n > 0, 60_000, "a coder at work");
+    // Its tokens cross the task limit (the scripted agents report none of their own), and the task is
+    // on hold as the budget guard leaves it (set here as test/e2e/restart-refusals.test.ts does).
+    const agentId = sb.query<{ id: number }>("SELECT id FROM agents WHERE task = 'feat' AND role = 'coder' ORDER BY id")[0]!.id;
+    const db = new Database(join(sb.configDir, "kasmos.db"));
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.query("INSERT INTO agent_usage (agent_id, project, task, role, model, input, output, cache_write, cache_read, updated_at) VALUES (?, 'shop', 'feat', 'coder', 'm', 4000, 1000, 0, 0, ?)").run(agentId, new Date().toISOString());
+    db.query("UPDATE tasks SET hold = 'task tokens 5000 reached its budget task_tokens = 1000' WHERE name = 'feat'").run();
+    db.close();
+    const web = await startWeb(sb);
+    const { context, page } = await openFleet(web.login_url);
+    await page.goto(`${web.url}/usage`);
+    await page.locator("#h-budget").waitFor({ timeout: 15_000 });
+    await expect(page.locator("#h-budget + p").innerText()).resolves.toContain("$50 a day");
+    const held = page.locator('#holds [data-task="shop/feat"]');
+    await held.waitFor({ timeout: 15_000 });
+    await expect(held.innerText()).resolves.toContain("5.0k tokens");
+    page.once("dialog", (d) => void d.accept());
+    await held.locator("button", { hasText: "resume" }).click();
+    await page.locator(".notice", { hasText: "resume feat" }).waitFor({ timeout: 10_000 });
+    await sb.waitFor(() => sb.query<{ hold: string }>("SELECT hold FROM tasks WHERE name = 'feat'")[0]!.hold === "", 15_000, "the hold lifted");
+    await page.locator("#h-budget ~ p", { hasText: "No task on hold." }).waitFor({ timeout: 15_000 });
+    await context.close();
+  }, 120_000);
 
   test("a page of another site cannot POST with the session (cookie withheld, Origin refused)", async () => {
     await sb.foreground();
