@@ -105,14 +105,21 @@ describe("fleet page (chromium)", () => {
       asked = d.message();
       void d.accept();
     });
-    await button.focus();
+    // Keyboard only: Tab from the top of the page reaches the button (bounded), Enter presses it.
+    await page.locator("body").click({ position: { x: 1, y: 1 } });
+    let reached = false;
+    for (let i = 0; i < 40 && !reached; i++) {
+      await page.keyboard.press("Tab");
+      reached = (await page.evaluate("document.activeElement?.tagName === 'BUTTON' && document.activeElement.textContent.startsWith('Restart')")) as boolean;
+    }
+    expect(reached).toBe(true);
     await page.keyboard.press("Enter");
     await sb.waitFor(() => sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'agent_restarted'")[0]!.n > before, 30_000, "the restart");
     expect(asked).toContain("Restart agent");
     await context.close();
   }, 120_000);
 
-  test("a phone-sized viewport renders every page without horizontal scrolling", async () => {
+  test("a phone-sized viewport renders every page without horizontal scrolling; light and dark follow the system", async () => {
     const name = "a-repository-with-a-rather-long-name-for-a-phone";
     const repo = makeGitRepo(sb.dir, name);
     await sb.foreground();
@@ -123,6 +130,14 @@ describe("fleet page (chromium)", () => {
     const { context, page } = await openFleet(web.login_url, { width: 360, height: 740 });
     await page.locator("[data-repo]").waitFor();
     const pages: [string, string][] = [["/", "[data-repo]"], [`/task/${name}/${task}`, "#h-task"], ["/usage", ".chart"], [`/events?project=${name}&task=${task}`, "#event-log li"]];
+    // Light and dark follow the system.
+    const background = () => page.evaluate("getComputedStyle(document.body).backgroundColor") as Promise<string>;
+    await page.emulateMedia({ colorScheme: "light" });
+    const light = await background();
+    await page.emulateMedia({ colorScheme: "dark" });
+    const dark = await background();
+    expect(light).not.toBe(dark);
+    await page.emulateMedia({ colorScheme: "light" });
     for (const [path, ready] of pages) {
       await page.goto(`${web.url}${path}`);
       await page.locator(ready).first().waitFor({ timeout: 15_000 });
