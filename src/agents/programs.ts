@@ -122,6 +122,8 @@ export interface CommandContext {
   hookCommand?: string[];
   /** A folder private to this agent run, for per-spawn files (hook settings). */
   runDir?: string;
+  /** The CLI runs inside kasmos's sandbox: its own non-interactive permissions, never a bypass flag. */
+  sandboxed?: boolean;
 }
 
 export interface AgentCommand extends HarnessCommand {
@@ -148,6 +150,7 @@ export function buildCommand(profile: AgentProfile, ctx: CommandContext): AgentC
     pointer: promptFilePointer(ctx.promptFile),
     hookCommand: ctx.hookCommand ?? ["kasmos", "agent", "hook"],
     runDir: ctx.runDir ?? "/tmp",
+    sandboxed: ctx.sandboxed ?? false,
   });
   return { ...cmd, harness };
 }

@@ -12,7 +12,7 @@ import { addRepo, listRepos, removeRepo, trustRepo } from "./repos.ts";
 import type { RouteSpec } from "./route.ts";
 import { emitSignal, listSignals, scan } from "./signals.ts";
 import { ping, status } from "./status.ts";
-import { createTask, listTasks, showTask, transitionTask } from "./tasks.ts";
+import { createTask, listTasks, planTask, showTask, transitionTask } from "./tasks.ts";
 import { usage } from "./usage.ts";
 import { budget } from "./budget.ts";
 import { taskDiff } from "./diff.ts";
@@ -33,6 +33,7 @@ export const ROUTES: readonly RouteSpec[] = [
   listTasks,
   createTask,
   showTask,
+  planTask,
   transitionTask,
   retryTask,
   listSignals,

@@ -129,6 +129,15 @@ export const showTask = defineRoute({
   reply: v.strictObject({ task: Task, subtasks: v.array(Subtask), history: v.array(AuditEntry) }),
 });
 
+export const planTask = defineRoute({
+  method: "POST",
+  path: "/v1/repos/:project/tasks/:name/plan",
+  summary: "Store a task's plan markdown (validated: waves and tasks must parse, unless draft)",
+  status: 200,
+  body: v.object({ markdown: v.pipe(v.string("markdown must be a string"), v.minLength(1, "markdown is required")), draft: v.optional(v.boolean(), false) }),
+  reply: PlanOutcome,
+});
+
 export const TransitionRecord = v.strictObject({ from: v.string(), to: v.string(), event: v.string(), origin: v.optional(v.string()) });
 
 /** What an operator event did: applied or refused, in words, and the status changes it made. */

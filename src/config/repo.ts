@@ -7,7 +7,7 @@ import * as v from "valibot";
 import { MAX_CONFIG_BYTES, readBoundedText } from "../util/bounded-read.ts";
 import { withContainedDir } from "../util/contained-fs.ts";
 import { AGENT_ROLES, type AgentRole } from "../lifecycle/roles.ts";
-import { type AgentRoleConfig, copyPatterns, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
+import { type AgentRoleConfig, SANDBOX_MODES, type SandboxMode, copyPatterns, cycleCount, type DaemonConfig, lineCount, tokenLimit, usdLimit, waveTaskCount } from "./schema.ts";
 
 export interface RepoOverrides {
   auto_advance?: boolean;
@@ -26,6 +26,8 @@ export interface RepoOverrides {
   agents: Partial<Record<AgentRole, AgentRoleConfig>>;
   /** `[worktree] copy` of the repo (setup and teardown are commands: daemon.toml only). */
   worktree?: { copy?: string[] };
+  /** `[sandbox]` of the repo: it may only tighten the daemon's (bwrap instead of auto, network off). */
+  sandbox?: { mode?: SandboxMode; network?: "off" };
 }
 
 const Agent = v.object({
@@ -33,6 +35,7 @@ const Agent = v.object({
   flags: v.optional(v.array(v.string())),
   model: v.optional(v.string()),
   skip_permissions: v.optional(v.boolean()),
+  sandbox: v.optional(v.picklist(SANDBOX_MODES)),
 });
 const RepoFile = v.object({
   default_program: v.optional(v.string()),
@@ -52,7 +55,20 @@ const RepoFile = v.object({
   budget: v.optional(v.object({ task_usd: v.optional(usdLimit), task_tokens: v.optional(tokenLimit) })),
   agents: v.optional(v.record(v.picklist(AGENT_ROLES), Agent)),
   worktree: v.optional(v.looseObject({ copy: v.optional(copyPatterns) })),
+  sandbox: v.optional(v.looseObject({ mode: v.optional(v.picklist(SANDBOX_MODES)), network: v.optional(v.picklist(["on", "off"])) })),
 });
+
+/**
+ * What of a repo's `[sandbox]` (and `[agents.<role>] sandbox`) is refused: a repository's author may
+ * tighten the sandbox its agents run in, never loosen it.
+ */
+function sandboxLoosening(f: { sandbox?: Record<string, unknown>; agents?: Partial<Record<string, { sandbox?: SandboxMode }>> }): string[] {
+  const out: string[] = [];
+  if (f.sandbox?.mode === "off") out.push('mode = "off"');
+  for (const k of ["write", "read", "env"]) if (f.sandbox !== undefined && k in f.sandbox) out.push(k);
+  for (const [role, a] of Object.entries(f.agents ?? {})) if (a?.sandbox === "off") out.push(`agents.${role}.sandbox = "off"`);
+  return out;
+}
 
 /** Keys of a repo's `[worktree]` that name commands: a repository's author does not choose what kasmos runs. */
 const DAEMON_ONLY_WORKTREE_KEYS = ["setup", "teardown", "setup_timeout_sec", "teardown_timeout_sec", "ports"];
@@ -114,19 +130,29 @@ export function loadRepoOverrides(repo: string): RepoConfigFile {
     } else {
       const f = parsed.output;
       const daemonOnly = DAEMON_ONLY_WORKTREE_KEYS.filter((k) => f.worktree !== undefined && k in f.worktree);
+      const loosening = sandboxLoosening(f);
+      const agents = (f.agents ?? {}) as Partial<Record<AgentRole, AgentRoleConfig>>;
+      // A role's "off" from a repo is dropped (refused below); bwrap/auto stay (tightening or nothing).
+      for (const a of Object.values(agents)) if (a?.sandbox === "off") delete a.sandbox;
+      const sandbox = { ...(f.sandbox?.mode === "bwrap" ? { mode: "bwrap" as const } : {}), ...(f.sandbox?.network === "off" ? { network: "off" as const } : {}) };
+      const problems = [
+        ...(daemonOnly.length > 0 ? [`[worktree] ${daemonOnly.join(", ")} ignored: only daemon.toml's [worktree] may set them (a repository does not choose the commands kasmos runs)`] : []),
+        ...(loosening.length > 0 ? [`[sandbox] ${loosening.join(", ")} refused: a repository may tighten the sandbox (mode = "bwrap", network = "off"), never loosen it; only daemon.toml's [sandbox] may`] : []),
+      ];
       const overrides: RepoOverrides = {
         ...(f.ui ?? {}),
         ...(f.orchestration ?? {}),
         ...(f.default_program !== undefined ? { default_program: f.default_program } : {}),
         ...(f.budget !== undefined ? { budget: f.budget } : {}),
-        agents: (f.agents ?? {}) as Partial<Record<AgentRole, AgentRoleConfig>>,
+        agents,
         ...(f.worktree?.copy !== undefined ? { worktree: { copy: f.worktree.copy } } : {}),
+        ...(Object.keys(sandbox).length > 0 ? { sandbox } : {}),
       };
       value = {
         overrides,
         digest,
         commands: commandEntries(overrides),
-        error: daemonOnly.length > 0 ? `${path}: [worktree] ${daemonOnly.join(", ")} ignored: only daemon.toml's [worktree] may set them (a repository does not choose the commands kasmos runs)` : null,
+        error: problems.length > 0 ? `${path}: ${problems.join("; ")}` : null,
       };
     }
   } catch (err) {
@@ -157,6 +183,12 @@ export function effectiveConfig(daemon: DaemonConfig, o: RepoOverrides): DaemonC
     },
     // The repo's copy list adds to the daemon's; commands and ports stay the daemon's.
     worktree: { ...daemon.worktree, copy: [...new Set([...daemon.worktree.copy, ...(o.worktree?.copy ?? [])])] },
+    // A repo may only tighten: bwrap over auto/off, network off.
+    sandbox: {
+      ...daemon.sandbox,
+      ...(o.sandbox?.mode === "bwrap" ? { mode: "bwrap" as const } : {}),
+      ...(o.sandbox?.network === "off" ? { network: "off" as const } : {}),
+    },
     orchestration: {
       blueprint_skip_threshold: o.blueprint_skip_threshold ?? daemon.orchestration.blueprint_skip_threshold,
       max_parallel_wave_tasks: o.max_parallel_wave_tasks ?? daemon.orchestration.max_parallel_wave_tasks,

@@ -22,6 +22,25 @@ export interface AgentRoleConfig {
   flags?: string[];
   model?: string;
   skip_permissions?: boolean;
+  /** This role's sandbox mode (overrides `[sandbox] mode`). */
+  sandbox?: SandboxMode;
+}
+
+export const SANDBOX_MODES = ["auto", "bwrap", "off"] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
+/** How agents are confined (kasmos additions; src/sandbox/). */
+export interface SandboxConfig {
+  /** auto: bubblewrap when this machine can run it, else unsandboxed (doctor warns); bwrap: always (a start is refused where it cannot run); off: never. */
+  mode: SandboxMode;
+  /** Extra folders agents may write (`~/` allowed): build caches such as ~/.cache/bun. */
+  write: string[];
+  /** Extra folders agents may read. */
+  read: string[];
+  /** Extra variable names agents keep (exact, or a prefix ending in `*`). */
+  env: string[];
+  /** "off": no network inside (its own empty network namespace). */
+  network: "on" | "off";
 }
 
 export interface OrchestrationConfig {
@@ -137,6 +156,7 @@ export interface DaemonConfig {
   notify: NotifyConfig;
   worktree: WorktreeConfig;
   web: WebConfig;
+  sandbox: SandboxConfig;
   /** `[pricing."<model>"]`: USD per million tokens (kasmos addition; see src/config/pricing.ts). */
   pricing: Record<string, ModelPrice>;
 }
@@ -167,6 +187,7 @@ export function defaultConfig(): DaemonConfig {
     notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
     worktree: { copy: [], setup: "", setup_timeout_sec: 600, teardown: "", teardown_timeout_sec: 60, ports: "40000-40999" },
     web: { listen: "", allow_remote: false, tls_cert: "", tls_key: "" },
+    sandbox: { mode: "auto", write: [], read: [], env: [], network: "on" },
     pricing: {},
   };
 }
@@ -240,6 +261,7 @@ export interface KeySpec {
 }
 
 const bool = v.boolean();
+const SANDBOX_MODE_EXPECTED = '"auto", "bwrap" or "off"';
 /**
  * Every interval, duration and count has a floor and a ceiling: `poll_interval_sec = 1e-9` would spin
  * the idle daemon on every core, and a huge count or limit is a typo, not a wish.
@@ -295,6 +317,7 @@ export const ORCHESTRATION_KEYS: KeySpec[] = [
     { key: `agents.${role}.flags`, expected: "an array of argument strings", schema: v.array(v.string()) },
     { key: `agents.${role}.model`, expected: "a model name", schema: v.string() },
     { key: `agents.${role}.skip_permissions`, expected: "a boolean (true or false)", schema: bool },
+    { key: `agents.${role}.sandbox`, expected: SANDBOX_MODE_EXPECTED, schema: v.picklist(SANDBOX_MODES) },
   ]),
 ];
 
@@ -356,7 +379,20 @@ export const WEB_KEYS: KeySpec[] = [
   { key: "web.tls_key", expected: "a path to a PEM private key (\"\" = plain HTTP)", schema: v.string() },
 ];
 
-export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS, ...WORKTREE_KEYS, ...WEB_KEYS];
+/** An absolute path or one under `~/`: a relative one would depend on the daemon's working folder. */
+const sandboxPaths = v.pipe(v.array(v.pipe(v.string(), v.check((p) => p.startsWith("/") || p === "~" || p.startsWith("~/")))), v.maxLength(200));
+const SANDBOX_PATHS = "an array of absolute paths or paths under ~/";
+
+/** kasmos additions: how agents are confined (src/sandbox/). */
+export const SANDBOX_KEYS: KeySpec[] = [
+  { key: "sandbox.mode", expected: SANDBOX_MODE_EXPECTED, schema: v.picklist(SANDBOX_MODES) },
+  { key: "sandbox.write", expected: SANDBOX_PATHS, schema: sandboxPaths },
+  { key: "sandbox.read", expected: SANDBOX_PATHS, schema: sandboxPaths },
+  { key: "sandbox.env", expected: "an array of variable names (a trailing * matches a prefix)", schema: v.pipe(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/))), v.maxLength(200)) },
+  { key: "sandbox.network", expected: '"on" or "off"', schema: v.picklist(["on", "off"]) },
+];
+
+export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS, ...WORKTREE_KEYS, ...WEB_KEYS, ...SANDBOX_KEYS];
 
 export function nearestKey(key: string): string {
   let best = ALL_KEYS[0]!.key;

@@ -1,5 +1,5 @@
 // Foreground daemon: load config, take the socket, write the PID file, serve, scan, shut down cleanly.
-import { existsSync, lstatSync } from "node:fs";
+import { existsSync, lstatSync, rmSync } from "node:fs";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { configDir, pidFilePath, storePath } from "../config/paths.ts";
 import { ensurePrivateDir, securePrivateState } from "../config/private-state.ts";
@@ -10,6 +10,7 @@ import { createDaemonLogger } from "../runtime/log.ts";
 import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "../runtime/pidfile.ts";
 import { createApp } from "../server/routes/app.ts";
 import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "../runtime/socket.ts";
+import { agentSocketPath, serveAgents } from "../server/agent-gate.ts";
 import { VERSION } from "../version.ts";
 import { startProcessesOffThread } from "../util/spawn-off-thread.ts";
 import { logNewerClis } from "./cli-versions.ts";
@@ -109,6 +110,13 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     return release(1);
   }
   process.umask(oldUmask);
+  // Sandboxed agents reach the daemon only here, with their own token (agent-gate.ts).
+  let agentServer: ReturnType<typeof Bun.serve> | null = null;
+  try {
+    agentServer = serveAgents(daemon, app, socket);
+  } catch (err) {
+    log.error(`cannot listen on the agents' socket ${agentSocketPath(socket)}: ${(err as Error).message} (sandboxed agents cannot report to the daemon)`);
+  }
   const checkpointer = Checkpointer.start(db, storePath(), { onFailure: (m) => log.warn(`store checkpoints are back on the main thread: ${m}`) });
 
   const pidFile = pidFilePath();
@@ -134,6 +142,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
       log.error(`error while stopping: ${(err as Error).message}`);
     }
     server.stop(true);
+    agentServer?.stop(true);
     checkpointer.stop();
     cleanupFiles();
     // No db.close(): closing the last connection checkpoints the whole WAL synchronously (tens of MB
@@ -145,6 +154,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   };
   const cleanupFiles = (): void => {
     if (existsSync(socket)) removeStaleSocket(socket);
+    rmSync(agentSocketPath(socket), { force: true });
     removePidFile(pidFile, process.pid);
     removePidFile(lockFile, process.pid);
   };

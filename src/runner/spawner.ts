@@ -26,6 +26,10 @@ import { nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { branchProblem, getTask, type TaskRow } from "../store/tasks.ts";
 import { Limiter } from "../util/limiter.ts";
+import { defaultSocketPath, homeDir } from "../config/paths.ts";
+import type { SandboxMode } from "../config/schema.ts";
+import type { SandboxPolicy } from "../sandbox/policy.ts";
+import { type SandboxDecision, sandboxDecision, sandboxedCommand, sandboxModeFor } from "../sandbox/spawn.ts";
 import { realOr } from "../util/repo-root.ts";
 import type { RepoEntry } from "../engine/repos.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
@@ -48,6 +52,8 @@ export class Spawner {
    * daemon no longer has. Once per daemon run, drop those from the global environment.
    */
   private serverEnvSynced = false;
+  /** "agents run unsandboxed" was logged (once per daemon run). */
+  private sandboxFallbackLogged = false;
 
   /** `[worktree]` copy and setup before a worktree's first agent; KASMOS_PORT per live agent. */
   private preparer: WorktreePreparer;
@@ -163,6 +169,8 @@ export class Spawner {
     // A cloned repo's own file does not choose what runs here until the user approved it.
     const untrusted = repoCommandsRefusal(db, repo, role, daemonProfiles, profile);
     if (untrusted) return fail(`${untrusted.reason} — fix: ${untrusted.fix}`, true);
+    const sandbox = await this.sandboxFor(sandboxModeFor(daemonCfg, overrides, role));
+    if (sandbox.kind === "refused") return fail(`${sandbox.reason} — fix: ${sandbox.fix}`, true);
 
     // Cheap checks first: a missing program must not cost a git worktree.
     const promptFile = promptFileOf(repo.project, w.title);
@@ -171,7 +179,7 @@ export class Spawner {
     const hookCommand = [kasmosBin, "agent", "hook"];
     let cmd: AgentCommand;
     try {
-      cmd = buildCommand(profile, { promptFile, hookCommand, runDir });
+      cmd = buildCommand(profile, { promptFile, hookCommand, runDir, sandboxed: sandbox.kind === "bwrap" });
     } catch (err) {
       return fail((err as Error).message);
     }
@@ -216,7 +224,8 @@ export class Spawner {
     // The CLI's own gates and state: trust kasmos's folders (only those), refuse what a person must do.
     const folders = [...new Set([repo.path, cwd].map((f) => realOr(f)))];
     try {
-      const pre = await cmd.harness.preflight({ folders, skipPermissions: profile.skipPermissions, env, isRoot: process.getuid?.() === 0, executable: resolved });
+      // Sandboxed, the CLI runs without its bypass flag: none of that flag's gates apply.
+      const pre = await cmd.harness.preflight({ folders, skipPermissions: profile.skipPermissions && sandbox.kind !== "bwrap", env, isRoot: process.getuid?.() === 0, executable: resolved });
       if (!pre.ok) return fail(`${pre.refusal.reason} — fix: ${pre.refusal.fix}`, true);
       for (const note of pre.notes) recordAudit(db, { kind: "agent_preflight", project: repo.project, task: t.name, message: `${w.title}: ${note}`, detail: { title: w.title } });
     } catch (err) {
@@ -246,6 +255,16 @@ export class Spawner {
       env.KASMOS_TASK_NUMBER = String(w.taskNumber ?? 0);
       env.KASMOS_PEERS = String(w.peers ?? 0);
     }
+    let argv = cmd.argv;
+    let policy: SandboxPolicy | null = null;
+    if (sandbox.kind === "bwrap") {
+      delete env.KASMOS_STORE; // the store is not there inside: its commands go through the daemon
+      const identity = { project: repo.project, task: t.name, title: w.title };
+      const sandboxed = sandboxedCommand(sandbox.bwrap, { config: eff.sandbox, identity, role, harness: cmd.harness.name, repoPath: repo.path, cwd, runDir, promptFile, argv: cmd.argv, executable: resolved, kasmosBin, env, home: homeDir(), controlSocket: this.deps.socketPath ?? defaultSocketPath() });
+      argv = sandboxed.argv;
+      policy = sandboxed.policy;
+      Object.assign(env, sandboxed.env);
+    }
     const sessionTitle = sessionTitleOf({ project: repo.project, task: t.name, title: w.title });
     let started: { name: string; panePid: number };
     try {
@@ -255,7 +274,7 @@ export class Spawner {
       if (old && tmux.foreign(old.owner)) return fail(new ForeignSessionError(old.name, old.owner ?? "", tmux.socketName).message, true);
       if (old) await tmux.kill(sessionTitle, { graceMs: 0 }).catch(() => false);
       await this.syncServerEnv(env);
-      started = await tmux.spawn({ title: sessionTitle, cwd, argv: cmd.argv, env, nice: eff.resources.agent_nice, exitStatusFile: join(runDir, "exit-status") });
+      started = await tmux.spawn({ title: sessionTitle, cwd, argv, env, nice: eff.resources.agent_nice, exitStatusFile: join(runDir, "exit-status") });
       // The stagger counts from the process start, not from the decision to start: preflight, the
       // worktree and the spawn in between can take a while on a busy machine (CI: 2.88 s apart for 3 s).
       if (staggerKey !== null) this.lastStart.set(staggerKey, Date.now());
@@ -265,11 +284,21 @@ export class Spawner {
     const baseSha = role === "master" ? ((await resolveBranchHead(repo.path, t.branch))?.sha ?? "") : "";
     writeTx(db, () => {
       insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: cmd.argv.join(" ").slice(0, 500), baseSha, harness: cmd.harness.name });
-      recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd, harness: cmd.harness.name, nice: eff.resources.agent_nice } });
+      recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd, harness: cmd.harness.name, nice: eff.resources.agent_nice, sandbox: policy ? { mode: "bwrap", write: policy.write, read: policy.read, env: policy.env, network: policy.network, hide: policy.hide } : { mode: "off", why: sandbox.kind === "off" ? sandbox.why : "" } } });
     });
     log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (${cmd.harness.name}, session ${started.name}, pid ${started.panePid})`);
     this.deps.hub.pump();
     return true;
+  }
+
+  /** The sandbox decision for a mode; an unsandboxed `auto` is said once in the log per daemon run. */
+  private async sandboxFor(mode: SandboxMode): Promise<SandboxDecision> {
+    const d = await sandboxDecision(mode);
+    if (d.kind === "off" && mode === "auto" && !this.sandboxFallbackLogged) {
+      this.sandboxFallbackLogged = true;
+      this.deps.log.warn(`agents run unsandboxed: ${d.why} ([sandbox] mode = "auto"; kas doctor says more)`);
+    }
+    return d;
   }
 
   private async syncServerEnv(env: Record<string, string>): Promise<void> {

@@ -43,6 +43,7 @@ export function bwrapArgs(policy: SandboxPolicy, envNames: readonly string[]): s
     }
     args.push(rw ? "--bind-try" : "--ro-bind-try", p, p);
   }
+  for (const p of policy.hide) args.push("--tmpfs", p);
   args.push("--chdir", policy.cwd, "--setenv", "HOME", policy.home, "--setenv", "TMPDIR", "/tmp");
   for (const name of envNames) if (!envAllowed(name, policy.env)) args.push("--unsetenv", name);
   args.push("--");

@@ -15,6 +15,8 @@ export interface SandboxPolicy {
   /** Variable names the agent keeps (exact names, or a prefix ending in `*`); every other one is unset. */
   env: string[];
   network: SandboxNetwork;
+  /** Folders inside a writable one that are emptied inside (a planner's repo root hides the task worktrees). */
+  hide: string[];
   /** The agent's working folder inside. */
   cwd: string;
   /** The user's home: an empty folder inside, where only the binds above appear. */
@@ -51,6 +53,8 @@ export interface PolicyInput {
   path: string;
   /** Variables the CLI needs (its key, base URL), from its harness. */
   cliEnv: string[];
+  /** Folders inside `cwd` to show empty (another task's worktrees under a planner's repo root). */
+  hide?: string[];
   /** `[sandbox]` of the user's config. */
   config: { write: string[]; read: string[]; env: string[]; network: SandboxNetwork };
 }
@@ -106,6 +110,7 @@ export function buildPolicy(input: PolicyInput): SandboxPolicy {
     read: readSet.filter((p) => !readSet.some((q) => within(p, q) && !writeSet.some((w) => within(p, w) && within(w, q)))),
     env: [...new Set([...BASE_ENV, ...input.cliEnv, ...input.config.env])],
     network: input.config.network,
+    hide: dedupe(input.hide ?? []),
     cwd: input.cwd,
     home,
   };

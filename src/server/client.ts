@@ -5,6 +5,7 @@ import { FetchError, ofetch } from "ofetch";
 import type * as v from "valibot";
 import type { BodyIn, ParamsOf, QueryIn, ReplyOf, RouteSpec } from "../api/route.ts";
 import { KasmosError } from "../util/errors.ts";
+import { agentAuthHeader } from "./agent-credential.ts";
 
 export class DaemonNotRunning extends KasmosError {
   override name = "DaemonNotRunning";
@@ -47,7 +48,7 @@ export function routeUrl(route: RouteSpec, params: Record<string, string> | unde
 }
 
 export function daemonClient(socket: string): DaemonApi {
-  const fetcher = ofetch.create({ baseURL: "http://kasmos", unix: socket, retry: 0, timeout: DEFAULT_TIMEOUT_MS } as Parameters<typeof ofetch.create>[0] & { unix: string });
+  const fetcher = ofetch.create({ baseURL: "http://kasmos", unix: socket, retry: 0, timeout: DEFAULT_TIMEOUT_MS, headers: agentAuthHeader() } as Parameters<typeof ofetch.create>[0] & { unix: string });
   return async <S extends RouteSpec>(route: S, ...rest: CallArgs<S>): Promise<ReplyOf<S>> => {
     const input = (rest[0] ?? {}) as { params?: Record<string, string>; query?: Record<string, string | undefined>; body?: unknown; timeout?: number };
     const url = routeUrl(route, input.params, input.query);

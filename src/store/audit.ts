@@ -31,6 +31,7 @@ export const AUDIT_KINDS = [
   "agent_refused",
   "agent_restarted",
   "agent_preflight",
+  "agent_forbidden",
   "budget_warning",
   "budget_exceeded",
   "usage_rejected",

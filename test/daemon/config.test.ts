@@ -83,6 +83,7 @@ describe("config", () => {
       notify: { command: "", webhook: "", format: "json", desktop: false, kinds: [], repos: [], reminder_after_sec: 1800 },
       worktree: { copy: [], setup: "", setup_timeout_sec: 600, teardown: "", teardown_timeout_sec: 60, ports: "40000-40999" },
       web: { listen: "", allow_remote: false, tls_cert: "", tls_key: "" },
+      sandbox: { mode: "auto", write: [], read: [], env: [], network: "on" },
       pricing: {},
     });
   });

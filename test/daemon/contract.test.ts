@@ -118,6 +118,9 @@ describe("every route, called for real, answers what the document says", () => {
     await call("GET", "/v1/repos/shop/tasks?limit=0", 400);
     await call("GET", "/v1/repos/nope/tasks", 404);
     await call("GET", "/v1/repos/shop/tasks/feat", 200);
+    await call("POST", "/v1/repos/shop/tasks/idle/plan", 400, { markdown: "no waves here" });
+    await call("POST", "/v1/repos/shop/tasks/idle/plan", 200, { markdown: "no waves here", draft: true });
+    await call("POST", "/v1/repos/shop/tasks/nope/plan", 404, { markdown: WAVES_PLAN });
     await call("POST", "/v1/repos/shop/tasks/idle/transition", 409, { event: "implement_finished" });
     await call("POST", "/v1/repos/shop/tasks/feat/transition", 200, { event: "implement_start" });
 

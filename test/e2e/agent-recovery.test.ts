@@ -24,7 +24,8 @@ describe("agent recovery", () => {
     const repo = makeGitRepo(sb.dir, "web");
     const ok = join(sb.dir, "fixed");
     // The agent dies until the operator "fixes" it (creates the marker); the generic adapter appends the prompt file ($0).
-    sb.writeConfig(`poll_interval_sec = 0.2\nauto_review_fix = true\nauto_readiness_review = false\ndefault_program = "sh -c 'test -e ${ok} && exec env FAKE_REVIEW_ROUNDS=0 ${FAKE_AGENT} \\"$0\\" || exit 3'"\n`);
+    // Unsandboxed: the agent's "fixed" marker is a file of the test's, which a sandbox would hide (recovery is the subject here).
+    sb.writeConfig(`poll_interval_sec = 0.2\nauto_review_fix = true\nauto_readiness_review = false\ndefault_program = "sh -c 'test -e ${ok} && exec env FAKE_REVIEW_ROUNDS=0 ${FAKE_AGENT} \\"$0\\" || exit 3'"\n[sandbox]\nmode = "off"\n`);
     const daemon = await sb.foreground();
     await sb.run(["daemon", "add", repo]);
     writeFileSync(join(sb.dir, "small.md"), SMALL);
@@ -65,7 +66,8 @@ describe("agent recovery", () => {
     chmodSync(join(bin, "codex"), 0o755);
     mkdirSync(join(sb.home, ".codex"), { recursive: true });
     writeFileSync(join(sb.home, ".codex", "config.toml"), 'model_provider = "standin"\n[model_providers.standin]\nbase_url = "http://127.0.0.1:9/v1"\nenv_key = "STANDIN_API_KEY"\n');
-    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "${join(bin, "codex")}"\n[supervision]\nstart_timeout_sec = 600\n`);
+    // Unsandboxed: the stand-in CLI writes its starts and reads its screen in the test's folder (a sandbox would hide it).
+    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "${join(bin, "codex")}"\n[supervision]\nstart_timeout_sec = 600\n[sandbox]\nmode = "off"\n`);
     const daemon = await sb.foreground([], { STANDIN_API_KEY: "set" }); // preflight passes; the stand-in shows the screen anyway
     await sb.run(["daemon", "add", repo]);
     writeFileSync(join(sb.dir, "small.md"), SMALL);
@@ -87,7 +89,8 @@ describe("agent recovery", () => {
   test("agents get the daemon's environment explicitly: a variable the tmux server kept from an earlier daemon does not reach them", async () => {
     const repo = makeGitRepo(sb.dir, "env");
     // The agent writes its environment next to its prompt file, then idles.
-    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "sh -c 'env > \\"$0.env\\"; exec sleep 600'"\n`);
+    // Unsandboxed: this is about the tmux server's environment (a sandbox keeps only its allow-list, and hides the prompt folder written to here).
+    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "sh -c 'env > \\"$0.env\\"; exec sleep 600'"\n[sandbox]\nmode = "off"\n`);
     let daemon = await sb.foreground([], { OLD_ONLY: "from-the-first-daemon", KASMOS_E2E_MARK: "one" });
     await sb.run(["daemon", "add", repo]);
     await sb.run(["task", "create", "e1"], { cwd: repo });

@@ -1,7 +1,7 @@
 // Shared by the agent end-to-end tests: the fake agent (test/fixtures/fake-agent.sh) and a daemon
 // config that runs it for every role with the auto flags on.
 import { expect } from "bun:test";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, type Sandbox } from "./env.ts";
 
@@ -34,7 +34,26 @@ export function fakeAgentConfig(extraEnv: string, extra = ""): string {
     "auto_readiness_review = true",
     `default_program = "env ${extraEnv} ${FAKE_AGENT}"`,
     extra,
+    /^\s*\[sandbox\]/m.test(extra) ? "" : fakeAgentSandbox(extraEnv),
   ].join("\n");
+}
+
+/**
+ * `[sandbox]` for the fake agent's knobs: the files its FAKE_* variables name (a plan it stores, logs it
+ * appends to) are outside everything a sandboxed agent sees, so the test names them, as a user would
+ * name a build cache. Log files are created here: a bind needs something to bind.
+ */
+export function fakeAgentSandbox(extraEnv: string): string {
+  const read: string[] = [];
+  const write: string[] = [];
+  for (const m of extraEnv.matchAll(/\b(FAKE_[A-Z_]+)=(\/\S+)/g)) {
+    const [, name, path] = m as unknown as [string, string, string];
+    if (name.endsWith("_LOG")) {
+      if (!existsSync(path)) writeFileSync(path, "");
+      write.push(path);
+    } else read.push(path);
+  }
+  return ["[sandbox]", `read = ${JSON.stringify(read)}`, `write = ${JSON.stringify(write)}`, ""].join("\n");
 }
 
 /** Create a task with a stored plan in `repo` (registered already) and start implementing it (no planner). */

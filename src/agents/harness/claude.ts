@@ -249,12 +249,19 @@ export function claudeActivity(event: string, payload: Record<string, unknown>):
   }
 }
 
+/**
+ * Inside kasmos's sandbox: never ask (dontAsk refuses what is not allowed instead of prompting) and
+ * allow the work's tools. The sandbox, not Claude Code's permission checks, bounds what they reach;
+ * no bypass flag, so neither the one-time disclaimer nor IS_SANDBOX as root.
+ */
+const SANDBOXED_PERMISSIONS = { defaultMode: "dontAsk", allow: ["Bash", "Edit", "Write", "Read", "Glob", "Grep", "NotebookEdit", "WebFetch", "WebSearch", "TodoWrite", "Task"] };
+
 export const claude: Harness<"claude"> = {
   name: "claude",
   minVersion: "2.1.0",
   testedVersion: "2.1.328",
   reportsTurns: true,
-  command({ words, profile, pointer, hookCommand, runDir }) {
+  command({ words, profile, pointer, hookCommand, runDir, sandboxed }) {
     const hook = (event: string) => [{ hooks: [{ type: "command", command: shellLine(hookArgv(hookCommand, "claude", event)), timeout: 10 }] }];
     const hooks: Record<string, unknown> = {};
     for (const e of CLAUDE_HOOK_EVENTS) hooks[e] = hook(e);
@@ -263,14 +270,14 @@ export const claude: Harness<"claude"> = {
       argv: [
         ...words,
         ...(profile.model ? ["--model", profile.model] : []),
-        ...(profile.skipPermissions ? ["--dangerously-skip-permissions"] : []),
+        ...(profile.skipPermissions && !sandboxed ? ["--dangerously-skip-permissions"] : []),
         "--settings",
         settings,
         ...profile.flags,
         pointer,
       ],
       env: {},
-      files: { "claude-settings.json": `${JSON.stringify({ hooks }, null, 2)}\n` },
+      files: { "claude-settings.json": `${JSON.stringify({ hooks, ...(sandboxed && profile.skipPermissions ? { permissions: SANDBOXED_PERMISSIONS } : {}) }, null, 2)}\n` },
     };
   },
   activityFromEvent: claudeActivity,

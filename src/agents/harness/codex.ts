@@ -243,12 +243,13 @@ export const codex: Harness<"codex"> = {
   minVersion: "0.160.0",
   testedVersion: "0.169.0",
   reportsTurns: true,
-  command({ words, profile, pointer, hookCommand }) {
+  command({ words, profile, pointer, hookCommand, sandboxed }) {
     return {
       argv: [
         ...words,
         ...(profile.model ? ["--model", profile.model] : []),
-        ...(profile.skipPermissions ? ["--dangerously-bypass-approvals-and-sandbox"] : []),
+        // Sandboxed: never ask, and no sandbox of its own (its bubblewrap cannot nest inside kasmos's).
+        ...(profile.skipPermissions ? (sandboxed ? ["--ask-for-approval", "never", "--sandbox", "danger-full-access"] : ["--dangerously-bypass-approvals-and-sandbox"]) : []),
         "--disable",
         "daemon_auto_start",
         "-c",

@@ -66,6 +66,11 @@ export interface CommandInput {
   hookCommand: string[];
   /** A folder private to this agent run where the harness may write per-spawn files (settings, plugins). */
   runDir: string;
+  /**
+   * The CLI runs inside kasmos's sandbox (src/sandbox/): it gets its own non-interactive permission
+   * settings that grant the work, never a bypass flag that needs a person's one-time acceptance.
+   */
+  sandboxed?: boolean;
 }
 
 export interface HarnessCommand {

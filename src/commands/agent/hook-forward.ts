@@ -5,6 +5,7 @@
 import { fstatSync } from "node:fs";
 import { isHarnessName } from "../../agents/harness/registry.ts";
 import { agentEvent, type AgentEventBody } from "../../api/agents.ts";
+import { agentAuthHeader } from "../../server/agent-credential.ts";
 import { clientSocketPath } from "../_util.ts";
 
 export interface HookArgs {
@@ -71,7 +72,7 @@ export async function forwardHookEvent(args: HookArgs): Promise<never> {
       const res = await fetch(`http://kasmos${agentEvent.path}`, {
         method: "POST",
         unix: socket,
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...agentAuthHeader() },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(3000),
       });

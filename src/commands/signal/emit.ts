@@ -2,7 +2,8 @@ import { defineCommand } from "citty";
 import { SIGNAL_TYPES } from "../../lifecycle/types.ts";
 import { emitSignal } from "../../usecases/emit-signal.ts";
 import { daemonClient } from "../../server/client.ts";
-import { scan } from "../../api/signals.ts";
+import { emitSignal as emitSignalRoute, scan } from "../../api/signals.ts";
+import { agentTokenFromEnv } from "../../server/agent-credential.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { clientSocketPath, fail, guard, print, printJson } from "../_util.ts";
@@ -21,6 +22,12 @@ export default withExamples(
     async run({ args }) {
       await guard(async () => {
         const repo = resolveRepo(args.repo);
+        if (agentTokenFromEnv() !== null) {
+          // A sandboxed agent: no store in sight, the daemon queues it for its own task.
+          const r = await daemonClient(await clientSocketPath(args.socket))(emitSignalRoute, { params: { project: repo.project }, body: { type: args.type, task: args.task, payload: args.payload ?? "" } });
+          if (args.json) return printJson({ id: r.id, project: r.project, task: r.task, type: r.type });
+          return print(`signal emitted: type=${r.type} task=${r.task} id=${r.id}\n`);
+        }
         const db = openCliStore();
         const { id, task, type } = emitSignal(db, { project: repo.project, task: args.task, type: args.type, payload: args.payload ?? "", source: "cli", knownTaskOnly: true });
         db.close();

@@ -1,10 +1,12 @@
 import { defineCommand } from "citty";
-import { toPlanOutcome } from "../../api/tasks.ts";
+import { planTask, toPlanOutcome } from "../../api/tasks.ts";
+import { agentTokenFromEnv } from "../../server/agent-credential.ts";
+import { daemonClient } from "../../server/client.ts";
 import { readFileSync } from "node:fs";
 import { ingestPlan } from "../../store/plans.ts";
 import { withExamples } from "../_help.ts";
 import { openCliStore, repoArg, resolveRepo, warnIfUnwatched } from "../_store.ts";
-import { fail, guard, print, printErr, printJson } from "../_util.ts";
+import { clientSocketPath, fail, guard, print, printErr, printJson } from "../_util.ts";
 
 export default withExamples(
   defineCommand({
@@ -24,6 +26,13 @@ export default withExamples(
           md = args.file === "-" ? await new Response(Bun.stdin.stream()).text() : readFileSync(args.file, "utf8");
         } catch (err) {
           fail(`cannot read plan file ${args.file}: ${(err as Error).message}`);
+        }
+        if (agentTokenFromEnv() !== null) {
+          // A sandboxed agent: no store in sight, the daemon stores its own task's plan.
+          const out = await daemonClient(await clientSocketPath(undefined))(planTask, { params: { project: repo.project, name: args.name }, body: { markdown: md, draft: Boolean(args.draft) } });
+          if (args.json) return printJson(out);
+          for (const w of out.warnings) printErr(`warning: ${w}`);
+          return print(out.draft_reason ? `plan stored as draft: ${out.draft_reason}\n` : `plan stored: ${out.waves} waves, ${out.tasks} tasks\n`);
         }
         const db = openCliStore();
         try {

@@ -2,8 +2,9 @@
 import { Hono } from "hono";
 import { Refused } from "../../util/errors.ts";
 import { toAuditEntry } from "../../api/events.ts";
-import { createTask, listTasks, showTask, toSubtask, toTask, toTaskSummary, toTransitionOutcome, transitionTask } from "../../api/tasks.ts";
+import { createTask, listTasks, planTask, showTask, toPlanOutcome, toSubtask, toTask, toTaskSummary, toTransitionOutcome, transitionTask } from "../../api/tasks.ts";
 import { listAudit } from "../../store/audit.ts";
+import { ingestPlan } from "../../store/plans.ts";
 import { listSubtasks } from "../../store/subtasks.ts";
 import { listTasks as storedTasks, requireTask } from "../../store/tasks.ts";
 import { createTask as createTaskOnce } from "../../usecases/create-task.ts";
@@ -27,6 +28,14 @@ export function taskRoutes(d: Daemon, hub: EventHub): Hono {
     const { task } = await createTaskOnce(d.db, { project: repo.project, repoPath: repo.path, ...body, source: "api" });
     hub.pump();
     return toTask(task);
+  });
+
+  serve(app, planTask, ({ params, body }) => {
+    const repo = registeredRepo(d, params.project);
+    const r = ingestPlan(d.db, repo.project, params.name, body.markdown, { allowDraft: body.draft, source: "api" });
+    d.loop.kick(repo.project);
+    hub.pump();
+    return toPlanOutcome(r);
   });
 
   serve(app, showTask, ({ params }) => {

@@ -1,0 +1,138 @@
+// One agent's start under the sandbox: which mode applies to it (daemon, role, repo: a repo only
+// tightens), whether this machine can run it, and the command line that runs the CLI inside
+// bubblewrap. The pane's own shell stays outside (it records the exit status); the agent's token
+// reaches it as a file in its run folder, its socket is the agents' one (agent-gate.ts).
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { AgentRole } from "../lifecycle/roles.ts";
+import type { RepoOverrides } from "../config/repo.ts";
+import type { DaemonConfig, SandboxConfig, SandboxMode } from "../config/schema.ts";
+import { writePrivateFile } from "../config/private-state.ts";
+import { agentSocketPath } from "../server/agent-gate.ts";
+import { mintAgentToken } from "../server/agent-token.ts";
+import { bwrapArgs } from "./bwrap.ts";
+import { cliState } from "./cli-state.ts";
+import { buildPolicy, type SandboxPolicy } from "./policy.ts";
+import { sandboxAvailability } from "./probe.ts";
+
+const STRENGTH: Record<SandboxMode, number> = { off: 0, auto: 1, bwrap: 2 };
+
+/** The mode for `role`: its daemon setting (role, else `[sandbox] mode`), raised — never lowered — by the repo's file. */
+export function sandboxModeFor(daemon: DaemonConfig, repo: RepoOverrides, role: AgentRole): SandboxMode {
+  const own = daemon.agents[role]?.sandbox ?? daemon.sandbox.mode;
+  const fromRepo = repo.agents[role]?.sandbox ?? repo.sandbox?.mode;
+  return fromRepo !== undefined && STRENGTH[fromRepo] > STRENGTH[own] ? fromRepo : own;
+}
+
+/** Whether an agent runs sandboxed: with which bwrap, or why not (off, or refused with the fix). */
+export type SandboxDecision = { kind: "off"; why: string } | { kind: "refused"; reason: string; fix: string } | { kind: "bwrap"; bwrap: string };
+
+/** What `mode` means on this machine (the trial run is made once per daemon run). */
+export async function sandboxDecision(mode: SandboxMode): Promise<SandboxDecision> {
+  if (mode === "off") return { kind: "off", why: '[sandbox] mode = "off"' };
+  const avail = await sandboxAvailability();
+  if (avail.ok) return { kind: "bwrap", bwrap: avail.bwrap };
+  if (mode === "bwrap") return { kind: "refused", reason: `the sandbox (bwrap) is required but cannot run here: ${avail.reason}`, fix: avail.fix };
+  return { kind: "off", why: avail.reason };
+}
+
+export interface SandboxedCommand {
+  argv: string[];
+  /** Variables the sandboxed agent gets instead of kasmos's usual ones (its socket, its token file). */
+  env: Record<string, string>;
+  policy: SandboxPolicy;
+}
+
+export interface SandboxSpawnInput {
+  /** `[sandbox]` with the repo's tightening applied. */
+  config: SandboxConfig;
+  identity: { project: string; task: string; title: string };
+  role: AgentRole;
+  harness: string;
+  repoPath: string;
+  cwd: string;
+  runDir: string;
+  promptFile: string;
+  /** The CLI's argv (the first word resolved to `executable`). */
+  argv: string[];
+  executable: string;
+  kasmosBin: string;
+  /** The agent's environment as kasmos built it (names not kept by the policy are unset inside). */
+  env: Record<string, string>;
+  home: string;
+  controlSocket: string;
+}
+
+/** The repo's git common dir (commits and refs of every worktree land there). */
+function gitCommonDir(repo: string): string | null {
+  const dotGit = join(repo, ".git");
+  try {
+    if (statSync(dotGit).isDirectory()) return resolve(dotGit);
+  } catch {
+    return null;
+  }
+  const r = Bun.spawnSync(["git", "-C", repo, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "ignore" });
+  const out = r.stdout.toString().trim();
+  return r.exitCode === 0 && isAbsolute(out) ? out : null;
+}
+
+/** A file or folder of the CLI's state: created when missing so the bind (and the CLI's first write) works. */
+function ensureState(p: string): void {
+  if (existsSync(p)) return;
+  // A name with a dot and no slash after it is a file (~/.claude.json); the rest are folders.
+  if (/^.+\.[a-z]+$/i.test(p.split("/").pop() ?? "")) {
+    mkdirSync(dirname(p), { recursive: true, mode: 0o700 });
+    writeFileSync(p, "{}\n", { mode: 0o600, flag: "wx" });
+  } else {
+    mkdirSync(p, { recursive: true, mode: 0o700 });
+  }
+}
+
+/** The command line that runs the agent's CLI under its policy (`bwrap`: from sandboxDecision). */
+export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): SandboxedCommand {
+  const state = cliState(input.harness, input.env);
+  for (const p of state.paths) ensureState(p);
+  const common = gitCommonDir(input.repoPath);
+  const socketDir = dirname(agentSocketPath(input.controlSocket));
+  const tokenFile = join(input.runDir, "agent-token");
+  writePrivateFile(tokenFile, `${mintAgentToken(input.identity)}\n`);
+  const home = resolve(input.home);
+  const planner = input.role === "planner" || input.role === "architect";
+  const worktrees = join(input.repoPath, ".worktrees");
+  const policy = buildPolicy({
+    home,
+    cwd: input.cwd,
+    gitCommonDir: common,
+    runDir: input.runDir,
+    cliState: [...state.paths, socketDir],
+    programs: [input.executable, input.kasmosBin, ...input.argv.filter((w) => isAbsolute(w) && existsSync(w) && !w.startsWith(`${input.runDir}/`))],
+    path: input.env.PATH ?? "/usr/bin:/bin",
+    cliEnv: state.env,
+    // A planner works in the repo root: the task worktrees under it stay out of its sight.
+    hide: planner && existsSync(worktrees) ? [worktrees] : [],
+    config: {
+      ...input.config,
+      read: [
+        ...input.config.read,
+        input.promptFile,
+        // git's identity and settings (read-only); hooks and config of the common dir are read-only too,
+        // or an agent could make the daemon's own git calls run a program of its choice.
+        join(home, ".gitconfig"),
+        join(home, ".config", "git"),
+        ...(common ? [join(common, "hooks"), join(common, "config")] : []),
+      ].filter((p) => existsSync(p)),
+    },
+  });
+  const env: Record<string, string> = {
+    KASMOS_SOCKET: agentSocketPath(input.controlSocket),
+    KASMOS_AGENT_TOKEN_FILE: tokenFile,
+    KASMOS_SANDBOX: "bwrap",
+  };
+  const names = [...new Set([...Object.keys(input.env), ...Object.keys(env), "TMUX", "TMUX_PANE", "KASMOS_STORE"])];
+  return { argv: [bwrap, ...bwrapArgs(policy, names), ...input.argv], env, policy };
+}
+
+/** One line for the record: what an agent sees (agent list, audit). */
+export function policySummary(p: SandboxPolicy): string {
+  return `bwrap: write ${p.write.join(", ")}; read ${p.read.length} system/program folders; network ${p.network}`;
+}
