@@ -136,7 +136,7 @@ export async function run(): Promise<BenchResult> {
       "each mode: its own daemon, git repo(s) registered via POST /v1/repos, one task per repo seeded in the store as implementing; signals alternate implement-finished-t / review-changes-t (dot-file written, then renamed into place)",
       "daemon CPU per signal = utime+stime over the measured samples / samples; it includes the SSE subscriber the bench holds open",
       "every bench signal has a body (\"bench\\n\"): it is taken at the first look once no process holds it open for writing (a read lease, src/signals/writer-open.ts, ~35–60 µs per file); only a young file whose writer cannot be asked (no lease support) or an empty one waits for SETTLE_MS (5 ms by mtime, which comes from the kernel's coarse clock) and the re-kick 6 ms later",
-      `2 repos signalled together (${TWO_REPO_ROUNDS} rounds + 5 warm-up, ${two.seconds.toFixed(1)} s): one file written in each repo back to back; samples > 100 ms waited for the 2 s poll tick (the settle re-kick is a single timer for all repos in src/daemon/lifecycle-plugin.ts and only re-kicks the first repo that had an unsettled file)`,
+      `2 repos signalled together (${TWO_REPO_ROUNDS} rounds + 5 warm-up, ${two.seconds.toFixed(1)} s): one file written in each repo back to back; samples > 100 ms waited for the 2 s poll tick (the settle re-kick is a single timer for all repos in src/engine/signal-detection.ts and only re-kicks the first repo that had an unsettled file)`,
     ],
   };
 }

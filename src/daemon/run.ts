@@ -5,10 +5,8 @@ import { configDir, pidFilePath, storePath } from "../config/paths.ts";
 import { ensurePrivateDir, securePrivateState } from "../config/private-state.ts";
 import { Checkpointer, FALLBACK_AUTOCHECKPOINT_PAGES } from "../store/checkpointer.ts";
 import { openStore } from "../store/db.ts";
-import { Daemon } from "./daemon.ts";
 import { createDaemonLogger } from "../runtime/log.ts";
 import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "../runtime/pidfile.ts";
-import { createApp } from "../server/routes/app.ts";
 import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "../runtime/socket.ts";
 import { agentSocketPath, serveAgents } from "../server/agent-gate.ts";
 import { VERSION } from "../version.ts";
@@ -86,12 +84,10 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   // (~30 MB) at a fraction of the cost.
   db.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_AUTOCHECKPOINT_PAGES}`);
   startProcessesOffThread(true); // git and tmux never block the event loop while they start
-  const daemon = new Daemon(loaded, socket, db, log);
-  const { installLifecycle } = await import("./lifecycle-plugin.ts");
-  installLifecycle(daemon);
-  (await import("../web/server.ts")).installWeb(daemon);
-  daemon.syncRepos();
-  const app = createApp(daemon);
+  const { composeDaemon } = await import("./compose.ts");
+  const composed = composeDaemon(loaded, socket, db, log);
+  const { daemon, app } = composed;
+  composed.syncRepos();
 
   let server: ReturnType<typeof Bun.serve>;
   const oldUmask = process.umask(0o177); // socket created 0600 with no chmod race
@@ -121,7 +117,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
 
   const pidFile = pidFilePath();
   writePidFile(pidFile, process.pid);
-  daemon.start();
+  composed.start();
   log.info(`kasmos ${VERSION} daemon listening on ${socket} (pid ${process.pid}, config ${loaded.fileExists ? loaded.path : "embedded defaults"}, ${daemon.registry.list().length} repos)`);
   // In the background: a slow `--version` never holds up the start.
   void logNewerClis(loaded.config, log);
@@ -137,7 +133,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
       process.exit(1);
     }, 10_000);
     try {
-      await daemon.stop();
+      await composed.stop();
     } catch (err) {
       log.error(`error while stopping: ${(err as Error).message}`);
     }

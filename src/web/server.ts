@@ -1,4 +1,4 @@
-// The dashboard's TCP listener, a daemon plugin: [web] listen (or `kas web` for this run) starts it,
+// The dashboard's TCP listener: [web] listen (or `kas web` for this run) starts it,
 // a reload that changes [web] moves or stops it. Over TCP it serves the page's assets and the very
 // control API the unix socket serves (the same hono app), behind the login of auth.ts. Its own control
 // routes (/v1/web…) are on the unix socket only: whoever can reach the socket is already the owner.
@@ -13,7 +13,7 @@ import { daySpend, heldTasks, taskSpend } from "../store/budget.ts";
 import { type WebStatus, webStart, webStatus } from "../api/web.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { type DaemonConfig, isLoopbackHost, parseListen, type WebConfig } from "../config/schema.ts";
-import type { Daemon, DaemonPlugin } from "../daemon/daemon.ts";
+import type { Daemon } from "../daemon/daemon.ts";
 import { serve } from "../server/http.ts";
 import { storeId } from "../store/identity.ts";
 import { serveAsset, servePage } from "./assets.ts";
@@ -35,7 +35,7 @@ interface Serving {
   source: "config" | "kas web";
 }
 
-export class WebServer implements DaemonPlugin {
+export class WebServer {
   private api: Hono | null = null;
   private web: Hono<WebEnv> | null = null;
   private serving: Serving | null = null;
@@ -49,7 +49,7 @@ export class WebServer implements DaemonPlugin {
 
   constructor(private d: Daemon) {
     this.auth = new WebAuth(new WebTokenFile(), d.db);
-    // The same tmux server and owner mark the agent runner uses (src/daemon/lifecycle-plugin.ts).
+    // The same tmux server and owner mark the agent runner uses (src/daemon/compose.ts).
     this.terminals = new TerminalHub(d.db, new Tmux({ socketName: process.env.KASMOS_TMUX_SOCKET || "kasmos", owner: storeId(d.db) }));
   }
 
@@ -177,11 +177,4 @@ export class WebServer implements DaemonPlugin {
     this.web = web;
     return web;
   }
-}
-
-/** Wire the dashboard into a daemon (idle until [web] listen or `kas web`). */
-export function installWeb(d: Daemon): WebServer {
-  const server = new WebServer(d);
-  d.use(server);
-  return server;
 }

@@ -264,17 +264,11 @@ describe("the daemon's app", () => {
     delete process.env.XDG_CONFIG_HOME;
     try {
       const { loadConfig } = await import("../../src/config/load.ts");
-      const { Daemon } = await import("../../src/daemon/daemon.ts");
-      const { installLifecycle } = await import("../../src/daemon/lifecycle-plugin.ts");
+      const { composeDaemon } = await import("../../src/daemon/compose.ts");
       const { createDaemonLogger } = await import("../../src/runtime/log.ts");
-      const { createApp } = await import("../../src/server/routes/app.ts");
       const { openStore } = await import("../../src/store/db.ts");
       const db = openStore(join(dir, "store.db"));
-      const daemon = new Daemon(loadConfig(join(dir, "none.toml")), join(dir, "kas.sock"), db, createDaemonLogger({ level: 0 }));
-      installLifecycle(daemon);
-      const { installWeb } = await import("../../src/web/server.ts");
-      installWeb(daemon);
-      const app = createApp(daemon);
+      const { app } = composeDaemon(loadConfig(join(dir, "none.toml")), join(dir, "kas.sock"), db, createDaemonLogger({ level: 0 }));
       // Middleware (methodNotAllowed) registers as ALL /*; each route is its method and path.
       const served = app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method} ${r.path}`);
       const contract = ROUTES.map((r) => `${r.method} ${r.path}`);

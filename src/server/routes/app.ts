@@ -6,12 +6,10 @@ import { HTTPException } from "hono/http-exception";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { HTTP_STATUS } from "../../api/errors.ts";
 import { KasmosError } from "../../util/errors.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
-import { daemonRoutes } from "./daemon.ts";
-import { doctorRoutes } from "./doctor.ts";
-import { repoRoutes } from "./repos.ts";
+import type { Logger } from "../../runtime/log.ts";
 
-export function createApp(d: Daemon): Hono {
+/** The app over the resources' sub-apps (src/daemon/compose.ts lists them), each mounted under /v1. */
+export function createApp(log: Logger, routes: Hono[]): Hono {
   const app = new Hono();
   app.use(
     methodNotAllowed({
@@ -19,21 +17,18 @@ export function createApp(d: Daemon): Hono {
       onMethodNotAllowed: (c, methods) => c.json({ error: `method ${c.req.method} not allowed on ${c.req.path}` }, 405, { Allow: methods.join(", ") }),
     }),
   );
-  app.route("/v1", daemonRoutes(d));
-  app.route("/v1", doctorRoutes(d));
-  app.route("/v1", repoRoutes(d));
-  d.mountRoutes(app);
+  for (const r of routes) app.route("/v1", r);
 
   app.notFound((c) => c.json({ error: `not found: ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
     if (err instanceof KasmosError) {
       // Bad input is answered 4xx and recorded in the log, never a crash or a silent drop.
-      d.log.warn(`${c.req.method} ${c.req.path} rejected: ${err.message.split("\n")[0]}`);
+      log.warn(`${c.req.method} ${c.req.path} rejected: ${err.message.split("\n")[0]}`);
       return c.json({ error: err.message }, HTTP_STATUS[err.code]);
     }
     // hono's own refusals (a request it cannot read) keep their 4xx status, in the same JSON.
     if (err instanceof HTTPException && err.status >= 400 && err.status < 500) return c.json({ error: err.message }, err.status);
-    d.log.error(`${c.req.method} ${c.req.path} failed: ${err.stack ?? err.message}`);
+    log.error(`${c.req.method} ${c.req.path} failed: ${err.stack ?? err.message}`);
     return c.json({ error: `internal error: ${err.message}` }, 500);
   });
   return app;
