@@ -22,7 +22,7 @@ import { GcRunner, pruneRepoQuarantine } from "../engine/gc.ts";
 import { GitHubWorker } from "../engine/github-worker.ts";
 import { StoreMetricsReader } from "../engine/metrics.ts";
 import { Notifier } from "../engine/notifier.ts";
-import { repoCounts } from "../engine/repo-counts.ts";
+import { repoCounts } from "./repo-counts.ts";
 import { claimRepo, releaseRepo } from "../engine/repo-lock.ts";
 import { type RepoEntry, RepoRegistry, repoWarnings } from "../engine/repos.ts";
 import { type PassReason, ScanLoop } from "../engine/scan-loop.ts";

@@ -13,9 +13,21 @@ import { commitResult, snapshotOf } from "../store/effects.ts";
 import { getTask } from "../store/tasks.ts";
 import { tasksNeedingPrAll, tasksWithOpenPr } from "../store/task-queries.ts";
 import { pushBranch } from "../github/git.ts";
-import type { Daemon } from "../daemon/daemon.ts";
+import type { DaemonConfig } from "../config/schema.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { ScanLoop } from "./scan-loop.ts";
 import type { EventHub } from "./events.ts";
-import type { RepoEntry } from "./repos.ts";
+import type { RepoEntry, RepoRegistry } from "./repos.ts";
+
+/** What of the running daemon the worker uses (the daemon itself, src/daemon/daemon.ts, is one). */
+export interface GitHubWorkerHost {
+  /** The config in force (read anew on each use: a reload replaces it). */
+  readonly config: DaemonConfig;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly registry: Pick<RepoRegistry, "list" | "get">;
+  readonly loop: Pick<ScanLoop, "kick">;
+}
 
 /** ensure() calls (git push, GitHub API calls) at once: a sweep that finds many never starts them all together. */
 const ENSURE_CONCURRENCY = 4;
@@ -31,7 +43,7 @@ export class GitHubWorker {
   private running = new Set<string>();
 
   constructor(
-    private d: Daemon,
+    private d: GitHubWorkerHost,
     private hub: EventHub,
   ) {
     this.apiUrl = d.config.github.api_url;

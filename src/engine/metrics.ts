@@ -8,10 +8,23 @@ import { AGENT_ROLES } from "../agents/programs.ts";
 import { SIGNAL_TYPES, TASK_STATUSES } from "../lifecycle/types.ts";
 import type { Db } from "../store/db.ts";
 import { VERSION } from "../version.ts";
-import type { Daemon } from "../daemon/daemon.ts";
+import type { DaemonConfig } from "../config/schema.ts";
+import type { Logger } from "../runtime/log.ts";
+import type { RepoRegistry } from "./repos.ts";
+import type { ScanLoop } from "./scan-loop.ts";
 import type { HistogramData } from "./histogram.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** What of the running daemon the metrics read (the daemon itself, src/daemon/daemon.ts, is one). */
+export interface MetricsSource {
+  readonly config: DaemonConfig;
+  readonly db: Db;
+  readonly log: Logger;
+  readonly loop: Pick<ScanLoop, "durations">;
+  readonly registry: Pick<RepoRegistry, "list">;
+  readonly startedAt: number;
+}
 
 /** Everything /v1/metrics reports, already gathered (pure input of renderMetrics). */
 export interface MetricsInput {
@@ -356,7 +369,7 @@ function rss(): number {
   return typeof mu.rss === "function" ? mu.rss() : process.memoryUsage().rss;
 }
 
-export function collectMetrics(d: Daemon, store: StoreMetricsReader): MetricsInput {
+export function collectMetrics(d: MetricsSource, store: StoreMetricsReader): MetricsInput {
   return {
     version: VERSION,
     ...store.read(),
@@ -372,13 +385,13 @@ export function collectMetrics(d: Daemon, store: StoreMetricsReader): MetricsInp
  * Usage grouped by (repo, role, model), priced with the config in force. Read from usage_totals, which
  * triggers on agent_usage keep current (migration 12): a handful of rows, however many agent runs.
  */
-function usageSeries(d: Daemon): NonNullable<MetricsInput["usage"]> {
+function usageSeries(d: MetricsSource): NonNullable<MetricsInput["usage"]> {
   const rows = usageTotals(d.db);
   return rows.map((r) => ({ ...r, cost: costOf({ input: r.input, output: r.output, cacheWrite: r.cache_write, cacheRead: r.cache_read }, priceOf(r.model, d.config.pricing)) }));
 }
 
 /** GET /v1/metrics. */
-export async function metricsResponse(d: Daemon, store: StoreMetricsReader): Promise<Response> {
+export async function metricsResponse(d: MetricsSource, store: StoreMetricsReader): Promise<Response> {
   // The history is folded on the first scrape (or before the first gc), in slices that yield, not at
   // start: a daemon that is never scraped never pays for it, and a start with a big store stays cheap.
   await store.ensureWarm().catch((err: unknown) => d.log.warn(`metrics warm-up: ${(err as Error).message}`));

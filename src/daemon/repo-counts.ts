@@ -11,8 +11,8 @@ import type { AgentSummary, RepoCounts } from "../api/status.ts";
 import { summarizeUsage } from "../api/usage.ts";
 import type { ModelPrice } from "../config/pricing.ts";
 import type { StartQueueState } from "../runner/start-gate.ts";
-import type { RepoEntry } from "./repos.ts";
-import type { SignalDetection } from "./signal-detection.ts";
+import type { RepoEntry } from "../engine/repos.ts";
+import type { SignalDetection } from "../engine/signal-detection.ts";
 
 export function repoCounts(db: Db, repos: RepoEntry[], detection: SignalDetection, starts: StartQueueState, pricing: Record<string, ModelPrice>): Map<string, RepoCounts> {
   const out = new Map<string, RepoCounts>();
