@@ -41,7 +41,7 @@ import { taskRoutes } from "../server/routes/tasks.ts";
 import { upkeepRoutes } from "../server/routes/upkeep.ts";
 import { usageRoutes } from "../server/routes/usage.ts";
 import { WebServer } from "../web/server.ts";
-import type { Daemon, ReloadResult } from "./daemon.ts";
+import type { Daemon, ReloadResult } from "../server/running-daemon.ts";
 import { rereadConfig } from "./reload.ts";
 import { daemonStatus } from "./status.ts";
 

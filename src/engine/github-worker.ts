@@ -19,7 +19,7 @@ import type { ScanLoop } from "./scan-loop.ts";
 import type { EventHub } from "./events.ts";
 import type { RepoEntry, RepoRegistry } from "./repos.ts";
 
-/** What of the running daemon the worker uses (the daemon itself, src/daemon/daemon.ts, is one). */
+/** What of the running daemon the worker uses (the daemon itself, src/server/running-daemon.ts, is one). */
 export interface GitHubWorkerHost {
   /** The config in force (read anew on each use: a reload replaces it). */
   readonly config: DaemonConfig;

@@ -16,7 +16,7 @@ import type { HistogramData } from "./histogram.ts";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** What of the running daemon the metrics read (the daemon itself, src/daemon/daemon.ts, is one). */
+/** What of the running daemon the metrics read (the daemon itself, src/server/running-daemon.ts, is one). */
 export interface MetricsSource {
   readonly config: DaemonConfig;
   readonly db: Db;

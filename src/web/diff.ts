@@ -2,7 +2,7 @@
 // a pull request shows it. git runs off the event loop (runGit) with its usual time limit.
 import { MAX_PATCH_BYTES, type TaskDiff } from "../api/diff.ts";
 import { defaultBranch } from "../agents/worktree.ts";
-import type { Daemon } from "../daemon/daemon.ts";
+import type { Daemon } from "../server/running-daemon.ts";
 import { getTask } from "../store/tasks.ts";
 import { Refused } from "../util/errors.ts";
 import { runGit } from "../util/git.ts";

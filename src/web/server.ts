@@ -13,7 +13,7 @@ import { daySpend, heldTasks, taskSpend } from "../store/budget.ts";
 import { type WebStatus, webStart, webStatus } from "../api/web.ts";
 import { Tmux } from "../agents/tmux.ts";
 import { type DaemonConfig, isLoopbackHost, parseListen, type WebConfig } from "../config/schema.ts";
-import type { Daemon } from "../daemon/daemon.ts";
+import type { Daemon } from "../server/running-daemon.ts";
 import { serve } from "../server/http.ts";
 import { storeId } from "../store/identity.ts";
 import { serveAsset, servePage } from "./assets.ts";

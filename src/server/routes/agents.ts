@@ -4,7 +4,7 @@ import { agentEvent, captureAgent, killAgent, listAgents, restartAgent, retryTas
 import { Refused } from "../../util/errors.ts";
 import { listAgents as storedAgents, liveAgents } from "../../store/agents.ts";
 import type { AgentRunner } from "../../runner/runner.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import { serve } from "../http.ts";
 import { registeredRepo } from "./repos.ts";
 

@@ -5,7 +5,7 @@ import { openapi, openApiDocument } from "../../api/openapi.ts";
 import { reload } from "../../api/reload.ts";
 import { ROUTES } from "../../api/routes.ts";
 import { ping, status } from "../../api/status.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import { serve } from "../http.ts";
 
 export function daemonRoutes(d: Daemon): Hono {

@@ -7,7 +7,7 @@ import { type DaemonView, doctor, type Readiness } from "../../api/doctor.ts";
 import { cliUses } from "../../doctor/agents.ts";
 import { envNames } from "../../doctor/daemon-view.ts";
 import { myUid } from "../../util/process.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import { serve } from "../http.ts";
 
 export async function daemonView(d: Daemon): Promise<DaemonView> {

@@ -5,7 +5,7 @@ import { addRepo, listRepos, removeRepo, trustRepo } from "../../api/repos.ts";
 import { trustRepoConfig } from "../../usecases/trust-repo-config.ts";
 import { liveAgents } from "../../store/agents.ts";
 import { recordAudit } from "../../store/audit.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import { serve } from "../http.ts";
 
 export function repoRoutes(d: Daemon): Hono {

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { emitSignal, listSignals, scan, toSignal } from "../../api/signals.ts";
 import { listSignals as storedSignals } from "../../store/signals.ts";
 import { emitSignal as emitOnce } from "../../usecases/emit-signal.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import type { EventHub } from "../../engine/events.ts";
 import { serve } from "../http.ts";
 import { registeredRepo } from "./repos.ts";

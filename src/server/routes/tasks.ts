@@ -9,7 +9,7 @@ import { listSubtasks } from "../../store/subtasks.ts";
 import { listTasks as storedTasks, requireTask } from "../../store/tasks.ts";
 import { createTask as createTaskOnce } from "../../usecases/create-task.ts";
 import { transitionTask as transitionOnce } from "../../usecases/transition-task.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import type { EventHub } from "../../engine/events.ts";
 import { serve } from "../http.ts";
 import { registeredRepo } from "./repos.ts";

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { gc } from "../../api/gc.ts";
 import { metrics } from "../../api/metrics.ts";
 import { notifyTest } from "../../api/notify.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import type { GcRunner } from "../../engine/gc.ts";
 import { serve } from "../http.ts";
 import { metricsResponse, type StoreMetricsReader } from "../../engine/metrics.ts";

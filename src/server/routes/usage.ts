@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { summarizeUsage, usage } from "../../api/usage.ts";
 import { listUsage } from "../../store/usage.ts";
-import type { Daemon } from "../../daemon/daemon.ts";
+import type { Daemon } from "../running-daemon.ts";
 import { serve } from "../http.ts";
 
 export function usageRoutes(d: Daemon): Hono {

@@ -1,6 +1,6 @@
-// The running daemon as the control API's routes, the dashboard and the GitHub worker see it: the config
-// in force, the store, the repo registry, the scan loop, and what an operator does to them. Built, with
-// every part it wires together, by compose.ts.
+// The running daemon as the control API's routes and the dashboard see it: the config in force, the
+// store, the repo registry, the scan loop, and what an operator does to them. Built, with every part it
+// wires together, by src/daemon/compose.ts.
 import type { DaemonConfig } from "../config/schema.ts";
 import type { Db } from "../store/db.ts";
 import type { Logger } from "../runtime/log.ts";
