@@ -29,6 +29,8 @@ export function fixOf(project: string, task: string, attention: string): Fix | n
   return null;
 }
 
+const SPEND_MAX_AGE_MS = 30_000;
+
 function todayUtc(): string {
   return `${new Date().toISOString().slice(0, 10)}T00:00:00Z`;
 }
@@ -38,6 +40,8 @@ export class FleetPage {
   private status: StatusResponse | null = null;
   private spend: UsageTotal | null = null;
   private recent: StreamedEvent[] = [];
+  private spendStale = true;
+  private spendReadAt = 0;
   private notice = "";
 
   constructor(private root: HTMLElement) {}
@@ -47,13 +51,33 @@ export class FleetPage {
     if (e) {
       this.recent.unshift(e);
       this.recent.length = Math.min(this.recent.length, 20);
+      // A transition shows at once, from the event itself; the reload that follows settles the rest.
+      if (e.kind === "plan_transition" && this.applyTransition(e)) this.render();
     }
+    if (e === null || e.kind === "agent_finished" || e.kind === "agent_failed" || e.kind === "agent_killed" || Date.now() - this.spendReadAt > SPEND_MAX_AGE_MS) this.spendStale = true;
     this.refresh();
+  }
+
+  /** Move a task to its new status in what the page shows (counts and its row). True when it changed. */
+  applyTransition(e: StreamedEvent): boolean {
+    const repo = this.status?.repos.find((r) => r.project === e.project);
+    if (!repo || !e.from_status || !e.to_status || e.from_status === e.to_status) return false;
+    const counts = repo.tasks_by_status;
+    counts[e.from_status] = Math.max(0, (counts[e.from_status] ?? 0) - 1);
+    counts[e.to_status] = (counts[e.to_status] ?? 0) + 1;
+    const task = repo.tasks.find((t) => t.name === e.task);
+    if (task) task.status = e.to_status;
+    return true;
   }
 
   private refresh = coalesced(
     async () => {
-      const [status, spend] = await Promise.all([api<StatusResponse>("/v1/status"), api<UsageTotal>(`/v1/usage?by=repo&since=${encodeURIComponent(todayUtc())}`)]);
+      // Spend is read again when an agent ended (its usage is final then), on (re)connect, and at most
+      // every 30 s otherwise (running agents' usage is read as they work): not on every event.
+      const readSpend = this.spendStale;
+      this.spendStale = false;
+      if (readSpend) this.spendReadAt = Date.now();
+      const [status, spend] = await Promise.all([api<StatusResponse>("/v1/status"), readSpend ? api<UsageTotal>(`/v1/usage?by=repo&since=${encodeURIComponent(todayUtc())}`) : Promise.resolve(this.spend)]);
       this.status = status;
       this.spend = spend;
       this.render();
