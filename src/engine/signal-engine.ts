@@ -27,6 +27,7 @@ import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { claimSignalById, findSignalBySource, insertFinishedSignal, finishSignal, pendingProjects, peekPending, recoverStuckSignals, type SignalRow } from "../store/signals.ts";
 import { getTask } from "../store/tasks.ts";
+import { taskFolders } from "../store/task-queries.ts";
 import type { EventHub } from "./events.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { RepoEntry } from "./repos.ts";
@@ -245,6 +246,18 @@ export class SignalEngine {
     this.hub.pump();
   }
 
+  /**
+   * Why a signal in a task's worktree names another task, or null: an agent works (and signals) in its
+   * own task's worktree, so a signal there for someone else's task is not its to give.
+   */
+  private foreignWorktree(repo: RepoEntry, f: FoundFile, task: string): string | null {
+    if (f.dir.worktree === "") return null;
+    const t = getTask(this.db, repo.project, task);
+    if (!t?.branch || t.branch.replaceAll("/", "-") === f.dir.worktree) return null;
+    if (!taskFolders(this.db, repo.project, [f.dir.worktree]).has(f.dir.worktree)) return null; // a folder of no task
+    return `a signal for task ${task} written in another task's worktree (${f.dir.worktree}): an agent signals only for its own task`;
+  }
+
   /** Everything that needs no transaction: name checks, body, git HEAD. */
   private async prepareFile(repo: RepoEntry, f: FoundFile): Promise<PreparedFile | null> {
     if (!f.regular) {
@@ -257,6 +270,11 @@ export class SignalEngine {
       return null;
     }
     const sig = parsed.signal;
+    const foreign = this.foreignWorktree(repo, f, sig.task);
+    if (foreign) {
+      this.quarantine(repo, f, foreign);
+      return null;
+    }
     // Most signals are empty: no open/read/close for them (a burst is syscall-bound).
     const body: PreparedFile["body"] = f.size === 0 ? { ok: true, body: "" } : readSignalBody(f.dir, f.name, f.size, this.dirs);
     const head = body.ok && NEEDS_HEAD.has(sig.type) ? await this.headFor(repo, sig.task) : null;

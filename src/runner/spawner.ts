@@ -260,7 +260,7 @@ export class Spawner {
     if (sandbox.kind === "bwrap") {
       delete env.KASMOS_STORE; // the store is not there inside: its commands go through the daemon
       const identity = { project: repo.project, task: t.name, title: w.title };
-      const sandboxed = sandboxedCommand(sandbox.bwrap, { config: eff.sandbox, identity, role, harness: cmd.harness.name, repoPath: repo.path, cwd, runDir, promptFile, argv: cmd.argv, executable: resolved, kasmosBin, env, home: homeDir(), controlSocket: this.deps.socketPath ?? defaultSocketPath() });
+      const sandboxed = sandboxedCommand(sandbox.bwrap, { config: eff.sandbox, identity, role, harness: cmd.harness, repoPath: repo.path, cwd, runDir, promptFile, argv: cmd.argv, executable: resolved, kasmosBin, env, home: homeDir(), controlSocket: this.deps.socketPath ?? defaultSocketPath() });
       argv = sandboxed.argv;
       policy = sandboxed.policy;
       Object.assign(env, sandboxed.env);

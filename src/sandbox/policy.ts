@@ -80,14 +80,18 @@ function tooWide(dir: string, home: string): boolean {
   return d === sep || d === home || (home + sep).startsWith(d + sep);
 }
 
-/** The folder holding a program, and its package root when it sits in node_modules (an npm CLI needs the rest of its package). */
-function programFolders(program: string): string[] {
+/**
+ * The folder holding a program, and its package root when it sits in node_modules (an npm CLI needs
+ * the rest of its package). A folder that would show $HOME (a script in a folder above it) gives way
+ * to the program file alone.
+ */
+function programFolders(program: string, home: string): string[] {
   const out = new Set<string>();
   for (const p of [program, real(program)]) {
     if (!isAbsolute(p)) continue;
-    out.add(dirname(p));
+    out.add(tooWide(dirname(p), home) ? p : dirname(p));
     const i = p.lastIndexOf(`${sep}node_modules${sep}`);
-    if (i >= 0) out.add(p.slice(0, i + `${sep}node_modules`.length));
+    if (i >= 0 && !tooWide(p.slice(0, i), home)) out.add(p.slice(0, i + `${sep}node_modules`.length));
   }
   return [...out];
 }
@@ -98,7 +102,7 @@ export function buildPolicy(input: PolicyInput): SandboxPolicy {
   const read = [
     ...SYSTEM_READ.filter((p) => existsSync(p)),
     ...input.path.split(":").filter((p) => isAbsolute(p) && !tooWide(p, home) && !p.startsWith(home + sep) && existsSync(p)),
-    ...input.programs.flatMap(programFolders).filter((p) => !tooWide(p, home)),
+    ...input.programs.flatMap((p) => programFolders(p, home)),
     input.runDir,
     ...input.config.read.map((p) => expandHome(p, home)),
   ];

@@ -4,6 +4,7 @@
 // reaches it as a file in its run folder, its socket is the agents' one (agent-gate.ts).
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { Harness } from "../agents/harness/types.ts";
 import type { AgentRole } from "../lifecycle/roles.ts";
 import type { RepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig, SandboxConfig, SandboxMode } from "../config/schema.ts";
@@ -11,7 +12,6 @@ import { writePrivateFile } from "../config/private-state.ts";
 import { agentSocketPath } from "../server/agent-gate.ts";
 import { mintAgentToken } from "../server/agent-token.ts";
 import { bwrapArgs } from "./bwrap.ts";
-import { cliState } from "./cli-state.ts";
 import { buildPolicy, type SandboxPolicy } from "./policy.ts";
 import { sandboxAvailability } from "./probe.ts";
 
@@ -48,7 +48,7 @@ export interface SandboxSpawnInput {
   config: SandboxConfig;
   identity: { project: string; task: string; title: string };
   role: AgentRole;
-  harness: string;
+  harness: Harness;
   repoPath: string;
   cwd: string;
   runDir: string;
@@ -90,7 +90,7 @@ function ensureState(p: string): void {
 
 /** The command line that runs the agent's CLI under its policy (`bwrap`: from sandboxDecision). */
 export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): SandboxedCommand {
-  const state = cliState(input.harness, input.env);
+  const state = input.harness.sandboxState?.(input.env) ?? { paths: [], env: [] };
   for (const p of state.paths) ensureState(p);
   const common = gitCommonDir(input.repoPath);
   const socketDir = dirname(agentSocketPath(input.controlSocket));

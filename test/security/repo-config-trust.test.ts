@@ -1,19 +1,21 @@
 // A cloned repository's committed .kasmos/config.toml names a program of its own for the coder: kasmos
 // does not run it until the user approved that file (`kas daemon trust`), runs it after, and asks again
-// once the file changes.
+// once the file changes. Its `[sandbox] mode = "off"` is refused: the program runs sandboxed all the same
+// (its mark inside its worktree appears, the one it tries to leave outside does not).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createPlanned, FAKE_AGENT, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
 import { makeGitRepo, Sandbox } from "../helpers/env.ts";
 
 let sb: Sandbox;
 let repo: string;
 const marker = (): string => join(sb.dir, "repo-program-ran");
+const markerInside = (): string => join(repo, ".worktrees", "plan-feat", ".kasmos", "repo-program-ran");
 
 function repoFile(extra = ""): void {
   mkdirSync(join(repo, ".kasmos"), { recursive: true });
-  writeFileSync(join(repo, ".kasmos", "config.toml"), `[agents.coder]\nprogram = "sh -c 'touch ${marker()} && exec ${FAKE_AGENT}'"\n${extra}`);
+  writeFileSync(join(repo, ".kasmos", "config.toml"), `[agents.coder]\nprogram = "sh -c 'mkdir -p .kasmos; touch .kasmos/repo-program-ran; touch ${marker()}; exec ${FAKE_AGENT}'"\n[sandbox]\nmode = "off"\n${extra}`);
 }
 
 interface AuditRow {
@@ -28,7 +30,8 @@ beforeAll(async () => {
   sb = new Sandbox("krt-");
   repo = makeGitRepo(sb.dir, "cloned");
   repoFile();
-  sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", `repos = ["${repo}"]`));
+  // The repo's program names the fake agent inside its shell line: the user lets agents read it.
+  sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", `repos = ["${repo}"]\n[sandbox]\nread = ["${dirname(FAKE_AGENT)}"]`));
   await sb.foreground();
 });
 
@@ -44,20 +47,27 @@ test("a repo's own program does not run before kas daemon trust; it runs after; 
   expect(refusal).toContain("agents.coder.program");
   expect(refusal).toContain("kas daemon trust cloned");
   expect(existsSync(marker())).toBe(false);
+  expect(existsSync(markerInside())).toBe(false);
   const show = await sb.run(["task", "show", "feat"], { cwd: repo });
   expect(show.stdout).toContain("kas daemon trust");
 
   const trust = await sb.run(["daemon", "trust", "cloned"]);
   expect(trust.code, trust.stderr).toBe(0);
   expect(trust.stdout).toContain("approved");
-  expect(trust.stdout).toContain(`agents.coder.program = "sh -c 'touch ${marker()}`);
+  expect(trust.stdout).toContain(`agents.coder.program = "sh -c 'mkdir -p .kasmos; touch .kasmos/repo-program-ran; touch ${marker()}`);
   const again = await sb.run(["daemon", "trust", repo, "--json"]);
   expect(JSON.parse(again.stdout)).toMatchObject({ status: "unchanged", project: "cloned", commands: [expect.stringContaining("agents.coder.program")] });
 
   const retry = await sb.run(["task", "retry", "feat"], { cwd: repo });
   expect(retry.code, retry.stderr).toBe(0);
-  await sb.waitFor(() => existsSync(marker()), 30_000, "the repo's program to run once approved");
+  await sb.waitFor(() => existsSync(markerInside()), 30_000, "the repo's program to run once approved");
   await sb.waitFor(() => status("feat") === "done", 60_000, "feat to reach done");
+  // The repo's mode = "off" was refused: its program ran in the sandbox, and could not write outside.
+  expect(existsSync(marker())).toBe(false);
+  const spawned = sb.query<{ detail: string }>("SELECT detail FROM audit_events WHERE kind = 'agent_spawned' AND task = 'feat' AND message LIKE '%coder%'");
+  expect((JSON.parse(spawned[0]!.detail) as { sandbox: { mode: string } }).sandbox.mode).toBe("bwrap");
+  const doctor = await sb.run(["doctor"]);
+  expect(doctor.stdout + doctor.stderr).toContain('[sandbox] mode = "off" refused');
 
   // The file changes: approval is of one content, not of the repo.
   repoFile("# changed\n");

@@ -92,7 +92,8 @@ describe("binary", () => {
 
   test("agents get neither GH_TOKEN nor GITHUB_TOKEN (other API keys stay), also when the daemon starts the tmux server", async () => {
     const repo = makeGitRepo(sb.dir, "tok");
-    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "sh -c 'env > \\"$0.env\\"; exec sleep 600'"\n`);
+    // Unsandboxed: the agent writes its environment next to its prompt file (a folder a sandbox hides); this is about what kasmos passes.
+    sb.writeConfig(`poll_interval_sec = 0.2\ndefault_program = "sh -c 'env > \\"$0.env\\"; exec sleep 600'"\n[sandbox]\nmode = "off"\n`);
     const proc = await sb.foreground([], { GH_TOKEN: "ghp_daemonOnly1", GITHUB_TOKEN: "ghp_daemonOnly2", ANTHROPIC_API_KEY: "agent-needs-this" });
     try {
       await sb.run(["daemon", "add", repo]);

@@ -288,6 +288,10 @@ export const claude: Harness<"claude"> = {
   transcriptFrom: (_event, payload) => (typeof payload.transcript_path === "string" && payload.transcript_path !== "" ? payload.transcript_path : null),
   recordRoots: (env) => [join(claudeConfigDir(env) ?? join(agentHome(env), ".claude"), "projects")],
   stateFiles: (env) => [claudeStateFile(env)],
+  sandboxState: (env) => ({
+    paths: [claudeConfigDir(env) ?? join(agentHome(env), ".claude"), claudeStateFile(env)],
+    env: ["ANTHROPIC_*", "CLAUDE_*", "CLAUDECODE", "DISABLE_*", "MAX_THINKING_TOKENS", "MCP_*", "AWS_REGION", "AWS_PROFILE", "GOOGLE_CLOUD_PROJECT", "CLOUD_ML_REGION"],
+  }),
   dialogs: [
     // "❯ No, exit" is preselected: Down selects "Yes, I trust this folder", Enter confirms.
     { kind: "trust", pattern: /Quick safety check|Yes, I trust this folder/i, safeKeys: ["Down", "Enter"], what: "Claude Code asks whether to trust this folder" },

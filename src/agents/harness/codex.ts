@@ -273,6 +273,12 @@ export const codex: Harness<"codex"> = {
   },
   recordRoots: (env) => [join(codexHome(env), "sessions")],
   stateFiles: (env) => [join(codexHome(env), "config.toml")],
+  sandboxState: (env) => {
+    const home = codexHome(env);
+    const { data } = readToml(join(home, "config.toml"));
+    const key = typeof data.model_provider === "string" ? providerKey(data, data.model_provider) : null;
+    return { paths: [home], env: ["OPENAI_*", "CODEX_*", "AZURE_OPENAI_*", ...(key ? [key] : [])] };
+  },
   dialogs: [
     { kind: "trust", pattern: /Trust this folder\?|Do you trust the contents of this directory/i, safeKeys: ["1", "Enter"], what: "codex asks whether to trust this folder" },
     { kind: "login", pattern: /Choose how you want to use Codex|Sign in with ChatGPT/i, what: "codex needs a sign-in" },

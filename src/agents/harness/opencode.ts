@@ -145,7 +145,23 @@ export async function readOpencodeSession(dbFile: string, roots: readonly string
 
 /** opencode's data folder (its session database lives there). */
 function opencodeDataDir(env: Record<string, string | undefined>): string {
-  return join(env.XDG_DATA_HOME?.trim() || join(agentHome(env), ".local", "share"), "opencode");
+  return join(xdgDir(env, "XDG_DATA_HOME", ".local/share"), "opencode");
+}
+
+function xdgDir(env: Record<string, string | undefined>, name: string, fallback: string): string {
+  return env[name]?.trim() || join(agentHome(env), fallback);
+}
+
+/** opencode.json and the variables its `{env:NAME}` options read (a provider's key or URL). */
+function opencodeEnvRefs(env: Record<string, string | undefined>): { file: string; names: string[] } {
+  const file = join(xdgDir(env, "XDG_CONFIG_HOME", ".config"), "opencode", "opencode.json");
+  let text = "";
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return { file, names: [] };
+  }
+  return { file, names: [...new Set([...text.matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!))] };
 }
 
 export const opencode: Harness<"opencode"> = {
@@ -169,16 +185,19 @@ export const opencode: Harness<"opencode"> = {
     return r.totals || r.rejected.length > 0 ? { totals: r.totals ?? {}, cursor, rejected: r.rejected } : null;
   },
   recordRoots: (env) => [opencodeDataDir(env)],
+  sandboxState: (env) => ({
+    paths: [
+      opencodeDataDir(env),
+      join(xdgDir(env, "XDG_CONFIG_HOME", ".config"), "opencode"),
+      join(xdgDir(env, "XDG_STATE_HOME", ".local/state"), "opencode"),
+      join(xdgDir(env, "XDG_CACHE_HOME", ".cache"), "opencode"),
+    ],
+    env: ["OPENCODE*", "XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", ...opencodeEnvRefs(env).names],
+  }),
   async preflight(ctx) {
     // A provider option written "{env:NAME}" (opencode.json) needs NAME in the agent's environment.
-    const file = join(ctx.env.XDG_CONFIG_HOME?.trim() || join(agentHome(ctx.env), ".config"), "opencode", "opencode.json");
-    let text = "";
-    try {
-      text = readFileSync(file, "utf8");
-    } catch {
-      return { ok: true, notes: [] };
-    }
-    const missing = [...new Set([...text.matchAll(/\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!))].filter((n) => !(ctx.env[n] ?? ""));
+    const { file, names } = opencodeEnvRefs(ctx.env);
+    const missing = names.filter((n) => !(ctx.env[n] ?? ""));
     if (missing.length === 0) return { ok: true, notes: [] };
     return {
       ok: false,

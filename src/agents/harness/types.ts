@@ -147,8 +147,19 @@ export interface Harness<Name extends string = string> {
   recordRoots?: (env: Record<string, string | undefined>) => string[];
   /** Undo preflight's trust of `folders` once gc removed them; the folders whose trust was removed. */
   untrust?: (env: Record<string, string | undefined>, folders: readonly string[]) => Promise<string[]>;
+  /**
+   * What the CLI needs of the user's machine inside kasmos's sandbox: its own state (folders, or files
+   * whose name has an extension; bound read-write, created when missing) and the variable names it
+   * reads (exact, or a prefix ending in `*`). Absent: nothing beyond the base policy.
+   */
+  sandboxState?: (env: Record<string, string | undefined>) => SandboxState;
   /** Config files preflight edits (doctor checks they are writable). */
   stateFiles?: (env: Record<string, string | undefined>) => string[];
+}
+
+export interface SandboxState {
+  paths: string[];
+  env: string[];
 }
 
 export interface UsageContext {
