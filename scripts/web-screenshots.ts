@@ -18,9 +18,11 @@ try {
   // docs-site's agents fail at once: an attention item with its fix.
   mkdirSync(join(docs, ".kasmos"), { recursive: true });
   writeFileSync(join(docs, ".kasmos", "config.toml"), `default_program = "env FAKE_MODE=die ${FAKE_AGENT}"\n`);
-  sb.writeConfig(fakeAgentConfig("FAKE_SLOW_WAVE=600", '[pricing."claude-sonnet-4"]\ninput = 3\noutput = 15\ncache_read = 0.3\n'));
+  sb.writeConfig(fakeAgentConfig("FAKE_SLOW_WAVE=600", '[budget]\nday_usd = 20\ntask_usd = 40\n\n[pricing."claude-sonnet-4"]\ninput = 3\noutput = 15\ncache_read = 0.3\n'));
   await sb.foreground();
   for (const r of [shop, docs]) if ((await sb.run(["daemon", "add", r])).code !== 0) throw new Error(`cannot add ${r}`);
+  // The repo's own default_program runs only once approved.
+  if ((await sb.run(["daemon", "trust", "docs-site"])).code !== 0) throw new Error("cannot trust docs-site");
   await createPlanned(sb, shop, "login-throttle", WAVES_PLAN);
   await sb.run(["task", "create", "search-box", "--description", "a search box on the catalogue page"], { cwd: shop });
   await createPlanned(sb, docs, "fix-typos", SMALL_PLAN);
