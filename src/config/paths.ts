@@ -24,6 +24,11 @@ export function logFilePath(): string {
   return join(configDir(), "daemon.log");
 }
 
+/** The web dashboard's token (src/web/token.ts). */
+export function webTokenPath(): string {
+  return join(configDir(), "web-token");
+}
+
 /** Embedded SQLite store shared by the daemon and the CLI. */
 export function storePath(): string {
   return process.env.KASMOS_STORE && process.env.KASMOS_STORE.length > 0 ? process.env.KASMOS_STORE : join(configDir(), "kasmos.db");

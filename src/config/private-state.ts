@@ -5,7 +5,7 @@
 import { chmodSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { myUid } from "../util/process.ts";
-import { configDir, logFilePath, pidFilePath, storePath } from "./paths.ts";
+import { configDir, logFilePath, pidFilePath, storePath, webTokenPath } from "./paths.ts";
 
 export const PRIVATE_DIR_MODE = 0o700;
 export const PRIVATE_FILE_MODE = 0o600;
@@ -69,7 +69,7 @@ export function storeFiles(store = storePath()): string[] {
 /** Every private path kasmos knows of now: the config folder, its files and the agents' folders (two levels). */
 function privatePaths(): string[] {
   const dir = configDir();
-  const out = [dir, ...storeFiles(), logFilePath(), `${logFilePath()}.1`, pidFilePath()];
+  const out = [dir, ...storeFiles(), logFilePath(), `${logFilePath()}.1`, pidFilePath(), webTokenPath()];
   for (const sub of ["prompts", "run"]) {
     const top = join(dir, sub);
     out.push(top);

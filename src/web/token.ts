@@ -3,13 +3,8 @@
 // session at once, without the daemon keeping a session table.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
-import { configDir } from "../config/paths.ts";
+import { configDir, webTokenPath } from "../config/paths.ts";
 import { ensurePrivateDir, tighten, writePrivateFile } from "../config/private-state.ts";
-
-export function webTokenPath(): string {
-  return join(configDir(), "web-token");
-}
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{32,128}$/;
 

@@ -13,7 +13,8 @@ export default withExamples(
     },
     async run({ args }) {
       await guard(async () => {
-        const { ensureWebToken, webTokenPath } = await import("../../web/token.ts");
+        const { ensureWebToken } = await import("../../web/token.ts");
+        const { webTokenPath } = await import("../../config/paths.ts");
         const { token, created } = ensureWebToken({ rotate: args.rotate === true });
         if (args.json) return printJson({ token, path: webTokenPath(), rotated: args.rotate === true });
         print(`${token}\n`);
