@@ -2,7 +2,7 @@
 // without a session, the login link's cookie, one use per link, Origin on state changes, token
 // rotation, failed-login limits and their audit rows, and the [web] config keys.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { statSync } from "node:fs";
+import { chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, parseConfigText } from "../../src/config/load.ts";
 import { isLoopbackHost, parseListen } from "../../src/config/schema.ts";
@@ -96,6 +96,16 @@ describe("web dashboard auth", () => {
     // A new link works under the new token.
     const again = await login(await loginLink(sb));
     expect((await fetch(`${web.url}/v1/status`, { headers: { cookie: again } })).status).toBe(200);
+  });
+
+  test("a token file others can read is reported by doctor and made private again when the daemon starts", async () => {
+    expect((await sb.run(["web", "token"])).code).toBe(0);
+    const file = join(sb.configDir, "web-token");
+    chmodSync(file, 0o644);
+    const doc = JSON.parse((await sb.run(["doctor", "--json"])).stdout) as { checks: { ok: boolean; detail: string }[] };
+    expect(doc.checks.some((c) => !c.ok && c.detail.includes(file))).toBe(true);
+    await sb.foreground();
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   test("failed logins are audited and, past five a minute from one address, refused with 429 (a good link too)", async () => {
