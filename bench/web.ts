@@ -6,7 +6,7 @@
 // Sizes: KASMOS_BENCH_WEB_REPOS (50) × KASMOS_BENCH_WEB_TASKS (100 per repo, 2 of them implementing
 // for the transitions), KASMOS_BENCH_WEB_AGENTS (100 live idle agents, spread over the repos, started
 // before the first loads), KASMOS_BENCH_WEB_SIGNALS (40), KASMOS_BENCH_WEB_IDLE_SEC (15).
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserServer, chromium, type Page } from "playwright-core";
 import type { TaskStatus } from "../src/lifecycle/types.ts";
@@ -38,6 +38,12 @@ async function loggedIn(browser: Browser, login: string, width = 1200): Promise<
   await page.goto(login);
   await page.waitForURL((u) => u.pathname === "/");
   return page;
+}
+
+/** Stop a sandbox's tmux server and remove its socket file. */
+function killTmux(socket: string): void {
+  Bun.spawnSync(["tmux", "-L", socket, "kill-server"], { stdout: "ignore", stderr: "ignore" });
+  rmSync(`/tmp/tmux-${process.getuid?.() ?? 0}/${socket}`, { force: true });
 }
 
 function commitOnce(dir: string): void {
@@ -165,7 +171,7 @@ export async function run(): Promise<BenchResult> {
     figures.push({ label: "signal file → status shown on the open fleet page, p99", value: round(percentile(shows, 99), 1), unit: "ms", target: "≤ 100 ms", pass: percentile(shows, 99) <= 100 });
     await page.context().close();
     await sb.stop(d.pid);
-    Bun.spawnSync(["tmux", "-L", sb.env.KASMOS_TMUX_SOCKET!, "kill-server"], { stdout: "ignore", stderr: "ignore" });
+    killTmux(sb.env.KASMOS_TMUX_SOCKET!);
 
     // ---- terminal: one agent that prints back every line it reads.
     const tsb = new Sandbox("kbt-");
@@ -217,7 +223,7 @@ export async function run(): Promise<BenchResult> {
     figures.push({ label: "agent prints → shown in the Agent page's terminal, p99", value: round(percentile(prints, 99), 1), unit: "ms", target: "≤ 100 ms", pass: percentile(prints, 99) <= 100 });
     await tpage.context().close();
     await tsb.stop(td.pid);
-    Bun.spawnSync(["tmux", "-L", tmuxSock, "kill-server"], { stdout: "ignore", stderr: "ignore" });
+    killTmux(tmuxSock);
 
     notes.push(
       `load average (1/5/15 min) at the end: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" / ")} on this 2-core machine shared with other work: the latencies include waiting for a core`,
@@ -238,6 +244,9 @@ export async function run(): Promise<BenchResult> {
         // gone
       }
     }
-    for (const s of sandboxes) await s.cleanup();
+    for (const s of sandboxes) {
+      await s.cleanup();
+      killTmux(s.env.KASMOS_TMUX_SOCKET!); // its agents too, had the run stopped half-way
+    }
   }
 }
