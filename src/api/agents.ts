@@ -53,6 +53,8 @@ export const Agent = v.strictObject({
   base_sha: v.string(),
   /** The CLI harness that started it. */
   harness: v.string(),
+  /** Whether it runs in kasmos's sandbox and under which policy: "bwrap (…)", "off (why)"; "" = not recorded. */
+  sandbox: v.string(),
   /** What it is doing: starting, working, idle (turn ended), waiting (for a person), ended; "" = unknown. */
   activity: v.string(),
   activity_at: v.nullable(v.string()),
@@ -86,6 +88,7 @@ export function toAgent(a: AgentRow): Agent {
     ended_at: a.endedAt,
     base_sha: a.baseSha,
     harness: a.harness,
+    sandbox: a.sandbox,
     activity: a.activity,
     activity_at: a.activityAt,
     activity_note: a.activityNote,

@@ -14,6 +14,7 @@ import { type CheckResult, type ConfigOutcome, loadConfigOutcome, pass, problem,
 import { myUid } from "../util/process.ts";
 import { type AgentScope, agentProblems, checkAgentClis, checkAgents } from "./agents.ts";
 import { checkWaveLimit } from "./wave-limit.ts";
+import { checkSandbox } from "./sandbox.ts";
 import { checkWorktreeSettings } from "./worktree.ts";
 import { checkSocketSafety } from "./socket-safety.ts";
 import { checkPrices, observedModels } from "./pricing.ts";
@@ -274,7 +275,7 @@ export async function runChecks(opts: DoctorOptions = {}): Promise<CheckResult[]
   if (outcome.error === null) for (const repo of outcome.loaded.config.repos) results.push(checkRepo(repo, outcome), ...(repoPathProblem(repo) ? [] : [await checkRemote(repo, outcome.loaded)]));
   results.push(...checkRegisteredRepos(outcome.error === null ? outcome.loaded.config.repos : []), checkConfigDir(), checkPrivateFiles());
   results.push(checkWaveLimit(outcome.loaded?.config.orchestration.max_parallel_wave_tasks ?? "auto"));
-  if (outcome.error === null) results.push(checkWorktreeSettings(outcome.loaded.config.worktree));
+  if (outcome.error === null) results.push(checkWorktreeSettings(outcome.loaded.config.worktree), await checkSandbox(outcome.loaded.config));
   results.push(checkSocketDir(socket), safety);
   const sock = await checkSocket(socket);
   // Never ask a socket another account could have put there.

@@ -29,7 +29,7 @@ import { Limiter } from "../util/limiter.ts";
 import { defaultSocketPath, homeDir } from "../config/paths.ts";
 import type { SandboxMode } from "../config/schema.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
-import { type SandboxDecision, sandboxDecision, sandboxedCommand, sandboxModeFor } from "../sandbox/spawn.ts";
+import { policySummary, type SandboxDecision, sandboxDecision, sandboxedCommand, sandboxModeFor } from "../sandbox/spawn.ts";
 import { realOr } from "../util/repo-root.ts";
 import type { RepoEntry } from "../engine/repos.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
@@ -283,7 +283,7 @@ export class Spawner {
     }
     const baseSha = role === "master" ? ((await resolveBranchHead(repo.path, t.branch))?.sha ?? "") : "";
     writeTx(db, () => {
-      insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: cmd.argv.join(" ").slice(0, 500), baseSha, harness: cmd.harness.name });
+      insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: cmd.argv.join(" ").slice(0, 500), baseSha, harness: cmd.harness.name, sandbox: policy ? policySummary(policy) : `off (${sandbox.kind === "off" ? sandbox.why : ""})` });
       recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd, harness: cmd.harness.name, nice: eff.resources.agent_nice, sandbox: policy ? { mode: "bwrap", write: policy.write, read: policy.read, env: policy.env, network: policy.network, hide: policy.hide } : { mode: "off", why: sandbox.kind === "off" ? sandbox.why : "" } } });
     });
     log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (${cmd.harness.name}, session ${started.name}, pid ${started.panePid})`);

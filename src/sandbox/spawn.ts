@@ -132,7 +132,7 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
   return { argv: [bwrap, ...bwrapArgs(policy, names), ...input.argv], env, policy };
 }
 
-/** One line for the record: what an agent sees (agent list, audit). */
+/** One line for the record (agent list, task show): what an agent may write, and its network. */
 export function policySummary(p: SandboxPolicy): string {
-  return `bwrap: write ${p.write.join(", ")}; read ${p.read.length} system/program folders; network ${p.network}`;
+  return `bwrap (network ${p.network}; writes ${p.write.join(", ")}; reads system, program and ${p.read.length} named folders; the rest of $HOME absent)`;
 }

@@ -25,6 +25,8 @@ export interface AgentRow {
   baseSha: string;
   /** The CLI harness that started it (claude, codex, opencode, generic). */
   harness: string;
+  /** "bwrap (…policy…)" or "off (why)"; "" for agents started before it was recorded. */
+  sandbox: string;
   /** What it is doing: starting, working, idle (turn ended), waiting (for a person), ended; "" = unknown. */
   activity: string;
   activityAt: string | null;
@@ -58,6 +60,7 @@ interface Raw {
   ended_at: string | null;
   base_sha: string;
   harness: string;
+  sandbox: string;
   activity: string;
   activity_at: string | null;
   activity_note: string;
@@ -85,6 +88,7 @@ const toRow = (r: Raw): AgentRow => ({
   endedAt: r.ended_at,
   baseSha: r.base_sha,
   harness: r.harness,
+  sandbox: r.sandbox,
   activity: r.activity,
   activityAt: r.activity_at,
   activityNote: r.activity_note,
@@ -106,15 +110,16 @@ export interface NewAgent {
   program: string;
   baseSha?: string;
   harness?: string;
+  sandbox?: string;
 }
 
 export function insertAgent(db: Db, a: NewAgent): AgentRow {
   const r = db
     .query<Raw, Record<string, string | number>>(
-      `INSERT INTO agents (project, task, title, role, wave, task_number, session, cwd, program, state, started_at, base_sha, harness, activity, activity_at)
-       VALUES ($project, $task, $title, $role, $wave, $taskNumber, $session, $cwd, $program, 'running', $now, $baseSha, $harness, 'starting', $now) RETURNING *`,
+      `INSERT INTO agents (project, task, title, role, wave, task_number, session, cwd, program, state, started_at, base_sha, harness, sandbox, activity, activity_at)
+       VALUES ($project, $task, $title, $role, $wave, $taskNumber, $session, $cwd, $program, 'running', $now, $baseSha, $harness, $sandbox, 'starting', $now) RETURNING *`,
     )
-    .get({ project: a.project, task: a.task, title: a.title, role: a.role, wave: a.wave ?? 0, taskNumber: a.taskNumber ?? 0, session: a.session, cwd: a.cwd, program: a.program, now: nowIso(), baseSha: a.baseSha ?? "", harness: a.harness ?? "" })!;
+    .get({ project: a.project, task: a.task, title: a.title, role: a.role, wave: a.wave ?? 0, taskNumber: a.taskNumber ?? 0, session: a.session, cwd: a.cwd, program: a.program, now: nowIso(), baseSha: a.baseSha ?? "", harness: a.harness ?? "", sandbox: a.sandbox ?? "" })!;
   return toRow(r);
 }
 

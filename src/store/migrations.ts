@@ -406,4 +406,9 @@ export const MIGRATIONS: Migration[] = [
       );
     `);
   },
+  // 17: whether an agent runs in kasmos's sandbox, and under which policy, in a line ("" = started
+  // before kasmos recorded it).
+  (db) => {
+    db.exec("ALTER TABLE agents ADD COLUMN sandbox TEXT NOT NULL DEFAULT ''");
+  },
 ];

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers/env.ts";
-import { FAKE_AGENT } from "../helpers/agents.ts";
+import { FAKE_AGENT, fakeAgentSandbox } from "../helpers/agents.ts";
 
 export const CLI_BIN = join(ROOT, "test", "real-agents", "clis", "node_modules", ".bin");
 
@@ -72,6 +72,8 @@ export function mixedConfig(roles: Partial<Record<"planner" | "architect" | "cod
   ];
   for (const [role, program] of Object.entries(roles)) lines.push(`[agents.${role}]`, `program = "${program}"`, "");
   lines.push(extra);
+  // The fake agent's FAKE_* files, for the roles it plays (helpers/agents.ts).
+  if (!/^\s*\[sandbox\]/m.test(extra)) lines.push(fakeAgentSandbox(fakeEnv));
   return lines.join("\n");
 }
 

@@ -22,7 +22,7 @@ export default withExamples(
         const rows = await daemonClient(await clientSocketPath(args.socket))(listAgents, { params: { project: repo.project }, query });
         if (args.json) return printJson(rows);
         if (rows.length === 0) return print("no agents");
-        for (const a of rows) print(`${a.title.padEnd(28)} ${a.role.padEnd(9)} ${a.state.padEnd(8)} ${a.started_at}  ${a.cwd}${a.reason ? `  (${a.reason})` : ""}`);
+        for (const a of rows) print(`${a.title.padEnd(28)} ${a.role.padEnd(9)} ${a.state.padEnd(8)} ${a.started_at}  ${a.cwd}${a.sandbox ? `  sandbox: ${a.sandbox.split(" ")[0]}` : ""}${a.reason ? `  (${a.reason})` : ""}`);
       });
     },
   }),

@@ -54,7 +54,7 @@ export default withExamples(
           ...(task.latestFeedback ? [`  last feedback: ${task.latestFeedback.split("\n")[0]!.slice(0, 120)}`] : []),
           ...(attention ? [`  ATTENTION:     ${attention}`] : []),
           ...(task.hold ? [`  on hold:       ${task.hold} (kas task resume ${task.name})`] : []),
-          `  agents:        ${agents.length === 0 ? "none" : agents.map((a) => `${a.title} (${a.role})`).join(", ")}`,
+          `  agents:        ${agents.length === 0 ? "none" : agents.map((a) => `${a.title} (${a.role}${a.sandbox ? `, sandbox ${a.sandbox}` : ""})`).join(", ")}`,
           `  spend:         ${t.agent_runs === 0 ? "nothing recorded yet" : `${formatCost(t.cost_usd, t.unpriced_tokens)} — ${t.input + t.output + t.cache_write + t.cache_read} tokens (in ${t.input}, out ${t.output}, cache write ${t.cache_write}, cache read ${t.cache_read}) over ${t.agent_runs} agent run${t.agent_runs === 1 ? "" : "s"}; ${usage.groups.map((g) => g.key).join(", ")}`}`,
           `  plan:          ${task.content ? `${subtasks.length} subtasks` : "none"}`,
           ...subtasks.map((s) => `    W${s.wave} T${s.number} [${s.status}] ${s.title}`),

@@ -19,6 +19,8 @@ export interface AgentScript {
   neverSignal?: boolean;
   /** Review rounds ≤ N request changes (reviewer only). */
   reviewChangesRounds?: number;
+  /** Shell commands run before the work (what a prompt injection might ask: `cat ~/.ssh/id_ed25519`). */
+  probe?: string[];
 }
 
 export interface Scenario {
@@ -138,7 +140,7 @@ export function planFor(prompt: string, scenario: Scenario): Plan {
     default:
       break;
   }
-  return { role, commands: [...work, ...signal.map((c) => cd + c)] };
+  return { role, commands: [...(script.probe ?? []), ...work, ...signal.map((c) => cd + c)] };
 }
 
 /**
