@@ -62,18 +62,23 @@ export function matchDialog(h: Harness, pane: string): Dialog | null {
   return null;
 }
 
+/** The first line of every message kasmos types into an agent (nudges, continues) starts so. */
+export const KASMOS_TYPED = /^\W{0,6}kasmos: /;
+
 /**
  * The stall the pane shows (the provider refusing the agent: a limit, an outage, a rejected login), read
  * from the bottom: the lowest line one of the harness's stall patterns matches, with the wrapped lines
- * under it (the reset time may sit there). Retrying when that line, or one of the three above it, shows
- * the CLI's own retry in progress. Only the bottom of the pane counts; a caller asks only of an agent
+ * under it (the reset time may sit there), below the last message kasmos typed in. Retrying when that
+ * line, or one of the three above it, shows the CLI's own retry in progress. Only the bottom of the pane counts; a caller asks only of an agent
  * that is not working (an old error scrolled up above new work says nothing).
  */
 export function stallFromPane(h: Harness, pane: string, now: number = Date.now()): Stall | null {
   const patterns = h.stalls ?? [];
   if (patterns.length === 0) return null;
   const lines = lastPaneLines(pane, 30);
-  for (let i = lines.length - 1; i >= 0; i--) {
+  // What kasmos typed in (a nudge, a continue) closes what came before: a stall above it is an old one.
+  const typed = lines.findLastIndex((l) => KASMOS_TYPED.test(l));
+  for (let i = lines.length - 1; i > typed; i--) {
     const hit = patterns.find((p) => p.pattern.test(lines[i]!));
     if (!hit) continue;
     const wrapped: string[] = [];

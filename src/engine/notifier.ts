@@ -25,7 +25,7 @@ export interface Notification {
   reminder: boolean;
 }
 
-const WATCHED = ["agent_waiting", "stuck_detected", "agent_failed", "agent_refused", "attention", "budget_exceeded", "plan_transition"];
+const WATCHED = ["agent_waiting", "stuck_detected", "agent_failed", "agent_refused", "attention", "budget_exceeded", "plan_transition", "agent_paused", "agent_resumed"];
 const TICK_MS = 500;
 const RETRIES = [1000, 2000, 4000];
 const TIMEOUT_MS = 10_000;
@@ -54,6 +54,12 @@ export function notificationFor(row: AuditRow, attention: string, prUrl: string)
     case "budget_exceeded":
       kind = "budget";
       break;
+    case "agent_paused":
+      kind = "paused";
+      break;
+    case "agent_resumed":
+      kind = "resumed";
+      break;
     case "plan_transition":
       kind = row.toStatus === "done" ? "done" : null;
       break;
@@ -65,7 +71,7 @@ export function notificationFor(row: AuditRow, attention: string, prUrl: string)
 }
 
 function title(n: Notification): string {
-  const what: Record<NotifyKind, string> = { waiting: "waiting for you", stuck: "stuck", failed: "agent failed", cap: "at a cap", budget: "over budget", done: "done" };
+  const what: Record<NotifyKind, string> = { waiting: "waiting for you", stuck: "stuck", failed: "agent failed", cap: "at a cap", budget: "over budget", done: "done", paused: "paused", resumed: "going on" };
   return `kasmos: ${n.project}/${n.task} ${what[n.kind]}${n.reminder ? " (reminder)" : ""}`;
 }
 

@@ -13,6 +13,7 @@ import { BudgetGuard } from "./budget.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
 import { OperatorActions } from "./operator.ts";
 import { promptFileOf } from "./paths.ts";
+import { Pauses } from "./pauses.ts";
 import { Reconciler } from "./reconciler.ts";
 import { Spawner } from "./spawner.ts";
 import { StartGate, type StartQueueState } from "./start-gate.ts";
@@ -35,8 +36,9 @@ export class AgentRunner {
   constructor(private deps: RunnerDeps) {
     this.usage = new UsageCollector({ db: deps.db, log: deps.log, env: () => process.env, promptFileOf, onChanged: (project, task) => this.budget.enforce(project, task) });
     this.budget = new BudgetGuard(deps, (a, reason) => this.stop(a, reason));
-    this.supervisor = new Supervisor(deps, this.gate, this.usage);
-    this.spawner = new Spawner(deps, this.gate, (repo, task, actions) => this.onActions(repo, task, actions));
+    const pauses = new Pauses(deps);
+    this.supervisor = new Supervisor(deps, this.gate, this.usage, pauses);
+    this.spawner = new Spawner(deps, this.gate, (repo, task, actions) => this.onActions(repo, task, actions), pauses);
     this.stopper = new Stopper(deps, this.usage, (key) => this.spawner.startOf(key), (a) => this.stopped(a));
     this.reconciler = new Reconciler(deps, { supervisor: this.supervisor, spawner: this.spawner, stopper: this.stopper, budget: this.budget, usage: this.usage, gate: this.gate, onActions: (repo, task, actions) => this.onActions(repo, task, actions) });
     this.operator = new OperatorActions(deps, { budget: this.budget, spawner: this.spawner, stopper: this.stopper, supervisor: this.supervisor });

@@ -35,6 +35,7 @@ import type { RepoEntry } from "../engine/repos.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
 import { promptFileOf, runDirOf } from "./paths.ts";
 import { agentPrompt } from "./prompt.ts";
+import type { Pauses } from "./pauses.ts";
 import type { StartGate } from "./start-gate.ts";
 
 export class Spawner {
@@ -64,6 +65,8 @@ export class Spawner {
     private gate: StartGate,
     /** A failed wave coder's start failed its task: the processor's actions (attention, stops). */
     private onActions: (repo: RepoEntry, task: string, actions: Action[]) => void,
+    /** CLIs paused at a usage or rate limit: none of their agents starts meanwhile. */
+    private pauses: Pauses,
   ) {
     this.preparer = new WorktreePreparer({ kick: (p) => deps.kick?.(p), report: (project, task, ok, message) => recordAudit(deps.db, { kind: "worktree_prepared", project, task, message, level: ok ? "info" : "error" }) });
   }
@@ -182,6 +185,12 @@ export class Spawner {
       cmd = buildCommand(profile, { promptFile, hookCommand, runDir, sandboxed: sandbox.kind === "bwrap" });
     } catch (err) {
       return fail((err as Error).message);
+    }
+    // A CLI at its account's limit starts nothing until the reset (other CLIs go on); a later pass starts it.
+    const heldUntil = this.pauses.cliHeldUntil(cmd.harness.name);
+    if (heldUntil !== null) {
+      setTimeout(() => this.deps.kick?.(repo.project), heldUntil - Date.now() + 50).unref?.();
+      return false;
     }
     // CLIs that trip over simultaneous starts in one repo start one at a time; the rest come back on a
     // later pass (never a sleep inside the pass: signals would wait for it).

@@ -5,7 +5,7 @@
 import type { AgentEventBody } from "../api/agents.ts";
 import type { AgentActivity } from "../agents/harness/types.ts";
 import { readSmallRegularFile } from "../agents/record-file.ts";
-import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText, screenQuote } from "../agents/supervise.ts";
+import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText, screenQuote, stallFromPane } from "../agents/supervise.ts";
 import type { SessionInfo } from "../agents/tmux.ts";
 import { harnessOfAgent, type UsageCollector } from "../agents/usage-collector.ts";
 import { type AgentRow, addNudge, liveAgentByTitle, setActivity, setAttention } from "../store/agents.ts";
@@ -13,7 +13,11 @@ import { recordAudit } from "../store/audit.ts";
 import { writeTx } from "../store/db.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
 import { promptFileOf } from "./paths.ts";
+import type { Pauses } from "./pauses.ts";
 import type { StartGate } from "./start-gate.ts";
+
+/** Seconds of pane silence after which a pane is read once for a stall the CLI did not report. */
+const QUIET_SEC = 3;
 
 export class Supervisor {
   /** Per agent id: the pane's last output time (tmux window_activity) when we last looked at it. */
@@ -21,16 +25,21 @@ export class Supervisor {
   /** Attention items already raised, per agent id and activity timestamp: never twice for one state. */
   private reported = new Set<string>();
   private answeredTrust = new Set<number>();
+  /** Per agent id: the pane's output time when it was last read for a stall while quiet. */
+  private stallLook = new Map<number, number>();
 
   constructor(
     private deps: RunnerDeps,
     private gate: StartGate,
     private usage: UsageCollector,
+    private pauses: Pauses,
   ) {}
 
   /** The agent ended or was stopped: its pane is not looked at again. */
   forget(agentId: number): void {
     this.paneSeen.delete(agentId);
+    this.stallLook.delete(agentId);
+    this.pauses.forget(agentId);
   }
 
   /** Alive but stuck: waiting for a person, or an attention item was raised for it (an error screen, no start, a dialog). */
@@ -86,10 +95,36 @@ export class Supervisor {
     let activity = (a.activity || "starting") as AgentActivity;
     const since = a.activityAt ? Date.parse(a.activityAt) : Date.parse(a.startedAt);
 
-    // Screens: the pane is read while the CLI has not reported itself yet, or always for CLIs without hooks.
-    if (changed && (!h.reportsTurns || activity === "starting" || activity === "waiting")) {
+    // Paused at a limit or an outage: nothing else is read or done until its wait is over.
+    if (this.pauses.isHeld(a.id)) {
+      await this.pauses.continueIfDue(a, async () => {
+        const pane = await this.paneText(a);
+        const popup = (h.popups ?? []).find((p) => p.pattern.test(lastPaneLines(pane, 30).join("\n")));
+        if (popup) await this.deps.tmux.sendKeys(sessionTitleOf(a), ...popup.keys).catch(() => undefined);
+      });
+      return;
+    }
+    // A refused turn may end with no report at all (codex): a pane quiet for a few seconds is read once for a stall.
+    if (h.stalls && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= QUIET_SEC && this.stallLook.get(a.id) !== s.activityAt) {
+      this.stallLook.set(a.id, s.activityAt);
+      const stall = stallFromPane(h, await this.paneText(a), now);
+      if (stall && !stall.retrying) {
+        this.gate.done(a);
+        this.pauses.onStall(a, h.name, stall, now);
+        return;
+      }
+    }
+    // Screens: the pane is read while the CLI has not reported itself yet, or always for CLIs without hooks;
+    // the pane of one that reported its turn over is read for a stall only (a refused turn may send no report).
+    if (changed && (!h.reportsTurns || activity === "starting" || activity === "waiting" || activity === "idle")) {
       const pane = await this.paneText(a);
-      const dialog = matchDialog(h, pane);
+      const stall = stallFromPane(h, pane, now);
+      if (stall && !stall.retrying) {
+        this.gate.done(a); // it is up, and waits for its provider
+        this.pauses.onStall(a, h.name, stall, now);
+        return;
+      }
+      const dialog = h.reportsTurns && activity === "idle" ? null : matchDialog(h, pane);
       if (dialog?.safeKeys && dialog.kind === "trust" && !this.answeredTrust.has(a.id)) {
         // The one answer kasmos gives for the user: trust of kasmos's own folder (preflight should have made it unnecessary).
         this.answeredTrust.add(a.id);
@@ -159,6 +194,7 @@ export class Supervisor {
     if (read === null) return { activity: "" };
     setActivity(this.deps.db, a.id, read.activity, read.note);
     if (read.activity !== "starting") this.gate.done(a); // it is up: the next agent may start
+    if (read.stall) this.pauses.onStall(a, ev.cli, read.stall);
     // Tokens are in the CLI's records by each report (a tool about to run, a turn ended): budgets act on them.
     this.usage.onReport(a, ev);
     if (read.activity === "waiting") recordAudit(this.deps.db, { kind: "agent_waiting", project: a.project, task: a.task, message: `${a.role} ${a.title}: ${read.note || "waiting for input"}`, detail: { title: a.title, event: ev.event } });

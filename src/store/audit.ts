@@ -32,6 +32,8 @@ export const AUDIT_KINDS = [
   "agent_restarted",
   "agent_preflight",
   "agent_forbidden",
+  "agent_paused",
+  "agent_resumed",
   "budget_warning",
   "budget_exceeded",
   "usage_rejected",

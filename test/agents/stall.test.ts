@@ -35,7 +35,7 @@ describe("Claude Code", () => {
 
   test("a subscription's usage limit with its reset time; failures that are not the provider refusing are no stall", () => {
     const s = claudeStallFromFailure({ error: "rate_limit", last_assistant_message: "You've hit your limit · resets 9pm" }, RECORDED);
-    expect(s).toMatchObject({ reason: "usage_limit", resetAt: new Date(2026, 11, 7, 21, 0, 0).getTime() });
+    expect(s).toMatchObject({ reason: "usage_limit", resetAt: new Date(2026, 11, 7, 21, 0, 59).getTime() });
     expect(claudeStallFromFailure({ error: "billing_error", last_assistant_message: "Credit balance is too low" })?.reason).toBe("billing");
     expect(claudeStallFromFailure({ error: "invalid_request", last_assistant_message: "API Error: 400 prompt is too long" })).toBeNull();
     expect(claudeStallFromFailure({ error: "max_output_tokens" })).toBeNull();
@@ -55,7 +55,7 @@ describe("Claude Code", () => {
   });
 
   test("the subscription screens (not reachable with an API key) and a working pane", () => {
-    expect(stallFromPane(claude, "● 5-hour limit reached ∙ resets 3pm\n  /upgrade to increase your usage limit.\n❯ \n", RECORDED)).toMatchObject({ reason: "usage_limit", resetAt: new Date(2026, 11, 8, 15, 0, 0).getTime() });
+    expect(stallFromPane(claude, "● 5-hour limit reached ∙ resets 3pm\n  /upgrade to increase your usage limit.\n❯ \n", RECORDED)).toMatchObject({ reason: "usage_limit", resetAt: new Date(2026, 11, 8, 15, 0, 59).getTime() });
     expect(stallFromPane(claude, "⎿  Claude AI usage limit reached|1796680800\n", RECORDED)?.reason).toBe("usage_limit");
     expect(stallFromPane(claude, "● Running the next step.\n● Bash(git commit -m x)\n  ⎿  [main 1234567] x\n✻ Working… (3s · esc to interrupt)\n", RECORDED)).toBeNull();
   });
@@ -66,7 +66,7 @@ describe("codex", () => {
 
   test("recorded screens: the ChatGPT plan's usage limit with its reset time, 429, 401, the 503 retries", () => {
     const usage = stallFromPane(codex, screen("codex-usage-limit"), RECORDED);
-    expect(usage).toMatchObject({ reason: "usage_limit", retrying: false, resetAt: new Date(2026, 11, 7, 21, 24, 0).getTime() });
+    expect(usage).toMatchObject({ reason: "usage_limit", retrying: false, resetAt: new Date(2026, 11, 7, 21, 24, 59).getTime() });
     expect(usage?.note).toStartWith("You’ve hit your usage limit.");
     expect(stallFromPane(codex, screen("codex-rate-limit"), RECORDED)).toMatchObject({ reason: "rate_limit", retrying: false });
     expect(stallFromPane(codex, screen("codex-unauthorized"), RECORDED)).toMatchObject({ reason: "auth", retrying: false });
@@ -81,12 +81,23 @@ describe("codex", () => {
   });
 });
 
+test("a stall above a message kasmos typed in (a continue, a nudge) is an old one; one below it is new", () => {
+  const codex = harnessOf("codex");
+  const old = "■ You’ve hit your usage limit. Visit https://chatgpt.com/settings/usage or try again at 9:24 PM.\n\n› kasmos: the usage limit has passed. Continue the task you were working on\n\n• Working (3s • esc to interrupt)\n";
+  expect(stallFromPane(codex, old, RECORDED)).toBeNull();
+  const again = `${old}\n■ You’ve hit your usage limit. Visit https://chatgpt.com/settings/usage or try again at 9:30 PM.\n`;
+  expect(stallFromPane(codex, again, RECORDED)?.resetAt).toBe(new Date(2026, 11, 7, 21, 30, 59).getTime());
+  const claude = harnessOf("claude");
+  expect(stallFromPane(claude, "● API Error: Request rejected (429) · rate limit\n❯ kasmos: your turn ended but kasmos has not received your completion signal.\n● Done.\n", RECORDED)).toBeNull();
+});
+
 test("a harness without stall patterns reads none", () => {
   expect(stallFromPane(harnessOf("generic"), "API Error: Request rejected (429)", RECORDED)).toBeNull();
 });
 
 describe("reset times as the CLIs write them", () => {
-  const at = (y: number, mo: number, d: number, h: number, mi = 0, s = 0) => new Date(y, mo, d, h, mi, s).getTime();
+  // To the minute: the end of that minute (the CLIs drop the seconds).
+  const at = (y: number, mo: number, d: number, h: number, mi = 0, s = 59) => new Date(y, mo, d, h, mi, s).getTime();
   test.each([
     ["… or try again at 9:24 PM.", at(2026, 11, 7, 21, 24)],
     ["try again at Dec 8th, 2026 9:24 AM.", at(2026, 11, 8, 9, 24)],
@@ -103,9 +114,9 @@ describe("reset times as the CLIs write them", () => {
     expect(resetTimeFrom("try again in 6m0s", RECORDED)).toBe(RECORDED + 360_000);
     expect(resetTimeFrom("retry after 5 minutes", RECORDED)).toBe(RECORDED + 300_000);
     const utcNow = Date.UTC(2026, 11, 7, 12, 0, 0);
-    expect(resetTimeFrom("resets 13:30 (UTC)", utcNow)).toBe(Date.UTC(2026, 11, 7, 13, 30));
+    expect(resetTimeFrom("resets 13:30 (UTC)", utcNow)).toBe(Date.UTC(2026, 11, 7, 13, 30, 59));
     // Berlin is UTC+1 in December.
-    expect(resetTimeFrom("You've hit your limit · resets 3pm (Europe/Berlin)", utcNow)).toBe(Date.UTC(2026, 11, 7, 14, 0));
+    expect(resetTimeFrom("You've hit your limit · resets 3pm (Europe/Berlin)", utcNow)).toBe(Date.UTC(2026, 11, 7, 14, 0, 59));
   });
 
   test("no time named: null", () => {

@@ -286,6 +286,8 @@ export const codex: Harness<"codex"> = {
     // The TUI shows a fatal error as a "■ …" cell above its prompt (0.169: "■ Missing environment variable: `X`.").
     { kind: "error", pattern: /^\s*■\s+\S|Missing environment variable: |exceeded retry limit, last status/m, what: "codex shows a fatal error" },
   ],
+  // Beside its usage-limit line (x-codex-primary-used-percent 100) it offers a cheaper model: Esc keeps the current one.
+  popups: [{ pattern: /Approaching rate limits|Switch to \S+ for lower credit usage\?/, keys: ["Escape"] }],
   // Recorded from 0.169.0 against the loopback model answering the APIs' own errors (test/real-agents/limits.test.ts).
   stalls: [
     { reason: "usage_limit", pattern: /You[’']ve hit your usage limit|usage limit has been reached|Usage limit reached|You're out of credits/i },

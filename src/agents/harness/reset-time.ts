@@ -3,7 +3,8 @@
 //   Claude Code  "You've hit your limit · resets 3pm (Europe/Berlin)"  /  "Try again after 15:59:02"
 //   retry lines  "retrying in 8s"  /  "Please try again in 2s"  /  "try again in 6m0s"
 // A time of day is the next such time after `now` (a few minutes back still counts: the limit has
-// just lifted), in the zone the text names, else the daemon's own.
+// just lifted), in the zone the text names, else the daemon's own; one to the minute is the end of
+// that minute (the CLIs drop the seconds; waking a few seconds late beats hitting the limit again).
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
 
@@ -80,7 +81,8 @@ export function resetTimeFrom(text: string, now: number = Date.now()): number | 
       }
       if (h > 23) return null;
       const mi = Number(mm ?? 0);
-      const s = Number(ss ?? 0);
+      // A time to the minute ("try again at 9:24 PM") is taken as the end of that minute: the CLI dropped the seconds.
+      const s = ss === undefined ? 59 : Number(ss);
       const zone = zoneIn(text.slice(at.index));
       const monthIndex = mon ? MONTHS.indexOf(mon.toLowerCase()) : -1;
       if (monthIndex >= 0 && day) {

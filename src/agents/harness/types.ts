@@ -132,6 +132,8 @@ export interface Harness<Name extends string = string> {
   dialogs: Dialog[];
   /** Pane lines that show the provider refusing the agent (limits, outages, a rejected login), most specific first. */
   stalls?: StallPattern[];
+  /** Pop-ups the CLI may lay over its prompt with a choice that changes nothing when closed; closed with `keys` before kasmos types into it. */
+  popups?: { pattern: RegExp; keys: string[] }[];
   /** The newest CLI version kasmos was tested with (the pinned one of the real-CLI tests); doctor and the daemon log say when the installed one is newer. */
   testedVersion?: string;
   /** Lines of the pane that say nothing about why it exited (banners, box borders, prompts). */
