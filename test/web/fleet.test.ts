@@ -189,10 +189,12 @@ describe("fleet page (chromium)", () => {
     const db = new Database(join(sb.configDir, "kasmos.db"));
     db.exec("PRAGMA busy_timeout = 5000");
     db.query("INSERT INTO agent_usage (agent_id, project, task, role, model, input, output, cache_write, cache_read, updated_at) VALUES (?, 'shop', 'feat', 'coder', 'm', 4000, 1000, 0, 0, ?)").run(agentId, new Date().toISOString());
-    db.query("UPDATE tasks SET hold = 'task tokens 5000 reached its budget task_tokens = 1000' WHERE name = 'feat'").run();
+    db.query("UPDATE tasks SET hold = 'task tokens 5000 reached its budget task_tokens = 1000', attention = 'on hold: task tokens 5000 reached its budget task_tokens = 1000 — raise [budget] task_tokens (daemon.toml or .kasmos/config.toml) and kas daemon reload, or run kas task resume feat' WHERE name = 'feat'").run();
     db.close();
     const web = await startWeb(sb);
     const { context, page } = await openFleet(web.login_url);
+    // The fleet page offers the attention item's own fix: resume.
+    await page.locator('[data-task="shop/feat"] button', { hasText: "Resume feat" }).waitFor({ timeout: 15_000 });
     await page.goto(`${web.url}/usage`);
     await page.locator("#h-budget").waitFor({ timeout: 15_000 });
     await expect(page.locator("#h-budget + p").innerText()).resolves.toContain("$50 a day");

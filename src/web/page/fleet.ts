@@ -17,6 +17,7 @@ interface Fix {
   confirm: string;
   method: "POST";
   path: string;
+  body?: unknown;
 }
 
 /** The kasmos command an attention item names as its fix, as the route the CLI would call. */
@@ -26,6 +27,8 @@ export function fixOf(project: string, task: string, attention: string): Fix | n
   if (restart) return { label: `Restart ${restart[1]}`, confirm: `Restart agent ${restart[1]} of ${project}/${task}?`, method: "POST", path: `/v1/repos/${enc(project)}/instances/${enc(restart[1]!)}/restart` };
   const retry = /kas(?:mos)? task retry ([A-Za-z0-9._-]+)/.exec(attention);
   if (retry) return { label: `Retry ${retry[1]}`, confirm: `Retry task ${project}/${retry[1]}?`, method: "POST", path: `/v1/repos/${enc(project)}/tasks/${enc(retry[1]!)}/retry` };
+  const resume = /kas(?:mos)? task resume ([A-Za-z0-9._-]+)/.exec(attention);
+  if (resume) return { label: `Resume ${resume[1]}`, confirm: `Resume ${project}/${resume[1]}? It gets a fresh allowance from what it has spent.`, method: "POST", path: `/v1/repos/${enc(project)}/tasks/${enc(resume[1]!)}/transition`, body: { event: "resume" } };
   return null;
 }
 
@@ -91,7 +94,7 @@ export class FleetPage {
   private async act(fix: Fix): Promise<void> {
     if (!window.confirm(fix.confirm)) return;
     try {
-      await api(fix.path, { method: fix.method });
+      await api(fix.path, { method: fix.method, ...(fix.body !== undefined ? { body: fix.body } : {}) });
       this.notice = `${fix.label}: done`;
     } catch (err) {
       this.notice = `${fix.label} refused: ${err instanceof ApiError ? err.message : String(err)}`;
