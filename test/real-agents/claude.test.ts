@@ -134,9 +134,10 @@ describe("Claude Code, for real", () => {
     await daemon.exited;
   }, 90_000);
 
-  test.skipIf(process.getuid?.() !== 0)("as root without IS_SANDBOX: the spawn is refused with the reason and the fix, never a silent exit", async () => {
+  test.skipIf(process.getuid?.() !== 0)('unsandboxed (mode = "off"), as root without IS_SANDBOX: the spawn is refused with the reason and the fix, never a silent exit', async () => {
     claudeUser(sb.home);
-    const { repo, daemon } = await start({ plan: WAVES_PLAN }, { planner: cliPath("claude") }, { env: { IS_SANDBOX: "" } });
+    // Sandboxed, Claude Code runs without the bypass flag and this gate does not apply (sandboxed.test.ts).
+    const { repo, daemon } = await start({ plan: WAVES_PLAN }, { planner: cliPath("claude") }, { env: { IS_SANDBOX: "" }, extra: '[sandbox]\nmode = "off"\n' });
     await sb.run(["task", "create", "root"], { cwd: repo });
     await sb.run(["task", "transition", "root", "plan_start"], { cwd: repo });
     await sb.waitFor(() => audit("agent_refused", "root").length > 0, 30_000, "the refusal");
