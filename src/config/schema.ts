@@ -63,6 +63,8 @@ export interface SupervisionConfig {
   stop_grace_sec: number;
   /** Seconds an agent stays paused at a usage or rate limit whose CLI names no reset time. */
   limit_wait_sec: number;
+  /** Seconds a working agent of a CLI that reports its turns may show one unchanged screen no harness knows before it is an attention item. */
+  unknown_screen_sec: number;
 }
 
 /** How long kasmos keeps what it no longer needs (kasmos additions). */
@@ -182,7 +184,7 @@ export function defaultConfig(): DaemonConfig {
     default_program: "",
     agents: {},
     orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: "auto" },
-    supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60, limit_wait_sec: 300 },
+    supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60, limit_wait_sec: 300, unknown_screen_sec: 120 },
     retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
     resources: { agent_nice: 10 },
     budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
@@ -331,6 +333,7 @@ export const SUPERVISION_KEYS: KeySpec[] = [
   { key: "supervision.start_timeout_sec", expected: SECONDS, schema: seconds },
   { key: "supervision.stop_grace_sec", expected: SECONDS, schema: seconds },
   { key: "supervision.limit_wait_sec", expected: SECONDS, schema: seconds },
+  { key: "supervision.unknown_screen_sec", expected: SECONDS, schema: seconds },
 ];
 
 /** kasmos additions: what is kept, for how long. */

@@ -27,6 +27,8 @@ export class Supervisor {
   private answeredTrust = new Set<number>();
   /** Per agent id: the pane's output time when it was last read for a stall while quiet. */
   private stallLook = new Map<number, number>();
+  /** Per agent id: the pane's output time when it was last read as a possibly unknown screen. */
+  private unknownLook = new Map<number, number>();
 
   constructor(
     private deps: RunnerDeps,
@@ -39,6 +41,7 @@ export class Supervisor {
   forget(agentId: number): void {
     this.paneSeen.delete(agentId);
     this.stallLook.delete(agentId);
+    this.unknownLook.delete(agentId);
     this.pauses.forget(agentId);
   }
 
@@ -111,6 +114,18 @@ export class Supervisor {
       if (stall && !stall.retrying) {
         this.gate.done(a);
         this.pauses.onStall(a, h.name, stall, now);
+        return;
+      }
+    }
+    // A CLI that reports its turns keeps its screen moving while it works (a spinner, a clock): one that
+    // stands still this long, showing nothing a harness knows, may be a screen of a newer CLI.
+    if (h.reportsTurns && (activity === "working" || activity === "starting") && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= sup.unknown_screen_sec && this.unknownLook.get(a.id) !== s.activityAt) {
+      this.unknownLook.set(a.id, s.activityAt);
+      const pane = await this.paneText(a);
+      if (!matchDialog(h, pane) && !stallFromPane(h, pane, now)) {
+        const screen = lastPaneLines(pane, 20);
+        const first = firstMeaningfulLine(screen, h.noise);
+        this.raise(a, `unknown:${s.activityAt}`, "stuck_detected", `${a.role} ${a.title} shows a screen kasmos does not know, unchanged for ${sup.unknown_screen_sec} s${first ? `: "${first}"` : ""} (look: kas agent capture ${a.title}; answer: kas agent send ${a.title} '…'; restart: kas agent restart ${a.title})`, { pane: screen });
         return;
       }
     }

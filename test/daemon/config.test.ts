@@ -76,7 +76,7 @@ describe("config", () => {
       default_program: "",
       agents: {},
       orchestration: { blueprint_skip_threshold: 2, max_parallel_wave_tasks: "auto" },
-      supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60, limit_wait_sec: 300 },
+      supervision: { nudges: 1, nudge_after_sec: 3, idle_after_sec: 120, start_timeout_sec: 90, stop_grace_sec: 60, limit_wait_sec: 300, unknown_screen_sec: 120 },
       retention: { days: 90, quarantine_max_files: 1000, worktree_grace_days: 7, gc_interval_min: 60 },
       resources: { agent_nice: 10 },
       budget: { task_usd: 0, task_tokens: 0, day_usd: 0 },
