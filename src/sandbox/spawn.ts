@@ -2,7 +2,7 @@
 // tightens), whether this machine can run it, and the command line that runs the CLI inside
 // bubblewrap. The pane's own shell stays outside (it records the exit status); the agent's token
 // reaches it as a file in its run folder, its socket is the agents' one (agent-gate.ts).
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Harness } from "../agents/harness/types.ts";
 import type { AgentRole } from "../lifecycle/roles.ts";
@@ -76,6 +76,36 @@ function gitCommonDir(repo: string): string | null {
   return r.exitCode === 0 && isAbsolute(out) ? out : null;
 }
 
+/**
+ * What of git's own files an agent may not change, though they lie in folders it writes: whatever
+ * makes git run a program or read another config — the common dir's config and hooks, the worktree's
+ * `.git` link and its admin folder's `commondir`/`gitdir` (they say where that config is), every other
+ * worktree's admin folder. The daemon runs git in these folders; an agent that could change them
+ * could make it run a program of its choice outside the sandbox. Its own admin folder (HEAD, index,
+ * logs) stays writable.
+ */
+function gitGuards(cwd: string, common: string | null): { read: string[]; write: string[] } {
+  if (!common) return { read: [], write: [] };
+  const hooks = join(common, "hooks");
+  if (!existsSync(hooks)) mkdirSync(hooks, { recursive: true }); // else an agent could create it
+  const read = [join(common, "config"), hooks, join(common, "worktrees")];
+  const write: string[] = [];
+  const link = join(cwd, ".git");
+  try {
+    if (statSync(link).isFile()) {
+      read.push(link);
+      const admin = /^gitdir:\s*(.+)$/m.exec(readFileSync(link, "utf8"))?.[1]?.trim();
+      if (admin && isAbsolute(admin) && resolve(admin).startsWith(`${resolve(common, "worktrees")}/`)) {
+        write.push(admin);
+        read.push(join(admin, "commondir"), join(admin, "gitdir"));
+      }
+    }
+  } catch {
+    // no link: the repo root (its .git is the common dir)
+  }
+  return { read: read.filter((p) => existsSync(p)), write };
+}
+
 /** A file or folder of the CLI's state: created when missing so the bind (and the CLI's first write) works. */
 function ensureState(p: string): void {
   if (existsSync(p)) return;
@@ -99,6 +129,7 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
   const home = resolve(input.home);
   const planner = input.role === "planner" || input.role === "architect";
   const worktrees = join(input.repoPath, ".worktrees");
+  const guards = gitGuards(input.cwd, common);
   const policy = buildPolicy({
     home,
     cwd: input.cwd,
@@ -112,14 +143,14 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
     hide: planner && existsSync(worktrees) ? [worktrees] : [],
     config: {
       ...input.config,
+      write: [...input.config.write, ...guards.write],
       read: [
         ...input.config.read,
         input.promptFile,
-        // git's identity and settings (read-only); hooks and config of the common dir are read-only too,
-        // or an agent could make the daemon's own git calls run a program of its choice.
+        // git's identity and settings, read-only.
         join(home, ".gitconfig"),
         join(home, ".config", "git"),
-        ...(common ? [join(common, "hooks"), join(common, "config")] : []),
+        ...guards.read,
       ].filter((p) => existsSync(p)),
     },
   });

@@ -92,7 +92,7 @@ describe("a hostile agent in the sandbox", () => {
     const r = await escape("bwrap");
     // Inside, $HOME is an empty folder of the sandbox's own: a write there lands nowhere real.
     expect(opened(r).filter((k) => k !== "write_home")).toEqual(["own_hook", "own_ping"]);
-    for (const k of ["ssh_key", "webhook_secret", "github_token_env", "daemon_environ", "daemon_environ_by_pid", "other_repo", "other_worktree", "other_prompts", "store", "write_other_repo", "write_etc", "control_socket", "api_transition_other_repo", "api_cancel_sibling", "api_signal_sibling", "api_agent_send", "api_reload", "api_usage", "cli_agent_send", "cli_daemon_remove", "cli_gc", "kill_daemon", "kill_tmux"]) {
+    for (const k of ["ssh_key", "webhook_secret", "github_token_env", "daemon_environ", "daemon_environ_by_pid", "other_repo", "other_worktree", "other_prompts", "store", "write_other_repo", "write_etc", "git_config", "git_hook", "git_link", "git_commondir", "git_other_admin", "control_socket", "api_transition_other_repo", "api_cancel_sibling", "api_signal_sibling", "api_agent_send", "api_reload", "api_usage", "cli_agent_send", "cli_daemon_remove", "cli_gc", "kill_daemon", "kill_tmux"]) {
       expect(r.outcome.get(k), k).toBeDefined();
       expect(r.outcome.get(k)!.open, `${k}: ${r.outcome.get(k)!.text}`).toBe(false);
       expect(r.outcome.get(k)!.text).not.toContain("escape-test");
