@@ -124,6 +124,8 @@ export interface CommandContext {
   runDir?: string;
   /** The CLI runs inside kasmos's sandbox: its own non-interactive permissions, never a bypass flag. */
   sandboxed?: boolean;
+  /** A session of the CLI to continue (resume, not restart); absent = a new one. */
+  resume?: string;
 }
 
 export interface AgentCommand extends HarnessCommand {
@@ -151,6 +153,7 @@ export function buildCommand(profile: AgentProfile, ctx: CommandContext): AgentC
     hookCommand: ctx.hookCommand ?? ["kasmos", "agent", "hook"],
     runDir: ctx.runDir ?? "/tmp",
     sandboxed: ctx.sandboxed ?? false,
+    ...(ctx.resume ? { resume: ctx.resume } : {}),
   });
   return { ...cmd, harness };
 }

@@ -136,8 +136,9 @@ export const killAgent = defineRoute({
 export const restartAgent = defineRoute({
   method: "POST",
   path: "/v1/repos/:project/instances/:title/restart",
-  summary: "Restart an agent (its old session stopped, if any)",
+  summary: "Restart an agent (its old session stopped, if any), continuing its CLI session where the CLI can (fresh: a new session)",
   status: 200,
+  query: v.object({ fresh: flagParam }),
   reply: RestartReply,
 });
 

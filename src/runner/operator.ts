@@ -29,12 +29,12 @@ export class OperatorActions {
    * Restart one agent in place: a live one is stopped and started again, an ended or failed one starts
    * again; the task keeps its phase. A failed wave coder's task is retried (retry_wave). Throws RestartRefused.
    */
-  async restart(repo: RepoEntry, title: string): Promise<RestartReply> {
+  async restart(repo: RepoEntry, title: string, fresh = false): Promise<RestartReply> {
     const row = latestAgentByTitle(this.deps.db, repo.project, title);
     const t = row ? getTask(this.deps.db, repo.project, row.task) : this.taskOfTitle(repo.project, title);
     if (!t) throw new RestartRefused(404, `no agent or task for ${title} in ${repo.project}`);
     refuseIfNothingCanStart(t, () => this.parts.budget.enforce(repo.project, t.name), `cannot restart ${title}`);
-    return this.restartTitles(repo, t, [title]);
+    return this.restartTitles(repo, t, [title], false, fresh);
   }
 
   /** Every agent the task needs now that is missing, failed or ended without its signal (and failed wave tasks). */
@@ -54,7 +54,8 @@ export class OperatorActions {
     return m?.[1] ? getTask(this.deps.db, project, m[1]) : null;
   }
 
-  private async restartTitles(repo: RepoEntry, t: TaskRow, titles: string[], failedWaves = false): Promise<RestartReply> {
+  /** `newSessions`: the restarted agents start new CLI sessions; else each continues its last one where its CLI can. */
+  private async restartTitles(repo: RepoEntry, t: TaskRow, titles: string[], failedWaves = false, newSessions = false): Promise<RestartReply> {
     const { db } = this.deps;
     const restarted: string[] = [];
     if (t.branch) this.parts.spawner.forgetSetup(worktreePath(repo.path, t.branch)); // a failed setup runs again
@@ -101,6 +102,7 @@ export class OperatorActions {
       this.deps.hub.pump();
       return { task: t.name, restarted, note };
     }
+    for (const title of restarted) this.parts.spawner.resumeNext(repo.project, title, newSessions);
     this.deps.hub.pump();
     this.deps.kick?.(repo.project);
     return { task: t.name, restarted, note: "" };

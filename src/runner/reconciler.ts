@@ -31,6 +31,8 @@ import type { Supervisor } from "./supervisor.ts";
 
 /** How long a dead pane may lack its exit status before the agent's end is recorded without one. */
 const DEAD_STATUS_WAIT_MS = 5000;
+/** Times per title and daemon run an agent whose session vanished is started again continuing its session. */
+const LOST_RESUMES = 3;
 
 export interface ReconcilerParts {
   supervisor: Supervisor;
@@ -61,6 +63,8 @@ export class Reconciler {
    * with an unknown status.
    */
   private deadNoStatus = new Map<number, number>();
+  /** Per project/title: how often its vanished session was resumed in this daemon run. */
+  private lostResumes = new Map<string, number>();
 
   constructor(
     private deps: RunnerDeps,
@@ -130,6 +134,20 @@ export class Reconciler {
     for (let i = 0; i < 1000 && this.rounds; i++) await this.rounds;
   }
 
+  /**
+   * An agent whose session vanished continues its CLI session at its next start, when its CLI names one
+   * (at most LOST_RESUMES times per title and daemon run: a session that keeps vanishing is not chased).
+   */
+  private resumeLost(a: AgentRow): boolean {
+    const session = a.transcript === "" ? null : (harnessOfAgent(a).sessionFrom?.(a.transcript) ?? null);
+    const key = `${a.project}/${a.title}`;
+    const n = this.lostResumes.get(key) ?? 0;
+    if (session === null || n >= LOST_RESUMES) return false;
+    this.lostResumes.set(key, n + 1);
+    this.parts.spawner.resumeNext(a.project, a.title);
+    return true;
+  }
+
   private statusPending(agentId: number): boolean {
     const since = this.deadNoStatus.get(agentId);
     if (since === undefined) this.deadNoStatus.set(agentId, Date.now());
@@ -158,15 +176,19 @@ export class Reconciler {
       // Why it exited: the last lines it printed (the pane stays after exit: remain-on-exit).
       const lines = s ? await supervisor.exitLines(a) : [];
       const why = firstMeaningfulLine(lines, harnessOfAgent(a).noise);
+      // No session at all (the tmux server went: a reboot, a kill): it did not end, it was cut off — it
+      // starts again continuing its CLI session, where its CLI can.
+      const lost = !s && this.resumeLost(a);
+      const gone = lost ? "session gone (tmux server lost): starting again, continuing its session" : "session gone";
       writeTx(this.deps.db, () => {
-        endAgent(this.deps.db, a.id, "exited", status, s ? `exited with status ${status ?? "?"}${why ? `: ${why}` : ""}` : "session gone");
+        endAgent(this.deps.db, a.id, "exited", status, s ? `exited with status ${status ?? "?"}${why ? `: ${why}` : ""}` : gone);
         if (lines.length > 0) setLastLines(this.deps.db, a.id, lines.join("\n"));
-        recordAudit(this.deps.db, { kind: "agent_finished", project: a.project, task: a.task, message: `${a.role} ${a.title} ${s ? `exited (status ${status ?? "?"})` : "session gone"}${why ? `: ${why}` : ""}`, detail: { title: a.title, exit_status: status, last_lines: lines } });
+        recordAudit(this.deps.db, { kind: "agent_finished", project: a.project, task: a.task, message: `${a.role} ${a.title} ${s ? `exited (status ${status ?? "?"})` : gone}${why ? `: ${why}` : ""}`, detail: { title: a.title, exit_status: status, last_lines: lines, resume: lost } });
       });
       supervisor.forget(a.id);
       gate.done(a);
       void usage.collect(a);
-      await this.afterExit(repo, a, status, why);
+      if (!lost) await this.afterExit(repo, a, status, why);
     }
     // 2. start expected agents, stop superseded ones
     const liveByTask = new Map<string, AgentRow[]>();
@@ -208,7 +230,7 @@ export class Reconciler {
       if (spawner.startOf(key)) continue; // a start already under way (from an earlier pass)
       if (stopper.titleStopping(key)) continue; // its stop is under way: started on a pass after it finished
       // Ended naturally since the task last changed → stuck, not a respawn loop (until an operator restarts it).
-      if (endedSince(this.deps.db, repo.project, t.name, w.title, t.updatedAt)) continue;
+      if (endedSince(this.deps.db, repo.project, t.name, w.title, t.updatedAt) && !spawner.resumes(repo.project, w.title)) continue;
       const started = spawner.start(repo, t, w, sessions);
       if (started) spawns.push(started);
     }

@@ -115,8 +115,8 @@ export class AgentRunner {
 
   // ---- operators ----
 
-  restart(repo: RepoEntry, title: string): Promise<RestartReply> {
-    return this.operator.restart(repo, title);
+  restart(repo: RepoEntry, title: string, fresh = false): Promise<RestartReply> {
+    return this.operator.restart(repo, title, fresh);
   }
 
   retryTask(repo: RepoEntry, task: string): Promise<RestartReply> {

@@ -20,7 +20,8 @@ import { type ExpectedAgent, expectedAgents } from "../lifecycle/agents.ts";
 import { failWaveTask } from "../lifecycle/processor.ts";
 import type { Action } from "../lifecycle/model.ts";
 import { ACTIVE_STATUSES } from "../lifecycle/types.ts";
-import { endAgent, insertAgent, liveAgentByTitle, liveAgents, setAttention } from "../store/agents.ts";
+import { endAgent, insertAgent, latestAgentByTitle, liveAgentByTitle, liveAgents, setAttention } from "../store/agents.ts";
+import { harnessOf } from "../agents/harness/index.ts";
 import { recordAudit } from "../store/audit.ts";
 import { nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
@@ -69,6 +70,27 @@ export class Spawner {
     private pauses: Pauses,
   ) {
     this.preparer = new WorktreePreparer({ kick: (p) => deps.kick?.(p), report: (project, task, ok, message) => recordAudit(deps.db, { kind: "worktree_prepared", project, task, message, level: ok ? "info" : "error" }) });
+  }
+
+  /** Titles whose next start continues their last session (a restart, a lost tmux server), by project/title. */
+  private resumeWanted = new Set<string>();
+
+  /** The next start of this title continues its last CLI session, when its CLI can (`fresh`: a new session). */
+  resumeNext(project: string, title: string, fresh = false): void {
+    if (fresh) this.resumeWanted.delete(`${project}/${title}`);
+    else this.resumeWanted.add(`${project}/${title}`);
+  }
+
+  /** This title's next start will try to continue its session. */
+  resumes(project: string, title: string): boolean {
+    return this.resumeWanted.has(`${project}/${title}`);
+  }
+
+  /** The session id of the title's last run, when it ran `harness` and that CLI can resume it. */
+  private sessionToResume(project: string, title: string, harness: string): string | null {
+    const last = latestAgentByTitle(this.deps.db, project, title);
+    if (!last || last.harness !== harness || last.transcript === "") return null;
+    return harnessOf(harness).sessionFrom?.(last.transcript) ?? null;
   }
 
   /** The start of this project/title under way, if any. */
@@ -181,8 +203,16 @@ export class Spawner {
     const kasmosBin = join(this.deps.binDir, "kasmos");
     const hookCommand = [kasmosBin, "agent", "hook"];
     let cmd: AgentCommand;
+    const resumeKey = `${repo.project}/${w.title}`;
+    let resumed = "";
     try {
       cmd = buildCommand(profile, { promptFile, hookCommand, runDir, sandboxed: sandbox.kind === "bwrap" });
+      // Resume, not restart: the session the title's last run had, when it ran this same CLI.
+      const session = this.resumeWanted.has(resumeKey) ? this.sessionToResume(repo.project, w.title, cmd.harness.name) : null;
+      if (session !== null) {
+        cmd = buildCommand(profile, { promptFile, hookCommand, runDir, sandboxed: sandbox.kind === "bwrap", resume: session });
+        resumed = session;
+      }
     } catch (err) {
       return fail((err as Error).message);
     }
@@ -287,13 +317,14 @@ export class Spawner {
       // The stagger counts from the process start, not from the decision to start: preflight, the
       // worktree and the spawn in between can take a while on a busy machine (CI: 2.88 s apart for 3 s).
       if (staggerKey !== null) this.lastStart.set(staggerKey, Date.now());
+      this.resumeWanted.delete(resumeKey);
     } catch (err) {
       return fail(`tmux: ${(err as Error).message}`);
     }
     const baseSha = role === "master" ? ((await resolveBranchHead(repo.path, t.branch))?.sha ?? "") : "";
     writeTx(db, () => {
       insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: cmd.argv.join(" ").slice(0, 500), baseSha, harness: cmd.harness.name, sandbox: policy ? policySummary(policy) : `off (${sandbox.kind === "off" ? sandbox.why : ""})` });
-      recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd, harness: cmd.harness.name, nice: eff.resources.agent_nice, sandbox: policy ? { mode: "bwrap", write: policy.write, read: policy.read, env: policy.env, network: policy.network, hide: policy.hide } : { mode: "off", why: sandbox.kind === "off" ? sandbox.why : "" } } });
+      recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}${resumed ? ` (continuing its ${cmd.harness.name} session ${resumed})` : ""}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd, harness: cmd.harness.name, resumed, nice: eff.resources.agent_nice, sandbox: policy ? { mode: "bwrap", write: policy.write, read: policy.read, env: policy.env, network: policy.network, hide: policy.hide } : { mode: "off", why: sandbox.kind === "off" ? sandbox.why : "" } } });
     });
     log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (${cmd.harness.name}, session ${started.name}, pid ${started.panePid})`);
     this.deps.hub.pump();

@@ -261,7 +261,7 @@ export const claude: Harness<"claude"> = {
   minVersion: "2.1.0",
   testedVersion: "2.1.328",
   reportsTurns: true,
-  command({ words, profile, pointer, hookCommand, runDir, sandboxed }) {
+  command({ words, profile, pointer, hookCommand, runDir, sandboxed, resume }) {
     const hook = (event: string) => [{ hooks: [{ type: "command", command: shellLine(hookArgv(hookCommand, "claude", event)), timeout: 10 }] }];
     const hooks: Record<string, unknown> = {};
     for (const e of CLAUDE_HOOK_EVENTS) hooks[e] = hook(e);
@@ -271,6 +271,8 @@ export const claude: Harness<"claude"> = {
         ...words,
         ...(profile.model ? ["--model", profile.model] : []),
         ...(profile.skipPermissions && !sandboxed ? ["--dangerously-skip-permissions"] : []),
+        // The same conversation, the pointer as its next message (the session's transcript is in this folder's project).
+        ...(resume ? ["--resume", resume] : []),
         "--settings",
         settings,
         ...profile.flags,
@@ -287,6 +289,8 @@ export const claude: Harness<"claude"> = {
   readUsage: async (ctx, cursor, prev) => (ctx.transcript ? readClaudeTranscript(ctx.transcript, cursor, prev, ctx.roots) : null),
   transcriptFrom: (_event, payload) => (typeof payload.transcript_path === "string" && payload.transcript_path !== "" ? payload.transcript_path : null),
   recordRoots: (env) => [join(claudeConfigDir(env) ?? join(agentHome(env), ".claude"), "projects")],
+  // <projects>/<folder>/<session-id>.jsonl: the session `--resume` continues.
+  sessionFrom: (transcript) => /\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(transcript)?.[1] ?? null,
   stateFiles: (env) => [claudeStateFile(env)],
   sandboxState: (env) => ({
     paths: [claudeConfigDir(env) ?? join(agentHome(env), ".claude"), claudeStateFile(env)],

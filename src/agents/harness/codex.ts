@@ -243,10 +243,12 @@ export const codex: Harness<"codex"> = {
   minVersion: "0.160.0",
   testedVersion: "0.169.0",
   reportsTurns: true,
-  command({ words, profile, pointer, hookCommand, sandboxed }) {
+  command({ words, profile, pointer, hookCommand, sandboxed, resume }) {
     return {
       argv: [
         ...words,
+        // `codex resume <thread-id> [PROMPT]` takes the same options: the thread's conversation, the pointer as its next message.
+        ...(resume ? ["resume", resume] : []),
         ...(profile.model ? ["--model", profile.model] : []),
         // Sandboxed: never ask, and no sandbox of its own (its bubblewrap cannot nest inside kasmos's).
         ...(profile.skipPermissions ? (sandboxed ? ["--ask-for-approval", "never", "--sandbox", "danger-full-access"] : ["--dangerously-bypass-approvals-and-sandbox"]) : []),
@@ -272,6 +274,8 @@ export const codex: Harness<"codex"> = {
     return typeof thread === "string" ? findCodexRollout(codexHome(env), thread) : null;
   },
   recordRoots: (env) => [join(codexHome(env), "sessions")],
+  // rollout-<time>-<thread-id>.jsonl: the thread `codex resume` continues.
+  sessionFrom: (transcript) => /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.jsonl$/i.exec(transcript)?.[1] ?? null,
   stateFiles: (env) => [join(codexHome(env), "config.toml")],
   sandboxState: (env) => {
     const home = codexHome(env);

@@ -71,6 +71,8 @@ export interface CommandInput {
    * settings that grant the work, never a bypass flag that needs a person's one-time acceptance.
    */
   sandboxed?: boolean;
+  /** A session of this CLI to continue (its id, from the harness's sessionFrom); absent = a new session. */
+  resume?: string;
 }
 
 export interface HarnessCommand {
@@ -145,6 +147,8 @@ export interface Harness<Name extends string = string> {
   readUsage?: (ctx: UsageContext, cursor: UsageCursor, prev: UsageByModel) => Promise<UsageRead | null>;
   /** Where the CLI keeps this run's transcript, from one of its hook/notify reports; null = not in this one. */
   transcriptFrom?: (event: string, payload: Record<string, unknown>, env: Record<string, string | undefined>) => string | null | Promise<string | null>;
+  /** The session id a transcript path of this CLI names (what `resume` continues); null when it names none. */
+  sessionFrom?: (transcript: string) => string | null;
   /** The folders the CLI keeps its records in: a record path outside them is never read (nor stored). */
   recordRoots?: (env: Record<string, string | undefined>) => string[];
   /** Undo preflight's trust of `folders` once gc removed them; the folders whose trust was removed. */

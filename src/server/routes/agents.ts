@@ -36,7 +36,7 @@ export function agentRoutes(d: Daemon, runner: AgentRunner): Hono {
     return r;
   });
 
-  serve(app, restartAgent, ({ params }) => runner.restart(registeredRepo(d, params.project), params.title));
+  serve(app, restartAgent, ({ params, query }) => runner.restart(registeredRepo(d, params.project), params.title, query.fresh === true));
   serve(app, retryTask, ({ params }) => runner.retryTask(registeredRepo(d, params.project), params.task));
 
   serve(app, killAgent, ({ params }) => {
