@@ -3,6 +3,7 @@
 # tmux and git from Debian when missing, then the project's dependencies from the lockfile.
 #   sh scripts/setup.sh            everything, for the tests too (the pinned agent CLIs: ~1.1 GB)
 #   sh scripts/setup.sh --no-clis  the daemon only: no agent CLIs (KASMOS_SETUP_NO_CLIS=1 does the same)
+#   KASMOS_TEST_CLIS=latest sh scripts/setup.sh   also the newest agent CLIs from npm (test/real-agents/clis-latest)
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -43,6 +44,18 @@ bun install --frozen-lockfile >/dev/null
 clis=test/real-agents/clis
 if [ "$no_clis" = 1 ]; then
   echo "setup: bun $(bun --version), $(git --version), $(tmux -V 2>/dev/null || echo 'tmux missing'); agent CLIs not installed (--no-clis: the real-agent tests will fail)" >&2
+  exit 0
+fi
+# KASMOS_TEST_CLIS=latest: the newest CLIs from npm besides the pinned ones, in test/real-agents/clis-latest
+# (never saved to a lockfile); `KASMOS_TEST_CLIS=latest bun run test:real` runs the real-agent tests against them.
+if [ "${KASMOS_TEST_CLIS:-}" = latest ]; then
+  latest=test/real-agents/clis-latest
+  mkdir -p "$latest"
+  [ -f "$latest/package.json" ] || printf '{ "name": "kasmos-agent-clis-latest", "private": true }\n' > "$latest/package.json"
+  echo "setup: installing the latest agent CLIs (claude, codex, opencode) into $latest" >&2
+  npm install --prefix "$latest" --no-audit --no-fund --no-save --loglevel=error @anthropic-ai/claude-code@latest @openai/codex@latest opencode-ai@latest >/dev/null
+  clis=$latest
+  echo "setup: latest: claude $("$clis/node_modules/.bin/claude" --version 2>/dev/null | cut -d' ' -f1), codex $("$clis/node_modules/.bin/codex" --version 2>/dev/null | cut -d' ' -f2), opencode $("$clis/node_modules/.bin/opencode" --version 2>/dev/null)" >&2
   exit 0
 fi
 if ! cmp -s "$clis/package-lock.json" "$clis/node_modules/.package-lock.kasmos" 2>/dev/null; then

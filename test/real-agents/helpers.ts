@@ -7,12 +7,14 @@ import { join } from "node:path";
 import { ROOT } from "../helpers/env.ts";
 import { FAKE_AGENT, fakeAgentSandbox } from "../helpers/agents.ts";
 
-export const CLI_BIN = join(ROOT, "test", "real-agents", "clis", "node_modules", ".bin");
+/** KASMOS_TEST_CLIS=latest: the newest CLIs from npm (scripts/setup.sh puts them in clis-latest); else the pinned ones. */
+export const LATEST_CLIS = process.env.KASMOS_TEST_CLIS === "latest";
+export const CLI_BIN = join(ROOT, "test", "real-agents", LATEST_CLIS ? "clis-latest" : "clis", "node_modules", ".bin");
 
-/** Absolute path of a pinned CLI; a clear failure when setup has not installed it. */
+/** Absolute path of a pinned (or, with KASMOS_TEST_CLIS=latest, the newest) CLI; a clear failure when setup has not installed it. */
 export function cliPath(name: "claude" | "codex" | "opencode"): string {
   const p = join(CLI_BIN, name);
-  if (!existsSync(p)) throw new Error(`${p} is missing: run \`sh scripts/setup.sh\` (it installs the pinned agent CLIs)`);
+  if (!existsSync(p)) throw new Error(`${p} is missing: run \`${LATEST_CLIS ? "KASMOS_TEST_CLIS=latest " : ""}sh scripts/setup.sh\` (it installs the ${LATEST_CLIS ? "latest" : "pinned"} agent CLIs)`);
   return p;
 }
 
