@@ -7,7 +7,7 @@
 // `tmux new-session` returned), read from the daemon's SSE stream; each one is confirmed afterwards
 // with `tmux has-session`. Target: p50 ≤ 50 ms (the agent program's own start is not counted).
 import { cpuMs, type BenchResult, type Figure, mean, percentile, round } from "./lib.ts";
-import { hasSession, IDLE_AGENT, liveSessions, tomlString, withAgentSandbox, writeDaemonToml } from "./agent-lib.ts";
+import { hasSession, IDLE_AGENT, liveSessions, REVIEW_FIX_LOOP, tomlString, withAgentSandbox, writeDaemonToml } from "./agent-lib.ts";
 import { type AuditEvent, EventStream, registerRepo, seedTasks, signalsDir, wallMs, writeSignalAtomic } from "./signal-lib.ts";
 
 const SAMPLES = 60;
@@ -35,14 +35,7 @@ interface Sample {
 export async function run(): Promise<BenchResult> {
   return withAgentSandbox("kba-", async (sb) => {
     const t0 = performance.now();
-    writeDaemonToml(sb, [
-      "poll_interval_sec = 2.0",
-      "watch_signals = true",
-      "auto_advance = false",
-      "auto_review_fix = true",
-      "auto_readiness_review = false",
-      `default_program = ${tomlString(IDLE_AGENT)}`,
-    ]);
+    writeDaemonToml(sb, [...REVIEW_FIX_LOOP, `default_program = ${tomlString(IDLE_AGENT)}`]);
     const repo = sb.makeGitRepo(PROJECT);
     seedTasks(sb, PROJECT, [TASK], "implementing");
     const d = await sb.startDaemon();

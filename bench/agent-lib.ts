@@ -16,6 +16,9 @@ export const FAKE_AGENT = join(ROOT, "test", "fixtures", "fake-agent.sh");
  */
 export const IDLE_AGENT = "sh -c 'exec sleep 600'";
 
+/** daemon.toml for the review ⇄ fix loop the start benches drive by hand (watch mode, no auto advance, no master). */
+export const REVIEW_FIX_LOOP = ["poll_interval_sec = 2.0", "watch_signals = true", "auto_advance = false", "auto_review_fix = true", "auto_readiness_review = false"];
+
 /**
  * A `git` wrapper for fake agents, written into the sandbox. The fake wave coders of one task `git add`
  * + `git commit` in the same worktree at about the same time; unguarded, two of them at the same instant

@@ -24,6 +24,7 @@ export const BENCHES: BenchEntry[] = [
   { name: "signal-burst", title: "Signal burst (10 repos × 1,000 files)", load: () => import("./signal-burst.ts") },
   { name: "idle-100-repos", title: "Idle daemon with 100 repos", load: () => import("./idle-100-repos.ts") },
   { name: "agent-latency", title: "Signal → next agent's tmux session", load: () => import("./agent-latency.ts") },
+  { name: "agent-start-sandbox", title: "Agent start sandboxed vs not (signal → agent program running)", load: () => import("./agent-start-sandbox.ts") },
   { name: "agent-load", title: "Agent load (20 tasks × 3 parallel wave coders)", load: () => import("./agent-load.ts") },
   { name: "notify-slow", title: "Signals while webhooks hang or are dead", load: () => import("./notify-slow.ts") },
   { name: "agents-live", title: "40 live agents with state tracking (hooks) vs none", load: () => import("./agents-live.ts") },

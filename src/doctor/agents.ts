@@ -11,6 +11,8 @@ import type { LoadedConfig } from "../config/load.ts";
 import { type CheckResult, type ConfigOutcome, pass, problem, runTool } from "./common.ts";
 import { myUid } from "../util/process.ts";
 import type { DaemonView } from "../api/doctor.ts";
+import { sandboxAvailability } from "../sandbox/probe.ts";
+import { sandboxModeFor } from "../sandbox/spawn.ts";
 
 export function agentBinDir(): string {
   if (process.env.KASMOS_BIN_DIR) return process.env.KASMOS_BIN_DIR;
@@ -109,7 +111,7 @@ export function checkAgents(outcome: ConfigOutcome): CheckResult {
  */
 export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | null = null): Promise<CheckResult[]> {
   if (outcome.error !== null) return [];
-  const byCli = cliUses(outcome.loaded.config);
+  const byCli = cliUses(outcome.loaded.config, (await sandboxAvailability()).ok);
   // The gates are the daemon's: its environment, its user (asked when it runs, else this shell's, said so).
   const where = view ? ` (the daemon's environment, pid ${view.pid})` : " (this shell's environment: no daemon running)";
   const out: CheckResult[] = [];
@@ -167,8 +169,12 @@ export async function checkAgentClis(outcome: ConfigOutcome, view: DaemonView | 
   return out;
 }
 
-/** The agent CLIs (with a harness) the config's roles resolve to, with their roles and skip_permissions. */
-export function cliUses(cfg: LoadedConfig["config"]): Map<string, { path: string; roles: AgentRole[]; skip: boolean }> {
+/**
+ * The agent CLIs (with a harness) the config's roles resolve to, with their roles and whether any of
+ * them starts it with its bypass flag: skip_permissions, unless the role runs in kasmos's sandbox
+ * (`sandboxRuns`: bubblewrap runs here), where the CLI gets its own permission settings instead.
+ */
+export function cliUses(cfg: LoadedConfig["config"], sandboxRuns = false): Map<string, { path: string; roles: AgentRole[]; skip: boolean }> {
   const scope: AgentScope = { daemon: profilesFromConfig(cfg.agents, cfg.default_program) };
   const byCli = new Map<string, { path: string; roles: AgentRole[]; skip: boolean }>();
   for (const role of AGENT_ROLES) {
@@ -179,7 +185,7 @@ export function cliUses(cfg: LoadedConfig["config"]): Map<string, { path: string
     if (h === "generic") continue;
     const e = byCli.get(h) ?? { path: r.path, roles: [], skip: false };
     e.roles.push(role);
-    e.skip ||= profile.skipPermissions;
+    e.skip ||= profile.skipPermissions && !(sandboxRuns && sandboxModeFor(cfg, { agents: {} }, role) !== "off");
     byCli.set(h, e);
   }
   return byCli;

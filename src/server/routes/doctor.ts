@@ -5,6 +5,7 @@ import { harnessOf } from "../../agents/harness/index.ts";
 import { agentVisibleEnv } from "../../agents/private-env.ts";
 import { type DaemonView, doctor, type Readiness } from "../../api/doctor.ts";
 import { cliUses } from "../../doctor/agents.ts";
+import { sandboxAvailability } from "../../sandbox/probe.ts";
 import { envNames } from "../../doctor/daemon-view.ts";
 import { myUid } from "../../util/process.ts";
 import type { Daemon } from "../running-daemon.ts";
@@ -15,7 +16,7 @@ export async function daemonView(d: Daemon): Promise<DaemonView> {
   // What agents get: the daemon's environment without the variables kept from them.
   const env: Record<string, string | undefined> = agentVisibleEnv(process.env);
   const clis: Record<string, Readiness> = {};
-  for (const [name, e] of cliUses(d.config)) {
+  for (const [name, e] of cliUses(d.config, (await sandboxAvailability()).ok)) {
     try {
       // No folders: the gates only (nothing is trusted or written for a question).
       const pre = await harnessOf(name).preflight({ folders: [], skipPermissions: e.skip, env, isRoot: uid === 0, executable: e.path });
