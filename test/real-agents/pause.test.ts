@@ -3,7 +3,8 @@
 // task shows "paused until … (usage limit, <cli>)" (status, task show, the audit/event stream, a
 // notification); nothing new of that CLI starts meanwhile; at the reset the same agent goes on in its
 // session (the model receives the earlier conversation) and the task reaches done. A 401: an
-// attention item with the fix, and no retry loop.
+// attention item with the fix, and no retry loop. A 503 outage the CLI's own retries do not outlast:
+// kasmos waits, continues, and the task reaches done.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -135,6 +136,50 @@ describe("a rejected login is an attention item, not a retry loop", () => {
     // observed for 6 s, there is still one refused main-loop request and no nudge.
     await Bun.sleep(6000);
     expect(model.requests.filter((r) => r.answered === 401).length).toBe(1);
+    expect(sb.query("SELECT * FROM audit_events WHERE kind = 'agent_nudged'")).toEqual([]);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 200_000);
+});
+
+describe("an overload or outage: bounded backoff, then on", () => {
+  test("codex against 503s for 45 s: its own retries give out, kasmos waits (30 s), continues the session, the task is done", async () => {
+    const until = Date.now() + 45_000;
+    const model = await startResponsesModel({ scenario: { plan: SMALL }, fault: { fault: openaiFault("overloaded"), until } });
+    stopModel = () => model.stop();
+    codexUser(sb.home, model.url);
+    const repo = makeGitRepo(sb.dir, "shop");
+    sb.writeConfig(mixedConfig({ coder: cliPath("codex") }, "FAKE_REVIEW_ROUNDS=0"));
+    const daemon = await sb.foreground([], agentDaemonEnv());
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await runTasks(repo, ["k"]);
+    await sb.waitFor(() => audits("agent_paused", "k").length > 0, 120_000, "the backoff");
+    expect(audits("agent_paused", "k")[0]!.message).toMatch(/k-coder paused until \d\d:\d\d:\d\d \(provider overloaded or down, codex\): "unexpected status 503/);
+    await sb.waitFor(() => status("k") === "done", 240_000, "k done once the model is back");
+    expect(sb.query("SELECT id FROM agents WHERE title = 'k-coder'").length).toBe(1);
+    expect(audits("agent_resumed", "k").length).toBeGreaterThanOrEqual(1);
+    expect(model.requests.some((r) => r.kind === "turn" && r.status === 200)).toBe(true);
+    expect(sb.query("SELECT * FROM audit_events WHERE kind = 'stuck_detected' AND task = 'k'")).toEqual([]);
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
+  }, 300_000);
+
+  test("codex against a 401: codex's own few retries, then an attention item and no more requests", async () => {
+    const model = await startResponsesModel({ scenario: { plan: SMALL }, fault: { fault: openaiFault("unauthorized") } });
+    stopModel = () => model.stop();
+    codexUser(sb.home, model.url);
+    const repo = makeGitRepo(sb.dir, "shop");
+    sb.writeConfig(mixedConfig({ coder: cliPath("codex") }, "FAKE_REVIEW_ROUNDS=0"));
+    const daemon = await sb.foreground([], agentDaemonEnv());
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await runTasks(repo, ["k"]);
+    await sb.waitFor(() => attention("k").includes("login rejected"), 120_000, "the attention item");
+    expect(attention("k")).toContain('k-coder cannot work: codex says login rejected: "unexpected status 401 Unauthorized');
+    const turns = () => model.requests.filter((r) => r.kind === "turn").length;
+    const seen = turns();
+    // A retry loop (a nudge after nudge_after_sec = 1 s, each pass 0.5 s) would show within a few seconds.
+    await Bun.sleep(6000);
+    expect(turns()).toBe(seen);
     expect(sb.query("SELECT * FROM audit_events WHERE kind = 'agent_nudged'")).toEqual([]);
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
