@@ -39,8 +39,11 @@ export interface SandboxConfig {
   read: string[];
   /** Extra variable names agents keep (exact, or a prefix ending in `*`). */
   env: string[];
-  /** "off": no network inside (its own empty network namespace). */
-  network: "on" | "off";
+  /**
+   * "off": no network inside (its own empty network namespace); a list of host names ("*.example.com"
+   * matches its subdomains): only those, through the daemon's filtering proxy, everything else refused.
+   */
+  network: "on" | "off" | string[];
 }
 
 export interface OrchestrationConfig {
@@ -395,7 +398,11 @@ export const SANDBOX_KEYS: KeySpec[] = [
   { key: "sandbox.write", expected: SANDBOX_PATHS, schema: sandboxPaths },
   { key: "sandbox.read", expected: SANDBOX_PATHS, schema: sandboxPaths },
   { key: "sandbox.env", expected: "an array of variable names (a trailing * matches a prefix)", schema: v.pipe(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/))), v.maxLength(200)) },
-  { key: "sandbox.network", expected: '"on" or "off"', schema: v.picklist(["on", "off"]) },
+  {
+    key: "sandbox.network",
+    expected: '"on", "off", or an array of host names allowed through the daemon\'s proxy ("*.example.com" for its subdomains)',
+    schema: v.union([v.picklist(["on", "off"]), v.pipe(v.array(v.pipe(v.string(), v.regex(/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/))), v.maxLength(500))]),
+  },
 ];
 
 export const ALL_KEYS: KeySpec[] = [...TOP_LEVEL_KEYS, ...PR_MONITOR_KEYS, ...GITHUB_KEYS, ...ORCHESTRATION_KEYS, ...SUPERVISION_KEYS, ...RETENTION_KEYS, ...RESOURCES_KEYS, ...BUDGET_KEYS, ...NOTIFY_KEYS, ...WORKTREE_KEYS, ...WEB_KEYS, ...SANDBOX_KEYS];

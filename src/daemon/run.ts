@@ -8,7 +8,9 @@ import { openStore } from "../store/db.ts";
 import { createDaemonLogger } from "../runtime/log.ts";
 import { acquireStartLock, readPidFile, removePidFile, writePidFile } from "../runtime/pidfile.ts";
 import { checkSocketPathLength, ensureSocketDir, probeSocket, removeStaleSocket, resolveSocketPath } from "../runtime/socket.ts";
-import { agentSocketPath, serveAgents } from "../server/agent-gate.ts";
+import { serveAgents } from "../server/agent-gate.ts";
+import { agentSocketPath, netProxyPath } from "../server/agent-paths.ts";
+import { serveNetProxy } from "../server/net-proxy.ts";
 import { VERSION } from "../version.ts";
 import { startProcessesOffThread } from "../util/spawn-off-thread.ts";
 import { logNewerClis } from "./cli-versions.ts";
@@ -113,6 +115,13 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   } catch (err) {
     log.error(`cannot listen on the agents' socket ${agentSocketPath(socket)}: ${(err as Error).message} (sandboxed agents cannot report to the daemon)`);
   }
+  // Agents whose [sandbox] network is a host list reach those hosts only through this proxy.
+  let netProxy: ReturnType<typeof serveNetProxy> | null = null;
+  try {
+    netProxy = serveNetProxy(daemon, socket);
+  } catch (err) {
+    log.error(`cannot listen on the agents' network proxy ${netProxyPath(socket)}: ${(err as Error).message} (agents with a [sandbox] network list reach no host)`);
+  }
   const checkpointer = Checkpointer.start(db, storePath(), { onFailure: (m) => log.warn(`store checkpoints are back on the main thread: ${m}`) });
 
   const pidFile = pidFilePath();
@@ -139,6 +148,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
     }
     server.stop(true);
     agentServer?.stop(true);
+    netProxy?.stop(true);
     checkpointer.stop();
     cleanupFiles();
     // No db.close(): closing the last connection checkpoints the whole WAL synchronously (tens of MB
@@ -151,6 +161,7 @@ export async function runForeground(opts: RunOptions): Promise<number> {
   const cleanupFiles = (): void => {
     if (existsSync(socket)) removeStaleSocket(socket);
     rmSync(agentSocketPath(socket), { force: true });
+    rmSync(netProxyPath(socket), { force: true });
     removePidFile(pidFile, process.pid);
     removePidFile(lockFile, process.pid);
   };

@@ -11,7 +11,8 @@ export async function checkSandbox(config: DaemonConfig): Promise<CheckResult> {
   const modes = AGENT_ROLES.map((role) => ({ role, mode: sandboxModeFor(config, { agents: {} }, role) }));
   const off = modes.filter((m) => m.mode === "off").map((m) => m.role);
   const required = modes.filter((m) => m.mode === "bwrap").map((m) => m.role);
-  const net = config.sandbox.network === "off" ? "network off" : "network on";
+  const n = config.sandbox.network;
+  const net = Array.isArray(n) ? `network: only ${n.join(", ")} through kasmos's proxy` : `network ${n}`;
   const roles = modes.map((m) => `${m.role} ${m.mode === "off" ? "unsandboxed" : avail.ok ? "sandboxed" : m.mode === "bwrap" ? "refused" : "unsandboxed"}`).join(", ");
   if (avail.ok) {
     if (off.length > 0) return problem("sandbox", "warn", `bubblewrap runs here (${avail.bwrap}), but [sandbox] mode = "off" for ${off.join(", ")}: those agents run with your full authority (${roles})`, 'remove mode = "off" (or agents.<role>.sandbox = "off") from daemon.toml');

@@ -15,6 +15,8 @@ export interface SandboxPolicy {
   /** Variable names the agent keeps (exact names, or a prefix ending in `*`); every other one is unset. */
   env: string[];
   network: SandboxNetwork;
+  /** With network "off": the hosts it may still reach through the daemon's filtering proxy. */
+  hosts?: string[];
   /** Folders inside a writable one that are emptied inside (a planner's repo root hides the task worktrees). */
   hide: string[];
   /** The agent's working folder inside. */

@@ -9,11 +9,14 @@ import type { AgentRole } from "../lifecycle/roles.ts";
 import type { RepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig, SandboxConfig, SandboxMode } from "../config/schema.ts";
 import { writePrivateFile } from "../config/private-state.ts";
-import { agentSocketPath } from "../server/agent-gate.ts";
+import { agentSocketPath, netProxyPath } from "../server/agent-paths.ts";
 import { mintAgentToken } from "../server/agent-token.ts";
 import { bwrapArgs } from "./bwrap.ts";
 import { buildPolicy, type SandboxPolicy } from "./policy.ts";
 import { sandboxAvailability } from "./probe.ts";
+
+/** Where the bridge listens inside a sandbox with a host list (its own network namespace: no clash). */
+const NET_BRIDGE_PORT = 3128;
 
 const STRENGTH: Record<SandboxMode, number> = { off: 0, auto: 1, bwrap: 2 };
 
@@ -130,6 +133,8 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
   const planner = input.role === "planner" || input.role === "architect";
   const worktrees = join(input.repoPath, ".worktrees");
   const guards = gitGuards(input.cwd, common);
+  // A list of hosts: no network of its own; the bridge inside carries its proxy traffic to the daemon's filter.
+  const hosts = Array.isArray(input.config.network) ? input.config.network : null;
   const policy = buildPolicy({
     home,
     cwd: input.cwd,
@@ -143,6 +148,7 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
     hide: planner && existsSync(worktrees) ? [worktrees] : [],
     config: {
       ...input.config,
+      network: hosts ? "off" : (input.config.network as "on" | "off"),
       write: [...input.config.write, ...guards.write],
       read: [
         ...input.config.read,
@@ -159,11 +165,18 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
     KASMOS_AGENT_TOKEN_FILE: tokenFile,
     KASMOS_SANDBOX: "bwrap",
   };
+  let bridge: string[] = [];
+  if (hosts) {
+    const proxy = `http://127.0.0.1:${NET_BRIDGE_PORT}`;
+    Object.assign(env, { HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy, ALL_PROXY: "", all_proxy: "", NO_PROXY: "", no_proxy: "" });
+    bridge = [input.kasmosBin, "agent", "net-bridge", "--to", netProxyPath(input.controlSocket), "--port", String(NET_BRIDGE_PORT), "--"];
+    policy.hosts = hosts;
+  }
   const names = [...new Set([...Object.keys(input.env), ...Object.keys(env), "TMUX", "TMUX_PANE", "KASMOS_STORE"])];
-  return { argv: [bwrap, ...bwrapArgs(policy, names), ...input.argv], env, policy };
+  return { argv: [bwrap, ...bwrapArgs(policy, names), ...bridge, ...input.argv], env, policy };
 }
 
 /** One line for the record (agent list, task show): what an agent may write, and its network. */
 export function policySummary(p: SandboxPolicy): string {
-  return `bwrap (network ${p.network}; writes ${p.write.join(", ")}; reads system, program and ${p.read.length} named folders; the rest of $HOME absent)`;
+  return `bwrap (network ${p.hosts ? `only ${p.hosts.join(", ")} through kasmos's proxy` : p.network}; writes ${p.write.join(", ")}; reads system, program and ${p.read.length} named folders; the rest of $HOME absent)`;
 }

@@ -10,12 +10,9 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import { Hono as HonoApp } from "hono";
 import { recordAudit } from "../store/audit.ts";
 import { type AgentIdentity, verifyAgentToken } from "./agent-token.ts";
+import { agentSocketPath } from "./agent-paths.ts";
 import type { Daemon } from "./running-daemon.ts";
 
-/** The agents' socket, in a folder of its own beside the control socket: that folder is what a sandbox binds. */
-export function agentSocketPath(controlSocket: string): string {
-  return `${controlSocket}.d/agents.sock`;
-}
 
 type Body = Record<string, unknown>;
 

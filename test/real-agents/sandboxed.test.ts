@@ -77,6 +77,16 @@ describe("real CLIs sandboxed, as root, no IS_SANDBOX, no disclaimer ever accept
     probeFailed(JSON.stringify(model.requests.map((r) => r.body)));
   }, 300_000);
 
+  test("Claude Code with [sandbox] network = a host list: its model reached only through kasmos's proxy", async () => {
+    claudeUser(sb.home, { disclaimer: false });
+    const model = await startAnthropicModel({ scenario: SCENARIO });
+    stop = () => model.stop();
+    await planToDone(cliPath("claude"), ROLES, withoutIsSandbox(claudeEnv(model.url)), '[sandbox]\nnetwork = ["127.0.0.1"]\n');
+    probeFailed(JSON.stringify(model.requests.map((r) => r.body)));
+    // Every model request came through the proxy (absolute-form, from the bridge inside).
+    expect(model.requests.length).toBeGreaterThan(0);
+  }, 300_000);
+
   test("codex as the coder", async () => {
     const model = await startResponsesModel({ scenario: SCENARIO });
     stop = () => model.stop();

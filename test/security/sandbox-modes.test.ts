@@ -87,4 +87,31 @@ describe("[sandbox] network", () => {
       }
     }, 90_000);
   }
+
+  test('a list of hosts: an allowed loopback host is reached through kasmos\'s proxy, another is refused (403, audited)', async () => {
+    let allowedHits = 0;
+    let refusedHits = 0;
+    const allowed = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (allowedHits++, new Response("ok")) });
+    const refused = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (refusedHits++, new Response("ok")) });
+    try {
+      const repo = makeGitRepo(sb.dir, "shop");
+      // The second server is asked for by a name the list does not hold.
+      const coder = `sh -c 'curl -s -m 5 -o /dev/null http://127.0.0.1:${allowed.port}/; curl -s -m 5 -o /dev/null http://localhost:${refused.port}/; exec ${FAKE_AGENT} \\"$0\\"'`;
+      sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", `[agents.coder]\nprogram = "${coder}"\n[sandbox]\nnetwork = ["127.0.0.1", "*.example.com"]\nread = ["${dirname(FAKE_AGENT)}"]\n`));
+      const daemon = await sb.foreground();
+      expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+      await createPlanned(sb, repo, "feat", SMALL_PLAN);
+      await waitFor(() => task("feat")?.status === "done", 60_000, "feat to reach done");
+      expect(allowedHits).toBe(1);
+      expect(refusedHits).toBe(0);
+      const refusals = sb.query<{ message: string; detail: string }>("SELECT message, detail FROM audit_events WHERE kind = 'agent_forbidden'");
+      expect(refusals.map((r) => (JSON.parse(r.detail) as { host: string }).host)).toEqual(["localhost"]);
+      expect(sb.query<{ sandbox: string }>("SELECT sandbox FROM agents WHERE role = 'coder'")[0]!.sandbox).toContain("network only 127.0.0.1, *.example.com through kasmos's proxy");
+      daemon.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+    } finally {
+      allowed.stop(true);
+      refused.stop(true);
+    }
+  }, 90_000);
 });

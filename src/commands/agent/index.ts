@@ -12,5 +12,6 @@ export default defineCommand({
     kill: () => import("./kill.ts").then((m) => m.default),
     restart: () => import("./restart.ts").then((m) => m.default),
     hook: () => import("./hook.ts").then((m) => m.default),
+    "net-bridge": () => import("./net-bridge.ts").then((m) => m.default),
   },
 });
