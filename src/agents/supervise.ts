@@ -86,7 +86,9 @@ export function stallFromPane(h: Harness, pane: string, now: number = Date.now()
       if (!/^\s{2,}\S/.test(l) || /^\s*[›❯>─━│┃⏵]/.test(l)) break;
       wrapped.push(l.trim());
     }
-    const note = [lines[i]!.trim().replace(/^[■✻✽✶✳✢●◦└⎿·*\s]+/, ""), ...wrapped].join(" ");
+    // A wide gap ends the line's text: a TUI's side column (opencode's "$0.00 spent") is not part of it.
+    const text = (l: string) => l.trim().split(/\s{8,}/)[0]!;
+    const note = [text(lines[i]!).replace(/^[■✻✽✶✳✢●◦└⎿·*┃│⬝\s]+/, ""), ...wrapped.map(text)].join(" ");
     const retrying = hit.retrying === true || lines.slice(Math.max(0, i - 3), i).some((l) => patterns.some((p) => p.retrying === true && p.pattern.test(l)));
     return { reason: hit.reason, resetAt: resetTimeFrom(note, now), retrying, note: note.length > 500 ? `${note.slice(0, 497)}...` : note };
   }

@@ -91,6 +91,18 @@ test("a stall above a message kasmos typed in (a continue, a nudge) is an old on
   expect(stallFromPane(claude, "● API Error: Request rejected (429) · rate limit\n❯ kasmos: your turn ended but kasmos has not received your completion signal.\n● Done.\n", RECORDED)).toBeNull();
 });
 
+describe("opencode", () => {
+  const opencode = harnessOf("opencode");
+  test("recorded screens: its own retries of a usage or rate limit (left to it), a rejected key", () => {
+    expect(stallFromPane(opencode, screen("opencode-usage-limit-retrying"), RECORDED)).toMatchObject({ reason: "usage_limit", retrying: true });
+    expect(stallFromPane(opencode, screen("opencode-rate-limit-retrying"), RECORDED)).toMatchObject({ reason: "rate_limit", retrying: true });
+    const auth = stallFromPane(opencode, screen("opencode-unauthorized"), RECORDED);
+    expect(auth).toMatchObject({ reason: "auth", retrying: false });
+    // The side column ("$0.00 spent") is not part of the words.
+    expect(auth?.note).toBe("Incorrect API key provided: loopback-key. You can find your API key at https://platform.openai.com/account/api-keys.");
+  });
+});
+
 test("a harness without stall patterns reads none", () => {
   expect(stallFromPane(harnessOf("generic"), "API Error: Request rejected (429)", RECORDED)).toBeNull();
 });

@@ -9,7 +9,8 @@ import { harnessOf } from "../../src/agents/harness/index.ts";
 import type { Stall } from "../../src/agents/harness/types.ts";
 import { activityFromEvent, stallFromPane } from "../../src/agents/supervise.ts";
 import { Sandbox, waitFor } from "../helpers/env.ts";
-import { agentDaemonEnv, claudeEnv, claudeUser, cliPath, codexUser } from "./helpers.ts";
+import { agentDaemonEnv, claudeEnv, claudeUser, cliPath, codexUser, opencodeEnv, opencodeUser } from "./helpers.ts";
+import { startChatModel } from "./model/chat.ts";
 import { startAnthropicModel } from "./model/anthropic.ts";
 import { anthropicFault, type FaultKind, type FaultPlan, openaiFault } from "./model/faults.ts";
 import { startResponsesModel } from "./model/responses.ts";
@@ -31,7 +32,7 @@ interface Report {
 }
 
 /** Start `cli` in the sandbox's tmux server as kasmos would (the harness's command, its hooks → a file). */
-async function startCli(cli: "claude" | "codex", env: Record<string, string>): Promise<{ pane: () => string; reports: () => Report[] }> {
+async function startCli(cli: "claude" | "codex" | "opencode", env: Record<string, string>, model = ""): Promise<{ pane: () => string; reports: () => Report[] }> {
   const work = join(sb.dir, "work");
   const runDir = join(sb.dir, "run");
   mkdirSync(work, { recursive: true });
@@ -48,7 +49,7 @@ async function startCli(cli: "claude" | "codex", env: Record<string, string>): P
   const pre = await h.preflight({ folders: [workReal], skipPermissions: true, env: { ...env, HOME: sb.home }, isRoot: process.getuid?.() === 0, executable: cliPath(cli) });
   expect(pre.ok).toBe(true);
   const pointer = `Read the file ${promptFile} and follow its instructions`;
-  const cmd = h.command({ profile: { program: cliPath(cli), flags: [], model: "", skipPermissions: true }, words: [cliPath(cli)], promptFile, pointer, hookCommand: [hook], runDir });
+  const cmd = h.command({ profile: { program: cliPath(cli), flags: [], model, skipPermissions: true }, words: [cliPath(cli)], promptFile, pointer, hookCommand: [hook], runDir });
   for (const [name, text] of Object.entries(cmd.files)) writeFileSync(join(runDir, name), text);
   const all = { ...sb.env, ...env, ...cmd.env };
   const envArgs = Object.entries(all).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
@@ -138,5 +139,28 @@ describe("codex, for real, against the API's own errors", () => {
     const { pane } = await run(kind, Date.now() + 2000);
     const s = await paneStall("codex", pane, (x) => !x.retrying, "codex's final error line");
     expect(s.reason).toBe(reason);
+  }, 200_000);
+});
+
+describe("opencode, for real, against the API's own errors", () => {
+  async function run(kind: FaultKind) {
+    const model = await startChatModel({ scenario: { plan: "# p" }, fault: { fault: openaiFault(kind, { resetAt: Date.now() + 600_000 }) } });
+    stopModel = () => model.stop();
+    opencodeUser(sb.home, model.url);
+    Bun.spawnSync(["git", "init", "-q", join(sb.dir, "work")]);
+    return { model, ...(await startCli("opencode", opencodeEnv(), "loopback/brain")) };
+  }
+
+  test("a usage limit: opencode retries it itself (retry-after honoured), read as usage_limit, retrying", async () => {
+    const { pane } = await run("usage_limit");
+    const s = await paneStall("opencode", pane, (x) => x.retrying, "opencode's retry line");
+    expect(s.reason).toBe("usage_limit");
+  }, 200_000);
+
+  test("a 401: read as auth, no retry of its own", async () => {
+    const { model, pane } = await run("unauthorized");
+    const s = await paneStall("opencode", pane, (x) => !x.retrying, "opencode's error line");
+    expect(s.reason).toBe("auth");
+    expect(model.requests.filter((r) => r.answer === "error:401").length).toBe(1);
   }, 200_000);
 });

@@ -207,6 +207,15 @@ export const opencode: Harness<"opencode"> = {
       },
     };
   },
+  // Recorded from 1.18.33 against the loopback model answering the APIs' own errors (Chat Completions):
+  // it retries limits and overloads itself, honouring retry-after ("■■■■ The usage limit has been reached
+  // [retrying in 17s attempt #5]"), so those are left to it; a rejected key is shown in the session.
+  stalls: [
+    { reason: "usage_limit", pattern: /usage limit has been reached.*\[retrying in /i, retrying: true },
+    { reason: "rate_limit", pattern: /(?:Rate limit reached|Too Many Requests).*\[retrying in /i, retrying: true },
+    { reason: "overloaded", pattern: /\[retrying in [^\]]*attempt #\d+\]/, retrying: true },
+    { reason: "auth", pattern: /Incorrect API key provided|invalid x-api-key|invalid_api_key/i },
+  ],
   dialogs: [
     { kind: "permission", pattern: /Permission required|Allow once\s+Allow always/i, what: "opencode asks for permission" },
     { kind: "error", pattern: /API key is missing|Model not found: |Failed to initialize provider|AI_LoadAPIKeyError|ProviderInitError/, what: "opencode shows a fatal error" },
