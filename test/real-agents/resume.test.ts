@@ -1,11 +1,13 @@
 // Resume, not restart: when Claude Code must be started again — the tmux server killed mid-turn and
 // the daemon restarted, or `kas agent restart` — it continues its session (`--resume <session>`), so
-// the model receives the earlier conversation; `kas agent restart --fresh` starts a new one.
+// the model receives the earlier conversation; `kas agent restart --fresh` starts a new one. codex
+// continues its thread the same way (`codex resume <thread>`).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, Sandbox } from "../helpers/env.ts";
-import { claudeEnv, claudeUser, cliPath, mixedConfig } from "./helpers.ts";
+import { agentDaemonEnv, claudeEnv, claudeUser, cliPath, codexUser, mixedConfig } from "./helpers.ts";
+import { startResponsesModel } from "./model/responses.ts";
 import { type AnthropicModel, startAnthropicModel } from "./model/anthropic.ts";
 import type { Scenario } from "./model/brain.ts";
 
@@ -87,5 +89,36 @@ describe("Claude Code resumes its session", () => {
     expect(coders()[2]!.program).not.toContain("--resume");
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
+  }, 300_000);
+});
+
+describe("codex resumes its thread", () => {
+  test("kas agent restart: `codex resume <thread>`, and the model's next turn carries the earlier conversation", async () => {
+    const responses = await startResponsesModel({ scenario: { plan: SMALL, scripts: { coder: { neverSignal: true } } } });
+    const stop = () => responses.stop();
+    try {
+      codexUser(sb.home, responses.url);
+      const repo = makeGitRepo(sb.dir, "shop");
+      writeFileSync(join(sb.dir, "small.md"), SMALL);
+      sb.writeConfig(mixedConfig({ coder: cliPath("codex") }, "FAKE_REVIEW_ROUNDS=0"));
+      const daemon = await sb.foreground([], agentDaemonEnv());
+      expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+      expect((await sb.run(["task", "create", "k", "--plan", join(sb.dir, "small.md")], { cwd: repo })).code).toBe(0);
+      expect((await sb.run(["task", "transition", "k", "implement_start"], { cwd: repo })).code).toBe(0);
+      await sb.waitFor(() => (sb.query<{ attention: string }>("SELECT attention FROM tasks WHERE name = 'k'")[0]?.attention ?? "").includes("without its signal"), 120_000, "the coder flagged for not signalling");
+      const thread = /([0-9a-f-]{36})\.jsonl$/.exec(coders()[0]!.transcript)?.[1];
+      expect(thread).toBeDefined();
+      const turns = () => responses.requests.filter((r) => r.kind === "turn");
+      const before = turns().length;
+      expect((await sb.run(["agent", "restart", "k-coder"], { cwd: repo })).code).toBe(0);
+      await sb.waitFor(() => coders().length === 2 && turns().length > before, 90_000, "the resumed coder to ask the model");
+      expect(coders()[1]!.program).toContain(`resume ${thread}`);
+      // The resumed thread's first turn carries the first run's tool outputs.
+      expect((turns()[before]!.events ?? []).some((e) => e.kind === "tool_result")).toBe(true);
+      daemon.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+    } finally {
+      await stop();
+    }
   }, 300_000);
 });
