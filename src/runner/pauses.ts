@@ -69,6 +69,11 @@ export class Pauses {
     return p.until;
   }
 
+  /** A person must act for this agent (a rejected login, no credit, an outage past its waits): `kas task retry` restarts it. */
+  needsPerson(agentId: number): boolean {
+    return this.held.get(agentId)?.state === "stuck";
+  }
+
   /** The agent is paused (it is not nudged, nor reported stuck, meanwhile). */
   isHeld(agentId: number): boolean {
     const s = this.held.get(agentId)?.state;

@@ -47,7 +47,7 @@ export class Supervisor {
 
   /** Alive but stuck: waiting for a person, or an attention item was raised for it (an error screen, no start, a dialog). */
   isStuck(a: AgentRow): boolean {
-    return a.activity === "waiting" || [...this.reported].some((k) => k.startsWith(`${a.id}:`));
+    return a.activity === "waiting" || this.pauses.needsPerson(a.id) || [...this.reported].some((k) => k.startsWith(`${a.id}:`));
   }
 
   /** The last lines a pane printed (it stays after exit: remain-on-exit). */

@@ -137,6 +137,9 @@ describe("a rejected login is an attention item, not a retry loop", () => {
     await Bun.sleep(6000);
     expect(model.requests.filter((r) => r.answered === 401).length).toBe(1);
     expect(sb.query("SELECT * FROM audit_events WHERE kind = 'agent_nudged'")).toEqual([]);
+    // Once the login is fixed, the retry the item names restarts the coder (it is alive, but stuck).
+    expect((await sb.run(["task", "retry", "k"], { cwd: repo })).code).toBe(0);
+    await sb.waitFor(() => sb.query("SELECT id FROM agents WHERE title = 'k-coder'").length === 2, 60_000, "k-coder restarted by task retry");
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
   }, 200_000);
