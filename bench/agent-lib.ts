@@ -157,6 +157,9 @@ export function fakeClaudeSetup(sb: Sandbox, opts: { extra?: string[]; ignoreInt
   writeFileSync(join(sb.home, ".claude.json"), JSON.stringify({ hasCompletedOnboarding: true }));
   mkdirSync(join(sb.home, ".claude"), { recursive: true });
   writeFileSync(join(sb.home, ".claude", ".credentials.json"), "{}");
-  const toml = ["poll_interval_sec = 2.0", "watch_signals = true", "auto_review_fix = true", "auto_readiness_review = false", ...(opts.extra ?? []), "[agents.coder]", `program = ${tomlString(claude)}`, "skip_permissions = false", "[supervision]", "nudges = 0"];
+  // Sandboxed by default like any agent: the fake's hook log is named writable. BENCH_SANDBOX=off (or
+  // bwrap) compares (issue 23: fleet-agents sandboxed vs not).
+  const sandbox = ["[sandbox]", `mode = ${tomlString(process.env.BENCH_SANDBOX ?? "auto")}`, `write = [${tomlString(hooksLog)}]`];
+  const toml = ["poll_interval_sec = 2.0", "watch_signals = true", "auto_review_fix = true", "auto_readiness_review = false", ...(opts.extra ?? []), "[agents.coder]", `program = ${tomlString(claude)}`, "skip_permissions = false", ...sandbox, "[supervision]", "nudges = 0"];
   return { claude, hooksLog, toml };
 }
