@@ -19,22 +19,12 @@ if (process.argv[2] === "agent" && process.argv[3] === "hook") {
 const { defineCommand, runMain } = await import("citty");
 const { VERSION } = await import("./version.ts");
 const { showUsage } = await import("./commands/_help.ts");
+const { COMMAND_GROUPS, ROOT_DESCRIPTION } = await import("./commands/groups.ts");
 
 const main = defineCommand({
-  meta: {
-    name: "kasmos",
-    version: VERSION,
-    description: "Run AI coding agents through plan → implement → review → verify → PR, unattended.",
-  },
+  meta: { name: "kasmos", version: VERSION, description: ROOT_DESCRIPTION },
   subCommands: {
-    daemon: () => import("./commands/daemon/index.ts").then((m) => m.default),
-    task: () => import("./commands/task/index.ts").then((m) => m.default),
-    signal: () => import("./commands/signal/index.ts").then((m) => m.default),
-    agent: () => import("./commands/agent/index.ts").then((m) => m.default),
-    doctor: () => import("./commands/doctor.ts").then((m) => m.default),
-    usage: () => import("./commands/usage.ts").then((m) => m.default),
-    notify: () => import("./commands/notify/index.ts").then((m) => m.default),
-    web: () => import("./commands/web/index.ts").then((m) => m.default),
+    ...COMMAND_GROUPS,
     completion: () => import("./commands/completion.ts").then((m) => m.default),
   },
 });

@@ -8,23 +8,14 @@ import { type Shell, SHELLS, walkCommands } from "../completion/tree.ts";
 import { zshScript } from "../completion/zsh.ts";
 import type { AnyCommand } from "./_strict.ts";
 import { withExamples } from "./_help.ts";
+import { COMMAND_GROUPS, ROOT_DESCRIPTION } from "./groups.ts";
 import { fail, guard, print } from "./_util.ts";
 
-/** The same lazy top-level tree as src/cli.ts (kept equal by test/commands/completion.test.ts). */
+/** The top-level tree src/cli.ts runs: the same groups, and this command. */
 export function rootCommand(): AnyCommand {
   return {
-    meta: { name: "kasmos", description: "Run AI coding agents through plan → implement → review → verify → PR, unattended." },
-    subCommands: {
-      daemon: () => import("./daemon/index.ts").then((m) => m.default as unknown as AnyCommand),
-      task: () => import("./task/index.ts").then((m) => m.default as unknown as AnyCommand),
-      signal: () => import("./signal/index.ts").then((m) => m.default as unknown as AnyCommand),
-      agent: () => import("./agent/index.ts").then((m) => m.default as unknown as AnyCommand),
-      doctor: () => import("./doctor.ts").then((m) => m.default as unknown as AnyCommand),
-      usage: () => import("./usage.ts").then((m) => m.default as unknown as AnyCommand),
-      notify: () => import("./notify/index.ts").then((m) => m.default as unknown as AnyCommand),
-      web: () => import("./web/index.ts").then((m) => m.default as unknown as AnyCommand),
-      completion: () => Promise.resolve(completionCommand as unknown as AnyCommand),
-    },
+    meta: { name: "kasmos", description: ROOT_DESCRIPTION },
+    subCommands: { ...COMMAND_GROUPS, completion: () => Promise.resolve(completionCommand as unknown as AnyCommand) },
   };
 }
 
