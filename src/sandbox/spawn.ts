@@ -11,6 +11,7 @@ import type { DaemonConfig, SandboxConfig, SandboxMode } from "../config/schema.
 import { writePrivateFile } from "../config/private-state.ts";
 import { agentSocketPath, netProxyPath } from "../server/agent-paths.ts";
 import { mintAgentToken } from "../server/agent-token.ts";
+import { gitCommonDirSync } from "../util/repo-root.ts";
 import { bwrapArgs } from "./bwrap.ts";
 import { buildPolicy, type SandboxPolicy } from "./policy.ts";
 import { sandboxAvailability } from "./probe.ts";
@@ -66,19 +67,6 @@ export interface SandboxSpawnInput {
   controlSocket: string;
 }
 
-/** The repo's git common dir (commits and refs of every worktree land there). */
-function gitCommonDir(repo: string): string | null {
-  const dotGit = join(repo, ".git");
-  try {
-    if (statSync(dotGit).isDirectory()) return resolve(dotGit);
-  } catch {
-    return null;
-  }
-  const r = Bun.spawnSync(["git", "-C", repo, "rev-parse", "--path-format=absolute", "--git-common-dir"], { stdout: "pipe", stderr: "ignore" });
-  const out = r.stdout.toString().trim();
-  return r.exitCode === 0 && isAbsolute(out) ? out : null;
-}
-
 /**
  * What of git's own files an agent may not change, though they lie in folders it writes: whatever
  * makes git run a program or read another config — the common dir's config and hooks, the worktree's
@@ -125,7 +113,9 @@ function ensureState(p: string): void {
 export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): SandboxedCommand {
   const state = input.harness.sandboxState?.(input.env) ?? { paths: [], env: [] };
   for (const p of state.paths) ensureState(p);
-  const common = gitCommonDir(input.repoPath);
+  // The repo's git common dir (commits and refs of every worktree land there), by the one git rule:
+  // an inherited GIT_DIR must not point the guards at another repository.
+  const common = gitCommonDirSync(input.repoPath);
   const socketDir = dirname(agentSocketPath(input.controlSocket));
   const tokenFile = join(input.runDir, "agent-token");
   writePrivateFile(tokenFile, `${mintAgentToken(input.identity)}\n`);
