@@ -9,15 +9,12 @@ import type { AgentRole } from "../lifecycle/roles.ts";
 import type { RepoOverrides } from "../config/repo.ts";
 import type { DaemonConfig, SandboxConfig, SandboxMode } from "../config/schema.ts";
 import { writePrivateFile } from "../config/private-state.ts";
-import { agentSocketPath, netProxyPath } from "../server/agent-paths.ts";
+import { agentSocketPath, NET_BRIDGE_PORT, netProxyPath } from "../server/agent-paths.ts";
 import { mintAgentToken } from "../server/agent-token.ts";
 import { gitCommonDirSync } from "../util/repo-root.ts";
 import { bwrapArgs } from "./bwrap.ts";
 import { buildPolicy, type SandboxPolicy } from "./policy.ts";
 import { sandboxAvailability } from "./probe.ts";
-
-/** Where the bridge listens inside a sandbox with a host list (its own network namespace: no clash). */
-const NET_BRIDGE_PORT = 3128;
 
 const STRENGTH: Record<SandboxMode, number> = { off: 0, auto: 1, bwrap: 2 };
 

@@ -9,3 +9,6 @@ export function agentSocketPath(controlSocket: string): string {
 export function netProxyPath(controlSocket: string): string {
   return `${controlSocket}.d/net.sock`;
 }
+
+/** Where the bridge to that proxy listens inside a sandbox with a host list (its own network namespace: no clash). */
+export const NET_BRIDGE_PORT = 3128;

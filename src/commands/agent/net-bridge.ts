@@ -7,8 +7,7 @@ import { defineCommand } from "citty";
 import type { Socket } from "bun";
 import { agentTokenFromEnv } from "../../server/agent-credential.ts";
 import { SocketPipe } from "../../sandbox/socket-pipe.ts";
-
-export const NET_BRIDGE_PORT = 3128;
+import { NET_BRIDGE_PORT } from "../../server/agent-paths.ts";
 
 interface Leg {
   toProxy: SocketPipe | null;
