@@ -2,8 +2,8 @@
 // tightens), whether this machine can run it, and the command line that runs the CLI inside
 // bubblewrap. The pane's own shell stays outside (it records the exit status); the agent's token
 // reaches it as a file in its run folder, its socket is the agents' one (agent-gate.ts).
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Harness } from "../agents/harness/types.ts";
 import type { AgentRole } from "../lifecycle/roles.ts";
 import type { RepoOverrides } from "../config/repo.ts";
@@ -94,6 +94,29 @@ function gitGuards(cwd: string, common: string | null): { read: string[]; write:
   return { read: read.filter((p) => existsSync(p)), write };
 }
 
+/**
+ * The interpreter a script names in its `#!` line (`#!/usr/bin/env node` → node on the agent's PATH):
+ * bound with the program, or an npm CLI under a node kept in $HOME (nvm) would not start inside.
+ */
+export function interpreterOf(program: string, path: string): string | null {
+  let head = "";
+  try {
+    const fd = openSync(program, "r");
+    try {
+      const buf = Buffer.alloc(256);
+      head = buf.subarray(0, readSync(fd, buf, 0, 256, 0)).toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+  const m = /^#!\s*(\S+)(?:\s+(?:-S\s+)?(\S+))?/.exec(head);
+  if (!m) return null;
+  if (basename(m[1]!) === "env" && m[2]) return Bun.which(m[2], { PATH: path });
+  return isAbsolute(m[1]!) ? m[1]! : null;
+}
+
 /** A file or folder of the CLI's state: created when missing so the bind (and the CLI's first write) works. */
 function ensureState(p: string): void {
   if (existsSync(p)) return;
@@ -128,7 +151,7 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
     gitCommonDir: common,
     runDir: input.runDir,
     cliState: [...state.paths, socketDir],
-    programs: [input.executable, input.kasmosBin, ...input.argv.filter((w) => isAbsolute(w) && existsSync(w) && !w.startsWith(`${input.runDir}/`))],
+    programs: [input.executable, ...[interpreterOf(input.executable, input.env.PATH ?? "")].filter((p): p is string => p !== null), input.kasmosBin, ...input.argv.filter((w) => isAbsolute(w) && existsSync(w) && !w.startsWith(`${input.runDir}/`))],
     path: input.env.PATH ?? "/usr/bin:/bin",
     cliEnv: state.env,
     // A planner works in the repo root: the task worktrees under it stay out of its sight.

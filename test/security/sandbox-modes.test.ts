@@ -3,7 +3,7 @@
 // unsandboxed and says so once in the log and in kas doctor; network = "off" leaves a loopback
 // server outside unreachable from inside, "on" reaches it.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createPlanned, FAKE_AGENT, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
 import { makeGitRepo, Sandbox, waitFor } from "../helpers/env.ts";
@@ -113,5 +113,27 @@ describe("[sandbox] network", () => {
       allowed.stop(true);
       refused.stop(true);
     }
+  }, 90_000);
+});
+
+describe("the agent's program inside", () => {
+  test("a script whose #! names an interpreter kept under $HOME (as nvm keeps node) runs: the interpreter is bound with it", async () => {
+    const tools = join(sb.home, ".tools", "bin");
+    mkdirSync(tools, { recursive: true });
+    copyFileSync("/bin/sh", join(tools, "myshell"));
+    chmodSync(join(tools, "myshell"), 0o755);
+    const agent = join(sb.dir, "agent", "coder.sh");
+    mkdirSync(dirname(agent));
+    writeFileSync(agent, `#!/usr/bin/env myshell\nexec ${FAKE_AGENT} "$@"\n`);
+    chmodSync(agent, 0o755);
+    const repo = makeGitRepo(sb.dir, "shop");
+    sb.writeConfig(fakeAgentConfig("FAKE_REVIEW_ROUNDS=0", `[agents.coder]\nprogram = "${agent}"\n[sandbox]\nread = ["${dirname(FAKE_AGENT)}"]\n`));
+    const daemon = await sb.foreground([], { PATH: `${tools}:${process.env.PATH ?? "/usr/bin:/bin"}` });
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    await createPlanned(sb, repo, "feat", SMALL_PLAN);
+    await waitFor(() => task("feat")?.status === "done", 60_000, "feat to reach done");
+    expect(sb.query<{ sandbox: string }>("SELECT sandbox FROM agents WHERE role = 'coder'")[0]!.sandbox).toStartWith("bwrap");
+    daemon.kill("SIGTERM");
+    expect(await daemon.exited).toBe(0);
   }, 90_000);
 });
