@@ -91,8 +91,9 @@ describe("a hostile agent in the sandbox", () => {
   test("reads, writes and commands nothing but its own; what reaches kasmos is refused and audited; its task reaches done", async () => {
     const r = await escape("bwrap");
     // Inside, $HOME is an empty folder of the sandbox's own: a write there lands nowhere real.
-    expect(opened(r).filter((k) => k !== "write_home")).toEqual(["own_hook", "own_ping"]);
-    for (const k of ["ssh_key", "webhook_secret", "github_token_env", "daemon_environ", "daemon_environ_by_pid", "other_repo", "other_worktree", "other_prompts", "store", "write_other_repo", "write_etc", "git_config", "git_hook", "git_link", "git_commondir", "git_other_admin", "control_socket", "api_transition_other_repo", "api_cancel_sibling", "api_signal_sibling", "api_agent_send", "api_reload", "api_usage", "cli_agent_send", "cli_daemon_remove", "cli_gc", "kill_daemon", "kill_tmux"]) {
+    expect(opened(r).filter((k) => k !== "write_home")).toEqual(["own_hook", "own_ping", "own_task_show"]);
+    expect(r.outcome.get("own_task_show")!.text).toContain("task shop/feat");
+    for (const k of ["ssh_key", "webhook_secret", "github_token_env", "daemon_environ", "daemon_environ_by_pid", "other_repo", "other_worktree", "other_prompts", "store", "write_other_repo", "write_etc", "git_config", "git_hook", "git_link", "git_commondir", "git_other_admin", "control_socket", "api_transition_other_repo", "api_cancel_sibling", "api_signal_sibling", "api_agent_send", "api_reload", "api_usage", "cli_agent_send", "cli_daemon_remove", "cli_gc", "cli_task_show_sibling", "kill_daemon", "kill_tmux"]) {
       expect(r.outcome.get(k), k).toBeDefined();
       expect(r.outcome.get(k)!.open, `${k}: ${r.outcome.get(k)!.text}`).toBe(false);
       expect(r.outcome.get(k)!.text).not.toContain("escape-test");
@@ -121,7 +122,7 @@ describe("a hostile agent in the sandbox", () => {
     }
     const paths = refused.map((a) => (JSON.parse(a.detail) as { path: string }).path);
     // kas daemon remove asks for the repo list first: refused there already.
-    for (const p of ["/v1/repos/other/tasks/victim/transition", "/v1/repos/shop/tasks/idle/transition", "/v1/repos", "/v1/gc", "/v1/reload"]) expect(paths).toContain(p);
+    for (const p of ["/v1/repos/other/tasks/victim/transition", "/v1/repos/shop/tasks/idle/transition", "/v1/repos", "/v1/gc", "/v1/reload", "/v1/repos/shop/tasks/idle"]) expect(paths).toContain(p);
     // Its signal file for another task, written in its own worktree: quarantined with that reason.
     const quarantined = sb.query<{ message: string }>("SELECT message FROM audit_events WHERE kind = 'signal_quarantined'").map((q) => q.message);
     expect(quarantined.some((m) => m.includes("implement-finished-idle") && m.includes("another task's worktree"))).toBe(true);

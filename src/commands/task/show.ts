@@ -1,7 +1,9 @@
 import { defineCommand } from "citty";
 import { toAgent } from "../../api/agents.ts";
 import { toAuditEntry } from "../../api/events.ts";
-import { toSubtask, toTask } from "../../api/tasks.ts";
+import { showTask, toSubtask, toTask } from "../../api/tasks.ts";
+import { agentTokenFromEnv } from "../../server/agent-credential.ts";
+import { daemonClient } from "../../server/client.ts";
 import { countTaskAudit, listAudit } from "../../store/audit.ts";
 import { requireTask } from "../../store/tasks.ts";
 import { listSubtasks } from "../../store/subtasks.ts";
@@ -11,8 +13,22 @@ import { openCliStore, repoArg, resolveRepo } from "../_store.ts";
 import { formatCost, summarizeUsage } from "../../api/usage.ts";
 import { loadConfig } from "../../config/load.ts";
 import { listUsage } from "../../store/usage.ts";
-import { guard, print, printJson } from "../_util.ts";
+import { clientSocketPath, guard, print, printJson } from "../_util.ts";
 import { historyLine, phaseText } from "./_format.ts";
+
+/** A sandboxed agent (no store in sight) asks the daemon for its own task: the task, its subtasks, its 20 newest history entries. */
+async function showThroughDaemon(project: string, name: string, json: boolean): Promise<void> {
+  const r = await daemonClient(await clientSocketPath(undefined))(showTask, { params: { project, name } });
+  if (json) return printJson(r);
+  const lines = [
+    `task ${r.task.project}/${r.task.name}`,
+    `  status:        ${r.task.status}`,
+    ...(r.task.description ? [`  description:   ${r.task.description}`] : []),
+    `  plan:          ${r.task.content ? `${r.subtasks.length} subtasks` : "none"}`,
+    ...r.subtasks.map((s) => `    W${s.wave} T${s.number} [${s.status}] ${s.title}`),
+  ];
+  print(`${lines.join("\n")}\n`);
+}
 
 export default withExamples(
   defineCommand({
@@ -24,8 +40,9 @@ export default withExamples(
       history: { type: "string", description: "recent history entries to show (max 500; kas task history pages further)", default: "10", valueHint: "n" },
     },
     async run({ args }) {
-      await guard(() => {
+      await guard(async () => {
         const repo = resolveRepo(args.repo);
+        if (agentTokenFromEnv() !== null) return showThroughDaemon(repo.project, args.name, Boolean(args.json));
         const db = openCliStore();
         const task = requireTask(db, repo.project, args.name);
         const subtasks = listSubtasks(db, repo.project, task.name);
