@@ -99,6 +99,7 @@ describe("a hostile agent in the sandbox", () => {
       expect(r.outcome.get(k)!.text).not.toContain("escape-test");
     }
     for (const k of ["api_transition_other_repo", "api_cancel_sibling", "api_signal_sibling", "api_agent_send", "api_reload", "api_usage"]) expect(r.outcome.get(k)!.text, k).toBe("403");
+    expect(r.outcome.get("api_forged_token")!.text).toBe("401");
     expect(existsSync(join(sb.home, "pwned"))).toBe(false);
     expect(existsSync(join(r.other, "pwned.txt"))).toBe(false);
     expect(existsSync("/etc/kasmos-pwned")).toBe(false);
