@@ -108,6 +108,7 @@ export class UsageCollector {
       const ctx = { transcript: fresh.transcript, roots: h.recordRoots?.(env) ?? [], cwd: fresh.cwd, promptFile: this.deps.promptFileOf(a.project, a.title), model: /--model (\S+)/.exec(fresh.program)?.[1] ?? "", env };
       const r = await h.readUsage(ctx, cursorOf(fresh.usageCursor), usageOfAgent(db, a.id));
       if (!r) return;
+      if (r.session && fresh.transcript === "" && h.sessionFrom?.(r.session)) setTranscript(db, a.id, r.session);
       for (const why of r.rejected) this.report(a, `usage record rejected (not counted): ${why}`);
       if (r.capped) this.report(a, `${ctx.transcript} reached its size bound: later usage is not counted`);
       const changed = writeTx(db, () => setAgentUsage(db, { id: a.id, project: a.project, task: a.task, role: a.role }, r.totals, r.cursor));

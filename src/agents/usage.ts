@@ -24,6 +24,8 @@ export interface UsageRead {
   rejected: string[];
   /** The record file reached its size bound: nothing past it is read. */
   capped?: boolean;
+  /** For a CLI whose reports name no transcript: the session this run wrote to (kept as the agent's record, for resume). */
+  session?: string;
 }
 
 export const EMPTY_CURSOR: UsageCursor = { offset: 0, lastId: "" };

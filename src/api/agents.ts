@@ -60,7 +60,7 @@ export const Agent = v.strictObject({
   activity_at: v.nullable(v.string()),
   /** The CLI's own message with the activity (a permission prompt's text, …). */
   activity_note: v.string(),
-  /** The CLI's transcript file, when it told us. */
+  /** The CLI's record of this run, when known: its transcript file (claude, codex), or its session id (opencode). */
   transcript: v.string(),
   /** Times kasmos typed a reminder into it. */
   nudges: v.number(),

@@ -38,7 +38,7 @@ export class AgentRunner {
     this.budget = new BudgetGuard(deps, (a, reason) => this.stop(a, reason));
     const pauses = new Pauses(deps);
     this.supervisor = new Supervisor(deps, this.gate, this.usage, pauses);
-    this.spawner = new Spawner(deps, this.gate, (repo, task, actions) => this.onActions(repo, task, actions), pauses);
+    this.spawner = new Spawner(deps, this.gate, (repo, task, actions) => this.onActions(repo, task, actions), pauses, (id, first) => this.supervisor.typeOnFirstScreen(id, first));
     this.stopper = new Stopper(deps, this.usage, (key) => this.spawner.startOf(key), (a) => this.stopped(a));
     this.reconciler = new Reconciler(deps, { supervisor: this.supervisor, spawner: this.spawner, stopper: this.stopper, budget: this.budget, usage: this.usage, gate: this.gate, onActions: (repo, task, actions) => this.onActions(repo, task, actions) });
     this.operator = new OperatorActions(deps, { budget: this.budget, spawner: this.spawner, stopper: this.stopper, supervisor: this.supervisor });

@@ -68,6 +68,8 @@ export class Spawner {
     private onActions: (repo: RepoEntry, task: string, actions: Action[]) => void,
     /** CLIs paused at a usage or rate limit: none of their agents starts meanwhile. */
     private pauses: Pauses,
+    /** Type a start's first message once the agent's first screen shows (HarnessCommand.typeAfterStart). */
+    private typeOnFirstScreen: (agentId: number, first: { keys: string[]; text: string }) => void = () => undefined,
   ) {
     this.preparer = new WorktreePreparer({ kick: (p) => deps.kick?.(p), report: (project, task, ok, message) => recordAudit(deps.db, { kind: "worktree_prepared", project, task, message, level: ok ? "info" : "error" }) });
   }
@@ -323,8 +325,9 @@ export class Spawner {
     }
     const baseSha = role === "master" ? ((await resolveBranchHead(repo.path, t.branch))?.sha ?? "") : "";
     writeTx(db, () => {
-      insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: cmd.argv.join(" ").slice(0, 500), baseSha, harness: cmd.harness.name, sandbox: policy ? policySummary(policy) : `off (${sandbox.kind === "off" ? sandbox.why : ""})` });
+      const row = insertAgent(db, { project: repo.project, task: t.name, title: w.title, role: w.role, wave: w.wave ?? 0, taskNumber: w.taskNumber ?? 0, session: started.name, cwd, program: cmd.argv.join(" ").slice(0, 500), baseSha, harness: cmd.harness.name, sandbox: policy ? policySummary(policy) : `off (${sandbox.kind === "off" ? sandbox.why : ""})` });
       recordAudit(db, { kind: "agent_spawned", project: repo.project, task: t.name, message: `${w.role} ${w.title} started in ${cwd}${resumed ? ` (continuing its ${cmd.harness.name} session ${resumed})` : ""}`, detail: { title: w.title, session: started.name, pid: started.panePid, program: exe, cwd, harness: cmd.harness.name, resumed, nice: eff.resources.agent_nice, sandbox: policy ? { mode: "bwrap", write: policy.write, read: policy.read, env: policy.env, network: policy.network, hide: policy.hide } : { mode: "off", why: sandbox.kind === "off" ? sandbox.why : "" } } });
+      if (cmd.typeAfterStart !== undefined) this.typeOnFirstScreen(row.id, cmd.typeAfterStart);
     });
     log.info(`${repo.project}/${t.name}: ${w.role} ${w.title} started (${cmd.harness.name}, session ${started.name}, pid ${started.panePid})`);
     this.deps.hub.pump();

@@ -19,6 +19,9 @@ import type { StartGate } from "./start-gate.ts";
 /** Seconds of pane silence after which a pane is read once for a stall the CLI did not report. */
 const QUIET_SEC = 3;
 
+/** Seconds a screen must stand still before kasmos types a first message into it. */
+const TYPE_QUIET_SEC = 2;
+
 export class Supervisor {
   /** Per agent id: the pane's last output time (tmux window_activity) when we last looked at it. */
   private paneSeen = new Map<number, number>();
@@ -37,8 +40,17 @@ export class Supervisor {
     private pauses: Pauses,
   ) {}
 
+  /** Text to type into an agent once its first screen shows (HarnessCommand.typeAfterStart), by agent id. */
+  private typeAtFirstScreen = new Map<number, { keys: string[]; text: string }>();
+
+  /** Type a first message into the agent once its screen is up (its keys first). */
+  typeOnFirstScreen(agentId: number, first: { keys: string[]; text: string }): void {
+    this.typeAtFirstScreen.set(agentId, { keys: [...first.keys], text: first.text });
+  }
+
   /** The agent ended or was stopped: its pane is not looked at again. */
   forget(agentId: number): void {
+    this.typeAtFirstScreen.delete(agentId);
     this.paneSeen.delete(agentId);
     this.stallLook.delete(agentId);
     this.unknownLook.delete(agentId);
@@ -107,6 +119,23 @@ export class Supervisor {
       });
       return;
     }
+    // A first message to type (HarnessCommand.typeAfterStart): once the screen has shown and then stood
+    // still a moment, the CLI is up and its input takes keys (typed earlier, they were lost while it
+    // drew). Its keys go first, one per look (never a sleep here: the pass would wait for it).
+    const typing = this.typeAtFirstScreen.get(a.id);
+    if (typing !== undefined && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= TYPE_QUIET_SEC) {
+      const key = typing.keys.shift();
+      try {
+        if (key !== undefined) return await this.deps.tmux.sendKeys(sessionTitleOf(a), key);
+        this.typeAtFirstScreen.delete(a.id);
+        await this.deps.tmux.sendText(sessionTitleOf(a), typing.text);
+        recordAudit(this.deps.db, { kind: "prompt_sent", project: a.project, task: a.task, message: `first message typed into ${a.title} (${typing.text.length} chars): its CLI takes none on the command line here`, detail: { title: a.title } });
+      } catch (err) {
+        this.typeAtFirstScreen.delete(a.id);
+        this.deps.log.warn(`${a.project}/${a.task}: typing the first message into ${a.title}: ${(err as Error).message}`);
+      }
+      return;
+    }
     // A refused turn may end with no report at all (codex): a pane quiet for a few seconds is read once for a stall.
     if (h.stalls && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= QUIET_SEC && this.stallLook.get(a.id) !== s.activityAt) {
       this.stallLook.set(a.id, s.activityAt);
@@ -160,6 +189,7 @@ export class Supervisor {
         setActivity(this.deps.db, a.id, "working", "");
         activity = "working";
       }
+
     }
     if (!h.reportsTurns && activity === "working" && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= sup.idle_after_sec) {
       setActivity(this.deps.db, a.id, "idle", `no output for ${sup.idle_after_sec} s`);

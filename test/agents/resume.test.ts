@@ -7,12 +7,24 @@ const profile = (program: string) => ({ program, flags: ["--x"], model: "", skip
 const ctx = { promptFile: "/p/prompt.md", hookCommand: ["/k/kasmos", "agent", "hook"], runDir: "/r" };
 const SESSION = "154ed610-0129-4985-8181-a895a95575ec";
 
-test("the session id a transcript names: Claude Code's <session>.jsonl, codex's rollout-<time>-<thread>.jsonl; opencode and generic keep none", () => {
+test("the session id a run's record names: Claude Code's <session>.jsonl, codex's rollout-<time>-<thread>.jsonl, opencode's ses_ id; generic keeps none", () => {
   expect(harnessOf("claude").sessionFrom?.(`/h/.claude/projects/-tmp-w/${SESSION}.jsonl`)).toBe(SESSION);
   expect(harnessOf("codex").sessionFrom?.(`/h/.codex/sessions/2026/12/07/rollout-2026-12-07T19-54-01-${SESSION}.jsonl`)).toBe(SESSION);
   expect(harnessOf("claude").sessionFrom?.("/h/notes.txt")).toBeNull();
-  expect(harnessOf("opencode").sessionFrom).toBeUndefined();
+  expect(harnessOf("opencode").sessionFrom?.("ses_dadb60f18ffeP1MBQHloERorQb")).toBe("ses_dadb60f18ffeP1MBQHloERorQb");
+  expect(harnessOf("opencode").sessionFrom?.("/h/.local/share/opencode/opencode.db")).toBeNull();
   expect(harnessOf("generic").sessionFrom).toBeUndefined();
+});
+
+test("opencode continues with --session <id>; the pointer, which it would leave unsent there, is typed after Escape", () => {
+  const cmd = buildCommand(profile("opencode"), { ...ctx, resume: "ses_dadb60f18ffeP1MBQHloERorQb" });
+  expect(cmd.argv.slice(0, 3)).toEqual(["opencode", "--session", "ses_dadb60f18ffeP1MBQHloERorQb"]);
+  expect(cmd.argv).not.toContain("--prompt");
+  expect(cmd.typeAfterStart?.keys).toEqual(["Escape"]);
+  expect(cmd.typeAfterStart?.text).toContain("/p/prompt.md");
+  const fresh = buildCommand(profile("opencode"), ctx);
+  expect(fresh.argv).toContain("--prompt");
+  expect(fresh.typeAfterStart).toBeUndefined();
 });
 
 test("Claude Code continues with --resume <session>, the pointer as its next message", () => {

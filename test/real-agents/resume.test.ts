@@ -1,12 +1,14 @@
 // Resume, not restart: when Claude Code must be started again — the tmux server killed mid-turn and
 // the daemon restarted, or `kas agent restart` — it continues its session (`--resume <session>`), so
 // the model receives the earlier conversation; `kas agent restart --fresh` starts a new one. codex
-// continues its thread the same way (`codex resume <thread>`).
+// continues its thread the same way (`codex resume <thread>`), opencode its session (`--session <id>`,
+// the id read from its database with the run's usage).
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeGitRepo, Sandbox } from "../helpers/env.ts";
-import { agentDaemonEnv, claudeEnv, claudeUser, cliPath, codexUser, mixedConfig } from "./helpers.ts";
+import { agentDaemonEnv, claudeEnv, claudeUser, cliPath, codexUser, mixedConfig, opencodeEnv, opencodeUser } from "./helpers.ts";
+import { decodeMessages, startChatModel } from "./model/chat.ts";
 import { startResponsesModel } from "./model/responses.ts";
 import { type AnthropicModel, startAnthropicModel } from "./model/anthropic.ts";
 import type { Scenario } from "./model/brain.ts";
@@ -119,6 +121,41 @@ describe("codex resumes its thread", () => {
       expect(await daemon.exited).toBe(0);
     } finally {
       await stop();
+    }
+  }, 300_000);
+});
+
+describe("opencode resumes its session", () => {
+  test("kas agent restart: `opencode --session <id>`, and the model's next request carries the earlier conversation", async () => {
+    const chat = await startChatModel({ scenario: { plan: SMALL, scripts: { coder: { neverSignal: true } } } });
+    try {
+      opencodeUser(sb.home, chat.url);
+      const repo = makeGitRepo(sb.dir, "shop");
+      writeFileSync(join(sb.dir, "small.md"), SMALL);
+      sb.writeConfig(mixedConfig({}, "FAKE_REVIEW_ROUNDS=0", `[agents.coder]\nprogram = "${cliPath("opencode")}"\nmodel = "loopback/brain"\n`));
+      const daemon = await sb.foreground([], opencodeEnv());
+      expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+      expect((await sb.run(["task", "create", "k", "--plan", join(sb.dir, "small.md")], { cwd: repo })).code).toBe(0);
+      expect((await sb.run(["task", "transition", "k", "implement_start"], { cwd: repo })).code).toBe(0);
+      // The session id is read from opencode's database with the run's usage (no hook names it).
+      const completions = () => chat.requests.filter((r) => r.path.endsWith("/chat/completions") && r.answer !== "side");
+      // The first run has read its prompt and run a command (tool results in its session) …
+      await sb.waitFor(() => completions().filter((r) => r.answer.startsWith("tool:")).length >= 2, 180_000, "the first run to use its tools");
+      // … and its session id was read from opencode's database with the run's usage (no hook names it).
+      await sb.waitFor(() => /^ses_/.test(coders()[0]?.transcript ?? ""), 60_000, "the coder's opencode session to be known");
+      const session = coders()[0]!.transcript;
+      const before = completions().length;
+      expect((await sb.run(["agent", "restart", "k-coder"], { cwd: repo })).code).toBe(0);
+      await sb.waitFor(() => coders().length === 2 && completions().length > before, 120_000, "the resumed coder to ask the model");
+      expect(coders()[1]!.program).toContain(`--session ${session}`);
+      expect(sb.query("SELECT * FROM audit_events WHERE kind = 'prompt_sent' AND message LIKE 'first message typed into k-coder%'").length).toBe(1);
+      // The resumed session's first request carries the first run's tool outputs.
+      const first = completions()[before]!.body as { messages?: unknown };
+      expect(decodeMessages(first.messages).some((e) => e.kind === "tool_result")).toBe(true);
+      daemon.kill("SIGTERM");
+      expect(await daemon.exited).toBe(0);
+    } finally {
+      await chat.stop();
     }
   }, 300_000);
 });

@@ -28,7 +28,7 @@ const QUERY_TIMEOUT_MS = 5000;
 // Plain JavaScript run by the worker (a Blob URL: nothing to bundle or ship beside the binary).
 const WORKER_CODE = `
 import { Database } from "bun:sqlite";
-const SQL = \`SELECT s.tokens_input, s.tokens_output, s.tokens_cache_read, s.tokens_cache_write, s.model FROM session s
+const SQL = \`SELECT s.id AS session_id, s.tokens_input, s.tokens_output, s.tokens_cache_read, s.tokens_cache_write, s.model FROM session s
   WHERE s.directory = $dir AND s.parent_id IS NULL AND EXISTS (
     SELECT 1 FROM part p JOIN message m ON m.id = p.message_id
     WHERE m.session_id = s.id AND json_extract(m.data, '$.role') = 'user' AND json_extract(p.data, '$.text') LIKE $like)
@@ -121,7 +121,12 @@ function sessionModel(raw: unknown): string | null {
 export interface OpencodeRead {
   totals: UsageByModel | null;
   rejected: string[];
+  /** The id of this run's session in opencode's database (what `--session` continues); null when none yet. */
+  session: string | null;
 }
+
+/** opencode's session ids ("ses_" and an ordered random part): anything else is not passed on as one. */
+const SESSION_ID = /^ses_[0-9A-Za-z]{8,64}$/;
 
 /**
  * The totals of this run's session in `dbFile` (inside `roots`, opencode's data folder); null totals
@@ -132,15 +137,17 @@ export async function readOpencodeSession(dbFile: string, roots: readonly string
   try {
     await (await openRecord(dbFile, roots)).close();
   } catch (err) {
-    if (err instanceof RecordRefused && err.missing) return { totals: null, rejected: [] };
+    if (err instanceof RecordRefused && err.missing) return { totals: null, rejected: [], session: null };
     throw err;
   }
   const r = await query(dbFile, cwd, `%${promptFile}%`);
-  if (r.error !== undefined || !r.row) return { totals: null, rejected: [] }; // another schema, or no session yet
+  if (r.error !== undefined || !r.row) return { totals: null, rejected: [], session: null }; // another schema, or no session yet
+  const id = r.row.session_id;
+  const session = typeof id === "string" && SESSION_ID.test(id) ? id : null;
   const t = checkUsage(OpencodeSessionUsage, r.row);
-  if (!t.ok) return { totals: null, rejected: [`session: ${t.why}`] };
+  if (!t.ok) return { totals: null, rejected: [`session: ${t.why}`], session };
   const m = sessionModel(r.row.model) ?? (model || "unknown");
-  return { totals: { [m]: { input: t.value.tokens_input ?? 0, output: t.value.tokens_output ?? 0, cacheWrite: t.value.tokens_cache_write ?? 0, cacheRead: t.value.tokens_cache_read ?? 0 } }, rejected: [] };
+  return { totals: { [m]: { input: t.value.tokens_input ?? 0, output: t.value.tokens_output ?? 0, cacheWrite: t.value.tokens_cache_write ?? 0, cacheRead: t.value.tokens_cache_read ?? 0 } }, rejected: [], session };
 }
 
 /** opencode's data folder (its session database lives there). */
@@ -170,20 +177,23 @@ export const opencode: Harness<"opencode"> = {
   testedVersion: "1.18.33",
   reportsTurns: false,
   staggerMs: 3000,
-  command({ words, profile, pointer }) {
-    return {
-      argv: [...words, ...(profile.model ? ["--model", profile.model] : []), ...(profile.skipPermissions ? ["--auto"] : []), ...profile.flags, "--prompt", pointer],
-      env: {},
-      files: {},
-    };
+  command({ words, profile, pointer, resume }) {
+    const options = [...(profile.model ? ["--model", profile.model] : []), ...(profile.skipPermissions ? ["--auto"] : []), ...profile.flags];
+    // `--session <id>` continues that session but leaves --prompt unsent (1.18.33): the pointer is
+    // typed as its next message once the TUI is up. A session whose CLI was killed mid-turn reopens
+    // still busy and holds a new message back: Escape ends that turn first.
+    if (resume) return { argv: [...words, "--session", resume, ...options], env: {}, files: {}, typeAfterStart: { keys: ["Escape"], text: pointer } };
+    return { argv: [...words, ...options, "--prompt", pointer], env: {}, files: {} };
   },
   // kasmos wires no plugin (above); one of the user's, or a wrapper, may still report by name.
   activityFromEvent: activityByName,
   // Totals of the session this run created (its first message names the prompt file), from opencode's database.
   readUsage: async (ctx, cursor) => {
     const r = await readOpencodeSession(join(opencodeDataDir(ctx.env), "opencode.db"), ctx.roots, ctx.cwd, ctx.promptFile, ctx.model);
-    return r.totals || r.rejected.length > 0 ? { totals: r.totals ?? {}, cursor, rejected: r.rejected } : null;
+    return r.totals || r.rejected.length > 0 || r.session ? { totals: r.totals ?? {}, cursor, rejected: r.rejected, ...(r.session ? { session: r.session } : {}) } : null;
   },
+  // opencode names no transcript: its record of this run is the session id the usage read found.
+  sessionFrom: (record) => (SESSION_ID.test(record) ? record : null),
   recordRoots: (env) => [opencodeDataDir(env)],
   sandboxState: (env) => ({
     paths: [

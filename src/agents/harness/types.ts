@@ -81,6 +81,12 @@ export interface HarnessCommand {
   env: Record<string, string>;
   /** Files to write into runDir before the start: name → content. */
   files: Record<string, string>;
+  /**
+   * A first message kasmos types once the CLI's screen is up, for a start whose argv cannot carry it
+   * (opencode continuing a session takes no --prompt): `keys` first (each on a look of its own), then
+   * `text` and Enter.
+   */
+  typeAfterStart?: { keys: string[]; text: string };
 }
 
 /**
