@@ -6,7 +6,7 @@ import { beforeEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeGitRepo, type Sandbox } from "../helpers/env.ts";
+import { api, makeGitRepo, type Sandbox } from "../helpers/env.ts";
 import { createPlanned, fakeAgentConfig, SMALL_PLAN, WAVES_PLAN } from "../helpers/agents.ts";
 import { browserAndSandbox, type RunningBrowser } from "./browser.ts";
 import { startWeb } from "./web-helpers.ts";
@@ -175,6 +175,32 @@ describe("fleet page (chromium)", () => {
     expect(await page.locator(".actions button[data-event]").evaluateAll((els) => els.map((e) => e.getAttribute("data-event")))).toEqual(["reopen"]);
     await context.close();
   }, 60_000);
+
+  test("task page: a long history opens on its 50 newest timeline entries; 'older' shows the next page", async () => {
+    const repo = makeGitRepo(sb.dir, "shop");
+    await sb.foreground();
+    expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
+    expect((await sb.run(["task", "create", "long"], { cwd: repo })).code).toBe(0);
+    // History: 60 signals the task's state refuses (each queued, then failed: two entries apiece).
+    for (let i = 0; i < 60; i++) expect((await api(sb.socket, "POST", "/v1/repos/shop/signals", { type: "implement_finished", task: "long" })).status).toBe(201);
+    await sb.waitFor(() => sb.query<{ n: number }>("SELECT count(*) AS n FROM audit_events WHERE task = 'long'")[0]!.n >= 120, 30_000, "the refused signals to be recorded");
+    const web = await startWeb(sb);
+    const { context, page } = await openFleet(web.login_url);
+    await page.goto(`${web.url}/task/shop/long`);
+    const heading = page.locator("#h-timeline");
+    const stored = () => sb.query<{ n: number }>("SELECT count(*) AS n FROM audit_events WHERE task = 'long'")[0]!.n;
+    await sb.waitFor(async () => Number(/\((\d+)\)/.exec(await heading.innerText())?.[1] ?? 0) === stored(), 15_000, "the timeline to hold the whole history");
+    const total = Number(/\((\d+)\)/.exec(await heading.innerText())![1]);
+    expect(await page.locator(".timeline li").count()).toBe(50);
+    await page.locator('button[data-key="older"]', { hasText: `show 50 older of ${total - 50}` }).click();
+    await page.locator(".timeline li").nth(99).waitFor({ timeout: 5_000 });
+    expect(await page.locator(".timeline li").count()).toBe(100);
+    for (let i = 0; i < 10 && (await page.locator('button[data-key="older"]').count()) > 0; i++) await page.locator('button[data-key="older"]').click();
+    await page.locator(".timeline li").nth(total - 1).waitFor({ timeout: 5_000 });
+    expect(await page.locator(".timeline li").count()).toBe(total);
+    expect(await page.locator('button[data-key="older"]').count()).toBe(0);
+    await context.close();
+  }, 90_000);
 
   test("usage page: limits against today's spend, a task on budget hold, and its resume (confirmed)", async () => {
     const repo = makeGitRepo(sb.dir, "shop");

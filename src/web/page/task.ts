@@ -36,6 +36,9 @@ export function operatorEvents(status: TaskStatus): FsmEvent[] {
   return (Object.keys(TRANSITIONS[status]) as FsmEvent[]).filter((e) => !DAEMON_ONLY_EVENTS.includes(e));
 }
 
+/** Timeline entries per page: a task with a long history opens as fast as a new one. */
+const TIMELINE_PAGE = 50;
+
 export class TaskPage {
   readonly stream: string;
   private show: TaskShow | null = null;
@@ -43,6 +46,8 @@ export class TaskPage {
   private byRole: UsageGroups | null = null;
   private byModel: UsageGroups | null = null;
   private timeline: StreamedEvent[] = [];
+  /** How many of the timeline's newest entries are shown: a page at a time, "older" shows the next. */
+  private timelineShown = TIMELINE_PAGE;
   private diff: DiffView | string | null = null;
   private notice = "";
   private base: string;
@@ -103,6 +108,11 @@ export class TaskPage {
     }
     this.render();
     this.refresh();
+  }
+
+  private showOlder(): void {
+    this.timelineShown += TIMELINE_PAGE;
+    this.render();
   }
 
   render(): void {
@@ -173,7 +183,18 @@ export class TaskPage {
         : null;
     out.push(h("section", { "aria-labelledby": "h-usage" }, h("h2", { id: "h-usage" }, "Spend"), usageTable("by role", this.byRole) ?? h("p", { class: "quiet" }, "no usage recorded"), usageTable("by model", this.byModel)));
     out.push(h("section", { "aria-labelledby": "h-diff" }, h("h2", { id: "h-diff" }, "Changes"), this.diff === null ? h("p", { class: "quiet" }, "loading…") : typeof this.diff === "string" ? h("p", { class: "quiet" }, this.diff) : renderDiff(this.diff)));
-    out.push(h("section", { "aria-labelledby": "h-timeline" }, h("h2", { id: "h-timeline" }, `Timeline (${this.timeline.length})`), h("ul", { class: "events timeline" }, ...this.timeline.map((e) => eventLine(e, false)))));
+    const shown = this.timeline.slice(0, this.timelineShown);
+    const older = this.timeline.length - shown.length;
+    const olderButton = h("button", { type: "button", class: "secondary", "data-key": "older", onclick: () => this.showOlder() }, `show ${Math.min(older, TIMELINE_PAGE)} older of ${older}`);
+    out.push(
+      h(
+        "section",
+        { "aria-labelledby": "h-timeline" },
+        h("h2", { id: "h-timeline" }, `Timeline (${this.timeline.length})`),
+        h("ul", { class: "events timeline" }, ...shown.map((e) => eventLine(e, false))),
+        older > 0 ? olderButton : null,
+      ),
+    );
     replaceKeepingFocus(this.root, out);
   }
 }
