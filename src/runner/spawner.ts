@@ -3,6 +3,7 @@
 // (program, worktree path, the CLI's own gates), then prepares the worktree, writes the prompt and the
 // CLI's files, and opens the tmux session. A start that fails or is refused is recorded (row, audit,
 // attention) so the reconciler stops retrying until the task changes or an operator restarts it.
+import type { TypedStart } from "../agents/harness/types.ts";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { resolveBranchHead } from "../agents/git.ts";
@@ -69,7 +70,7 @@ export class Spawner {
     /** CLIs paused at a usage or rate limit: none of their agents starts meanwhile. */
     private pauses: Pauses,
     /** Type a start's first message once the agent's first screen shows (HarnessCommand.typeAfterStart). */
-    private typeOnFirstScreen: (agentId: number, first: { keys: string[]; text: string }) => void = () => undefined,
+    private typeOnFirstScreen: (agentId: number, first: TypedStart) => void = () => undefined,
   ) {
     this.preparer = new WorktreePreparer({ kick: (p) => deps.kick?.(p), report: (project, task, ok, message) => recordAudit(deps.db, { kind: "worktree_prepared", project, task, message, level: ok ? "info" : "error" }) });
   }

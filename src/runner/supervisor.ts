@@ -3,7 +3,7 @@
 // says it changed since the last look (window_activity), so idle agents cost nothing. Raises attention
 // once per (agent, state) and nudges an agent that ended its turn without its signal.
 import type { AgentEventBody } from "../api/agents.ts";
-import type { AgentActivity } from "../agents/harness/types.ts";
+import type { AgentActivity, TypedStart } from "../agents/harness/types.ts";
 import { readSmallRegularFile } from "../agents/record-file.ts";
 import { activityFromEvent, firstMeaningfulLine, lastPaneLines, matchDialog, nudgeText, screenQuote, stallFromPane } from "../agents/supervise.ts";
 import type { SessionInfo } from "../agents/tmux.ts";
@@ -41,11 +41,11 @@ export class Supervisor {
   ) {}
 
   /** Text to type into an agent once its first screen shows (HarnessCommand.typeAfterStart), by agent id. */
-  private typeAtFirstScreen = new Map<number, { keys: string[]; text: string }>();
+  private typeAtFirstScreen = new Map<number, TypedStart>();
 
   /** Type a first message into the agent once its screen is up (its keys first). */
-  typeOnFirstScreen(agentId: number, first: { keys: string[]; text: string }): void {
-    this.typeAtFirstScreen.set(agentId, { keys: [...first.keys], text: first.text });
+  typeOnFirstScreen(agentId: number, first: TypedStart): void {
+    this.typeAtFirstScreen.set(agentId, { ...first, keys: [...first.keys] });
   }
 
   /** The agent ended or was stopped: its pane is not looked at again. */
@@ -123,7 +123,7 @@ export class Supervisor {
     // still a moment, the CLI is up and its input takes keys (typed earlier, they were lost while it
     // drew). Its keys go first, one per look (never a sleep here: the pass would wait for it).
     const typing = this.typeAtFirstScreen.get(a.id);
-    if (typing !== undefined && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= TYPE_QUIET_SEC) {
+    if (typing !== undefined && !changed && s.activityAt > 0 && now / 1000 - s.activityAt >= TYPE_QUIET_SEC && typing.ready.test(lastPaneLines(await this.paneText(a), 40).join("\n"))) {
       const key = typing.keys.shift();
       try {
         if (key !== undefined) return await this.deps.tmux.sendKeys(sessionTitleOf(a), key);

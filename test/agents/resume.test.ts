@@ -21,6 +21,7 @@ test("opencode continues with --session <id>; the pointer, which it would leave 
   expect(cmd.argv.slice(0, 3)).toEqual(["opencode", "--session", "ses_dadb60f18ffeP1MBQHloERorQb"]);
   expect(cmd.argv).not.toContain("--prompt");
   expect(cmd.typeAfterStart?.keys).toEqual(["Escape"]);
+  expect(cmd.typeAfterStart?.ready.test("  /tmp/w   120  ctrl+p commands    • OpenCode 1.18.33")).toBe(true);
   expect(cmd.typeAfterStart?.text).toContain("/p/prompt.md");
   const fresh = buildCommand(profile("opencode"), ctx);
   expect(fresh.argv).toContain("--prompt");

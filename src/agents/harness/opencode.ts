@@ -181,8 +181,9 @@ export const opencode: Harness<"opencode"> = {
     const options = [...(profile.model ? ["--model", profile.model] : []), ...(profile.skipPermissions ? ["--auto"] : []), ...profile.flags];
     // `--session <id>` continues that session but leaves --prompt unsent (1.18.33): the pointer is
     // typed as its next message once the TUI is up. A session whose CLI was killed mid-turn reopens
-    // still busy and holds a new message back: Escape ends that turn first.
-    if (resume) return { argv: [...words, "--session", resume, ...options], env: {}, files: {}, typeAfterStart: { keys: ["Escape"], text: pointer } };
+    // still busy and holds a new message back: Escape ends that turn first. Ready = its footer drawn
+    // (a quiet moment alone is not enough on a busy machine: it pauses while it loads the session).
+    if (resume) return { argv: [...words, "--session", resume, ...options], env: {}, files: {}, typeAfterStart: { ready: /ctrl\+p commands/, keys: ["Escape"], text: pointer } };
     return { argv: [...words, ...options, "--prompt", pointer], env: {}, files: {} };
   },
   // kasmos wires no plugin (above); one of the user's, or a wrapper, may still report by name.

@@ -75,6 +75,14 @@ export interface CommandInput {
   resume?: string;
 }
 
+/** A first message kasmos types into a CLI (HarnessCommand.typeAfterStart). */
+export interface TypedStart {
+  /** The CLI's screen when it takes input (its input bar, its footer). */
+  ready: RegExp;
+  keys: string[];
+  text: string;
+}
+
 export interface HarnessCommand {
   argv: string[];
   /** Extra environment for this CLI (on top of the daemon's own and the KASMOS_* variables). */
@@ -83,10 +91,10 @@ export interface HarnessCommand {
   files: Record<string, string>;
   /**
    * A first message kasmos types once the CLI's screen is up, for a start whose argv cannot carry it
-   * (opencode continuing a session takes no --prompt): `keys` first (each on a look of its own), then
-   * `text` and Enter.
+   * (opencode continuing a session takes no --prompt): once the screen shows `ready` and has stood
+   * still a moment, `keys` first (each on a look of its own), then `text` and Enter.
    */
-  typeAfterStart?: { keys: string[]; text: string };
+  typeAfterStart?: TypedStart;
 }
 
 /**
