@@ -40,24 +40,37 @@ async function run(g: (typeof groups)[number]): Promise<Outcome> {
   // bun test writes its report to stderr; both streams are kept, in order of arrival per stream.
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   const output = `${out}${err}`;
-  process.stdout.write(`\n==== ${g.name}: bun ${g.args.join(" ")}\n${output}`);
+  await print(`\n==== ${g.name}: bun ${g.args.join(" ")}\n${output}`);
   return { name: g.name, code, output, counts: counts(output) };
 }
 
-console.log(`running ${groups.length} groups side by side: ${groups.map((g) => g.name).join("; ")} (each printed when it ends)`);
+/**
+ * Writes to stdout one after the other, each awaited whole: a group's output is large, and a write
+ * still draining into a pipe let the summary land before the end of it, where a reader of the last
+ * "N pass" line took one group's count for the total.
+ */
+let printing: Promise<unknown> = Promise.resolve();
+function print(text: string): Promise<unknown> {
+  printing = printing.then(() => Bun.write(Bun.stdout, text));
+  return printing;
+}
+
+await print(`running ${groups.length} groups side by side: ${groups.map((g) => g.name).join("; ")} (each printed when it ends)\n`);
 const outcomes = await Promise.all(groups.map(run));
 const total = { pass: 0, fail: 0, skip: 0, todo: 0 };
 for (const o of outcomes) for (const k of Object.keys(total) as (keyof typeof total)[]) total[k] += o.counts[k];
 let failed = false;
+const lines: string[] = [];
 for (const o of outcomes) {
   // A group that ended badly without a failing test (a crash, a timeout of the runner) still fails the suite.
   const bad = o.code !== 0 || o.counts.fail > 0 || o.counts.pass === 0;
   if (bad) failed = true;
-  console.log(`${o.name}: ${o.counts.pass} pass, ${o.counts.fail} fail${o.counts.skip ? `, ${o.counts.skip} skip` : ""} (exit ${o.code})${bad && o.counts.fail === 0 ? " — ended without its summary or with an error: see its output above" : ""}`);
+  lines.push(`${o.name}: ${o.counts.pass} pass, ${o.counts.fail} fail${o.counts.skip ? `, ${o.counts.skip} skip` : ""} (exit ${o.code})${bad && o.counts.fail === 0 ? " — ended without its summary or with an error: see its output above" : ""}`);
 }
 if (failed && total.fail === 0) total.fail = 1;
-console.log(`\n ${total.pass} pass`);
-if (total.skip) console.log(` ${total.skip} skip`);
-if (total.todo) console.log(` ${total.todo} todo`);
-console.log(` ${total.fail} fail`);
+lines.push("", ` ${total.pass} pass`);
+if (total.skip) lines.push(` ${total.skip} skip`);
+if (total.todo) lines.push(` ${total.todo} todo`);
+lines.push(` ${total.fail} fail`, "");
+await print(lines.join("\n"));
 process.exit(failed ? 1 : 0);

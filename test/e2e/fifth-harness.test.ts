@@ -46,6 +46,8 @@ test("an agent runs through a harness registered from test/: tmux start, hook re
     const coder = () => sb.query<AgentRow>("SELECT title, session, program, harness, activity, activity_note, transcript FROM agents WHERE role = 'coder'")[0];
     // "idle" only comes from fifthcli's "turn-end" report read by its harness.
     await sb.waitFor(() => coder()?.activity === "idle", 60_000, "the fifthcli coder's turn-end report to be read");
+    // The transcript a report names is noted after the report's activity (off the request path).
+    await sb.waitFor(() => (coder()?.transcript ?? "") !== "", 30_000, "the transcript its harness found in a report to be noted");
     const a = coder()!;
     expect(a.harness).toBe("fifthcli");
     expect(a.activity_note).toBe("fifthcli read its prompt");
