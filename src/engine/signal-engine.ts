@@ -9,7 +9,7 @@
 // Bursts are committed in batches (one transaction for up to BATCH signals, each still atomic with
 // its own effect); a batch that throws is retried one signal at a time so one bad signal cannot
 // hold the others back.
-import { statSync } from "node:fs";
+import { QuietFolders } from "./quiet-folders.ts";
 import { linesChanged, resolveBranchHead } from "../agents/git.ts";
 import { lastMaster } from "../store/agents.ts";
 import { processSignal } from "../lifecycle/processor.ts";
@@ -130,7 +130,7 @@ export class SignalEngine {
   nothingToScan(repo: RepoEntry): boolean {
     if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) return false;
     const now = Date.now();
-    for (const dir of signalDirs(repo.path, this.folders(repo.project))) if (!this.unchangedSinceEmpty(dir.path, now)) return false;
+    for (const dir of signalDirs(repo.path, this.folders(repo.project))) if (!this.quiet.unchanged(dir.path, now)) return false;
     return true;
   }
 
@@ -165,24 +165,8 @@ export class SignalEngine {
   /** Files whose row is committed but which could not be moved out of the folder (logged once). */
   private unremovable = new Set<string>();
 
-  /** Signal folders seen empty, by path → their mtime then (ns): unchanged folders need no listing. */
-  private quiet = new Map<string, bigint>();
-
-  /**
-   * Cheap emptiness check for the poll safety net: a folder whose mtime has not moved since it was
-   * last listed empty has no new entries. Only trusted when that mtime is over a second old, so a
-   * file created within the same clock tick as the listing can never be missed.
-   */
-  private unchangedSinceEmpty(path: string, now: number): boolean {
-    const known = this.quiet.get(path);
-    if (known === undefined) return false;
-    try {
-      const m = statSync(path, { bigint: true }).mtimeNs;
-      return m === known && now - Number(m / 1_000_000n) > 1000;
-    } catch {
-      return false;
-    }
-  }
+  /** Signal folders seen empty: unchanged ones need no listing. */
+  private quiet = new QuietFolders();
 
   /** When a found file is final (its writer done with it). */
   private settle = new SettleGate();
@@ -192,13 +176,8 @@ export class SignalEngine {
     let batch: PreparedFile[] = [];
     for (const dir of signalDirs(repo.path, this.folders(repo.project))) {
       this.dirs.trim(); // descriptors bounded, whatever the number of worktrees
-      if (this.unchangedSinceEmpty(dir.path, Date.now())) continue;
-      let before: bigint | null = null;
-      try {
-        before = statSync(dir.path, { bigint: true }).mtimeNs; // taken before listing: a later change moves it
-      } catch {
-        before = null;
-      }
+      if (this.quiet.unchanged(dir.path, Date.now())) continue;
+      const before = this.quiet.before(dir.path);
       let files: FoundFile[];
       try {
         files = listSignalFiles(dir, this.dirs);
@@ -208,8 +187,7 @@ export class SignalEngine {
         if (repo.problem) return; // the repo's own signals folder: nothing of it is touched any more
         continue;
       }
-      if (files.length === 0 && before !== null) this.quiet.set(dir.path, before);
-      else this.quiet.delete(dir.path);
+      this.quiet.listed(dir.path, files.length === 0, before);
       for (const f of files) {
         const wait = this.settle.waitMs(f, (msg) => this.log.warn(`${repo.project}: ${msg}`));
         if (wait > 0) {
