@@ -1,5 +1,5 @@
 // The bash completion script for kasmos and kas.
-import { childArms, lookupFunctions } from "./case-arms.ts";
+import { childArms, lookupFunctions, WORD_WALK_STEP } from "./case-arms.ts";
 import { allNodes, childWords, type CommandNode, flagWords, PROGRAMS, sq } from "./tree.ts";
 
 export function bashScript(root: CommandNode): string {
@@ -45,18 +45,7 @@ _kasmos() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" cmdpath="" w i pending="" npos=0
   for (( i = 1; i < COMP_CWORD; i++ )); do
     w="\${COMP_WORDS[i]}"
-    if [[ -n "$pending" ]]; then pending=""; continue; fi
-    case "$w" in
-      --*=*) continue ;;
-      -*)
-        _kasmos_valued "$cmdpath"
-        [[ "$REPLY" == *" $w "* ]] && pending="$w"
-        continue ;;
-    esac
-    _kasmos_child "$cmdpath" "$w"
-    if [[ -n "$REPLY" ]]; then
-      cmdpath="\${cmdpath:+$cmdpath }$REPLY"
-      npos=0
+${WORD_WALK_STEP}
     else
       npos=$(( npos + 1 ))
     fi

@@ -63,3 +63,21 @@ function positionalArms(nodes: CommandNode[]): string {
   for (const n of nodes) n.positionals.forEach((p, i) => arms.push(`    ${sq(`${n.path}|${i}`)}) REPLY=${sq(p.value)} ;;`));
   return arms.join("\n");
 }
+
+/**
+ * One step of the walk over the words typed so far, the same in bash and zsh: skip a flag's value,
+ * note a flag that takes one, descend into a subcommand (the positional count starts again there).
+ * The shell's loop around it reads the word into `w`; the else branch (a positional) is the shell's.
+ */
+export const WORD_WALK_STEP = `    if [[ -n "$pending" ]]; then pending=""; continue; fi
+    case "$w" in
+      --*=*) continue ;;
+      -*)
+        _kasmos_valued "$cmdpath"
+        [[ "$REPLY" == *" $w "* ]] && pending="$w"
+        continue ;;
+    esac
+    _kasmos_child "$cmdpath" "$w"
+    if [[ -n "$REPLY" ]]; then
+      cmdpath="\${cmdpath:+$cmdpath }$REPLY"
+      npos=0`;

@@ -1,5 +1,5 @@
 // The zsh completion script for kasmos and kas (compsys: _describe with each word's description).
-import { childArms, lookupFunctions } from "./case-arms.ts";
+import { childArms, lookupFunctions, WORD_WALK_STEP } from "./case-arms.ts";
 import { allNodes, type CommandNode, flagWords, PROGRAMS, short, sq } from "./tree.ts";
 
 export function zshScript(root: CommandNode): string {
@@ -54,18 +54,7 @@ _kasmos() {
   local -i i npos=0
   for (( i = 2; i < CURRENT; i++ )); do
     w="\${words[i]}"
-    if [[ -n "$pending" ]]; then pending=""; continue; fi
-    case "$w" in
-      --*=*) continue ;;
-      -*)
-        _kasmos_valued "$cmdpath"
-        [[ "$REPLY" == *" $w "* ]] && pending="$w"
-        continue ;;
-    esac
-    _kasmos_child "$cmdpath" "$w"
-    if [[ -n "$REPLY" ]]; then
-      cmdpath="\${cmdpath:+$cmdpath }$REPLY"
-      npos=0
+${WORD_WALK_STEP}
     else
       npos+=1
     fi
