@@ -40,7 +40,7 @@ describe("agent page (chromium)", () => {
     const screen = page.locator("#terminal .xterm-rows");
     // The screen as it was: the agent's first line.
     await page.locator("#term-status", { hasText: "read-only" }).waitFor({ timeout: 15_000 });
-    await expect(screen.innerText()).resolves.toContain("starting");
+    await screen.filter({ hasText: "starting" }).waitFor({ timeout: 15_000 });
 
     // Output printed from now on arrives on the open page (a prompt typed by the CLI, echoed by the tty).
     expect((await sb.run(["agent", "send", title, "printed-after-the-page-opened"], { cwd: repo })).code).toBe(0);

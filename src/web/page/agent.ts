@@ -28,6 +28,7 @@ export class AgentPage {
   private takenOver = false;
   private pending = "";
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private sending = false;
   private ended = false;
 
   constructor(
@@ -116,22 +117,30 @@ export class AgentPage {
     }
   }
 
-  /** Keystrokes go out in small batches (a paste is one), in order. */
+  /**
+   * Keystrokes go out in small batches (a paste is one), in order: one request at a time, since two in
+   * flight together can reach the daemon in either order.
+   */
   private typed(data: string): void {
     if (!this.takenOver) return;
     this.pending += data;
-    this.flushTimer ??= setTimeout(() => void this.flush(), 30);
+    if (!this.sending) this.flushTimer ??= setTimeout(() => void this.flush(), 30);
   }
 
   private async flush(): Promise<void> {
     this.flushTimer = null;
+    if (this.sending) return; // sent when the request in flight ends
     const text = this.pending;
     this.pending = "";
     if (text === "") return;
+    this.sending = true;
     try {
       await api(`${this.base}/keys`, { method: "POST", body: { text } });
     } catch (err) {
       this.status.textContent = `typing refused: ${(err as Error).message}`;
+    } finally {
+      this.sending = false;
+      if (this.pending !== "") this.flushTimer ??= setTimeout(() => void this.flush(), 0);
     }
   }
 
