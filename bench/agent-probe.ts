@@ -45,8 +45,12 @@ export class AgentProbe {
     return new AgentProbe(project, task, repo, gapMs);
   }
 
+  /** Register the probe repo and approve its config (`kas daemon trust`): the idle program it names runs only then. */
   async register(socket: string): Promise<void> {
     await registerRepo(socket, this.repo);
+    const r = await fetch(`http://kasmos/v1/repos/${this.project}/trust`, { unix: socket, method: "POST", signal: AbortSignal.timeout(10_000) });
+    const text = await r.text();
+    if (r.status !== 200 || (JSON.parse(text) as { status: string }).status !== "trusted") throw new Error(`POST /v1/repos/${this.project}/trust → ${r.status}: ${text}`);
   }
 
   async start(socket: string): Promise<void> {
