@@ -1,6 +1,6 @@
 // The whole suite as two `bun test` processes at once: the real-CLI tests (test/real-agents) beside
 // everything else. The real-CLI tests spend most of their time waiting — on the CLIs' own retries, on
-// usage-limit resets, on model servers — so run one after the other the suite took 12 minutes of which
+// usage-limit resets, on model servers — so run one after the other (`bun run test:sequential`) the suite takes 12 minutes of which
 // the machine was idle for much; side by side it stays under 10 on 2 cores. Each group's output is
 // printed whole when it ends (interleaved lines would be unreadable), then one summary of both, in bun's
 // own words, so tools that read `N pass` / `N fail` read the total. Extra arguments go to both groups.
