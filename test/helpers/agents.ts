@@ -25,14 +25,17 @@ serve it
 /** One task: at or under blueprint_skip_threshold, so a single coder implements it. */
 export const SMALL_PLAN = "# Small\n**Goal:** one change\n\n## Wave 1: a\n### Task 1: x\ndo x\n";
 
-/** daemon.toml: fast polling, auto flags on, the fake agent (with `extraEnv` knobs) as every role's program. */
-export function fakeAgentConfig(extraEnv: string, extra = ""): string {
+/**
+ * daemon.toml: fast polling, auto flags on, the fake agent (with `extraEnv` knobs) as every role's
+ * program; `agent` is where the fake agent is (a copy another account can read, say).
+ */
+export function fakeAgentConfig(extraEnv: string, extra = "", agent = FAKE_AGENT): string {
   return [
     "poll_interval_sec = 0.2",
     "auto_advance = true",
     "auto_review_fix = true",
     "auto_readiness_review = true",
-    `default_program = "env ${extraEnv} ${FAKE_AGENT}"`,
+    `default_program = "env ${extraEnv} ${agent}"`,
     extra,
     /^\s*\[sandbox\]/m.test(extra) ? "" : fakeAgentSandbox(extraEnv),
   ].join("\n");

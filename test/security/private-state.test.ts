@@ -7,20 +7,17 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync 
 import { join } from "node:path";
 import { createPlanned, fakeAgentConfig, SMALL_PLAN } from "../helpers/agents.ts";
 import { BIN, makeGitRepo, ping, Sandbox, waitFor } from "../helpers/env.ts";
+import { asUser, isRoot, type LocalUser, makeUser, missingUserTools, removeUser } from "../helpers/users.ts";
 
-const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-const OTHER = `kastest${process.pid}`;
+const canMakeUsers = isRoot && missingUserTools().length === 0;
 let sb: Sandbox;
 let repo: string;
 let daemon: Bun.Subprocess<"ignore", "pipe", "pipe"> | null = null;
-let userMade = false;
+let other: LocalUser | null = null;
 
 const mode = (p: string): number => statSync(p).mode & 0o777;
 
-function asOther(...argv: string[]): { code: number; out: string } {
-  const r = Bun.spawnSync(["runuser", "-u", OTHER, "--", ...argv], { stdout: "pipe", stderr: "pipe" });
-  return { code: r.exitCode ?? -1, out: r.stdout.toString() + r.stderr.toString() };
-}
+const asOther = (...argv: string[]): { code: number; out: string } => asUser(other!, argv);
 
 beforeAll(async () => {
   sb = new Sandbox("kps-");
@@ -44,15 +41,13 @@ beforeAll(async () => {
   daemon = proc;
   await waitFor(async () => proc.exitCode !== null || (await ping(sb.socket)), 15_000, "the daemon to answer");
   expect(proc.exitCode).toBeNull();
-  if (isRoot && Bun.which("useradd") && Bun.which("runuser")) {
-    userMade = Bun.spawnSync(["useradd", "-M", "-r", "-s", "/bin/sh", OTHER], { stdout: "ignore", stderr: "ignore" }).exitCode === 0;
-  }
+  if (canMakeUsers) other = makeUser("kastest");
 });
 
 afterAll(async () => {
   daemon?.kill("SIGTERM");
   await daemon?.exited;
-  if (userMade) Bun.spawnSync(["userdel", "-r", OTHER], { stdout: "ignore", stderr: "ignore" });
+  await removeUser(other);
   await sb.cleanup();
 });
 
@@ -95,9 +90,9 @@ test("doctor names private files others can read", async () => {
   }
 }, 60_000);
 
-describe.skipIf(!isRoot || !Bun.which("useradd") || !Bun.which("runuser"))("a second local account", () => {
+describe.skipIf(!canMakeUsers)("a second local account", () => {
   test("cannot read the store, even with the config folder opened to 0755", () => {
-    expect(userMade).toBe(true);
+    expect(other).not.toBeNull();
     const db = join(sb.configDir, "kasmos.db");
     expect(asOther("cat", db).code).not.toBe(0);
     chmodSync(sb.configDir, 0o755); // each layer alone must hold: now only the files' own 0600
@@ -117,7 +112,7 @@ describe.skipIf(!isRoot || !Bun.which("useradd") || !Bun.which("runuser"))("a se
     const f = join(sb.configDir, "prompts", "old", "foreign.md");
     writeFileSync(f, "x\n", { mode: 0o644 });
     chmodSync(f, 0o644);
-    expect(Bun.spawnSync(["chown", OTHER, f]).exitCode).toBe(0);
+    expect(Bun.spawnSync(["chown", other!.name, f]).exitCode).toBe(0);
     const doc = JSON.parse((await sb.run(["doctor", "--json"])).stdout) as { checks: { name: string; ok: boolean; detail: string; fix: string }[] };
     const priv = doc.checks.find((c) => c.name === "private files");
     expect(priv?.ok).toBe(false);

@@ -9,31 +9,21 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { BIN, ping, Sandbox, waitFor } from "../helpers/env.ts";
+import { asUser, isRoot, type LocalUser, makeUser, missingUserTools, removeUser } from "../helpers/users.ts";
 
-const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
-const haveTools = Bun.which("useradd") !== null && Bun.which("userdel") !== null && Bun.which("setpriv") !== null;
-const user = `ktsock${Math.random().toString(16).slice(2, 8)}`;
-let other = { uid: -1, gid: -1 };
+let other: LocalUser = { name: "", uid: -1, gid: -1 };
 let sb: Sandbox;
 let base: string;
 let env: Record<string, string>;
 
 function asOther(script: string): void {
-  const r = Bun.spawnSync(["setpriv", `--reuid=${other.uid}`, `--regid=${other.gid}`, "--clear-groups", "sh", "-c", script], { stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`as ${user}: ${script}: ${r.stderr.toString()}`);
+  const r = asUser(other, ["sh", "-c", script]);
+  if (r.code !== 0) throw new Error(`as ${other.name}: ${script}: ${r.out}`);
 }
 
-describe.skipIf(!isRoot || !haveTools)("runtime folder and socket against another local account", () => {
+describe.skipIf(!isRoot || missingUserTools().length > 0)("runtime folder and socket against another local account", () => {
   beforeAll(() => {
-    // Other tests may hold the passwd lock for a moment: a few bounded tries.
-    let add = Bun.spawnSync(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user], { stderr: "pipe" });
-    for (let i = 0; i < 10 && add.exitCode !== 0 && /lock/i.test(add.stderr.toString()); i++) {
-      Bun.sleepSync(200);
-      add = Bun.spawnSync(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user], { stderr: "pipe" });
-    }
-    if (add.exitCode !== 0) throw new Error(`useradd: ${add.stderr.toString()}`);
-    const id = (flag: string) => Number(Bun.spawnSync(["id", flag, user]).stdout.toString().trim());
-    other = { uid: id("-u"), gid: id("-g") };
+    other = makeUser("ktsock");
     sb = new Sandbox();
     chmodSync(sb.dir, 0o755); // the other account must reach the stand-in for /tmp
     base = join(sb.dir, "tmp");
@@ -43,7 +33,7 @@ describe.skipIf(!isRoot || !haveTools)("runtime folder and socket against anothe
   });
   afterAll(async () => {
     await sb?.cleanup();
-    Bun.spawnSync(["userdel", "-r", user], { stderr: "ignore", stdout: "ignore" });
+    if (other.uid >= 0) await removeUser(other);
   });
 
   const fallbackDir = () => join(base, `kasmos-${process.getuid!()}`);
