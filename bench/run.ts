@@ -137,10 +137,19 @@ function header(at: Date): string {
   ].join("\n");
 }
 
+/**
+ * The sections written by hand (`<!-- issue-20 -->` … `<!-- /issue-20 -->`: before/after tables of
+ * runs no single bench makes), kept by a full run, which rewrites the rest.
+ */
+function handSections(text: string): string[] {
+  return [...text.matchAll(/<!-- ([a-z0-9-]+) -->[\s\S]*?<!-- \/\1 -->/g)].map((m) => m[0]);
+}
+
 function writeReport(outcomes: Outcome[], full: boolean, startedAt: Date): void {
   const sections = outcomes.map(section);
   if (full || !existsSync(OUT)) {
-    writeFileSync(OUT, `${header(startedAt)}\n${sections.join("\n\n")}\n`);
+    const kept = existsSync(OUT) ? handSections(readFileSync(OUT, "utf8")) : [];
+    writeFileSync(OUT, `${header(startedAt)}\n${[...sections, ...kept].join("\n\n")}\n`);
     return;
   }
   // Partial run: replace only the sections that ran, keep the rest (and the header) untouched.
