@@ -22,7 +22,7 @@ export class FolderGuard {
 
   /** A signals folder reached through a link: never read, moved or deleted in. */
   refuseFolder(repo: RepoEntry, dir: SignalDir, reason: string): void {
-    if (dir.worktree === "") repo.problem = reason; // re-checked by the registry each pass until fixed
+    if (dir.worktree === "" && dir.owner === undefined) repo.problem = reason; // re-checked by the registry each pass until fixed
     this.attentionOnce(repo, dir.path, `${dir.rel} refused: ${reason}`);
   }
 

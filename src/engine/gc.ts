@@ -10,6 +10,7 @@ import { copiedFilesOf, runTeardown } from "../agents/worktree-setup.ts";
 import type { GcKeptWorktree, GcReport, GcWorktree } from "../api/gc.ts";
 import type { DaemonConfig, RetentionConfig } from "../config/schema.ts";
 import { pruneQuarantine, signalDirs } from "../signals/files.ts";
+import { taskSignalDirs } from "../signals/task-folders.ts";
 import { classifyIgnored, listShort } from "./gc-ignored.ts";
 import { liveAgentByTitle } from "../store/agents.ts";
 import { recordAudit } from "../store/audit.ts";
@@ -51,7 +52,7 @@ export interface GcDeps {
 /** Remove (dryRun: count) a repo's quarantined signal files past [retention] days / quarantine_max_files. */
 export function pruneRepoQuarantine(repo: RepoEntry, r: RetentionConfig, dryRun: boolean, log: Logger | null): number {
   let total = 0;
-  for (const dir of signalDirs(repo.path)) {
+  for (const dir of [...signalDirs(repo.path), ...taskSignalDirs(repo.project)]) {
     let n = 0;
     try {
       n = pruneQuarantine(dir, { maxDays: r.days, maxFiles: r.quarantine_max_files, nowMs: Date.now(), dryRun });

@@ -65,6 +65,7 @@ export class SignalDetection {
     const { log, kick } = this.deps;
     const w = new RepoSignalWatcher(
       repo.path,
+      repo.project,
       () => kick(repo.project),
       (msg) => log.warn(`${repo.project}: ${msg}`),
       scope.filter,

@@ -17,9 +17,10 @@ import type { BranchHead, ProcessorConfig, ProcessResult } from "../lifecycle/mo
 import { decodePayload } from "../lifecycle/signal-types.ts";
 import type { ExecutionState, SignalType } from "../lifecycle/types.ts";
 import { dedupKey, type FileSignal, fileSignalPayload, HIDDEN, parseSignalFileName } from "../signals/grammar.ts";
-import { consumeFile, ensureSignalDirs, type FolderFilter, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, signalDirs } from "../signals/files.ts";
+import { consumeFile, ensureSignalDirs, type FolderFilter, type FoundFile, listSignalFiles, quarantineFile, readSignalBody, recoverProcessing, type SignalDir, signalDirs } from "../signals/files.ts";
 import { isLinkRefused, OpenedDirs } from "../util/contained-fs.ts";
 import { FolderGuard } from "./folder-guard.ts";
+import { foreignSignal, TaskSignalScope } from "./task-signal-scope.ts";
 import { ensureExcludedSync } from "../agents/worktree.ts";
 import { SettleGate } from "../signals/settle.ts";
 import { recordAudit } from "../store/audit.ts";
@@ -27,7 +28,6 @@ import { type Db, nowIso, writeTx } from "../store/db.ts";
 import { commitResult, snapshotOf } from "../store/effects.ts";
 import { claimSignalById, findSignalBySource, insertFinishedSignal, finishSignal, pendingProjects, peekPending, recoverStuckSignals, type SignalRow } from "../store/signals.ts";
 import { getTask } from "../store/tasks.ts";
-import { taskFolders } from "../store/task-queries.ts";
 import type { EventHub } from "./events.ts";
 import type { Logger } from "../runtime/log.ts";
 import type { RepoEntry } from "./repos.ts";
@@ -83,6 +83,15 @@ export class SignalEngine {
     private folders: (project: string) => FolderFilter | undefined = () => undefined,
   ) {
     this.guard = new FolderGuard(db, log, hub);
+    this.taskDirs = new TaskSignalScope(db, log);
+  }
+
+  /** Per-task folders of sandboxed planners and architects (task-signal-scope.ts). */
+  private taskDirs: TaskSignalScope;
+
+  /** Every signals folder of the repo: its root's, its worktrees' (sorted), then its tasks' own. */
+  private dirsOf(repo: RepoEntry): SignalDir[] {
+    return [...signalDirs(repo.path, this.folders(repo.project)), ...this.taskDirs.dirs(repo.project)];
   }
 
   /** Start-of-life recovery: processing/ files back into place, in-flight rows back to pending. */
@@ -100,9 +109,9 @@ export class SignalEngine {
     } catch (err) {
       this.log.warn(`${repo.project}: cannot update .git/info/exclude: ${(err as Error).message}`);
     }
-    for (const d of signalDirs(repo.path)) {
+    for (const d of [...signalDirs(repo.path), ...this.taskDirs.dirs(repo.project)]) {
       try {
-        if (d.worktree === "") ensureSignalDirs(d);
+        if (d.worktree === "" && d.owner === undefined) ensureSignalDirs(d);
         const n = recoverProcessing(d);
         if (n > 0) this.log.warn(`${repo.project}: moved ${n} files from ${d.rel}/processing back for processing`);
       } catch (err) {
@@ -115,11 +124,13 @@ export class SignalEngine {
   /** Called before a timer pass over every repo: one query instead of one per repo. */
   beginTimerPass(): void {
     this.pendingSnapshot = new Set(pendingProjects(this.db));
+    this.taskDirs.beginPass();
     this.settle.forgetStale();
   }
 
   endPass(): void {
     this.pendingSnapshot = null;
+    this.taskDirs.endPass();
   }
 
   /**
@@ -130,7 +141,7 @@ export class SignalEngine {
   nothingToScan(repo: RepoEntry): boolean {
     if (this.pendingSnapshot === null || this.pendingSnapshot.has(repo.project)) return false;
     const now = Date.now();
-    for (const dir of signalDirs(repo.path, this.folders(repo.project))) if (!this.quiet.unchanged(dir.path, now)) return false;
+    for (const dir of this.dirsOf(repo)) if (!this.quiet.unchanged(dir.path, now)) return false;
     return true;
   }
 
@@ -174,7 +185,7 @@ export class SignalEngine {
   private async bridgeFiles(repo: RepoEntry, stats: ScanStats): Promise<void> {
     const seen = new Map<string, number>(); // dedup key → row id (root first, then worktrees: a root signal wins)
     let batch: PreparedFile[] = [];
-    for (const dir of signalDirs(repo.path, this.folders(repo.project))) {
+    for (const dir of this.dirsOf(repo)) {
       this.dirs.trim(); // descriptors bounded, whatever the number of worktrees
       if (this.quiet.unchanged(dir.path, Date.now())) continue;
       const before = this.quiet.before(dir.path);
@@ -224,18 +235,6 @@ export class SignalEngine {
     this.hub.pump();
   }
 
-  /**
-   * Why a signal in a task's worktree names another task, or null: an agent works (and signals) in its
-   * own task's worktree, so a signal there for someone else's task is not its to give.
-   */
-  private foreignWorktree(repo: RepoEntry, f: FoundFile, task: string): string | null {
-    if (f.dir.worktree === "") return null;
-    const t = getTask(this.db, repo.project, task);
-    if (!t?.branch || t.branch.replaceAll("/", "-") === f.dir.worktree) return null;
-    if (!taskFolders(this.db, repo.project, [f.dir.worktree]).has(f.dir.worktree)) return null; // a folder of no task
-    return `a signal for task ${task} written in another task's worktree (${f.dir.worktree}): an agent signals only for its own task`;
-  }
-
   /** Everything that needs no transaction: name checks, body, git HEAD. */
   private async prepareFile(repo: RepoEntry, f: FoundFile): Promise<PreparedFile | null> {
     if (!f.regular) {
@@ -248,7 +247,7 @@ export class SignalEngine {
       return null;
     }
     const sig = parsed.signal;
-    const foreign = this.foreignWorktree(repo, f, sig.task);
+    const foreign = foreignSignal(this.db, repo.project, f.dir, sig.task);
     if (foreign) {
       this.quarantine(repo, f, foreign);
       return null;

@@ -31,7 +31,7 @@ import { Limiter } from "../util/limiter.ts";
 import { defaultSocketPath, homeDir } from "../config/paths.ts";
 import type { SandboxMode } from "../config/schema.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
-import { policySummary, type SandboxDecision, sandboxDecision, sandboxedCommand, sandboxModeFor } from "../sandbox/spawn.ts";
+import { policySummary, type SandboxDecision, sandboxDecision, type SandboxedCommand, sandboxedCommand, sandboxModeFor } from "../sandbox/spawn.ts";
 import { realOr } from "../util/repo-root.ts";
 import type { RepoEntry } from "../engine/repos.ts";
 import { type RunnerDeps, sessionTitleOf } from "./context.ts";
@@ -302,7 +302,12 @@ export class Spawner {
     if (sandbox.kind === "bwrap") {
       delete env.KASMOS_STORE; // the store is not there inside: its commands go through the daemon
       const identity = { project: repo.project, task: t.name, title: w.title };
-      const sandboxed = sandboxedCommand(sandbox.bwrap, { config: eff.sandbox, identity, role, harness: cmd.harness, repoPath: repo.path, cwd, runDir, promptFile, argv: cmd.argv, executable: resolved, kasmosBin, env, home: homeDir(), controlSocket: this.deps.socketPath ?? defaultSocketPath() });
+      let sandboxed: SandboxedCommand;
+      try {
+        sandboxed = sandboxedCommand(sandbox.bwrap, { config: eff.sandbox, identity, role, harness: cmd.harness, repoPath: repo.path, cwd, runDir, promptFile, argv: cmd.argv, executable: resolved, kasmosBin, env, home: homeDir(), controlSocket: this.deps.socketPath ?? defaultSocketPath() });
+      } catch (err) {
+        return fail(`sandbox: ${(err as Error).message}`, true); // e.g. a link where its own signals folder goes
+      }
       argv = sandboxed.argv;
       policy = sandboxed.policy;
       Object.assign(env, sandboxed.env);

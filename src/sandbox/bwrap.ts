@@ -35,7 +35,13 @@ export function bwrapArgs(policy: SandboxPolicy, envNames: readonly string[]): s
   // resolv.conf is often a link into /run: names must still resolve.
   args.push("--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve");
   const binds = [...policy.read.map((p) => ({ p, rw: false })), ...policy.write.map((p) => ({ p, rw: true }))].sort((a, b) => depth(a.p) - depth(b.p));
+  const mounts = [...policy.mounts].sort((a, b) => depth(a.to) - depth(b.to));
   for (const { p, rw } of binds) {
+    // A folder bound elsewhere goes after the deepest same-path bind above it (a --bind, not -try: missing, the start fails rather than show what it covers).
+    while (mounts.length > 0 && depth(mounts[0]!.to) < depth(p)) {
+      const m = mounts.shift()!;
+      args.push("--bind", m.from, m.to);
+    }
     if (isLink(p)) {
       // /bin → usr/bin on a merged-/usr system: the same link inside, never a bind of what it points at.
       args.push("--symlink", readlinkSync(p), p);
@@ -43,6 +49,7 @@ export function bwrapArgs(policy: SandboxPolicy, envNames: readonly string[]): s
     }
     args.push(rw ? "--bind-try" : "--ro-bind-try", p, p);
   }
+  for (const m of mounts) args.push("--bind", m.from, m.to);
   for (const p of policy.hide) args.push("--tmpfs", p);
   args.push("--chdir", policy.cwd, "--setenv", "HOME", policy.home, "--setenv", "TMPDIR", "/tmp");
   for (const name of envNames) if (!envAllowed(name, policy.env)) args.push("--unsetenv", name);

@@ -19,6 +19,8 @@ export interface SandboxPolicy {
   hosts?: string[];
   /** Folders inside a writable one that are emptied inside (a planner's repo root hides the task worktrees). */
   hide: string[];
+  /** Folders bound read-write at another path (a planner's own signals folder over the repo's); they must exist. */
+  mounts: { from: string; to: string }[];
   /** The agent's working folder inside. */
   cwd: string;
   /** The user's home: an empty folder inside, where only the binds above appear. */
@@ -57,6 +59,8 @@ export interface PolicyInput {
   cliEnv: string[];
   /** Folders inside `cwd` to show empty (another task's worktrees under a planner's repo root). */
   hide?: string[];
+  /** Folders bound read-write at another path inside. */
+  mounts?: { from: string; to: string }[];
   /** `[sandbox]` of the user's config. */
   config: { write: string[]; read: string[]; env: string[]; network: SandboxNetwork };
 }
@@ -117,6 +121,7 @@ export function buildPolicy(input: PolicyInput): SandboxPolicy {
     env: [...new Set([...BASE_ENV, ...input.cliEnv, ...input.config.env])],
     network: input.config.network,
     hide: dedupe(input.hide ?? []),
+    mounts: (input.mounts ?? []).map((m) => ({ from: resolve(m.from), to: resolve(m.to) })),
     cwd: input.cwd,
     home,
   };

@@ -12,6 +12,8 @@ import { writePrivateFile } from "../config/private-state.ts";
 import { agentSocketPath, NET_BRIDGE_PORT, netProxyPath } from "../server/agent-paths.ts";
 import { mintAgentToken } from "../server/agent-token.ts";
 import { gitCommonDirSync } from "../util/repo-root.ts";
+import { SIGNALS_REL } from "../signals/files.ts";
+import { ensureTaskSignalDir } from "../signals/task-folders.ts";
 import { bwrapArgs } from "./bwrap.ts";
 import { buildPolicy, type SandboxPolicy } from "./policy.ts";
 import { sandboxAvailability } from "./probe.ts";
@@ -143,6 +145,13 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
   const planner = input.role === "planner" || input.role === "architect";
   const worktrees = join(input.repoPath, ".worktrees");
   const guards = gitGuards(input.cwd, common);
+  // In the repo root, the signals folder it sees is its task's own (a LinkRefusedError when a link or
+  // FIFO stands where that goes): the repo's real one, which speaks for every task, stays out of reach.
+  // .kasmos is bound onto itself so that, a mount point, it cannot be renamed away and re-made with a
+  // signals folder of the agent's choosing beside the bound one.
+  const atRoot = resolve(input.cwd) === resolve(input.repoPath);
+  const ownSignals = atRoot ? ensureTaskSignalDir(input.identity.project, input.identity.task) : null;
+  const kasmosDir = join(input.repoPath, ".kasmos");
   // A list of hosts: no network of its own; the bridge inside carries its proxy traffic to the daemon's filter.
   const hosts = Array.isArray(input.config.network) ? input.config.network : null;
   const policy = buildPolicy({
@@ -156,10 +165,11 @@ export function sandboxedCommand(bwrap: string, input: SandboxSpawnInput): Sandb
     cliEnv: state.env,
     // A planner works in the repo root: the task worktrees under it stay out of its sight.
     hide: planner && existsSync(worktrees) ? [worktrees] : [],
+    mounts: ownSignals ? [{ from: ownSignals.path, to: join(input.repoPath, SIGNALS_REL) }] : [],
     config: {
       ...input.config,
       network: hosts ? "off" : (input.config.network as "on" | "off"),
-      write: [...input.config.write, ...guards.write],
+      write: [...input.config.write, ...guards.write, ...(ownSignals ? [kasmosDir] : [])],
       read: [
         ...input.config.read,
         input.promptFile,

@@ -21,6 +21,8 @@ export interface SignalDir {
   rel: string;
   /** Worktree folder name, or "" for the repo root. */
   worktree: string;
+  /** The task this folder speaks for alone (a sandboxed planner's own folder, task-folders.ts). */
+  owner?: string;
 }
 
 export function rootSignalDir(repo: string): SignalDir {
@@ -34,8 +36,8 @@ export function worktreesDir(repo: string): string {
 /** Folder names under each .worktrees/, by its mtime then: a repo with thousands of old worktrees is not listed every scan. */
 const folderLists = new Map<string, { mtimeNs: bigint; names: string[] }>();
 
-/** Sub-folder names of .worktrees/ (no dot-folders); null when it cannot be listed. */
-function worktreeFolders(wt: string): string[] | null {
+/** Sub-folder names of a folder such as .worktrees/ (no dot-folders); null when it cannot be listed. */
+export function subFolders(wt: string): string[] | null {
   let mtimeNs: bigint | null = null;
   try {
     mtimeNs = statSync(wt, { bigint: true }).mtimeNs;
@@ -69,7 +71,7 @@ export function signalDirs(repo: string, filter?: FolderFilter): SignalDir[] {
   const wt = worktreesDir(repo);
   // existsSync first: a thrown ENOENT (with its stack) costs more than the extra syscall, every poll, every repo.
   if (!existsSync(wt)) return dirs;
-  const listed = worktreeFolders(wt);
+  const listed = subFolders(wt);
   if (listed === null) return dirs;
   // Only git worktrees (a `.git` file points at the repo): a user's own folder that happens to sit under
   // .worktrees/ is not kasmos's to scan or to create signal folders in.
@@ -84,8 +86,8 @@ export function signalDirs(repo: string, filter?: FolderFilter): SignalDir[] {
 }
 
 /** Create the signals folder (and its processing/ and failed/) without following a link on the way. */
-export function ensureSignalDirs(dir: SignalDir): void {
-  for (const sub of ["", "/processing", "/failed"]) openContainedDir(dir.root, dir.rel + sub, 0o755).close();
+export function ensureSignalDirs(dir: SignalDir, mode = 0o755): void {
+  for (const sub of ["", "/processing", "/failed"]) openContainedDir(dir.root, dir.rel + sub, mode).close();
 }
 
 export interface FoundFile {

@@ -5,6 +5,7 @@ import { type FSWatcher, existsSync, watch } from "node:fs";
 import { join } from "node:path";
 import { type FolderFilter, rootSignalDir, signalDirs, worktreesDir } from "./files.ts";
 import { openContainedDir } from "../util/contained-fs.ts";
+import { taskSignalDirs, taskSignalsRoot } from "./task-folders.ts";
 
 export class RepoSignalWatcher {
   private watchers = new Map<string, FSWatcher>();
@@ -14,6 +15,8 @@ export class RepoSignalWatcher {
 
   constructor(
     private repo: string,
+    /** The repo's project: its per-task folders (task-folders.ts) are watched too. */
+    private project: string,
     /** Called when something may have landed in a signals folder. */
     private onSignal: () => void,
     private onError: (msg: string) => void,
@@ -71,6 +74,17 @@ export class RepoSignalWatcher {
         }
       }
       want.set(d.path, "signals");
+    }
+    // Per-task folders: their parent is watched like .worktrees (a new task's folder), each like a signals folder.
+    const tasks = join(taskSignalsRoot(), this.project);
+    if (existsSync(tasks)) want.set(tasks, "worktrees");
+    for (const d of taskSignalDirs(this.project)) {
+      try {
+        if (!this.watchers.has(d.path)) openContainedDir(d.root, d.rel).close();
+        want.set(d.path, "signals");
+      } catch {
+        // a link, or gone: the scan reports or skips it
+      }
     }
     let changed = false;
     for (const [path, w] of this.watchers) {

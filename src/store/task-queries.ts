@@ -118,3 +118,14 @@ export function projectsMaybeNeedingAgents(db: Db): string[] {
     .all()
     .map((r) => r.project);
 }
+
+/** Of these task names, the ones of the project's open tasks (idx_tasks_open). */
+export function openTaskNames(db: Db, project: string, names: readonly string[]): Set<string> {
+  if (names.length === 0) return new Set();
+  const rows = db
+    .query<{ name: string }, { project: string; names: string }>(
+      `SELECT name FROM tasks INDEXED BY idx_tasks_open WHERE project = $project AND ${OPEN_TASK} AND name IN (SELECT value FROM json_each($names))`,
+    )
+    .all({ project, names: JSON.stringify(names) });
+  return new Set(rows.map((r) => r.name));
+}
