@@ -1,7 +1,7 @@
 // A sandboxed planner works in the repo root, which it may write: its signals folder there is its own
 // task's (a folder of the daemon's, bound over <repo>/.kasmos/signals inside), so a signal file it
 // writes for another task is quarantined with that reason, while its own planner-finished still
-// advances its task. A link where that folder goes refuses the start; the folder goes with its task.
+// advances its task. A link or FIFO where that folder goes refuses the start; the folder goes with its task.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -77,20 +77,27 @@ describe("a sandboxed planner signals only for its own task", () => {
     expect(await daemon.exited).toBe(0);
   }, 150_000);
 
-  test("a link standing where its task's signals folder goes refuses the start; nothing is written through it", async () => {
+  test("a link or a FIFO standing where its task's signals folder goes refuses the start; nothing is written through it", async () => {
     const { repo, daemon } = await start();
     // Pointed at the repo's real signals folder: were it followed, the planner would write there again.
     const projectDir = join(sb.configDir, "task-signals", "shop");
     mkdirSync(projectDir, { recursive: true });
     symlinkSync(join(repo, ".kasmos", "signals"), join(projectDir, "feat"));
-    expect((await sb.run(["task", "create", "feat"], { cwd: repo })).code).toBe(0);
-    expect((await sb.run(["task", "transition", "feat", "plan_start"], { cwd: repo })).code).toBe(0);
-    await waitFor(() => (task("feat")?.attention ?? "") !== "", 30_000, "the refusal");
+    expect(Bun.spawnSync(["mkfifo", join(projectDir, "pipe")]).exitCode).toBe(0);
+    for (const name of ["feat", "pipe"]) {
+      expect((await sb.run(["task", "create", name], { cwd: repo })).code).toBe(0);
+      expect((await sb.run(["task", "transition", name, "plan_start"], { cwd: repo })).code).toBe(0);
+    }
+    await waitFor(() => (task("feat")?.attention ?? "") !== "" && (task("pipe")?.attention ?? "") !== "", 30_000, "the refusals");
     expect(task("feat")!.attention).toContain("is a symbolic link");
-    expect(task("feat")!.status).toBe("planning");
-    expect(sb.query("SELECT 1 FROM agents WHERE task = 'feat' AND session != ''")).toEqual([]); // nothing started
+    expect(task("pipe")!.attention).toContain("is not a folder");
+    for (const name of ["feat", "pipe"]) {
+      expect(task(name)!.status).toBe("planning");
+      expect(sb.query("SELECT 1 FROM agents WHERE task = ? AND session != ''", name)).toEqual([]); // nothing started
+    }
     expect(existsSync(join(repo, "planner-escape.log"))).toBe(false);
     expect(lstatSync(join(projectDir, "feat")).isSymbolicLink()).toBe(true);
+    expect(lstatSync(join(projectDir, "pipe")).isFIFO()).toBe(true);
     expect(task("other")!.status).toBe("implementing");
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
