@@ -4,7 +4,7 @@ import { agentVisibleEnv } from "./private-env.ts";
 import { type OffThreadResult, runOffThread } from "../util/spawn-off-thread.ts";
 import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
-import { processAlive } from "../util/process.ts";
+import { groupExists, processAlive } from "../util/process.ts";
 import { stat } from "node:fs/promises";
 import type { Gate } from "../util/limiter.ts";
 import { paneWrapper, statusFromFile } from "./pane-wrapper.ts";
@@ -384,14 +384,17 @@ export class Tmux {
 
   /**
    * Wait for the pane's process and the agent under it (its children, listed before the hang-up: once
-   * the shell is gone they belong to init), then SIGKILL what is left, process group included. A
-   * zombie counts as gone: init may be slow to reap it, or not reap at all (a container's pid 1).
+   * the shell is gone they belong to init), then SIGKILL what is left of them and of the pane's process
+   * group. The group outlives them when something in it ignored the C-c and the hang-up: a process the
+   * agent put in the background, or a sandbox's inner bwrap whose outer one died before it had asked to
+   * die with it (it then runs on under init with the agent inside). A zombie counts as gone: init may be
+   * slow to reap it, or not reap at all (a container's pid 1).
    */
   private async reap(pid: number, children: number[], waitMs: number): Promise<void> {
     const deadline = Date.now() + waitMs;
     const alive = () => processAlive(pid) || children.some(processAlive);
     while (alive() && Date.now() < deadline) await Bun.sleep(25);
-    if (!alive()) return;
+    if (!alive() && !groupExists(pid)) return;
     for (const p of [-pid, pid, ...children]) {
       try {
         process.kill(p, "SIGKILL");

@@ -25,3 +25,14 @@ export function processAlive(pid: number): boolean {
 export function myUid(): number {
   return typeof process.getuid === "function" ? process.getuid() : -1;
 }
+
+/** Whether any process (a zombie included) is still in process group `pgid`. */
+export function groupExists(pgid: number): boolean {
+  if (pgid <= 1) return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM";
+  }
+}

@@ -1,6 +1,7 @@
 // Tmux against a real tmux server on a socket unique to this file; the server is killed afterwards.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { processAlive } from "../../src/util/process.ts";
 import { join } from "node:path";
 import { Tmux, TmuxError, sessionNameFor } from "../../src/agents/tmux.ts";
 
@@ -229,6 +230,30 @@ describe("Tmux", () => {
     };
     await waitFor(async () => gone(), 3000, "stubborn pane process to exit");
     expect(await tmux.kill("stubborn", { graceMs: 100 })).toBe(false);
+  });
+
+  test("kill: what the agent leaves in its pane's process group (ignoring C-c and the hang-up, its parent gone) ends with it", async () => {
+    const marker = String(31_000 + (process.pid % 1000));
+    const left = () => {
+      const pids: number[] = [];
+      for (const e of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        try {
+          if (readFileSync(`/proc/${e}/cmdline`, "utf8") === `sleep\0${marker}\0` && processAlive(Number(e))) pids.push(Number(e));
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return pids;
+    };
+    await tmux.spawn({ title: "leaver", cwd: dir, argv: sh(`(trap '' INT HUP; exec sleep ${marker}) & echo up; exec sleep 30`), env: {} });
+    await captureHas("leaver", "up");
+    await waitFor(async () => left().length === 1, 5000, "the background sleep");
+    try {
+      expect(await tmux.kill("leaver", { graceMs: 3000 })).toBe(true);
+      await waitFor(async () => left().length === 0, 3000, "the process the agent left behind to end");
+    } finally {
+      for (const p of left()) process.kill(p, "SIGKILL");
+    }
   });
 
   test("kill with no grace: a live agent dies on the hangup without waiting", async () => {

@@ -168,6 +168,14 @@ export class Sandbox {
     // (bounded) for the processes of this HOME to end, so the folder is not re-created after it went.
     const deadline = Date.now() + 10_000;
     while (processesWithHome(this.home).length > 0 && Date.now() < deadline) await Bun.sleep(100);
+    // Still there: started for this sandbox (its HOME) and outliving it; none may run on after the test.
+    for (const p of processesWithHome(this.home)) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
