@@ -63,6 +63,7 @@ describe("a storm of stops", () => {
     await waitFor(() => sessions("kas_big--").length === 0, 20_000, "no session of the cancelled task left");
 
     const rows = sb.query<{ title: string; state: string; reason: string }>("SELECT title, state, reason FROM agents WHERE task = 'storm' AND role = 'coder' ORDER BY id");
+    if (rows.length !== CODERS) console.log(JSON.stringify(sb.query("SELECT id, task, title, role, state, reason, started_at, ended_at FROM agents ORDER BY id"), null, 1));
     expect(rows).toHaveLength(CODERS); // none started again while (or after) it was stopped
     for (const r of rows) expect(r, r.title).toMatchObject({ state: "killed", reason: "task no longer active" });
     const killed = sb.query<{ n: number }>("SELECT COUNT(*) AS n FROM audit_events WHERE kind = 'agent_killed' AND task = 'storm' AND message LIKE '%task no longer active%'")[0]!.n;
