@@ -41,7 +41,7 @@ function withoutIsSandbox(env: Record<string, string>): Record<string, string> {
   return rest;
 }
 
-async function planToDone(program: string, roles: readonly string[], env: Record<string, string>, extra = ""): Promise<void> {
+async function planToDone(program: string, roles: readonly string[], env: Record<string, string>, extra = "", realRoles = roles.length): Promise<void> {
   const repo = makeGitRepo(sb.dir, "shop");
   const byRole: Record<string, string> = {};
   for (const r of roles) byRole[r] = program;
@@ -54,7 +54,7 @@ async function planToDone(program: string, roles: readonly string[], env: Record
   expect((await sb.run(["task", "transition", "feat", "plan_start"], { cwd: repo })).code).toBe(0);
   await sb.waitFor(() => status("feat") === "done", 240_000, "feat to reach done");
   const agents = sb.query<{ title: string; detail: string }>("SELECT message AS title, detail FROM audit_events WHERE kind = 'agent_spawned'");
-  expect(agents.length).toBeGreaterThanOrEqual(roles.length > 1 ? 4 : 1);
+  expect(agents.length).toBeGreaterThanOrEqual(realRoles > 1 ? 4 : 1);
   for (const a of agents) expect((JSON.parse(a.detail) as { sandbox: { mode: string } }).sandbox.mode, a.title).toBe("bwrap");
   expect(sb.query("SELECT * FROM audit_events WHERE kind IN ('agent_refused', 'agent_failed', 'stuck_detected', 'agent_waiting')")).toEqual([]);
   daemon.kill("SIGTERM");
@@ -87,19 +87,20 @@ describe("real CLIs sandboxed, as root, no IS_SANDBOX, no disclaimer ever accept
     expect(model.requests.length).toBeGreaterThan(0);
   }, 300_000);
 
-  test("codex as the coder", async () => {
+  test("codex in every role", async () => {
     const model = await startResponsesModel({ scenario: SCENARIO });
     stop = () => model.stop();
     codexUser(sb.home, model.url);
-    await planToDone(cliPath("codex"), ["coder"], withoutIsSandbox(agentDaemonEnv()));
+    await planToDone(cliPath("codex"), ROLES, withoutIsSandbox(agentDaemonEnv()));
     probeFailed(JSON.stringify(model.requests.map((r) => r.body)));
   }, 300_000);
 
-  test("opencode as the coder", async () => {
+  test("opencode in every role", async () => {
     const model = await startChatModel({ scenario: SCENARIO });
     stop = () => model.stop();
     opencodeUser(sb.home, model.url);
-    await planToDone(cliPath("opencode"), [], withoutIsSandbox(opencodeEnv()), `[agents.coder]\nprogram = "${cliPath("opencode")}"\nmodel = "loopback/brain"\n`);
+    const everyRole = ROLES.map((r) => `[agents.${r}]\nprogram = "${cliPath("opencode")}"\nmodel = "loopback/brain"\n`).join("\n");
+    await planToDone(cliPath("opencode"), [], withoutIsSandbox(opencodeEnv()), everyRole, ROLES.length);
     probeFailed(JSON.stringify(model.requests.map((r) => r.body)));
   }, 300_000);
 });
