@@ -131,7 +131,7 @@ describe("the agent's program inside", () => {
     const daemon = await sb.foreground([], { PATH: `${tools}:${process.env.PATH ?? "/usr/bin:/bin"}` });
     expect((await sb.run(["daemon", "add", repo])).code).toBe(0);
     await createPlanned(sb, repo, "feat", SMALL_PLAN);
-    await waitFor(() => task("feat")?.status === "done", 60_000, "feat to reach done");
+    await sb.waitFor(() => task("feat")?.status === "done", 60_000, "feat to reach done");
     expect(sb.query<{ sandbox: string }>("SELECT sandbox FROM agents WHERE role = 'coder'")[0]!.sandbox).toStartWith("bwrap");
     daemon.kill("SIGTERM");
     expect(await daemon.exited).toBe(0);
