@@ -55,8 +55,10 @@ describe("signal bursts in watch mode", () => {
       const done = (): number => db.query<{ n: number }, []>("SELECT COUNT(*) AS n FROM signals WHERE status = 'done'").get()!.n;
       for (let i = 1; i <= BURST; i++) drop(sig, `review-changes-t${i}`, "please fix");
       await waitFor(() => done() === BURST, 30_000, `${BURST} signals to be applied`);
-      await waitFor(() => log.includes("burst drained"), 10_000, "the burst to be reported drained");
-      const burstLines = log.split("\n").filter((l) => l.includes("burst: burst"));
+      // On a loaded machine the 300 files can arrive as more than one burst: each one ends drained.
+      const lines = () => log.split("\n").filter((l) => l.includes("burst: burst"));
+      await waitFor(() => lines().length > 0 && lines().at(-1)!.includes("burst drained"), 10_000, "the burst to be reported drained");
+      const burstLines = lines();
       expect(burstLines[0]).toContain("burst: burst of signal files: scanning back to back until quiet (watches paused)");
       expect(burstLines[burstLines.length - 1]).toMatch(/burst: burst drained: \d+ signal files in \d+ scans, \d+ ms; watching again$/);
 

@@ -73,7 +73,7 @@ describe("fleet page (chromium)", () => {
     expect(seen).toContain("done");
     expect(navigations()).toBe(navigationsBefore);
     // The transitions arrived as events too.
-    await expect(page.locator(".events").innerText()).resolves.toContain("plan_transition");
+    await page.locator(".events", { hasText: "plan_transition" }).waitFor({ timeout: 15_000 });
     // The task page's timeline shows every transition the store recorded, without a reload.
     await taskTab.locator('#h-task [data-status="done"]').waitFor({ timeout: 15_000 });
     const moves = sb.query<{ m: string }>("SELECT from_status || ' → ' || to_status AS m FROM audit_events WHERE kind = 'plan_transition' AND task = 'feat' ORDER BY id").map((r) => r.m);
@@ -85,6 +85,7 @@ describe("fleet page (chromium)", () => {
     const file = taskTab.locator('.dfile[data-path="all.txt"]');
     await file.waitFor({ timeout: 15_000 });
     await file.locator("summary").click();
+    await file.locator(".dpatch .da", { hasText: "+everything" }).first().waitFor({ timeout: 15_000 });
     await expect(file.locator(".dpatch .da").first().innerText()).resolves.toBe("+everything");
     await context.close();
   }, 120_000);
